@@ -1,0 +1,27 @@
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from crm.teams.selectors import teams_for_user
+
+
+class TeamTimeZoneMiddleware:
+    """Show times in the user's team's zone (a Yekaterinburg team sees Yekaterinburg time)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        zone = None
+        if request.user.is_authenticated:
+            zone = request.session.get("team_time_zone")
+            if zone is None:
+                team = teams_for_user(request.user).order_by("id").first()
+                zone = team.time_zone if team else ""
+                request.session["team_time_zone"] = zone
+        if zone:
+            timezone.activate(zone)
+        else:
+            timezone.deactivate()
+        return self.get_response(request)

@@ -1,0 +1,24 @@
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q, QuerySet
+
+from crm.teams.models import Role, Team
+
+
+def teams_for_user(user: AbstractBaseUser) -> QuerySet[Team]:
+    """The teams whose data the user may see: those they belong to or manage."""
+    if not user.is_authenticated:
+        return Team.objects.none()
+    if user.is_superuser:
+        return Team.objects.all()
+    return Team.objects.filter(Q(members=user) | Q(manager=user)).distinct()
+
+
+def user_has_role(user: AbstractBaseUser, role: str) -> bool:
+    return user.is_authenticated and user.groups.filter(name=role).exists()
+
+
+def landing_url_name(user: AbstractBaseUser) -> str:
+    """Each role lands on the page it works in."""
+    if user_has_role(user, Role.CLOSER) and not user_has_role(user, Role.QUALIFIER):
+        return "deals:board"
+    return "leads:queue"

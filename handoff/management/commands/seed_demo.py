@@ -1,0 +1,253 @@
+"""Demo data for the kitchen-furniture case: teams, users per role, criteria and ~200 leads in
+every state, made through the same services as real work so timelines and scores are real.
+Safe to run twice: what exists is kept, leads are only added to an empty team."""
+
+import random
+from datetime import timedelta
+
+from django.contrib.auth.models import Group, User
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+from faker import Faker
+
+from crm.teams.models import Role, Team
+from handoff.services import lead_convert
+from leads import services
+from leads.models import ContactAttempt, Criterion, CriterionOption, JunkReason, Lead, LeadSource
+
+PASSWORD = "demo12345"
+USERS = [
+    # username, first, last, role
+    ("qualifier", "Анна", "Смирнова", Role.QUALIFIER),
+    ("qualifier2", "Игорь", "Павлов", Role.QUALIFIER),
+    ("closer", "Олег", "Кузнецов", Role.CLOSER),
+    ("closer2", "Елена", "Морозова", Role.CLOSER),
+    ("head", "Дмитрий", "Волков", Role.SALES_HEAD),
+]
+SOURCES = [
+    ("Website form", "website", LeadSource.Channel.WEB_FORM),
+    ("Phone call", "phone", LeadSource.Channel.PHONE),
+    ("Walk-in", "walk-in", LeadSource.Channel.WALK_IN),
+    ("E-mail", "email", LeadSource.Channel.EMAIL),
+    ("Exhibition", "exhibition", LeadSource.Channel.EXHIBITION),
+    ("Purchased list", "purchased-list", LeadSource.Channel.PURCHASED_LIST),
+]
+JUNK_REASONS = [
+    ("Spam", "spam"),
+    ("Wrong number", "wrong-number"),
+    ("Not our product (wants a modular kitchen)", "not-our-product"),
+    ("No budget", "no-budget"),
+    ("Duplicate", "duplicate"),
+    ("Unreachable after 3 attempts", "unreachable"),
+]
+
+
+class Command(BaseCommand):
+    help = "Load demo teams, users, criteria and about 200 leads (safe to run twice)."
+
+    def handle(self, *args, **options) -> None:
+        rng = random.Random(42)
+        with transaction.atomic():
+            users = self._users()
+            qualification, sales = self._teams(users)
+            self._reference_data()
+        if not Lead.objects.filter(team=qualification).exists():
+            made = self._leads(rng, qualification, sales, users)
+            self.stdout.write(f"Created {made} demo leads.")
+        else:
+            self.stdout.write("Demo leads already present; left as they are.")
+        self.stdout.write("Demo logins (password for all: %s):" % PASSWORD)
+        for username in ("qualifier", "closer", "head", "admin"):
+            self.stdout.write(f"  {username} / {PASSWORD}")
+
+    def _users(self) -> dict[str, User]:
+        users = {}
+        for username, first, last, role in USERS:
+            user, created = User.objects.get_or_create(
+                username=username, defaults={"first_name": first, "last_name": last}
+            )
+            if created:
+                user.set_password(PASSWORD)
+                user.save()
+            user.groups.add(Group.objects.get(name=role))
+            users[username] = user
+        admin, created = User.objects.get_or_create(
+            username="admin", defaults={"is_staff": True, "is_superuser": True}
+        )
+        if created:
+            admin.set_password(PASSWORD)
+            admin.save()
+        users["admin"] = admin
+        return users
+
+    def _teams(self, users: dict[str, User]) -> tuple[Team, Team]:
+        qualification, _ = Team.objects.get_or_create(
+            name="Call centre",
+            defaults={"kind": Team.Kind.QUALIFICATION, "manager": users["head"]},
+        )
+        sales, _ = Team.objects.get_or_create(
+            name="Showroom sales", defaults={"kind": Team.Kind.SALES, "manager": users["head"]}
+        )
+        qualification.members.add(users["qualifier"], users["qualifier2"])
+        sales.members.add(users["closer"], users["closer2"])
+        qualification.hands_off_to.add(sales)
+        return qualification, sales
+
+    def _reference_data(self) -> None:
+        for name, slug, channel in SOURCES:
+            LeadSource.objects.get_or_create(slug=slug, defaults={"name": name, "channel": channel})
+        for order, (name, slug) in enumerate(JUNK_REASONS):
+            JunkReason.objects.get_or_create(slug=slug, defaults={"name": name, "order": order})
+        self._criterion(
+            "kitchen-type",
+            "Custom-made or modular kitchen?",
+            Criterion.Kind.CHOICE,
+            order=1,
+            required=True,
+            knock_out=True,
+            weight=3,
+            help_text="We make custom kitchens only; modular is a knock-out.",
+            options=[
+                ("custom", "Custom-made", "good"),
+                ("modular", "Modular", "bad"),
+                ("undecided", "Not decided yet", "neutral"),
+            ],
+        )
+        self._criterion(
+            "need",
+            "What is the kitchen for?",
+            Criterion.Kind.CHOICE,
+            order=2,
+            weight=2,
+            options=[
+                ("new-flat", "New flat", "good"),
+                ("renovation", "Renovation", "good"),
+                ("just-looking", "Just looking", "neutral"),
+            ],
+        )
+        self._criterion(
+            "budget",
+            "Budget, roubles",
+            Criterion.Kind.NUMBER,
+            order=3,
+            required=True,
+            knock_out=True,
+            weight=3,
+            min_value=250_000,
+            help_text="Below 250 000 roubles we cannot make a custom kitchen.",
+        )
+        self._criterion(
+            "timeline",
+            "When do they want it installed?",
+            Criterion.Kind.CHOICE,
+            order=4,
+            required=True,
+            weight=2,
+            options=[
+                ("month", "Within a month", "good"),
+                ("quarter", "In 1–3 months", "good"),
+                ("half-year", "In 3–6 months", "neutral"),
+                ("later", "Later", "bad"),
+            ],
+        )
+        self._criterion(
+            "decision-maker",
+            "Are they the one who decides?",
+            Criterion.Kind.YES_NO,
+            order=5,
+            weight=1,
+        )
+
+    def _criterion(self, slug: str, question: str, kind: str, *, options=(), **fields) -> None:
+        criterion, created = Criterion.objects.get_or_create(
+            slug=slug, defaults={"question": question, "kind": kind, **fields}
+        )
+        if created:
+            for order, (value, label, verdict) in enumerate(options):
+                CriterionOption.objects.create(
+                    criterion=criterion, value=value, label=label, verdict=verdict, order=order
+                )
+
+    def _leads(self, rng: random.Random, team: Team, sales: Team, users: dict[str, User]) -> int:
+        fake = Faker("ru_RU")
+        fake.seed_instance(42)
+        sources = list(LeadSource.objects.all())
+        reasons = {r.slug: r for r in JunkReason.objects.all()}
+        criteria = {c.slug: c for c in Criterion.objects.all()}
+        qualifiers = [users["qualifier"], users["qualifier2"]]
+        now = timezone.now()
+        # (state, how many): the newest leads are still new, older ones were decided.
+        plan = ["junk"] * 55 + ["converted"] * 50 + ["checked"] * 30 + ["new"] * 65
+        for index, outcome in enumerate(plan):
+            minutes_ago = (
+                int((len(plan) - index) ** 1.6 * 7) if outcome != "new" else rng.randint(0, 600)
+            )
+            arrived = now - timedelta(minutes=minutes_ago)
+            lead = services.lead_create(
+                team=team,
+                source=rng.choice(sources),
+                name=f"{fake.last_name()} {fake.first_name()}",
+                phone=f"+7 9{rng.randint(10, 99)} {rng.randint(100, 999)}-{rng.randint(10, 99)}-{rng.randint(10, 99)}",
+                email=fake.email() if rng.random() < 0.4 else "",
+                company_name=fake.company() if rng.random() < 0.2 else "",
+                message=rng.choice(
+                    [
+                        "Нужна кухня на заказ",
+                        "Перезвоните, пожалуйста",
+                        "Хочу рассчитать стоимость кухни",
+                        "",
+                    ]
+                ),
+                now=arrived,
+            )
+            if outcome == "new" and rng.random() < 0.6:
+                continue  # still waiting for the first call
+            by = rng.choice(qualifiers)
+            called = arrived + timedelta(minutes=rng.randint(3, 40))
+            if outcome == "new":
+                services.lead_attempt_log(
+                    lead=lead, by=by, outcome=rng.choice(["no_answer", "busy"]), now=called
+                )
+                continue
+            if outcome == "junk":
+                reason = rng.choice(list(reasons.values()))
+                kind = "wrong_number" if reason.slug == "wrong-number" else "reached"
+                services.lead_attempt_log(
+                    lead=lead, by=by, outcome=kind, duration_s=rng.randint(10, 120), now=called
+                )
+                if reason.slug == "not-our-product":
+                    services.lead_answer(
+                        lead=lead,
+                        by=by,
+                        criterion=criteria["kitchen-type"],
+                        value="modular",
+                        now=called,
+                    )
+                services.lead_junk(
+                    lead=lead, by=by, reason=reason, note="", now=called + timedelta(minutes=3)
+                )
+                continue
+            services.lead_attempt_log(
+                lead=lead,
+                by=by,
+                outcome=ContactAttempt.Outcome.REACHED,
+                duration_s=rng.randint(60, 600),
+                note="Обсудили размеры и сроки",
+                now=called,
+            )
+            answers = {
+                "kitchen-type": "custom",
+                "need": rng.choice(["new-flat", "renovation", "just-looking"]),
+                "budget": str(rng.choice([300_000, 450_000, 600_000, 900_000])),
+                "timeline": rng.choice(["month", "quarter", "half-year"]),
+                "decision-maker": rng.choice(["yes", "no"]),
+            }
+            for slug, value in answers.items():
+                services.lead_answer(
+                    lead=lead, by=by, criterion=criteria[slug], value=value, now=called
+                )
+            services.lead_check(lead=lead, by=by, now=called + timedelta(minutes=5))
+            if outcome == "converted":
+                lead_convert(lead=lead, by=by, sales_team=sales, now=called + timedelta(minutes=8))
+        return len(plan)

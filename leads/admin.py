@@ -1,0 +1,87 @@
+from django.contrib import admin
+
+from leads.models import (
+    Answer,
+    ContactAttempt,
+    Criterion,
+    CriterionOption,
+    JunkReason,
+    Lead,
+    LeadEvent,
+    LeadSource,
+)
+
+
+@admin.register(LeadSource)
+class LeadSourceAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "channel", "active"]
+    list_filter = ["channel", "active"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(JunkReason)
+class JunkReasonAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "order", "active"]
+    list_editable = ["order", "active"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+class CriterionOptionInline(admin.TabularInline):
+    model = CriterionOption
+    extra = 1
+
+
+@admin.register(Criterion)
+class CriterionAdmin(admin.ModelAdmin):
+    list_display = ["question", "kind", "required", "knock_out", "weight", "order", "active"]
+    list_editable = ["order", "active"]
+    list_filter = ["kind", "active", "knock_out"]
+    inlines = [CriterionOptionInline]
+    fieldsets = [
+        (None, {"fields": ["question", "slug", "help_text", "kind", "order", "active"]}),
+        (None, {"fields": ["required", "knock_out", "weight"]}),
+        (None, {"fields": ["good_answer_yes", "min_value", "max_value"]}),
+    ]
+    prepopulated_fields = {"slug": ["question"]}
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class AttemptInline(ReadOnlyInline):
+    model = ContactAttempt
+
+
+class AnswerInline(ReadOnlyInline):
+    model = Answer
+    exclude = ["criterion"]
+
+
+class EventInline(ReadOnlyInline):
+    model = LeadEvent
+    exclude = ["attempt"]
+
+
+@admin.register(Lead)
+class LeadAdmin(admin.ModelAdmin):
+    """Read-only: a lead changes only through its services, which keep the timeline."""
+
+    list_display = ["id", "name", "team", "source", "state", "temperature", "created_at"]
+    list_filter = ["state", "temperature", "team", "source"]
+    search_fields = ["name", "phone", "email"]
+    show_full_result_count = False
+    inlines = [AnswerInline, AttemptInline, EventInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

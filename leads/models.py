@@ -1,0 +1,341 @@
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from phonenumber_field.modelfields import PhoneNumberField
+
+from crm.teams.models import Team
+
+
+class LeadSource(models.Model):
+    class Channel(models.TextChoices):
+        WEB_FORM = "web_form", _("Web form")
+        PHONE = "phone", _("Phone call")
+        WALK_IN = "walk_in", _("Walk-in")
+        EMAIL = "email", _("E-mail")
+        EXHIBITION = "exhibition", _("Exhibition")
+        PURCHASED_LIST = "purchased_list", _("Purchased list")
+        API = "api", _("API")
+
+    name = models.CharField(_("name"), max_length=100)
+    slug = models.SlugField(_("slug"), unique=True)
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("lead source")
+        verbose_name_plural = _("lead sources")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class JunkReason(models.Model):
+    name = models.CharField(_("name"), max_length=100)
+    slug = models.SlugField(_("slug"), unique=True)
+    order = models.PositiveIntegerField(_("order"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("junk reason")
+        verbose_name_plural = _("junk reasons")
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Verdict(models.TextChoices):
+    """How an answer counts: a good one earns the criterion's weight, a bad one may knock out."""
+
+    GOOD = "good", _("good")
+    NEUTRAL = "neutral", _("neutral")
+    BAD = "bad", _("bad")
+
+
+class Criterion(models.Model):
+    class Kind(models.TextChoices):
+        YES_NO = "yes_no", _("Yes / no")
+        CHOICE = "choice", _("Choice")
+        NUMBER = "number", _("Number")
+        TEXT = "text", _("Text")
+
+    slug = models.SlugField(_("slug"), unique=True)
+    question = models.CharField(_("question"), max_length=200)
+    help_text = models.CharField(_("hint for the qualifier"), max_length=300, blank=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    required = models.BooleanField(
+        _("required"), default=False, help_text=_("Must be answered before converting.")
+    )
+    knock_out = models.BooleanField(
+        _("knock-out"),
+        default=False,
+        help_text=_("A bad answer disqualifies the lead: it cannot be converted."),
+    )
+    weight = models.PositiveIntegerField(
+        _("weight"), default=1, help_text=_("Points a good answer adds to the lead's score.")
+    )
+    good_answer_yes = models.BooleanField(
+        _("yes is the good answer"), default=True, help_text=_("For yes / no questions.")
+    )
+    min_value = models.DecimalField(
+        _("minimum good value"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    max_value = models.DecimalField(
+        _("maximum good value"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    order = models.PositiveIntegerField(_("order"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("qualification criterion")
+        verbose_name_plural = _("qualification criteria")
+        ordering = ["order", "id"]
+
+    def __str__(self) -> str:
+        return self.question
+
+
+class CriterionOption(models.Model):
+    criterion = models.ForeignKey(Criterion, on_delete=models.CASCADE, related_name="options")
+    value = models.SlugField(_("value"))
+    label = models.CharField(_("label"), max_length=100)
+    verdict = models.CharField(
+        _("verdict"), max_length=10, choices=Verdict.choices, default=Verdict.NEUTRAL
+    )
+    order = models.PositiveIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("option")
+        verbose_name_plural = _("options")
+        ordering = ["order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["criterion", "value"], name="option_value_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+LeadCondition = Callable[["Lead"], bool]
+
+
+def blocks_with(message: str) -> Callable[[LeadCondition], LeadCondition]:
+    """Attach the message a user sees when this transition condition does not hold."""
+
+    def attach(condition: LeadCondition) -> LeadCondition:
+        condition.message = message  # type: ignore[attr-defined]
+        return condition
+
+    return attach
+
+
+@blocks_with(_("Log at least one contact attempt."))
+def has_contact_attempt(lead: "Lead") -> bool:
+    return lead.first_attempt_at is not None
+
+
+@blocks_with(_("Enter the full name (first and last name)."))
+def has_full_name(lead: "Lead") -> bool:
+    return len(lead.name.split()) >= 2
+
+
+@blocks_with(_("Enter a valid phone number."))
+def has_valid_phone(lead: "Lead") -> bool:
+    return bool(lead.phone) and lead.phone.is_valid()
+
+
+@blocks_with(_("Answer every required criterion."))
+def has_required_answers(lead: "Lead") -> bool:
+    required = Criterion.objects.filter(active=True, required=True)
+    return not required.exclude(answers__lead=lead).exists()
+
+
+@blocks_with(_("A knock-out criterion failed: this lead does not qualify."))
+def passes_knock_outs(lead: "Lead") -> bool:
+    return not lead.answers.filter(knocked_out=True).exists()
+
+
+class Lead(ConcurrentTransitionMixin, models.Model):
+    class State(models.TextChoices):
+        NEW = "new", _("new")
+        CHECKED = "checked", _("checked")
+        CONVERTED = "converted", _("converted")
+        JUNK = "junk", _("junk")
+
+    class Temperature(models.TextChoices):
+        HOT = "hot", _("hot")
+        WARM = "warm", _("warm")
+        POTENTIAL = "potential", _("potential")
+
+    OPEN_STATES = (State.NEW, State.CHECKED)
+
+    team = models.ForeignKey(Team, verbose_name=_("team"), on_delete=models.PROTECT)
+    source = models.ForeignKey(LeadSource, verbose_name=_("source"), on_delete=models.PROTECT)
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    phone = PhoneNumberField(_("phone"), blank=True, db_index=True)
+    email = models.EmailField(_("e-mail"), blank=True, db_index=True)
+    company_name = models.CharField(_("company"), max_length=200, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    state = FSMField(_("state"), default=State.NEW, choices=State.choices, protected=True)
+    duplicate_of = models.ForeignKey(
+        "self",
+        verbose_name=_("duplicate of"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="duplicates",
+    )
+
+    # Who works the lead. A claim not worked (no attempt) by claim_expires_at lapses; a worked
+    # claim has claim_expires_at = NULL and stays with its assignee.
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_leads",
+    )
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    claim_expires_at = models.DateTimeField(_("claim expires at"), null=True, blank=True)
+
+    # Deadlines are data: the queue is ordered by due_at, alerts are swept by warn/breach_at.
+    due_at = models.DateTimeField(_("due at"))
+    warn_at = models.DateTimeField(_("warn at"))
+    breach_at = models.DateTimeField(_("breach at"))
+    first_attempt_at = models.DateTimeField(_("first attempt at"), null=True, blank=True)
+    last_attempt_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
+
+    score = models.PositiveSmallIntegerField(_("score"), default=0)
+    temperature = models.CharField(
+        _("temperature"), max_length=10, choices=Temperature.choices, default=Temperature.POTENTIAL
+    )
+    junk_reason = models.ForeignKey(
+        JunkReason, verbose_name=_("junk reason"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    created_at = models.DateTimeField(_("arrived at"), db_index=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("lead")
+        verbose_name_plural = _("leads")
+        indexes = [
+            # The queue and Take next read a team's open leads in due order; the partial index
+            # keeps their cost tied to the open leads, not to the whole table.
+            models.Index(
+                fields=["team", "due_at", "id"],
+                name="lead_open_queue",
+                condition=Q(state__in=["new", "checked"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or str(self.phone) or self.email or f"#{self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in self.OPEN_STATES
+
+    @transition(
+        field=state,
+        source=State.NEW,
+        target=State.CHECKED,
+        conditions=[has_contact_attempt, has_full_name, has_valid_phone],
+    )
+    def mark_checked(self) -> None:
+        """`check`: the qualifier reached the person and verified the data. (Not named
+        `check`: that name is Django's model system-check hook.)"""
+
+    @transition(field=state, source=[State.NEW, State.CHECKED], target=State.JUNK)
+    def junk(self, reason: JunkReason, note: str = "") -> None:
+        self.junk_reason = reason
+
+    @transition(
+        field=state,
+        source=State.CHECKED,
+        target=State.CONVERTED,
+        conditions=[has_required_answers, passes_knock_outs],
+    )
+    def convert(self) -> None:
+        """Handed to a sales team; the handoff app creates the deal in the same transaction."""
+
+
+class ContactAttempt(models.Model):
+    class Outcome(models.TextChoices):
+        REACHED = "reached", _("reached")
+        NO_ANSWER = "no_answer", _("no answer")
+        BUSY = "busy", _("busy")
+        WRONG_NUMBER = "wrong_number", _("wrong number")
+        CALLBACK = "callback", _("callback requested")
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="attempts")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT)
+    at = models.DateTimeField(_("at"))
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices)
+    duration_s = models.PositiveIntegerField(_("duration, seconds"), default=0)
+    note = models.TextField(_("note"), blank=True)
+    callback_at = models.DateTimeField(_("call back at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("contact attempt")
+        verbose_name_plural = _("contact attempts")
+        ordering = ["at", "id"]
+
+
+class Answer(models.Model):
+    """An answer as it was given: the question, label and verdict are copied so that a later
+    edit of the criterion never rewrites what the lead was qualified (or disputed) with."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="answers")
+    criterion = models.ForeignKey(
+        Criterion, on_delete=models.SET_NULL, null=True, related_name="answers"
+    )
+    question = models.CharField(_("question"), max_length=200)
+    value = models.CharField(_("value"), max_length=500)
+    label = models.CharField(_("answer"), max_length=500)
+    verdict = models.CharField(_("verdict"), max_length=10, choices=Verdict.choices)
+    points = models.PositiveIntegerField(_("points"), default=0)
+    knocked_out = models.BooleanField(_("knocked out"), default=False)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    answered_at = models.DateTimeField(_("answered at"))
+
+    class Meta:
+        verbose_name = _("answer")
+        verbose_name_plural = _("answers")
+        constraints = [
+            models.UniqueConstraint(fields=["lead", "criterion"], name="answer_once_per_criterion")
+        ]
+
+
+class LeadEvent(models.Model):
+    class Kind(models.TextChoices):
+        CREATED = "created", _("arrived")
+        CLAIMED = "claimed", _("taken")
+        ATTEMPT = "attempt", _("call logged")
+        TRANSITION = "transition", _("state changed")
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    at = models.DateTimeField(_("at"))
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    from_state = models.CharField(_("from"), max_length=20, blank=True)
+    to_state = models.CharField(_("to"), max_length=20, blank=True)
+    reason = models.ForeignKey(JunkReason, on_delete=models.PROTECT, null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    attempt = models.OneToOneField(
+        ContactAttempt, on_delete=models.CASCADE, null=True, blank=True, related_name="event"
+    )
+
+    class Meta:
+        verbose_name = _("lead event")
+        verbose_name_plural = _("lead events")
+        ordering = ["at", "id"]

@@ -1,0 +1,88 @@
+"""Reads: which leads a user may see, the queue, duplicates. Scoping lives here only."""
+
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from crm.teams.models import Team
+from crm.teams.selectors import teams_for_user
+from leads.models import Lead
+
+
+def leads_visible_to(user: AbstractBaseUser) -> QuerySet[Lead]:
+    return Lead.objects.filter(team__in=teams_for_user(user).filter(kind=Team.Kind.QUALIFICATION))
+
+
+def lead_get_for_user(user: AbstractBaseUser, pk: int) -> Lead:
+    """The one way a page or API view fetches a lead: another team's lead is a 404."""
+    try:
+        return leads_visible_to(user).select_related("team", "source", "assignee").get(pk=pk)
+    except (Lead.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def queue_teams(user: AbstractBaseUser) -> list[Team]:
+    return list(teams_for_user(user).filter(kind=Team.Kind.QUALIFICATION))
+
+
+def claimable_leads(teams: list[Team], now: datetime) -> QuerySet[Lead]:
+    """New leads nobody is working: never taken, or taken and left without a call."""
+    return Lead.objects.filter(team__in=teams, state=Lead.State.NEW).filter(
+        Q(assignee=None) | Q(claim_expires_at__lt=now)
+    )
+
+
+def open_duplicate_of(phone: str, email: str, exclude_pk: int | None = None) -> Lead | None:
+    """The oldest open lead with the same phone or e-mail, which a new lead is linked to."""
+    match = Q()
+    if phone:
+        match |= Q(phone=phone)
+    if email:
+        match |= Q(email=email.lower())
+    if not match:
+        return None
+    leads = Lead.objects.filter(match, state__in=Lead.OPEN_STATES).exclude(pk=exclude_pk)
+    return leads.order_by("created_at", "id").first()
+
+
+QUEUE_PAGE_SIZE = 50
+
+AGE_FILTERS = {
+    "1h": lambda now: Q(created_at__gte=now - timedelta(hours=1)),
+    "today": lambda now: Q(created_at__gte=now - timedelta(hours=24)),
+    "older_1d": lambda now: Q(created_at__lt=now - timedelta(hours=24)),
+    "older_7d": lambda now: Q(created_at__lt=now - timedelta(days=7)),
+}
+
+
+def queue_page(
+    leads: QuerySet[Lead], after: str = "", size: int = QUEUE_PAGE_SIZE
+) -> tuple[list[Lead], str]:
+    """One page of open leads, most urgent first, paged by keyset (due_at, id) so a deep page
+    costs what the first one does. Returns the leads and the cursor of the next page."""
+    leads = leads.filter(state__in=Lead.OPEN_STATES).order_by("due_at", "id")
+    due_at, last_id = _parse_cursor(after)
+    if due_at is not None:
+        leads = leads.filter(Q(due_at__gt=due_at) | Q(due_at=due_at, id__gt=last_id))
+    page = list(leads.select_related("source", "assignee")[: size + 1])
+    if len(page) <= size:
+        return page, ""
+    page = page[:size]
+    return page, f"{page[-1].due_at.isoformat()}~{page[-1].id}"
+
+
+def _parse_cursor(after: str) -> tuple[datetime | None, int]:
+    try:
+        stamp, last_id = after.split("~")
+        # A "+" of the UTC offset arrives as a space when a client forgot to encode it.
+        return datetime.fromisoformat(stamp.replace(" ", "+")), int(last_id)
+    except ValueError:  # no cursor, or a mangled one: start from the top
+        return None, 0
+
+
+def open_count(leads: QuerySet[Lead], cap: int = 1000) -> int:
+    """How many open leads, counted only up to `cap`: the page says "1000+" beyond it rather
+    than counting a six-figure backlog on every refresh."""
+    return leads.filter(state__in=Lead.OPEN_STATES).order_by()[:cap].count()

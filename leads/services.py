@@ -1,0 +1,316 @@
+"""Writes to leads. Each service checks the rule, changes the lead in one transaction and
+leaves an event; views and the API call these, never a transition directly."""
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import ConcurrentTransition, can_proceed
+
+from crm.teams.models import Team
+from leads import scoring, sla
+from leads.models import (
+    Answer,
+    ContactAttempt,
+    Criterion,
+    JunkReason,
+    Lead,
+    LeadEvent,
+    LeadSource,
+)
+from leads.selectors import claimable_leads, open_duplicate_of
+
+T = TypeVar("T")
+
+
+class LeadConflict(Exception):
+    """Someone else changed the lead first; the user should reload and look again."""
+
+
+class TransitionBlocked(Exception):
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__(" ".join(reasons))
+        self.reasons = reasons
+
+
+def lead_create(
+    *,
+    team: Team,
+    source: LeadSource,
+    name: str = "",
+    phone: str = "",
+    email: str = "",
+    company_name: str = "",
+    message: str = "",
+    by: AbstractBaseUser | None = None,
+    now: datetime | None = None,
+) -> Lead:
+    """Store an arrived lead with its callback deadlines, linked to an open duplicate if any."""
+    now = now or timezone.now()
+    warn_at, breach_at = sla.deadlines(now, team)
+    email = email.strip().lower()
+    lead = Lead(
+        team=team,
+        source=source,
+        name=" ".join(name.split()),
+        phone=phone,
+        email=email,
+        company_name=company_name.strip(),
+        message=message.strip(),
+        created_at=now,
+        warn_at=warn_at,
+        breach_at=breach_at,
+        due_at=breach_at,
+    )
+    with transaction.atomic():
+        lead.duplicate_of = open_duplicate_of(str(lead.phone or ""), email)
+        lead.save()
+        LeadEvent.objects.create(lead=lead, actor=by, at=now, kind=LeadEvent.Kind.CREATED)
+    return lead
+
+
+def lead_claim_next(
+    *, user: AbstractBaseUser, teams: list[Team], now: datetime | None = None
+) -> Lead | None:
+    """Hand the qualifier the lead to call now, atomically.
+
+    First their own unworked claim (pressing Take next twice hoards nothing), then their own
+    callbacks that are due, then the most urgent lead nobody is working.
+    """
+    now = now or timezone.now()
+    team_ids = [team.id for team in teams]
+    mine = Lead.objects.filter(team__in=team_ids, state=Lead.State.NEW, assignee=user)
+    held = mine.filter(claim_expires_at__gte=now) | mine.filter(
+        claim_expires_at=None, due_at__lte=now
+    )
+    own = held.order_by("due_at", "id").first()
+    if own is not None:
+        return own
+    timeouts = {team.id: team.claim_timeout_minutes for team in teams}
+    # A few rounds: between picking a candidate and claiming it, another qualifier may win it.
+    for _round in range(5):
+        lead = _claim_one(user, team_ids, timeouts, now)
+        if lead is not False:
+            return lead
+    return None
+
+
+def _claim_one(
+    user: AbstractBaseUser, team_ids: list[int], timeouts: dict[int, int], now: datetime
+) -> Lead | None | bool:
+    with transaction.atomic():
+        # skip_locked lets concurrent claimers pass over each other's candidate on PostgreSQL;
+        # SQLite ignores it, and there the conditional UPDATE below is what keeps claims single.
+        candidate = (
+            claimable_leads(team_ids, now)
+            .order_by("due_at", "id")
+            .select_for_update(skip_locked=True, of=("self",))
+            .values("id", "team_id")
+            .first()
+        )
+        if candidate is None:
+            return None
+        expires = now + timedelta(minutes=timeouts[candidate["team_id"]])
+        won = (
+            claimable_leads(team_ids, now)
+            .filter(pk=candidate["id"])
+            .update(assignee=user, claimed_at=now, claim_expires_at=expires)
+        )
+        if not won:
+            return False
+        LeadEvent.objects.create(
+            lead_id=candidate["id"], actor=user, at=now, kind=LeadEvent.Kind.CLAIMED
+        )
+    return Lead.objects.select_related("team", "source").get(pk=candidate["id"])
+
+
+def _raise_if_held_by_other(lead: Lead, user: AbstractBaseUser, now: datetime) -> None:
+    if lead.assignee_id in (None, user.pk):
+        return
+    if lead.claim_expires_at is None or lead.claim_expires_at >= now:
+        raise LeadConflict(
+            _("%(name)s is working this lead.")
+            % {"name": lead.assignee.get_full_name() or lead.assignee.get_username()}
+        )
+
+
+def _raise_if_closed(lead: Lead) -> None:
+    if not lead.is_open:
+        raise LeadConflict(
+            _("This lead is already %(state)s.") % {"state": lead.get_state_display()}
+        )
+
+
+def lead_attempt_log(
+    *,
+    lead: Lead,
+    by: AbstractBaseUser,
+    outcome: str,
+    duration_s: int = 0,
+    note: str = "",
+    callback_at: datetime | None = None,
+    now: datetime | None = None,
+) -> ContactAttempt:
+    """Record a call. The first one stops the SLA clock; the outcome decides who holds the
+    lead next: no answer / busy put it back in the queue for a retry, anything else keeps it
+    with the caller (a callback becomes its new due time)."""
+    now = now or timezone.now()
+    _raise_if_closed(lead)
+    _raise_if_held_by_other(lead, by, now)
+    if outcome == ContactAttempt.Outcome.CALLBACK:
+        if callback_at is None:
+            raise ValidationError({"callback_at": _("Say when to call back.")})
+        if callback_at <= now:
+            raise ValidationError({"callback_at": _("The callback time must be in the future.")})
+    elif callback_at is not None:
+        raise ValidationError({"callback_at": _("A callback time goes with a callback request.")})
+
+    lead.first_attempt_at = lead.first_attempt_at or now
+    lead.last_attempt_at = now
+    if outcome in (ContactAttempt.Outcome.NO_ANSWER, ContactAttempt.Outcome.BUSY):
+        lead.assignee, lead.claimed_at = None, None
+        lead.due_at = now + timedelta(minutes=lead.team.retry_after_minutes)
+    else:
+        lead.assignee, lead.claimed_at = by, lead.claimed_at or now
+        if callback_at is not None:
+            lead.due_at = callback_at
+    lead.claim_expires_at = None
+    with transaction.atomic():
+        attempt = ContactAttempt.objects.create(
+            lead=lead,
+            by=by,
+            at=now,
+            outcome=outcome,
+            duration_s=duration_s,
+            note=note,
+            callback_at=callback_at,
+        )
+        _save(
+            lead,
+            [
+                "first_attempt_at",
+                "last_attempt_at",
+                "assignee",
+                "claimed_at",
+                "claim_expires_at",
+                "due_at",
+            ],
+        )
+        LeadEvent.objects.create(
+            lead=lead, actor=by, at=now, kind=LeadEvent.Kind.ATTEMPT, note=note, attempt=attempt
+        )
+    return attempt
+
+
+def lead_answer(
+    *,
+    lead: Lead,
+    by: AbstractBaseUser,
+    criterion: Criterion,
+    value: str,
+    now: datetime | None = None,
+) -> Answer:
+    """Record (or correct) an answer as given, and re-score the lead."""
+    now = now or timezone.now()
+    _raise_if_closed(lead)
+    judgement = scoring.judge(criterion, value)
+    with transaction.atomic():
+        answer, _created = Answer.objects.update_or_create(
+            lead=lead,
+            criterion=criterion,
+            defaults={
+                "question": criterion.question,
+                "value": judgement.value,
+                "label": judgement.label,
+                "verdict": judgement.verdict,
+                "points": judgement.points,
+                "knocked_out": judgement.knocked_out,
+                "answered_by": by,
+                "answered_at": now,
+            },
+        )
+        total = Criterion.objects.filter(active=True).aggregate(w=Sum("weight"))["w"] or 0
+        lead.score = scoring.score(lead.answers.values_list("points", flat=True), total)
+        lead.temperature = scoring.temperature(lead.score)
+        _save(lead, ["score", "temperature"])
+    return answer
+
+
+def transition_blockers(lead: Lead, name: str) -> list[str]:
+    """Why the named transition cannot run now; empty when it can."""
+    method = getattr(lead, name)
+    if not can_proceed(method, check_conditions=False):
+        return [
+            _("Not possible for a lead that is %(state)s.") % {"state": lead.get_state_display()}
+        ]
+    transition = method._django_fsm.get_transition(lead.state)
+    return [str(condition.message) for condition in transition.conditions if not condition(lead)]
+
+
+def lead_transition(
+    *,
+    lead: Lead,
+    by: AbstractBaseUser,
+    name: str,
+    reason: JunkReason | None = None,
+    note: str = "",
+    then: Callable[[], T] | None = None,
+    now: datetime | None = None,
+) -> T | None:
+    """Run a transition with its event in one transaction; `then` runs inside it too, so a
+    conversion's deal exists exactly when the lead is converted."""
+    now = now or timezone.now()
+    blockers = transition_blockers(lead, name)
+    if blockers:
+        raise TransitionBlocked(blockers)
+    from_state = lead.state
+    with transaction.atomic():
+        getattr(lead, name)(**({"reason": reason, "note": note} if name == "junk" else {}))
+        if not lead.is_open:
+            lead.closed_at = now
+        _save(lead, ["state", "junk_reason", "closed_at"])
+        LeadEvent.objects.create(
+            lead=lead,
+            actor=by,
+            at=now,
+            kind=LeadEvent.Kind.TRANSITION,
+            from_state=from_state,
+            to_state=lead.state,
+            reason=reason,
+            note=note,
+        )
+        return then() if then else None
+
+
+def lead_check(*, lead: Lead, by: AbstractBaseUser, now: datetime | None = None) -> None:
+    lead_transition(lead=lead, by=by, name="mark_checked", now=now)
+
+
+def lead_junk(
+    *,
+    lead: Lead,
+    by: AbstractBaseUser,
+    reason: JunkReason | None,
+    note: str = "",
+    now: datetime | None = None,
+) -> None:
+    if reason is None:
+        raise ValidationError({"reason": _("Choose why this lead is junk.")})
+    lead_transition(lead=lead, by=by, name="junk", reason=reason, note=note, now=now)
+
+
+def _save(lead: Lead, fields: list[str]) -> None:
+    """Save under optimistic locking: the UPDATE only matches if the state is still the one
+    this lead was read in, so a concurrent transition makes this one fail, not both land."""
+    try:
+        lead.save(update_fields=fields)
+    except ConcurrentTransition:
+        raise LeadConflict(
+            _("Someone else changed this lead a moment ago. Reload it and try again.")
+        ) from None

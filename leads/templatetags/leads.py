@@ -1,0 +1,42 @@
+from datetime import datetime
+
+from django import template
+from django.utils.translation import gettext as _
+
+from leads.models import Lead
+
+register = template.Library()
+
+
+@register.filter
+def due_in(due_at: datetime, now: datetime) -> str:
+    """ "in 12 min" / "5 min late": what a qualifier needs at a glance."""
+    minutes = int((due_at - now).total_seconds() // 60)
+    if minutes >= 0:
+        return _("in %(time)s") % {"time": _span(minutes)}
+    return _("%(time)s late") % {"time": _span(-minutes)}
+
+
+def _span(minutes: int) -> str:
+    if minutes < 60:
+        return _("%(n)d min") % {"n": minutes}
+    if minutes < 48 * 60:
+        return _("%(h)d h %(m)d min") % {"h": minutes // 60, "m": minutes % 60}
+    return _("%(d)d days") % {"d": minutes // (24 * 60)}
+
+
+@register.filter
+def sla_status(lead: Lead, now: datetime) -> str:
+    """The row colour: a lead nobody has called yet, by how close its breach is."""
+    if lead.first_attempt_at is not None or lead.state != Lead.State.NEW:
+        return "sla-stopped"
+    if now >= lead.breach_at:
+        return "sla-breach"
+    if now >= lead.warn_at:
+        return "sla-warn"
+    return "sla-ok"
+
+
+@register.filter
+def claim_lapsed(lead: Lead, now: datetime) -> bool:
+    return lead.claim_expires_at is not None and lead.claim_expires_at < now

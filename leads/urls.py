@@ -1,0 +1,15 @@
+from django.urls import path
+
+from leads import views
+
+app_name = "leads"
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("take-next/", views.take_next, name="take_next"),
+    path("new/", views.lead_create, name="create"),
+    path("<int:pk>/", views.lead_detail, name="detail"),
+    path("<int:pk>/attempts/", views.attempt_create, name="attempt"),
+    path("<int:pk>/answers/", views.answers_save, name="answers"),
+    path("<int:pk>/check/", views.check, name="check"),
+    path("<int:pk>/junk/", views.junk, name="junk"),
+]

@@ -1,0 +1,225 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from crm.teams.selectors import landing_url_name
+from leads import services
+from leads.filters import QueueFilter
+from leads.forms import AnswersForm, AttemptForm, JunkForm, LeadEntryForm
+from leads.models import Criterion, CriterionOption, Lead
+from leads.selectors import (
+    lead_get_for_user,
+    leads_visible_to,
+    open_count,
+    open_duplicate_of,
+    queue_page,
+    queue_teams,
+)
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect(landing_url_name(request.user))
+
+
+@login_required
+def queue(request: HttpRequest) -> HttpResponse:
+    """The qualifier's day: the team's open leads, most urgent first, refreshed by htmx."""
+    leads = QueueFilter(request.GET, queryset=leads_visible_to(request.user), request=request)
+    if not leads.is_valid():
+        leads.qs = leads_visible_to(request.user).none()
+    page, next_cursor = queue_page(leads.qs, after=request.GET.get("after", ""))
+    context = {
+        "filter": leads,
+        "leads": page,
+        "next_cursor": next_cursor,
+        "open_count": open_count(leads.qs),
+        "now": timezone.now(),
+        "teams": queue_teams(request.user),
+    }
+    template = "leads/queue.html"
+    if request.htmx:
+        # The five-second refresh and "show more" need only the rows.
+        template += "#more-rows" if request.GET.get("after") else "#queue-rows"
+    return render(request, template, context)
+
+
+@login_required
+@require_POST
+def take_next(request: HttpRequest) -> HttpResponse:
+    lead = services.lead_claim_next(user=request.user, teams=queue_teams(request.user))
+    if lead is None:
+        messages.info(request, _("The queue is empty: nobody is waiting for a call."))
+        return redirect("leads:queue")
+    return redirect("leads:detail", pk=lead.pk)
+
+
+@login_required
+def lead_create(request: HttpRequest) -> HttpResponse:
+    """Manual entry. A phone or e-mail matching an open lead asks once before saving, then
+    links the new lead to it as a duplicate."""
+    teams = queue_teams(request.user)
+    if not teams:
+        raise Http404
+    form = LeadEntryForm(request.POST or None, teams=teams)
+    duplicate = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        duplicate = open_duplicate_of(str(data["phone"] or ""), data["email"])
+        if duplicate is None or data["save_duplicate"]:
+            lead = services.lead_create(
+                team=data["team"],
+                source=data["source"],
+                name=data["name"],
+                phone=str(data["phone"] or ""),
+                email=data["email"],
+                company_name=data["company_name"],
+                message=data["message"],
+                by=request.user,
+            )
+            messages.success(request, _("Lead saved."))
+            return redirect("leads:detail", pk=lead.pk)
+        form.data = form.data.copy()
+        form.data["save_duplicate"] = "on"
+    return render(request, "leads/lead_form.html", {"form": form, "duplicate": duplicate})
+
+
+def _criteria() -> list[Criterion]:
+    return list(
+        Criterion.objects.filter(active=True).prefetch_related(
+            Prefetch("options", queryset=CriterionOption.objects.order_by("order", "id"))
+        )
+    )
+
+
+def _workspace(request: HttpRequest, lead: Lead, **forms) -> HttpResponse:
+    answers = {a.criterion_id: a for a in lead.answers.all()}
+    context = {
+        "lead": lead,
+        "attempt_form": forms.get("attempt_form") or AttemptForm(),
+        "junk_form": forms.get("junk_form") or JunkForm(),
+        "answers_form": forms.get("answers_form")
+        or AnswersForm(criteria=_criteria(), answers={k: a.value for k, a in answers.items()}),
+        "answers": sorted(answers.values(), key=lambda a: a.answered_at),
+        "blockers": {
+            action: services.transition_blockers(lead, method)
+            for action, method in (
+                ("check", "mark_checked"),
+                ("junk", "junk"),
+                ("convert", "convert"),
+            )
+        },
+        "sales_teams": list(lead.team.receiving_sales_teams()),
+        "attempts": lead.attempts.select_related("by"),
+        "events": lead.events.select_related("actor", "reason", "attempt"),
+        "duplicates": lead.duplicates.all()[:10],
+        "now": timezone.now(),
+    }
+    status = 400 if any(f.errors for f in forms.values() if f is not None) else 200
+    return render(request, "leads/lead_detail.html", context, status=status)
+
+
+@login_required
+def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _workspace(request, lead_get_for_user(request.user, pk))
+
+
+def _act(request: HttpRequest, lead: Lead, action, success: str, **forms) -> HttpResponse:
+    """Run a service; a conflict or a rule it breaks is shown on the workspace, not lost."""
+    try:
+        action()
+    except services.LeadConflict as conflict:
+        messages.error(request, str(conflict))
+        return redirect("leads:detail", pk=lead.pk)
+    except services.TransitionBlocked as blocked:
+        for reason in blocked.reasons:
+            messages.error(request, reason)
+        return redirect("leads:detail", pk=lead.pk)
+    except ValidationError as error:
+        form = next(iter(forms.values()), None)
+        if form is not None and hasattr(error, "error_dict"):
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.error(request, " ".join(error.messages))
+        return _workspace(request, lead, **forms)
+    messages.success(request, success)
+    return redirect("leads:detail", pk=lead.pk)
+
+
+@login_required
+@require_POST
+def attempt_create(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = lead_get_for_user(request.user, pk)
+    form = AttemptForm(request.POST)
+    if not form.is_valid():
+        return _workspace(request, lead, attempt_form=form)
+    data = form.cleaned_data
+    return _act(
+        request,
+        lead,
+        lambda: services.lead_attempt_log(
+            lead=lead,
+            by=request.user,
+            outcome=data["outcome"],
+            duration_s=data["duration_s"] or 0,
+            note=data["note"],
+            callback_at=data["callback_at"],
+        ),
+        _("Call logged."),
+        attempt_form=form,
+    )
+
+
+@login_required
+@require_POST
+def answers_save(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = lead_get_for_user(request.user, pk)
+    form = AnswersForm(request.POST, criteria=_criteria(), answers={})
+    if not form.is_valid():
+        return _workspace(request, lead, answers_form=form)
+
+    def save_all() -> None:
+        for criterion, value in form.given():
+            services.lead_answer(lead=lead, by=request.user, criterion=criterion, value=value)
+
+    return _act(request, lead, save_all, _("Answers saved."), answers_form=form)
+
+
+@login_required
+@require_POST
+def check(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = lead_get_for_user(request.user, pk)
+    return _act(
+        request,
+        lead,
+        lambda: services.lead_check(lead=lead, by=request.user),
+        _("Lead checked."),
+    )
+
+
+@login_required
+@require_POST
+def junk(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = lead_get_for_user(request.user, pk)
+    form = JunkForm(request.POST)
+    if not form.is_valid():
+        return _workspace(request, lead, junk_form=form)
+    return _act(
+        request,
+        lead,
+        lambda: services.lead_junk(
+            lead=lead,
+            by=request.user,
+            reason=form.cleaned_data["reason"],
+            note=form.cleaned_data["note"],
+        ),
+        _("Lead marked as junk."),
+        junk_form=form,
+    )

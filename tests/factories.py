@@ -1,0 +1,86 @@
+from datetime import datetime
+
+import factory
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+
+from crm.teams.models import Role, Team
+from leads import services
+from leads.models import Criterion, CriterionOption, JunkReason, Lead, LeadSource
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = "Anna"
+    last_name = factory.Sequence(lambda n: f"Tester{n}")
+    password = factory.PostGenerationMethodCall("set_password", "pw")
+
+    @factory.post_generation
+    def role(self, create: bool, role: str | None, **kwargs) -> None:
+        if role:
+            self.groups.add(Group.objects.get(name=role))
+        self.save()
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Team
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+    kind = Team.Kind.QUALIFICATION
+
+
+class SourceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LeadSource
+        django_get_or_create = ["slug"]
+
+    name = "Website form"
+    slug = "website"
+    channel = LeadSource.Channel.WEB_FORM
+
+
+class JunkReasonFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = JunkReason
+        django_get_or_create = ["slug"]
+
+    name = "Spam"
+    slug = "spam"
+
+
+def make_lead(team: Team, *, now: datetime | None = None, **fields) -> Lead:
+    defaults = {"name": "Иван Петров", "phone": "+79161234567", "source": SourceFactory()}
+    defaults.update(fields)
+    return services.lead_create(team=team, now=now or timezone.now(), **defaults)
+
+
+def make_criterion(slug: str = "kitchen-type", **fields) -> Criterion:
+    """A choice criterion: custom is good, modular knocks the lead out."""
+    defaults = {
+        "question": "Custom or modular?",
+        "kind": Criterion.Kind.CHOICE,
+        "required": True,
+        "knock_out": True,
+        "weight": 3,
+    }
+    defaults.update(fields)
+    criterion = Criterion.objects.create(slug=slug, **defaults)
+    if criterion.kind == Criterion.Kind.CHOICE:
+        CriterionOption.objects.create(
+            criterion=criterion, value="custom", label="Custom", verdict="good"
+        )
+        CriterionOption.objects.create(
+            criterion=criterion, value="modular", label="Modular", verdict="bad"
+        )
+        CriterionOption.objects.create(
+            criterion=criterion, value="undecided", label="Undecided", verdict="neutral"
+        )
+    return criterion
+
+
+__all__ = ["Role"]
