@@ -31,15 +31,16 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def queue(request: HttpRequest) -> HttpResponse:
     """The qualifier's day: the team's open leads, most urgent first, refreshed by htmx."""
-    leads = QueueFilter(request.GET, queryset=leads_visible_to(request.user), request=request)
-    if not leads.is_valid():
-        leads.qs = leads_visible_to(request.user).none()
-    page, next_cursor = queue_page(leads.qs, after=request.GET.get("after", ""))
+    visible = leads_visible_to(request.user)
+    queue_filter = QueueFilter(request.GET, queryset=visible, request=request)
+    # An unknown filter value shows the form's error and an empty list, never someone else's.
+    leads = queue_filter.qs if queue_filter.is_valid() else visible.none()
+    page, next_cursor = queue_page(leads, after=request.GET.get("after", ""))
     context = {
-        "filter": leads,
+        "filter": queue_filter,
         "leads": page,
         "next_cursor": next_cursor,
-        "open_count": open_count(leads.qs),
+        "open_count": open_count(leads),
         "now": timezone.now(),
         "teams": queue_teams(request.user),
     }

@@ -1,0 +1,90 @@
+"""Races the spec rules out: two qualifiers never get the same lead, and two users acting on
+one lead leave exactly one outcome. Real threads on a real database (PostgreSQL in CI)."""
+
+import threading
+from collections.abc import Callable
+
+import pytest
+from django.db import connection
+
+from deals.models import Deal
+from handoff.models import Handoff
+from handoff.services import lead_convert
+from leads import services
+from leads.models import JunkReason, Lead, LeadEvent
+from tests.factories import UserFactory, make_lead
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run_together(workers: list[Callable[[], object]]) -> list[object]:
+    """Start all workers at one barrier; collect each one's result or exception."""
+    barrier = threading.Barrier(len(workers))
+    results: list[object] = [None] * len(workers)
+
+    def run(index: int, work: Callable[[], object]) -> None:
+        try:
+            barrier.wait()
+            results[index] = work()
+        except Exception as error:  # noqa: BLE001 - the test inspects it
+            results[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, w)) for i, w in enumerate(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_eight_qualifiers_claiming_a_hundred_leads_get_a_hundred_distinct_leads(world):
+    for _ in range(100):
+        make_lead(world.team)
+    qualifiers = [UserFactory() for _ in range(8)]
+    world.team.members.add(*qualifiers)
+
+    def claim_until_empty(user) -> Callable[[], list[int]]:
+        def work() -> list[int]:
+            claimed = []
+            while True:
+                # Each qualifier works the lead it took, so its next press takes a new one.
+                lead = services.lead_claim_next(user=user, teams=[world.team])
+                if lead is None:
+                    return claimed
+                claimed.append(lead.pk)
+                services.lead_attempt_log(lead=lead, by=user, outcome="wrong_number")
+
+        return work
+
+    results = run_together([claim_until_empty(q) for q in qualifiers])
+    claimed = [pk for result in results for pk in result]
+    assert len(claimed) == 100
+    assert len(set(claimed)) == 100
+    assert LeadEvent.objects.filter(kind=LeadEvent.Kind.CLAIMED).count() == 100
+
+
+def test_concurrent_convert_and_junk_leave_one_outcome_and_no_orphan_deal(world):
+    reason = JunkReason.objects.get()
+    for _round in range(5):
+        lead = make_lead(world.team)
+        services.lead_attempt_log(lead=lead, by=world.qualifier, outcome="reached")
+        services.lead_check(lead=lead, by=world.qualifier)
+        convert_copy = Lead.objects.get(pk=lead.pk)
+        junk_copy = Lead.objects.get(pk=lead.pk)
+        results = run_together(
+            [
+                lambda: lead_convert(lead=convert_copy, by=world.qualifier, sales_team=world.sales),
+                lambda: services.lead_junk(lead=junk_copy, by=world.teammate, reason=reason),
+            ]
+        )
+        lead.refresh_from_db()
+        failures = [r for r in results if isinstance(r, Exception)]
+        assert len(failures) == 1, results
+        assert isinstance(failures[0], services.LeadConflict)
+        assert lead.state in (Lead.State.CONVERTED, Lead.State.JUNK)
+        converted = lead.state == Lead.State.CONVERTED
+        assert Deal.objects.filter(lead=lead).exists() is converted
+        assert Handoff.objects.filter(lead=lead).exists() is converted
+        assert lead.events.filter(kind=LeadEvent.Kind.TRANSITION, to_state__in=["junk", "converted"]).count() == 1

@@ -1,0 +1,144 @@
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from leads import services
+from leads.models import Lead
+from tests.factories import make_lead
+
+pytestmark = pytest.mark.django_db
+
+
+def test_take_next_hands_out_the_most_urgent_lead(world):
+    now = timezone.now()
+    later = make_lead(world.team, now=now - timedelta(minutes=1))
+    urgent = make_lead(world.team, now=now - timedelta(minutes=10))
+    assert services.lead_claim_next(user=world.qualifier, teams=[world.team], now=now) == urgent
+    assert services.lead_claim_next(user=world.teammate, teams=[world.team], now=now) == later
+
+
+def test_pressing_take_next_twice_returns_the_same_unworked_lead(world):
+    make_lead(world.team)
+    make_lead(world.team)
+    first = services.lead_claim_next(user=world.qualifier, teams=[world.team])
+    again = services.lead_claim_next(user=world.qualifier, teams=[world.team])
+    assert first == again
+
+
+def test_an_unworked_claim_returns_to_the_queue_after_the_timeout(world):
+    now = timezone.now()
+    lead = make_lead(world.team, now=now)
+    assert services.lead_claim_next(user=world.qualifier, teams=[world.team], now=now) == lead
+    assert services.lead_claim_next(user=world.teammate, teams=[world.team], now=now) is None
+    after_lunch = now + timedelta(minutes=world.team.claim_timeout_minutes, seconds=1)
+    assert services.lead_claim_next(user=world.teammate, teams=[world.team], now=after_lunch) == lead
+    assert Lead.objects.get(pk=lead.pk).assignee == world.teammate
+
+
+def test_a_worked_claim_stays_with_its_qualifier(world):
+    now = timezone.now()
+    lead = make_lead(world.team, now=now)
+    services.lead_claim_next(user=world.qualifier, teams=[world.team], now=now)
+    services.lead_attempt_log(lead=lead, by=world.qualifier, outcome="reached", now=now)
+    much_later = now + timedelta(hours=2)
+    assert services.lead_claim_next(user=world.teammate, teams=[world.team], now=much_later) is None
+
+
+def test_no_answer_puts_the_lead_back_for_a_retry(world):
+    now = timezone.now()
+    lead = make_lead(world.team, now=now)
+    services.lead_claim_next(user=world.qualifier, teams=[world.team], now=now)
+    services.lead_attempt_log(lead=lead, by=world.qualifier, outcome="no_answer", now=now)
+    lead.refresh_from_db()
+    assert lead.assignee is None
+    assert lead.due_at == now + timedelta(minutes=world.team.retry_after_minutes)
+    assert lead.first_attempt_at == now
+    assert services.lead_claim_next(user=world.teammate, teams=[world.team], now=now) == lead
+
+
+def test_a_callback_request_sets_the_new_due_time_and_comes_back_to_its_qualifier(world):
+    now = timezone.now()
+    lead = make_lead(world.team, now=now)
+    callback = now + timedelta(hours=3)
+    services.lead_attempt_log(
+        lead=lead, by=world.qualifier, outcome="callback", callback_at=callback, now=now
+    )
+    lead.refresh_from_db()
+    assert (lead.due_at, lead.assignee) == (callback, world.qualifier)
+    assert services.lead_claim_next(user=world.qualifier, teams=[world.team], now=now) is None
+    due = services.lead_claim_next(user=world.qualifier, teams=[world.team], now=callback)
+    assert due == lead
+
+
+@pytest.mark.parametrize(
+    ("outcome", "callback_in", "field"),
+    [("callback", None, "callback_at"), ("callback", -5, "callback_at"), ("reached", 30, "callback_at")],
+)
+def test_callback_time_must_fit_the_outcome(world, outcome, callback_in, field):
+    from django.core.exceptions import ValidationError
+
+    now = timezone.now()
+    lead = make_lead(world.team, now=now)
+    callback_at = None if callback_in is None else now + timedelta(minutes=callback_in)
+    with pytest.raises(ValidationError) as error:
+        services.lead_attempt_log(
+            lead=lead, by=world.qualifier, outcome=outcome, callback_at=callback_at, now=now
+        )
+    assert field in error.value.message_dict
+    assert not lead.attempts.exists()
+
+
+def test_a_lead_taken_by_a_teammate_cannot_be_logged_by_another(world):
+    lead = make_lead(world.team)
+    services.lead_claim_next(user=world.qualifier, teams=[world.team])
+    with pytest.raises(services.LeadConflict):
+        services.lead_attempt_log(lead=Lead.objects.get(pk=lead.pk), by=world.teammate, outcome="reached")
+
+
+def test_queue_page_is_ordered_by_urgency_and_pages_by_keyset(client, world, settings):
+    from leads import selectors
+
+    now = timezone.now()
+    leads = [make_lead(world.team, name=f"Лид Номер{i}", now=now - timedelta(minutes=i)) for i in range(7)]
+    client.force_login(world.qualifier)
+    page, cursor = selectors.queue_page(selectors.leads_visible_to(world.qualifier), size=3)
+    assert page == [leads[6], leads[5], leads[4]]
+    response = client.get(reverse("leads:queue"), {"after": cursor}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Лид Номер3" in html and "Лид Номер6" not in html
+
+
+def test_queue_filters(client, world):
+    now = timezone.now()
+    old = make_lead(world.team, name="Старый Лид", now=now - timedelta(days=8))
+    fresh = make_lead(world.team, name="Новый Лид", now=now)
+    services.lead_claim_next(user=world.qualifier, teams=[world.team])
+    client.force_login(world.qualifier)
+    html = client.get(reverse("leads:queue"), {"age": "older_7d"}).content.decode()
+    assert old.name in html and fresh.name not in html
+    html = client.get(reverse("leads:queue"), {"assignee": "me"}).content.decode()
+    assert old.name in html and fresh.name not in html
+    html = client.get(reverse("leads:queue"), {"state": "checked"}).content.decode()
+    assert old.name not in html
+    assert client.get(reverse("leads:queue"), {"state": "bogus"}).status_code == 200
+
+
+def test_queue_partial_for_htmx_refresh_has_only_the_rows(client, world):
+    make_lead(world.team, name="Свежий Лид")
+    client.force_login(world.qualifier)
+    html = client.get(reverse("leads:queue"), HTTP_HX_REQUEST="true").content.decode()
+    assert "Свежий Лид" in html
+    assert "<html" not in html
+    assert 'id="queue-rows"' in html
+
+
+def test_closed_leads_leave_the_queue(client, world):
+    from leads.models import JunkReason
+
+    lead = make_lead(world.team, name="Спам Спамов")
+    services.lead_junk(lead=lead, by=world.qualifier, reason=JunkReason.objects.get())
+    client.force_login(world.qualifier)
+    assert "Спам Спамов" not in client.get(reverse("leads:queue")).content.decode()
