@@ -33,7 +33,6 @@ import argparse
 import math
 import os
 import re
-import statistics
 import sys
 import time
 from datetime import timedelta
@@ -85,6 +84,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=200, help="timed requests per endpoint")
     parser.add_argument("--warmup", type=int, default=10, help="untimed requests first")
     parser.add_argument("--open-share", type=float, default=0.10, help="share of open leads")
+    parser.add_argument(
+        "--multi-requests",
+        type=int,
+        default=20,
+        help="requests as a sales head (10 teams) and a two-team qualifier; 0 skips them",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database and its data")
     parser.add_argument("--seed", type=float, default=0.42, help="seed of SQL random()")
     args = parser.parse_args()
@@ -139,7 +144,8 @@ def drop_database(url: str) -> None:
     conn.autocommit = True
     try:
         with conn.cursor() as cur:
-            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+            cur.execute(drop.format(sql.Identifier(name)))
     finally:
         conn.close()
 
@@ -205,12 +211,21 @@ def make_world() -> dict:
             )
             team.hands_off_to.add(sales)
             qualifiers = [
-                user(f"{BENCH_PREFIX}q{t:02d}-{i}", fake.first_name(), fake.last_name(), Role.QUALIFIER)
+                user(
+                    f"{BENCH_PREFIX}q{t:02d}-{i}",
+                    fake.first_name(),
+                    fake.last_name(),
+                    Role.QUALIFIER,
+                )
                 for i in range(1, QUALIFIERS_PER_TEAM + 1)
             ]
             team.members.add(*qualifiers)
             teams.append(team)
             members.append(qualifiers)
+        # A qualifier in two teams (01 and 02): the queue and Take next span both.
+        two_teams = user(f"{BENCH_PREFIX}q-two-teams", "Мария", "Орлова", Role.QUALIFIER)
+        for team in teams[:2]:
+            team.members.add(two_teams)
         sources = []
         for name, slug, channel, _weight in SOURCES:
             source, _ = LeadSource.objects.get_or_create(
@@ -229,6 +244,8 @@ def make_world() -> dict:
         # The measured qualifier is the first member of the first team. Seeded leads are
         # assigned only to the other members, so Take next starts with nothing of their own.
         "bench_user": members[0][0],
+        "two_teams_user": two_teams,
+        "head": head,
         "assignable": [[u.id for u in qualifiers[1:]] for qualifiers in members],
         "sources": sources,
         "reasons": reasons,
@@ -480,8 +497,8 @@ def claimed_id(response) -> int:
 
 def release(lead_id: int) -> None:
     """What logging "no answer" does to a claim: back to the queue, due again in 30 min."""
-    from django.db.models.functions import Coalesce
     from django.db.models import Value
+    from django.db.models.functions import Coalesce
     from django.utils import timezone
 
     from leads.models import Lead
@@ -498,6 +515,7 @@ def release(lead_id: int) -> None:
 
 
 def run_endpoint(client, kind: str, n: int, warmup: int) -> dict:
+    """Time n requests of one kind ("queue" or "take_next") after `warmup` untimed ones."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -516,7 +534,8 @@ def run_endpoint(client, kind: str, n: int, warmup: int) -> dict:
     for _ in range(warmup):
         after(request())
     total, sql = [], []
-    queries = set()
+    counts = set()
+    load_before = os.getloadavg()[0]
     for _ in range(n):
         timer = SqlTimer()
         with connection.execute_wrapper(timer):
@@ -526,7 +545,8 @@ def run_endpoint(client, kind: str, n: int, warmup: int) -> dict:
         after(response)
         total.append(elapsed * 1000)
         sql.append(timer.seconds * 1000)
-        queries.add(timer.count)
+        counts.add(timer.count)
+    load_after = os.getloadavg()[0]
     with CaptureQueriesContext(connection) as captured:
         response = request()
     after(response)
@@ -534,13 +554,13 @@ def run_endpoint(client, kind: str, n: int, warmup: int) -> dict:
         "total": total,
         "sql": sql,
         "queries": len(captured.captured_queries),
-        "query_counts": queries,
+        "query_counts": counts,
         "captured": [q["sql"] for q in captured.captured_queries],
-        "bytes": len(response.content),
+        "load": (load_before, load_after),
     }
 
 
-def explain(sql: str, analyze_only_time: bool = False) -> tuple[float, str]:
+def explain(sql: str) -> tuple[float, str]:
     """EXPLAIN (ANALYZE, BUFFERS) a captured statement inside a rolled-back transaction."""
     from django.db import connection, transaction
 
@@ -549,10 +569,8 @@ def explain(sql: str, analyze_only_time: bool = False) -> tuple[float, str]:
             cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
             lines = [row[0] for row in cur.fetchall()]
         transaction.set_rollback(True)
-    ms = next(
-        (float(m.group(1)) for line in lines if (m := re.search(r"Execution Time: ([\d.]+)", line))),
-        float("nan"),
-    )
+    found = (re.search(r"Execution Time: ([\d.]+)", line) for line in lines)
+    ms = next((float(m.group(1)) for m in found if m), float("nan"))
     return ms, "\n".join(lines)
 
 
@@ -568,6 +586,7 @@ def short(sql: str, width: int = 98) -> str:
 
 
 def main_query(kind: str, captured: list[str]) -> str | None:
+    """The queue's page query, or Take next's claim (SELECT ... FOR UPDATE SKIP LOCKED)."""
     for sql in captured:
         if not is_leads_query(sql):
             continue
@@ -581,6 +600,61 @@ def main_query(kind: str, captured: list[str]) -> str | None:
 # --------------------------------------------------------------------------- main
 
 
+def cases(world: dict, args) -> list[dict]:
+    """Who requests what. The first two are the issue's measurement; the other two, with fewer
+    requests, show the same endpoints for users whose queue spans several teams."""
+    from django.test import Client
+
+    def client_for(user):
+        client = Client()
+        client.force_login(user)
+        return client
+
+    one = client_for(world["bench_user"])
+    found = [
+        {
+            "key": "queue",
+            "kind": "queue",
+            "client": one,
+            "n": args.requests,
+            "warmup": args.warmup,
+            "label": "GET /leads/",
+            "who": "qualifier, 1 team",
+        },
+        {
+            "key": "take_next",
+            "kind": "take_next",
+            "client": one,
+            "n": args.requests,
+            "warmup": args.warmup,
+            "label": "POST /leads/take-next/",
+            "who": "qualifier, 1 team",
+        },
+    ]
+    if args.multi_requests:
+        found += [
+            {
+                "key": "queue_head",
+                "kind": "queue",
+                "client": client_for(world["head"]),
+                "n": args.multi_requests,
+                "warmup": 2,
+                "label": "GET /leads/",
+                "who": f"sales head, {N_TEAMS} teams",
+            },
+            {
+                "key": "take_next_two",
+                "kind": "take_next",
+                "client": client_for(world["two_teams_user"]),
+                "n": args.multi_requests,
+                "warmup": 2,
+                "label": "POST /leads/take-next/",
+                "who": "qualifier, 2 teams",
+            },
+        ]
+    return found
+
+
 def main() -> None:
     args = parse_args()
     url = os.environ.get("DATABASE_URL", "")
@@ -592,27 +666,36 @@ def main() -> None:
     django_setup()
     migrate_and_collect()
 
+    import django
     from django.conf import settings
     from django.db import connection
-    from django.test import Client
     from django.utils import timezone
 
     assert not settings.DEBUG
     with connection.cursor() as cur:
         cur.execute("SHOW server_version")
         pg_version = cur.fetchone()[0]
-    print(f"PostgreSQL {pg_version}; Django {__import__('django').get_version()}; DEBUG off")
+    print(
+        f"PostgreSQL {pg_version}; Django {django.get_version()}; DEBUG off; "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}"
+    )
 
     world = make_world()
     clear_leads(world)
     pool = pools()
-    user = world["bench_user"]
-    client = Client()
-    client.force_login(user)
+    todo = cases(world, args)
     print(
-        f"measured as {user.username} (Qualifier, member of {world['teams'][0].name}); "
-        f"{args.requests} timed + {args.warmup} warm-up requests per endpoint\n"
+        f"measured as {world['bench_user'].username} (Qualifier, member of "
+        f"{world['teams'][0].name} only): {args.requests} timed + {args.warmup} warm-up "
+        "requests per endpoint"
     )
+    if args.multi_requests:
+        print(
+            f"also {args.multi_requests} requests as {world['head'].username} (manager of "
+            f"{N_TEAMS} qualification teams) and {world['two_teams_user'].username} "
+            "(Qualifier in two teams)"
+        )
+    print()
 
     now = timezone.now()
     loaded = 0
@@ -627,52 +710,44 @@ def main() -> None:
         loaded = size
         print(f"  loaded in {t_insert:.1f} s, + VACUUM ANALYZE = {t_load:.1f} s")
         print(table_summary(world))
-        step = {"size": size, "load_s": t_load}
-        for kind in ("queue", "take_next"):
+        step = {"size": size, "load_s": t_load, "runs": {}}
+        for case in todo:
             t1 = time.perf_counter()
-            step[kind] = run_endpoint(client, kind, args.requests, args.warmup)
-            r = step[kind]
+            r = run_endpoint(case["client"], case["kind"], case["n"], case["warmup"])
+            step["runs"][case["key"]] = r
             print(
-                f"  {kind:<9} p50 {pct(r['total'], .5):6.1f} ms  p95 {pct(r['total'], .95):6.1f} ms"
-                f"  max {max(r['total']):6.1f} ms  (SQL p95 {pct(r['sql'], .95):5.1f} ms, "
-                f"{r['queries']} queries, {time.perf_counter() - t1:.1f} s)",
+                f"  {case['label']:<22} {case['who']:<20} p50 {pct(r['total'], 0.5):6.1f} ms  "
+                f"p95 {pct(r['total'], 0.95):6.1f} ms  max {max(r['total']):6.1f} ms  "
+                f"(SQL p95 {pct(r['sql'], 0.95):5.1f} ms, {r['queries']} queries, "
+                f"{time.perf_counter() - t1:.1f} s, load {r['load'][0]:.1f}->{r['load'][1]:.1f})",
                 flush=True,
             )
-        # EXPLAIN ANALYZE of every statement on leads_lead the two requests ran.
+        # EXPLAIN ANALYZE of every statement on leads_lead that the requests ran.
         print("  EXPLAIN ANALYZE execution time of each query on leads_lead:")
         step["explain"] = {}
-        for kind in ("queue", "take_next"):
-            for sql in step[kind]["captured"]:
+        for case in todo:
+            for sql in step["runs"][case["key"]]["captured"]:
                 if is_leads_query(sql):
                     ms, plan = explain(sql)
-                    step["explain"].setdefault(kind, []).append((ms, sql, plan))
-                    print(f"    {kind:<9} {ms:7.2f} ms  {short(sql)}")
+                    step["explain"].setdefault(case["key"], []).append((ms, sql, plan))
+                    print(f"    {case['key']:<13} {ms:8.2f} ms  {short(sql)}")
         results.append(step)
         print()
 
-    print_table(results, args)
+    print_table(results, todo, args)
     last = results[-1]
-    for kind, title in (("queue", "queue page: the page query"), ("take_next", "Take next: the claim query")):
-        sql = main_query(kind, last[kind]["captured"])
-        if sql is None:
-            print(f"(no {kind} main query found in the captured SQL)")
+    shown = set()
+    for case in todo:
+        sql = main_query(case["kind"], last["runs"][case["key"]]["captured"])
+        if sql is None or sql in shown:
             continue
+        shown.add(sql)
+        what = "the page query" if case["kind"] == "queue" else "the claim query"
         _ms, plan = explain(sql)
-        print(f"\n--- EXPLAIN (ANALYZE, BUFFERS) at {last['size']:,} leads, {title}")
-        print(re.sub(r"\s+", " ", sql))
-        print(plan)
-    others = [
-        (kind, ms, sql)
-        for kind in ("queue", "take_next")
-        for ms, sql, _plan in last["explain"].get(kind, [])
-        if sql != main_query(kind, last[kind]["captured"])
-    ]
-    slowest = max(others, key=lambda o: o[1], default=None)
-    if slowest:
-        kind, _ms, sql = slowest
-        ms, plan = explain(sql)
-        print(f"\n--- EXPLAIN (ANALYZE, BUFFERS) at {last['size']:,} leads, the slowest other "
-              f"leads query ({kind})")
+        print(
+            f"\n--- EXPLAIN (ANALYZE, BUFFERS) at {last['size']:,} leads: {case['label']} "
+            f"({case['who']}), {what}"
+        )
         print(re.sub(r"\s+", " ", sql))
         print(plan)
 
@@ -683,47 +758,51 @@ def main() -> None:
         drop_database(url)
         print(f"\ndropped database {server_params(url)[0]} (created by this run)")
     else:
-        django_cleanup(world)
-        print("\nremoved the bench leads (database existed before this run)")
+        django_cleanup()
+        print("\nremoved the bench leads (the database existed before this run)")
     print(f"total run time {time.perf_counter() - started:.0f} s")
 
 
-def django_cleanup(world: dict) -> None:
+def django_cleanup() -> None:
     from django.db import connection
 
     with connection.cursor() as cur:
         cur.execute("TRUNCATE leads_lead CASCADE")
 
 
-def print_table(results: list[dict], args) -> None:
+def print_table(results: list[dict], todo: list[dict], args) -> None:
     target = 50.0
-    print(f"Server time per request, in process (django.test.Client), {args.requests} requests each")
+    print("Server time per request, in process (django.test.Client, perf_counter around each call)")
     head = (
-        f"{'leads':>10} {'open':>8} {'endpoint':<22} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} "
-        f"{'SQL p50':>7} {'SQL p95':>7} {'queries':>7}  p95<50ms"
+        f"{'leads':>10} {'open':>8} {'endpoint':<22} {'as':<20} {'n':>4} {'p50 ms':>7} "
+        f"{'p95 ms':>7} {'max ms':>7} {'SQL p50':>7} {'SQL p95':>7} {'queries':>7}  p95<50ms"
     )
     print(head)
     print("-" * len(head))
     for step in results:
-        for kind, label in (("queue", "GET /leads/"), ("take_next", "POST /leads/take-next/")):
-            r = step[kind]
+        for case in todo:
+            r = step["runs"][case["key"]]
             p95 = pct(r["total"], 0.95)
-            counts = r["queries"] if len(r["query_counts"]) <= 1 else (
-                f"{min(r['query_counts'])}-{max(r['query_counts'])}"
+            counts = (
+                r["queries"]
+                if len(r["query_counts"]) <= 1
+                else (f"{min(r['query_counts'])}-{max(r['query_counts'])}")
             )
             print(
-                f"{step['size']:>10,} {round(step['size'] * args.open_share):>8,} {label:<22} "
-                f"{pct(r['total'], .5):>7.1f} {p95:>7.1f} {max(r['total']):>7.1f} "
-                f"{statistics.median(r['sql']):>7.1f} {pct(r['sql'], .95):>7.1f} {counts!s:>7}  "
+                f"{step['size']:>10,} {round(step['size'] * args.open_share):>8,} "
+                f"{case['label']:<22} {case['who']:<20} {case['n']:>4} "
+                f"{pct(r['total'], 0.5):>7.1f} {p95:>7.1f} {max(r['total']):>7.1f} "
+                f"{pct(r['sql'], 0.5):>7.1f} {pct(r['sql'], 0.95):>7.1f} {counts!s:>7}  "
                 f"{'yes' if p95 < target else 'NO'}"
             )
     if len(results) > 1:
         first, last = results[0], results[-1]
-        for kind in ("queue", "take_next"):
-            a, b = pct(first[kind]["total"], 0.95), pct(last[kind]["total"], 0.95)
+        for case in todo:
+            a = pct(first["runs"][case["key"]]["total"], 0.95)
+            b = pct(last["runs"][case["key"]]["total"], 0.95)
             print(
-                f"{kind}: p95 {a:.1f} ms at {first['size']:,} -> {b:.1f} ms at {last['size']:,}"
-                f" ({b / a:.2f}x)"
+                f"{case['label']} ({case['who']}): p95 {a:.1f} ms at {first['size']:,} -> "
+                f"{b:.1f} ms at {last['size']:,} ({b / a:.2f}x)"
             )
 
 

@@ -1,6 +1,7 @@
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -98,6 +99,16 @@ class Criterion(models.Model):
 
     def __str__(self) -> str:
         return self.question
+
+    def clean(self) -> None:
+        if self.kind == self.Kind.TEXT and self.knock_out:
+            raise ValidationError({"knock_out": _("A text answer cannot knock a lead out.")})
+        if (
+            self.min_value is not None
+            and self.max_value is not None
+            and self.min_value > self.max_value
+        ):
+            raise ValidationError({"max_value": _("The maximum is below the minimum.")})
 
 
 class CriterionOption(models.Model):

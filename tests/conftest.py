@@ -15,7 +15,9 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture(autouse=True)
-def _plain_static_storage(settings) -> None:
+def _fast_test_settings(settings) -> None:
+    # A deliberately slow password hash costs seconds per test's worth of personas.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # The manifest storage needs collectstatic; tests serve static files as they are.
     settings.STORAGES = {
         **settings.STORAGES,

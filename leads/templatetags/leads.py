@@ -40,3 +40,9 @@ def sla_status(lead: Lead, now: datetime) -> str:
 @register.filter
 def claim_lapsed(lead: Lead, now: datetime) -> bool:
     return lead.claim_expires_at is not None and lead.claim_expires_at < now
+
+
+@register.filter
+def state_label(value: str) -> str:
+    """A state as the reader's language names it, for event rows that store the raw value."""
+    return Lead.State(value).label if value in Lead.State.values else value
