@@ -28,7 +28,7 @@ class Contact(models.Model):
     """A person, kept once across all their leads and deals, matched by phone or e-mail.
     `company` is where they work now; each deal keeps the company it was made with."""
 
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(_("full name"), max_length=200)
     phone = PhoneNumberField(_("phone"), blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
     company = models.ForeignKey(

@@ -187,7 +187,7 @@ class Lead(ConcurrentTransitionMixin, models.Model):
 
     team = models.ForeignKey(Team, verbose_name=_("team"), on_delete=models.PROTECT)
     source = models.ForeignKey(LeadSource, verbose_name=_("source"), on_delete=models.PROTECT)
-    name = models.CharField(_("name"), max_length=200, blank=True)
+    name = models.CharField(_("full name"), max_length=200, blank=True)
     phone = PhoneNumberField(_("phone"), blank=True, db_index=True)
     email = models.EmailField(_("e-mail"), blank=True, db_index=True)
     company_name = models.CharField(_("company"), max_length=200, blank=True)
@@ -297,6 +297,9 @@ class ContactAttempt(models.Model):
         verbose_name_plural = _("contact attempts")
         ordering = ["at", "id"]
 
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()} · {self.at:%Y-%m-%d %H:%M}"
+
 
 class Answer(models.Model):
     """An answer as it was given: the question, label and verdict are copied so that a later
@@ -307,13 +310,15 @@ class Answer(models.Model):
         Criterion, on_delete=models.SET_NULL, null=True, related_name="answers"
     )
     question = models.CharField(_("question"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=10, choices=Criterion.Kind.choices)
     value = models.CharField(_("value"), max_length=500)
     label = models.CharField(_("answer"), max_length=500)
     verdict = models.CharField(_("verdict"), max_length=10, choices=Verdict.choices)
     points = models.PositiveIntegerField(_("points"), default=0)
     knocked_out = models.BooleanField(_("knocked out"), default=False)
     answered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, verbose_name=_("answered by"), on_delete=models.PROTECT,
+        related_name="+",
     )
     answered_at = models.DateTimeField(_("answered at"))
 
@@ -323,6 +328,17 @@ class Answer(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["lead", "criterion"], name="answer_once_per_criterion")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.question}: {self.shown}"
+
+    @property
+    def shown(self) -> str:
+        """The answer in the reader's language: yes/no is translated, choices and text are the
+        admin's and the customer's own words."""
+        if self.kind == Criterion.Kind.YES_NO:
+            return str(_("Yes") if self.value == "yes" else _("No"))
+        return self.label
 
 
 class LeadEvent(models.Model):
@@ -334,13 +350,18 @@ class LeadEvent(models.Model):
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+        settings.AUTH_USER_MODEL, verbose_name=_("actor"), on_delete=models.PROTECT, null=True,
+        related_name="+",
     )
     at = models.DateTimeField(_("at"))
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
-    from_state = models.CharField(_("from"), max_length=20, blank=True)
-    to_state = models.CharField(_("to"), max_length=20, blank=True)
-    reason = models.ForeignKey(JunkReason, on_delete=models.PROTECT, null=True, blank=True)
+    from_state = models.CharField(
+        _("from state"), max_length=20, choices=Lead.State.choices, blank=True
+    )
+    to_state = models.CharField(_("to state"), max_length=20, choices=Lead.State.choices, blank=True)
+    reason = models.ForeignKey(
+        JunkReason, verbose_name=_("reason"), on_delete=models.PROTECT, null=True, blank=True
+    )
     note = models.TextField(_("note"), blank=True)
     attempt = models.OneToOneField(
         ContactAttempt, on_delete=models.CASCADE, null=True, blank=True, related_name="event"
@@ -350,3 +371,6 @@ class LeadEvent(models.Model):
         verbose_name = _("lead event")
         verbose_name_plural = _("lead events")
         ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.at:%Y-%m-%d %H:%M}"

@@ -47,7 +47,8 @@ def _judge_yes_no(criterion: Criterion, raw: str) -> tuple[str, str, str]:
         raise ValidationError(_("Answer yes or no."))
     said_yes = answers[raw.lower()]
     verdict = Verdict.GOOD if said_yes == criterion.good_answer_yes else Verdict.BAD
-    return ("yes" if said_yes else "no"), (_("Yes") if said_yes else _("No")), verdict
+    value = "yes" if said_yes else "no"
+    return value, value, verdict  # the page translates yes / no for its reader (Answer.shown)
 
 
 def _judge_choice(criterion: Criterion, raw: str) -> tuple[str, str, str]:

@@ -226,6 +226,7 @@ def lead_answer(
             criterion=criterion,
             defaults={
                 "question": criterion.question,
+                "kind": criterion.kind,
                 "value": judgement.value,
                 "label": judgement.label,
                 "verdict": judgement.verdict,

@@ -2,6 +2,7 @@ from datetime import datetime
 
 from django import template
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from leads.models import Lead
 
@@ -22,7 +23,8 @@ def _span(minutes: int) -> str:
         return _("%(n)d min") % {"n": minutes}
     if minutes < 48 * 60:
         return _("%(h)d h %(m)d min") % {"h": minutes // 60, "m": minutes % 60}
-    return _("%(d)d days") % {"d": minutes // (24 * 60)}
+    days = minutes // (24 * 60)
+    return ngettext("%(d)d day", "%(d)d days", days) % {"d": days}
 
 
 @register.filter
