@@ -1,20 +1,38 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
 
+from deals.api import DealViewSet, LossReasonViewSet
+from handoff import api as handoff_api
+from leads.api import CriterionViewSet, JunkReasonViewSet, LeadViewSet, SourceViewSet
 from leads.views import home
 
+router = DefaultRouter()
+router.register("leads", LeadViewSet, basename="lead")
+router.register("criteria", CriterionViewSet, basename="criterion")
+router.register("junk-reasons", JunkReasonViewSet, basename="junk-reason")
+router.register("loss-reasons", LossReasonViewSet, basename="loss-reason")
+router.register("sources", SourceViewSet, basename="source")
+router.register("deals", DealViewSet, basename="deal")
+
+api_v1 = [
+    path("leads/<int:pk>/convert/", handoff_api.convert, name="lead-convert"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    *router.urls,
+]
+
+login = auth_views.LoginView.as_view(redirect_authenticated_user=True)
 urlpatterns = [
     path("", home, name="home"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
+    path("accounts/login/", login, name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("leads/", include("leads.urls")),
     path("", include("handoff.urls")),
     path("deals/", include("deals.urls")),
+    path("api/v1/", include((api_v1, "api"))),
     path("admin/", admin.site.urls),
 ]

@@ -53,6 +53,23 @@ class Contact(models.Model):
         return self.name
 
 
+class LossReason(models.Model):
+    """Why a deal was lost: an admin-edited list, like the junk reasons for leads."""
+
+    name = models.CharField(_("name"), max_length=100)
+    slug = models.SlugField(_("slug"), unique=True)
+    order = models.PositiveIntegerField(_("order"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("loss reason")
+        verbose_name_plural = _("loss reasons")
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Deal(ConcurrentTransitionMixin, models.Model):
     class Stage(models.TextChoices):
         HANDED_OFF = "handed_off", _("handed off")

@@ -1,5 +1,6 @@
 from datetime import datetime
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
@@ -60,9 +61,11 @@ def _contact_matching(phone: str, email: str) -> Contact | None:
     return None
 
 
-def deal_create_from_lead(*, lead: Lead, team: Team, now: datetime) -> Deal:
+def deal_create_from_lead(
+    *, lead: Lead, team: Team, closer: AbstractBaseUser | None = None, now: datetime
+) -> Deal:
     company = company_for_name(lead.company_name)
     contact = contact_for_lead(lead, company)
     return Deal.objects.create(
-        team=team, lead=lead, contact=contact, company=company, created_at=now
+        team=team, lead=lead, contact=contact, company=company, closer=closer, created_at=now
     )

@@ -71,6 +71,10 @@ class JunkForm(forms.Form):
         label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}), required=False
     )
 
+    def __init__(self, *args, **kwargs) -> None:
+        # Its own ids: the call form on the same page has a "note" too.
+        super().__init__(*args, auto_id="junk_%s", **kwargs)
+
 
 class AnswersForm(forms.Form):
     """The call script: one field per active criterion, in the admin's order."""

@@ -52,13 +52,6 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
     }
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings) -> None:
-    # The personas' default PBKDF2 hashing costs ~0.3 s per user, ~2 s per test; the login
-    # form checks passwords through the same setting, so a cheap hasher changes nothing else.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args: dict) -> dict:
     # The browser's language picks the UI language: pin it, whatever the machine's locale.

@@ -1,0 +1,191 @@
+"""REST API v1 for leads and their reference lists. Same scoping and services as the pages."""
+
+import django_filters
+from django.db.models import Prefetch
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from crm.api import NewestFirst
+from leads import services
+from leads.models import ContactAttempt, Criterion, CriterionOption, JunkReason, Lead, LeadSource
+from leads.selectors import lead_get_for_user, leads_visible_to, queue_teams
+
+
+class LeadSerializer(serializers.ModelSerializer):
+    source = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    junk_reason = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    phone = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Lead
+        fields = [
+            "id", "team", "source", "name", "phone", "email", "company_name", "message",
+            "state", "score", "temperature", "assignee", "duplicate_of", "junk_reason",
+            "created_at", "due_at", "warn_at", "breach_at", "first_attempt_at", "closed_at",
+        ]
+        read_only_fields = fields
+
+
+class AttemptSerializer(serializers.ModelSerializer):
+    outcome = serializers.ChoiceField(choices=ContactAttempt.Outcome.choices)
+    duration_s = serializers.IntegerField(min_value=0, max_value=6 * 3600, default=0)
+    note = serializers.CharField(allow_blank=True, default="", max_length=5000)
+    callback_at = serializers.DateTimeField(allow_null=True, default=None)
+
+    class Meta:
+        model = ContactAttempt
+        fields = ["id", "outcome", "duration_s", "note", "callback_at", "at", "by"]
+        read_only_fields = ["id", "at", "by"]
+
+
+class AnswerInputSerializer(serializers.Serializer):
+    criterion = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Criterion.objects.filter(active=True)
+    )
+    value = serializers.CharField(max_length=500)
+
+
+class AnswerSerializer(serializers.Serializer):
+    criterion = serializers.CharField(source="criterion.slug", allow_null=True)
+    question = serializers.CharField()
+    value = serializers.CharField()
+    label = serializers.CharField(source="shown")
+    verdict = serializers.CharField()
+    points = serializers.IntegerField()
+    knocked_out = serializers.BooleanField()
+    score = serializers.IntegerField(source="lead.score")
+    temperature = serializers.CharField(source="lead.temperature")
+
+
+class JunkInputSerializer(serializers.Serializer):
+    reason = serializers.SlugRelatedField(
+        slug_field="slug", queryset=JunkReason.objects.filter(active=True)
+    )
+    note = serializers.CharField(allow_blank=True, default="", max_length=5000)
+
+
+class LeadFilter(django_filters.FilterSet):
+    source = django_filters.CharFilter(field_name="source__slug")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Lead
+        fields = ["state", "team", "assignee", "source", "created_after", "created_before"]
+
+
+def _state(lead: Lead) -> Response:
+    lead.refresh_from_db()
+    return Response(LeadSerializer(lead).data)
+
+
+class LeadViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = LeadSerializer
+    filterset_class = LeadFilter
+    pagination_class = NewestFirst
+
+    def get_queryset(self):
+        return leads_visible_to(self.request.user).select_related("source", "junk_reason")
+
+    def get_object(self) -> Lead:
+        return lead_get_for_user(self.request.user, self.kwargs["pk"])
+
+    @extend_schema(
+        request=None,
+        responses={200: LeadSerializer, 204: OpenApiResponse(description="The queue is empty.")},
+    )
+    @action(detail=False, methods=["post"], url_path="claim-next")
+    def claim_next(self, request: Request) -> Response:
+        lead = services.lead_claim_next(user=request.user, teams=queue_teams(request.user))
+        if lead is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(LeadSerializer(lead).data)
+
+    @extend_schema(request=AttemptSerializer, responses={201: AttemptSerializer})
+    @action(detail=True, methods=["post"])
+    def attempts(self, request: Request, pk: str) -> Response:
+        lead = self.get_object()
+        data = _valid(AttemptSerializer, request)
+        attempt = services.lead_attempt_log(lead=lead, by=request.user, **data)
+        return Response(AttemptSerializer(attempt).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=AnswerInputSerializer, responses={200: AnswerSerializer})
+    @action(detail=True, methods=["post"])
+    def answers(self, request: Request, pk: str) -> Response:
+        lead = self.get_object()
+        data = _valid(AnswerInputSerializer, request)
+        answer = services.lead_answer(lead=lead, by=request.user, **data)
+        return Response(AnswerSerializer(answer).data)
+
+    @extend_schema(request=None, responses={200: LeadSerializer})
+    @action(detail=True, methods=["post"])
+    def check(self, request: Request, pk: str) -> Response:
+        lead = self.get_object()
+        services.lead_check(lead=lead, by=request.user)
+        return _state(lead)
+
+    @extend_schema(request=JunkInputSerializer, responses={200: LeadSerializer})
+    @action(detail=True, methods=["post"])
+    def junk(self, request: Request, pk: str) -> Response:
+        lead = self.get_object()
+        data = _valid(JunkInputSerializer, request)
+        services.lead_junk(lead=lead, by=request.user, **data)
+        return _state(lead)
+
+
+def _valid(serializer_class: type[serializers.Serializer], request: Request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class OptionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CriterionOption
+        fields = ["value", "label", "verdict"]
+
+
+class CriterionSerializer(serializers.ModelSerializer):
+    options = OptionSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Criterion
+        fields = [
+            "id", "slug", "question", "help_text", "kind", "required", "knock_out", "weight",
+            "good_answer_yes", "min_value", "max_value", "order", "options",
+        ]
+
+
+class CriterionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = CriterionSerializer
+    pagination_class = None
+    queryset = Criterion.objects.filter(active=True).prefetch_related(
+        Prefetch("options", queryset=CriterionOption.objects.order_by("order", "id"))
+    )
+
+
+class JunkReasonSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = JunkReason
+        fields = ["id", "slug", "name"]
+
+
+class JunkReasonViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = JunkReasonSerializer
+    pagination_class = None
+    queryset = JunkReason.objects.filter(active=True)
+
+
+class SourceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LeadSource
+        fields = ["id", "slug", "name", "channel"]
+
+
+class SourceViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = SourceSerializer
+    pagination_class = None
+    queryset = LeadSource.objects.filter(active=True)
