@@ -151,6 +151,9 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+# Web forms send a few hundred bytes; anything far bigger is not a lead.
+INTAKE_MAX_BODY_BYTES = 64 * 1024
+
 PHONENUMBER_DEFAULT_REGION = env.str("PHONE_REGION", default="RU")
 PHONENUMBER_DEFAULT_FORMAT = "INTERNATIONAL"
 

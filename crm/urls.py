@@ -6,7 +6,13 @@ from rest_framework.routers import DefaultRouter
 
 from deals.api import DealViewSet, LossReasonViewSet
 from handoff import api as handoff_api
-from leads.api import CriterionViewSet, JunkReasonViewSet, LeadViewSet, SourceViewSet
+from leads.api import (
+    CriterionViewSet,
+    IntakeView,
+    JunkReasonViewSet,
+    LeadViewSet,
+    SourceViewSet,
+)
 from leads.views import home
 
 router = DefaultRouter()
@@ -18,6 +24,7 @@ router.register("sources", SourceViewSet, basename="source")
 router.register("deals", DealViewSet, basename="deal")
 
 api_v1 = [
+    path("intake/", IntakeView.as_view(), name="intake"),
     path("leads/<int:pk>/convert/", handoff_api.convert, name="lead-convert"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),

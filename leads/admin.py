@@ -1,4 +1,8 @@
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from leads.models import (
     Answer,
@@ -9,14 +13,35 @@ from leads.models import (
     Lead,
     LeadEvent,
     LeadSource,
+    new_intake_key,
 )
 
 
 @admin.register(LeadSource)
 class LeadSourceAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "channel", "active"]
-    list_filter = ["channel", "active"]
+    list_display = ["name", "slug", "channel", "team", "preset", "active"]
+    list_filter = ["channel", "preset", "active"]
     prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["intake_key", "intake_url"]
+    actions = ["rotate_intake_key"]
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "channel", "team", "active"]}),
+        (_("Intake"), {"fields": ["intake_url", "intake_key", "preset", "field_map",
+                                  "honeypot_field", "allowed_origins", "rate_limit_per_minute"]}),
+    ]
+
+    @admin.display(description=_("webhook URL"))
+    def intake_url(self, source: LeadSource) -> str:
+        if not source.pk:
+            return "—"
+        return f"{reverse('api:intake')}?key={source.intake_key}"
+
+    @admin.action(description=_("Rotate the intake key (the old one stops working)"))
+    def rotate_intake_key(self, request: HttpRequest, queryset: QuerySet[LeadSource]) -> None:
+        for source in queryset:
+            source.intake_key = new_intake_key()
+            source.save(update_fields=["intake_key"])
+        self.message_user(request, _("New keys issued: update the forms that post here."))
 
 
 @admin.register(JunkReason)

@@ -1,3 +1,4 @@
+import secrets
 from collections.abc import Callable
 
 from django.conf import settings
@@ -11,6 +12,10 @@ from phonenumber_field.modelfields import PhoneNumberField
 from crm.teams.models import Team
 
 
+def new_intake_key() -> str:
+    return secrets.token_urlsafe(32)
+
+
 class LeadSource(models.Model):
     class Channel(models.TextChoices):
         WEB_FORM = "web_form", _("Web form")
@@ -21,10 +26,49 @@ class LeadSource(models.Model):
         PURCHASED_LIST = "purchased_list", _("Purchased list")
         API = "api", _("API")
 
+    class Preset(models.TextChoices):
+        GENERIC = "generic", _("Generic (our field names)")
+        TILDA = "tilda", _("Tilda")
+        YANDEX_FORMS = "yandex_forms", _("Yandex Forms")
+        AMOCRM = "amocrm", _("amoCRM webhook")
+
     name = models.CharField(_("name"), max_length=100)
     slug = models.SlugField(_("slug"), unique=True)
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
     active = models.BooleanField(_("active"), default=True)
+    team = models.ForeignKey(
+        Team,
+        verbose_name=_("team"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        limit_choices_to={"kind": Team.Kind.QUALIFICATION},
+        help_text=_("The qualification team that receives this source's leads from intake."),
+    )
+    intake_key = models.CharField(
+        _("intake key"), max_length=64, unique=True, default=new_intake_key,
+        help_text=_("Sent as the X-Intake-Key header or the key URL parameter."),
+    )
+    preset = models.CharField(
+        _("field mapping preset"), max_length=20, choices=Preset.choices, default=Preset.GENERIC
+    )
+    field_map = models.JSONField(
+        _("field mapping"), default=dict, blank=True,
+        help_text=_('Overrides, our field to theirs, e.g. {"message": "Comments"}.'),
+    )
+    honeypot_field = models.CharField(
+        _("honeypot field"), max_length=50, default="fax", blank=True,
+        help_text=_("A hidden form field people leave empty; a filled one marks a bot."),
+    )
+    allowed_origins = models.TextField(
+        _("allowed origins"), blank=True,
+        help_text=_("Sites whose browser forms may post here, one per line, "
+                    "e.g. https://kitchens.example.ru"),
+    )
+    rate_limit_per_minute = models.PositiveIntegerField(
+        _("rate limit per minute"), default=120,
+        help_text=_("Posts per minute from one client address; builders post from few servers."),
+    )
 
     class Meta:
         verbose_name = _("lead source")
@@ -33,6 +77,9 @@ class LeadSource(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def allows_origin(self, origin: str) -> bool:
+        return origin in self.allowed_origins.split()
 
 
 class JunkReason(models.Model):
@@ -192,6 +239,11 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     email = models.EmailField(_("e-mail"), blank=True, db_index=True)
     company_name = models.CharField(_("company"), max_length=200, blank=True)
     message = models.TextField(_("message"), blank=True)
+    # db_default: rows written by bulk SQL (imports, benchmarks) need not name them.
+    external_id = models.CharField(_("external id"), max_length=100, blank=True, db_default="")
+    utm_source = models.CharField("utm_source", max_length=200, blank=True, db_default="")
+    utm_medium = models.CharField("utm_medium", max_length=200, blank=True, db_default="")
+    utm_campaign = models.CharField("utm_campaign", max_length=200, blank=True, db_default="")
     state = FSMField(_("state"), default=State.NEW, choices=State.choices, protected=True)
     duplicate_of = models.ForeignKey(
         "self",
@@ -235,6 +287,14 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     class Meta:
         verbose_name = _("lead")
         verbose_name_plural = _("leads")
+        constraints = [
+            # Intake is idempotent by (source, external_id), even for concurrent repeats.
+            models.UniqueConstraint(
+                fields=["source", "external_id"],
+                condition=~Q(external_id=""),
+                name="lead_external_id_once_per_source",
+            ),
+        ]
         indexes = [
             # The queue and Take next read a team's open leads in due order; the partial index
             # keeps their cost tied to the open leads, not to the whole table.

@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -48,6 +48,10 @@ def lead_create(
     email: str = "",
     company_name: str = "",
     message: str = "",
+    external_id: str = "",
+    utm_source: str = "",
+    utm_medium: str = "",
+    utm_campaign: str = "",
     by: AbstractBaseUser | None = None,
     now: datetime | None = None,
 ) -> Lead:
@@ -63,6 +67,10 @@ def lead_create(
         email=email,
         company_name=company_name.strip(),
         message=message.strip(),
+        external_id=external_id,
+        utm_source=utm_source,
+        utm_medium=utm_medium,
+        utm_campaign=utm_campaign,
         created_at=now,
         warn_at=warn_at,
         breach_at=breach_at,
@@ -73,6 +81,24 @@ def lead_create(
         lead.save()
         LeadEvent.objects.create(lead=lead, actor=by, at=now, kind=LeadEvent.Kind.CREATED)
     return lead
+
+
+def lead_receive(
+    *, source: LeadSource, fields: dict[str, str], now: datetime | None = None
+) -> tuple[Lead, bool]:
+    """Store an intake post once. A repeat of (source, external_id) returns the stored lead
+    and False; when identical posts race, the unique constraint lets one insert win."""
+    external_id = fields.get("external_id", "")
+    if external_id:
+        stored = Lead.objects.filter(source=source, external_id=external_id).first()
+        if stored is not None:
+            return stored, False
+    try:
+        return lead_create(team=source.team, source=source, now=now, **fields), True
+    except IntegrityError:
+        if not external_id:
+            raise
+        return Lead.objects.get(source=source, external_id=external_id), False
 
 
 def lead_claim_next(

@@ -88,3 +88,27 @@ def test_concurrent_convert_and_junk_leave_one_outcome_and_no_orphan_deal(world)
         assert Deal.objects.filter(lead=lead).exists() is converted
         assert Handoff.objects.filter(lead=lead).exists() is converted
         assert lead.events.filter(kind=LeadEvent.Kind.TRANSITION, to_state__in=["junk", "converted"]).count() == 1
+
+
+def test_ten_concurrent_identical_intake_posts_make_one_lead(world):
+    from django.core.cache import cache
+    from rest_framework.test import APIClient
+
+    from leads.models import LeadSource
+
+    cache.clear()
+    source = LeadSource.objects.get(slug="website")
+    source.team = world.team
+    source.save()
+    body = {"name": "Иван Петров", "phone": "+79161234567", "external_id": "order-42"}
+
+    def post() -> tuple[int, int]:
+        response = APIClient().post(
+            "/api/v1/intake/", body, format="json", HTTP_X_INTAKE_KEY=source.intake_key
+        )
+        return response.status_code, response.json()["id"]
+
+    results = run_together([post] * 10)
+    assert Lead.objects.filter(source=source, external_id="order-42").count() == 1
+    assert sorted(code for code, _id in results) == [200] * 9 + [201]
+    assert len({lead_id for _code, lead_id in results}) == 1

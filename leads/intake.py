@@ -1,0 +1,129 @@
+"""Reading a web form's post as a lead: each website builder names fields its own way, so a
+preset turns its payload into our fields, and a source's field map can override any of them.
+
+Pure functions over a flat {key: value} payload; the view does HTTP, the service stores."""
+
+from collections.abc import Callable, Mapping
+from urllib.parse import unquote
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from phonenumber_field.formfields import PhoneNumberField
+
+from leads.models import LeadSource
+
+FIELDS = (
+    "name",
+    "phone",
+    "email",
+    "message",
+    "external_id",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+)
+
+Payload = Mapping[str, str]
+
+
+def _generic(payload: Payload) -> dict[str, str]:
+    return {field: payload.get(field, "") for field in FIELDS}
+
+
+def _tilda(payload: Payload) -> dict[str, str]:
+    """Tilda posts form-encoded Name / Phone / Email, its submission id as `tranid`, and the
+    UTM tags either as hidden fields or inside the TILDAUTM cookie ("k=v|||k=v")."""
+    lead = _generic(payload)
+    lead["name"] = payload.get("Name", "") or payload.get("name", "")
+    lead["phone"] = payload.get("Phone", "") or payload.get("phone", "")
+    lead["email"] = payload.get("Email", "") or payload.get("email", "")
+    lead["message"] = next(
+        (payload[k] for k in ("Comments", "Comment", "Message", "Textarea") if payload.get(k)),
+        lead["message"],
+    )
+    lead["external_id"] = payload.get("tranid", "")
+    cookie_utm = _tilda_utm(payload.get("COOKIES", ""))
+    for tag in ("utm_source", "utm_medium", "utm_campaign"):
+        lead[tag] = lead[tag] or cookie_utm.get(tag, "")
+    return lead
+
+
+def _tilda_utm(cookies: str) -> dict[str, str]:
+    for cookie in cookies.split(";"):
+        name, _sep, value = cookie.strip().partition("=")
+        if name == "TILDAUTM":
+            pairs = (p.partition("=") for p in unquote(value).split("|||") if "=" in p)
+            return {key: val for key, _eq, val in pairs}
+    return {}
+
+
+def _yandex_forms(payload: Payload) -> dict[str, str]:
+    """Yandex Forms sends the JSON its owner writes (our field names, see the README), either
+    as the body or as JSON-RPC `params`; the view flattens `params.*` keys for us."""
+    return {field: payload.get(field, "") or payload.get(f"params.{field}", "") for field in FIELDS}
+
+
+def _amocrm(payload: Payload) -> dict[str, str]:
+    """amoCRM's contact webhook: contacts[add][0][name] and custom fields coded PHONE / EMAIL."""
+    for prefix in (
+        "contacts[add][0]",
+        "contacts[update][0]",
+        "unsorted[add][0][data][contacts][0]",
+    ):
+        if f"{prefix}[id]" in payload or f"{prefix}[name]" in payload:
+            break
+    else:
+        return _generic(payload)
+    lead = _generic({})
+    lead["name"] = payload.get(f"{prefix}[name]", "")
+    contact_id = payload.get(f"{prefix}[id]", "")
+    lead["external_id"] = f"contact:{contact_id}" if contact_id else ""
+    index = 0
+    while f"{prefix}[custom_fields][{index}][code]" in payload:
+        code = payload[f"{prefix}[custom_fields][{index}][code]"]
+        value = payload.get(f"{prefix}[custom_fields][{index}][values][0][value]", "")
+        if code == "PHONE" and not lead["phone"]:
+            lead["phone"] = value
+        elif code == "EMAIL" and not lead["email"]:
+            lead["email"] = value
+        index += 1
+    return lead
+
+
+PRESETS: dict[str, Callable[[Payload], dict[str, str]]] = {
+    LeadSource.Preset.GENERIC: _generic,
+    LeadSource.Preset.TILDA: _tilda,
+    LeadSource.Preset.YANDEX_FORMS: _yandex_forms,
+    LeadSource.Preset.AMOCRM: _amocrm,
+}
+
+
+def map_payload(source: LeadSource, payload: Payload) -> dict[str, str]:
+    lead = PRESETS[source.preset](payload)
+    for field, their_key in (source.field_map or {}).items():
+        if field in FIELDS and isinstance(their_key, str):
+            lead[field] = payload.get(their_key, "")
+    return {field: str(value).strip() for field, value in lead.items()}
+
+
+def is_builder_ping(source: LeadSource, payload: Payload) -> bool:
+    """Tilda checks a new webhook URL by posting test=test; it must not become a lead."""
+    return source.preset == LeadSource.Preset.TILDA and dict(payload) == {"test": "test"}
+
+
+class IntakeForm(forms.Form):
+    name = forms.CharField(max_length=200, required=False)
+    phone = PhoneNumberField(required=False)
+    email = forms.EmailField(required=False)
+    message = forms.CharField(max_length=5000, required=False)
+    external_id = forms.CharField(max_length=100, required=False)
+    utm_source = forms.CharField(max_length=200, required=False)
+    utm_medium = forms.CharField(max_length=200, required=False)
+    utm_campaign = forms.CharField(max_length=200, required=False)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if not self.errors and not data.get("phone") and not data.get("email"):
+            raise ValidationError(_("A phone or an e-mail is required."), code="required")
+        return data

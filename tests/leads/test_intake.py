@@ -1,0 +1,200 @@
+"""POST /api/v1/intake/: every channel's web form lands here; bad posts get their answer and
+store nothing."""
+
+import json
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from leads.models import Lead, LeadSource
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/intake/"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    cache.clear()
+
+
+@pytest.fixture
+def source(world) -> LeadSource:
+    source = LeadSource.objects.get(slug="website")
+    source.team = world.team
+    source.allowed_origins = "https://kitchens.example.ru"
+    source.save()
+    return source
+
+
+def post(source, body, *, content_type="application/json", **headers):
+    client = APIClient()
+    data = json.dumps(body) if content_type == "application/json" else body
+    return client.post(URL, data, content_type=content_type,
+                       HTTP_X_INTAKE_KEY=source.intake_key, **headers)
+
+
+def test_json_post_creates_a_lead_with_deadlines(source, world):
+    response = post(source, {"name": "Иван Петров", "phone": "8 (916) 123-45-67",
+                             "email": "Ivan@Example.ru", "utm_source": "yandex",
+                             "external_id": "A-1"})
+    assert response.status_code == 201, response.content
+    body = response.json()
+    lead = Lead.objects.get(pk=body["id"])
+    assert body["state"] == "new" and body["warn_at"] and body["breach_at"]
+    assert (lead.team, lead.phone, lead.email, lead.utm_source) == (
+        world.team, "+79161234567", "ivan@example.ru", "yandex")
+
+
+def test_form_encoded_post_with_the_key_in_the_url(source):
+    client = APIClient()
+    response = client.post(f"{URL}?key={source.intake_key}",
+                           "name=Anna+Smirnova&phone=%2B79161112233",
+                           content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 201
+    assert Lead.objects.get().phone == "+79161112233"
+
+
+def test_the_same_external_id_again_answers_200_with_the_same_id(source):
+    first = post(source, {"phone": "+79161234567", "external_id": "X"})
+    again = post(source, {"phone": "+79161234567", "external_id": "X"})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["id"] == again.json()["id"]
+    assert Lead.objects.count() == 1
+
+
+def test_a_lead_matching_an_open_lead_is_linked_as_duplicate(source):
+    first = post(source, {"phone": "+79161234567"}).json()
+    second = post(source, {"phone": "8 916 123 45 67", "name": "Again"}).json()
+    assert second["duplicate_of"] == first["id"]
+    assert Lead.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "No contact"}, "non_field_errors"),
+        ({"phone": "12345"}, "phone"),
+        ({"email": "not-an-email"}, "email"),
+        ({"phone": "+79161234567", "name": "x" * 300}, "name"),
+        ({"phone": "+79161234567", "fax": "I am a bot"}, "fax"),
+    ],
+)
+def test_bad_posts_get_400_with_field_errors_and_store_nothing(source, body, field):
+    response = post(source, body)
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not Lead.objects.exists()
+
+
+@pytest.mark.parametrize("raw", ["{not json", '"a string"', '["a", "list"]', "null"])
+def test_malformed_json_is_400(source, raw):
+    response = APIClient().post(URL, raw, content_type="application/json",
+                                HTTP_X_INTAKE_KEY=source.intake_key)
+    assert response.status_code == 400
+    assert not Lead.objects.exists()
+
+
+def test_missing_key_is_401_and_unknown_key_403(source):
+    client = APIClient()
+    assert client.post(URL, {"phone": "+79161234567"}, format="json").status_code == 401
+    response = client.post(URL, {"phone": "+79161234567"}, format="json", HTTP_X_INTAKE_KEY="nope")
+    assert response.status_code == 403
+    source.active = False
+    source.save()
+    assert post(source, {"phone": "+79161234567"}).status_code == 403
+    assert not Lead.objects.exists()
+
+
+def test_oversize_body_is_413(source):
+    response = post(source, {"phone": "+79161234567", "message": "x" * 70_000})
+    assert response.status_code == 413
+    assert not Lead.objects.exists()
+
+
+def test_wrong_content_type_is_415(source):
+    response = post(source, "<lead/>", content_type="application/xml")
+    assert response.status_code == 415
+    assert not Lead.objects.exists()
+
+
+def test_rate_limit_per_source_and_address_is_429(source):
+    source.rate_limit_per_minute = 3
+    source.save()
+    codes = [post(source, {"phone": f"+7916123456{i}"}).status_code for i in range(5)]
+    assert codes == [201, 201, 201, 429, 429]
+    other_address = post(source, {"phone": "+79169999999"}, REMOTE_ADDR="10.0.0.9")
+    assert other_address.status_code == 201
+    assert Lead.objects.count() == 4
+
+
+def test_cors_for_the_sources_allowed_origins(source):
+    client = APIClient()
+    preflight = client.options(URL, HTTP_ORIGIN="https://kitchens.example.ru",
+                               HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST")
+    assert preflight["Access-Control-Allow-Origin"] == "https://kitchens.example.ru"
+    assert "X-Intake-Key" in preflight["Access-Control-Allow-Headers"]
+    allowed = post(source, {"phone": "+79161234567"}, HTTP_ORIGIN="https://kitchens.example.ru")
+    assert allowed["Access-Control-Allow-Origin"] == "https://kitchens.example.ru"
+    foreign = post(source, {"phone": "+79161234568"}, HTTP_ORIGIN="https://evil.example.com")
+    assert "Access-Control-Allow-Origin" not in foreign
+    refused = client.options(URL, HTTP_ORIGIN="https://evil.example.com")
+    assert "Access-Control-Allow-Origin" not in refused
+
+
+def test_tilda_webhook_works_unchanged(source):
+    source.preset = LeadSource.Preset.TILDA
+    source.save()
+    client = APIClient()
+    url = f"{URL}?key={source.intake_key}"
+    ping = client.post(url, "test=test", content_type="application/x-www-form-urlencoded")
+    assert (ping.status_code, ping.content) == (200, b"ok")
+    body = ("Name=%D0%90%D0%BD%D0%BD%D0%B0+%D0%A1%D0%BC%D0%B8%D1%80%D0%BD%D0%BE%D0%B2%D0%B0"
+            "&Phone=%2B7+(999)+111-22-33&Email=anna%40example.ru&Comments=Kitchen"
+            "&tranid=1234567%3A8765432101&formid=form512345678"
+            "&COOKIES=_ym_uid%3D1%3B+TILDAUTM%3Dutm_source%253Dyandex%257C%257C%257Cutm_medium%253Dcpc%257C%257C%257C")
+    response = client.post(url, body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 201, response.content
+    lead = Lead.objects.get()
+    assert (lead.name, lead.phone, lead.email, lead.message) == (
+        "Анна Смирнова", "+79991112233", "anna@example.ru", "Kitchen")
+    assert (lead.external_id, lead.utm_source, lead.utm_medium) == ("1234567:8765432101", "yandex", "cpc")
+    assert client.post(url, body, content_type="application/x-www-form-urlencoded").status_code == 200
+
+
+def test_amocrm_contact_webhook_works_unchanged(source):
+    source.preset = LeadSource.Preset.AMOCRM
+    source.save()
+    prefix = "contacts[add][0]"
+    body = {
+        f"{prefix}[id]": "5001", f"{prefix}[name]": "Ольга Петрова",
+        f"{prefix}[custom_fields][0][code]": "PHONE",
+        f"{prefix}[custom_fields][0][values][0][value]": "+79000000001",
+        f"{prefix}[custom_fields][1][code]": "EMAIL",
+        f"{prefix}[custom_fields][1][values][0][value]": "olga@example.ru",
+        "account[subdomain]": "demo",
+    }
+    response = APIClient().post(f"{URL}?key={source.intake_key}", body)
+    assert response.status_code == 201, response.content
+    lead = Lead.objects.get()
+    assert (lead.name, lead.phone, lead.email, lead.external_id) == (
+        "Ольга Петрова", "+79000000001", "olga@example.ru", "contact:5001")
+
+
+def test_yandex_forms_json_rpc_params(source):
+    source.preset = LeadSource.Preset.YANDEX_FORMS
+    source.save()
+    body = {"jsonrpc": "2.0", "method": "lead", "id": 1,
+            "params": {"name": "Пётр Иванов", "phone": "+79161230000", "external_id": "ya-77"}}
+    response = post(source, body)
+    assert response.status_code == 201, response.content
+    assert Lead.objects.get().external_id == "ya-77"
+
+
+def test_field_map_overrides_the_preset(source):
+    source.field_map = {"message": "wishes", "name": "fio"}
+    source.save()
+    post(source, {"fio": "Мария Кузнецова", "phone": "+79161230001", "wishes": "Угловая кухня"})
+    lead = Lead.objects.get()
+    assert (lead.name, lead.message) == ("Мария Кузнецова", "Угловая кухня")
