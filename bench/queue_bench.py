@@ -302,6 +302,7 @@ INSERT INTO leads_lead (
     team_id, source_id, name, phone, email, company_name, message, state, duplicate_of_id,
     assignee_id, claimed_at, claim_expires_at, due_at, warn_at, breach_at,
     first_attempt_at, last_attempt_at, score, temperature, junk_reason_id, created_at, closed_at
+    /*EXTRA_COLS*/
 )
 SELECT
     (%(teams)s::bigint[])[ti],
@@ -336,6 +337,7 @@ SELECT
     CASE WHEN kind = 'junk' THEN (%(reasons)s::bigint[])[1 + floor(rf * %(n_reasons)s)::int] END,
     created,
     CASE WHEN kind IN ('converted', 'junk') THEN last_at END
+    /*EXTRA_VALS*/
 FROM (
     SELECT s2.*,
            CASE WHEN first_at IS NULL THEN NULL
@@ -382,6 +384,45 @@ FROM (
 """
 
 
+# Columns added to the model later, filled when the table has them: web-form and API leads
+# carry the sender's id and UTM tags, the others leave them blank.
+OPTIONAL_COLUMNS = {
+    "external_id": "CASE WHEN (%(from_site)s::bool[])[si] AND rd >= 0.1 THEN 'ext-' || g "
+    "ELSE '' END",
+    "utm_source": "CASE WHEN (%(from_site)s::bool[])[si] "
+    "THEN (ARRAY['yandex', 'google', 'vk', 'telegram'])[1 + (g %% 4)] ELSE '' END",
+    "utm_medium": "CASE WHEN (%(from_site)s::bool[])[si] THEN 'cpc' ELSE '' END",
+    "utm_campaign": "CASE WHEN (%(from_site)s::bool[])[si] "
+    "THEN 'kitchens-' || (1 + (g %% 12)) ELSE '' END",
+}
+
+
+def leads_sql() -> str:
+    """LEADS_SQL plus the optional columns the table has; stops if a NOT NULL column without a
+    default would be left out (the model changed: teach this script the new column)."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(
+            """SELECT column_name, is_nullable = 'NO' AND column_default IS NULL
+                      AND is_identity = 'NO'
+               FROM information_schema.columns
+               WHERE table_schema = current_schema() AND table_name = 'leads_lead'"""
+        )
+        columns = dict(cur.fetchall())
+    head = LEADS_SQL[LEADS_SQL.index("(") + 1 : LEADS_SQL.index("/*EXTRA_COLS*/")]
+    filled = {c.strip() for c in head.split(",") if c.strip()}
+    extra = [c for c in OPTIONAL_COLUMNS if c in columns]
+    missing = sorted(
+        c for c, required in columns.items() if required and c not in filled | set(extra)
+    )
+    if missing:
+        sys.exit(f"leads_lead has NOT NULL columns this script does not fill: {missing}")
+    return LEADS_SQL.replace("/*EXTRA_COLS*/", "".join(f", {c}" for c in extra)).replace(
+        "/*EXTRA_VALS*/", "".join(f", {OPTIONAL_COLUMNS[c]}" for c in extra)
+    )
+
+
 def grow_leads(world: dict, pool: dict, start: int, stop: int, args, now) -> None:
     """Insert leads g = start .. stop-1 in chunks."""
     from django.db import connection, transaction
@@ -398,6 +439,7 @@ def grow_leads(world: dict, pool: dict, start: int, stop: int, args, now) -> Non
         "teams": bench_team_ids(world),
         "n_teams": N_TEAMS,
         "sources": [s.id for s in world["sources"]],
+        "from_site": [s.channel in ("web_form", "api") for s in world["sources"]],
         "source_cum": cum,
         "reasons": [r.id for r in world["reasons"]],
         "n_reasons": len(world["reasons"]),
@@ -414,6 +456,7 @@ def grow_leads(world: dict, pool: dict, start: int, stop: int, args, now) -> Non
         "now": now,
     }
     chunk = 250_000
+    statement = leads_sql()
     with connection.cursor() as cur:
         cur.execute("SET synchronous_commit = off")
         cur.execute("SELECT setseed(%s)", [((args.seed * 1000 + start) % 1000) / 1000])
@@ -421,7 +464,7 @@ def grow_leads(world: dict, pool: dict, start: int, stop: int, args, now) -> Non
             hi = min(stop, lo + chunk) - 1
             t0 = time.perf_counter()
             with transaction.atomic():
-                cur.execute(LEADS_SQL, {**base, "lo": lo, "hi": hi})
+                cur.execute(statement, {**base, "lo": lo, "hi": hi})
             print(f"    leads {lo:>9,} .. {hi:>9,}  {time.perf_counter() - t0:6.1f} s", flush=True)
         cur.execute("SET synchronous_commit = on")
 

@@ -34,7 +34,6 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "template_partials",
-    "phonenumber_field",
     "crm.teams",
     "leads",
     "deals",
@@ -154,8 +153,7 @@ SPECTACULAR_SETTINGS = {
 # Web forms send a few hundred bytes; anything far bigger is not a lead.
 INTAKE_MAX_BODY_BYTES = 64 * 1024
 
-PHONENUMBER_DEFAULT_REGION = env.str("PHONE_REGION", default="RU")
-PHONENUMBER_DEFAULT_FORMAT = "INTERNATIONAL"
+PHONE_REGION = env.str("PHONE_REGION", default="RU")
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 

@@ -4,7 +4,6 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField
-from phonenumber_field.modelfields import PhoneNumberField
 
 from crm.teams.models import Team
 from leads.models import Lead
@@ -29,7 +28,7 @@ class Contact(models.Model):
     `company` is where they work now; each deal keeps the company it was made with."""
 
     name = models.CharField(_("full name"), max_length=200)
-    phone = PhoneNumberField(_("phone"), blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)  # E.164
     email = models.EmailField(_("e-mail"), blank=True)
     company = models.ForeignKey(
         Company, verbose_name=_("company"), on_delete=models.SET_NULL, null=True, blank=True

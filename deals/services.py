@@ -26,7 +26,7 @@ def company_for_name(name: str) -> Company | None:
 def contact_for_lead(lead: Lead, company: Company | None) -> Contact:
     """The lead's person: found by normalised phone, then e-mail, else created. A person who
     moved to another company stays one contact; their current company is updated."""
-    phone, email = str(lead.phone or ""), lead.email
+    phone, email = lead.phone, lead.email
     contact = _contact_matching(phone, email)
     if contact is None:
         try:

@@ -356,11 +356,9 @@ def _intake_store(request: Request, source: LeadSource) -> Response | HttpRespon
             {source.honeypot_field: [_("This field must be left empty.")]},
             status=status.HTTP_400_BAD_REQUEST,
         )
-    form = intake.IntakeForm(intake.map_payload(source, payload))
-    if not form.is_valid():
-        errors = {("non_field_errors" if k == "__all__" else k): v for k, v in form.errors.items()}
+    fields, errors = intake.clean_fields(intake.map_payload(source, payload))
+    if errors:
         return Response(errors, status=status.HTTP_400_BAD_REQUEST)
-    fields = {**form.cleaned_data, "phone": str(form.cleaned_data["phone"] or "")}
     lead, created = services.lead_receive(source=source, fields=fields)
     return Response(
         IntakeResponseSerializer(lead).data,

@@ -1,11 +1,24 @@
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
-from phonenumber_field.formfields import PhoneNumberField
 
+from crm.lib.phones import normalise_phone
 from crm.teams.models import Team
 from leads.models import ContactAttempt, Criterion, JunkReason, LeadSource
 from leads.scoring import judge
+
+
+class PhoneField(forms.CharField):
+    """A phone as typed, normalised to E.164."""
+
+    def clean(self, value: str) -> str:
+        value = super().clean(value)
+        if not value:
+            return ""
+        try:
+            return normalise_phone(value)
+        except ValueError:
+            raise ValidationError(_("Enter a valid phone number.")) from None
 
 
 class LeadEntryForm(forms.Form):
@@ -14,7 +27,7 @@ class LeadEntryForm(forms.Form):
     team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none())
     source = forms.ModelChoiceField(label=_("Source"), queryset=LeadSource.objects.none())
     name = forms.CharField(label=_("Full name"), max_length=200, required=False)
-    phone = PhoneNumberField(label=_("Phone"), required=False)
+    phone = PhoneField(label=_("Phone"), required=False)
     email = forms.EmailField(label=_("E-mail"), required=False)
     company_name = forms.CharField(label=_("Company"), max_length=200, required=False)
     message = forms.CharField(

@@ -6,11 +6,11 @@ Pure functions over a flat {key: value} payload; the view does HTTP, the service
 from collections.abc import Callable, Mapping
 from urllib.parse import unquote
 
-from django import forms
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext_lazy as _
-from phonenumber_field.formfields import PhoneNumberField
+from django.core.validators import validate_email
+from django.utils.translation import gettext as _
 
+from crm.lib.phones import normalise_phone
 from leads.models import LeadSource
 
 FIELDS = (
@@ -112,18 +112,33 @@ def is_builder_ping(source: LeadSource, payload: Payload) -> bool:
     return source.preset == LeadSource.Preset.TILDA and dict(payload) == {"test": "test"}
 
 
-class IntakeForm(forms.Form):
-    name = forms.CharField(max_length=200, required=False)
-    phone = PhoneNumberField(required=False)
-    email = forms.EmailField(required=False)
-    message = forms.CharField(max_length=5000, required=False)
-    external_id = forms.CharField(max_length=100, required=False)
-    utm_source = forms.CharField(max_length=200, required=False)
-    utm_medium = forms.CharField(max_length=200, required=False)
-    utm_campaign = forms.CharField(max_length=200, required=False)
+MAX_LENGTHS = {
+    "name": 200, "company_name": 200, "email": 254, "message": 5000, "external_id": 100,
+    "utm_source": 200, "utm_medium": 200, "utm_campaign": 200,
+}
 
-    def clean(self) -> dict:
-        data = super().clean()
-        if not self.errors and not data.get("phone") and not data.get("email"):
-            raise ValidationError(_("A phone or an e-mail is required."), code="required")
-        return data
+
+def clean_fields(values: Mapping[str, str]) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Validate and normalise an arriving lead's fields, however it arrived (web form, API, CSV
+    row): (clean fields, errors by field). Plain code, not a Form: a 100,000-row import runs it
+    100,000 times."""
+    data = {f: str(values.get(f) or "").strip() for f in (*MAX_LENGTHS, "phone")}
+    errors: dict[str, list[str]] = {}
+    for field_name, limit in MAX_LENGTHS.items():
+        if len(data[field_name]) > limit:
+            errors[field_name] = [_("At most %(limit)d characters.") % {"limit": limit}]
+    if data["phone"]:
+        try:
+            data["phone"] = normalise_phone(data["phone"])
+        except ValueError:
+            errors["phone"] = [_("Enter a valid phone number.")]
+    if data["email"] and "email" not in errors:
+        try:
+            validate_email(data["email"])
+            data["email"] = data["email"].lower()
+        except ValidationError:
+            errors["email"] = [_("Enter a valid e-mail address.")]
+    if not data["phone"] and not data["email"] and not errors:
+        errors["non_field_errors"] = [_("A phone or an e-mail is required.")]
+    data["name"] = " ".join(data["name"].split())
+    return data, errors

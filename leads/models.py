@@ -7,8 +7,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
-from phonenumber_field.modelfields import PhoneNumberField
 
+from crm.lib.phones import is_valid_phone
 from crm.teams.models import Team
 
 
@@ -204,7 +204,7 @@ def has_full_name(lead: "Lead") -> bool:
 
 @blocks_with(_("Enter a valid phone number."))
 def has_valid_phone(lead: "Lead") -> bool:
-    return bool(lead.phone) and lead.phone.is_valid()
+    return is_valid_phone(lead.phone)
 
 
 @blocks_with(_("Answer every required criterion."))
@@ -235,7 +235,7 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     team = models.ForeignKey(Team, verbose_name=_("team"), on_delete=models.PROTECT)
     source = models.ForeignKey(LeadSource, verbose_name=_("source"), on_delete=models.PROTECT)
     name = models.CharField(_("full name"), max_length=200, blank=True)
-    phone = PhoneNumberField(_("phone"), blank=True, db_index=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True, db_index=True)  # E.164
     email = models.EmailField(_("e-mail"), blank=True, db_index=True)
     company_name = models.CharField(_("company"), max_length=200, blank=True)
     message = models.TextField(_("message"), blank=True)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, can_proceed
 
+from crm.lib.phones import normalise_phone
 from crm.teams.models import Team
 from leads import scoring, sla
 from leads.models import (
@@ -59,6 +60,10 @@ def lead_create(
     now = now or timezone.now()
     warn_at, breach_at = sla.deadlines(now, team)
     email = email.strip().lower()
+    try:
+        phone = normalise_phone(phone) if phone else ""
+    except ValueError:
+        raise ValidationError({"phone": _("Enter a valid phone number.")}) from None
     lead = Lead(
         team=team,
         source=source,
@@ -77,7 +82,7 @@ def lead_create(
         due_at=breach_at,
     )
     with transaction.atomic():
-        lead.duplicate_of = open_duplicate_of(str(lead.phone or ""), email)
+        lead.duplicate_of = open_duplicate_of(phone, email)
         lead.save()
         LeadEvent.objects.create(lead=lead, actor=by, at=now, kind=LeadEvent.Kind.CREATED)
     return lead

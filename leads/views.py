@@ -72,13 +72,13 @@ def lead_create(request: HttpRequest) -> HttpResponse:
     duplicate = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        duplicate = open_duplicate_of(str(data["phone"] or ""), data["email"])
+        duplicate = open_duplicate_of(data["phone"], data["email"])
         if duplicate is None or data["save_duplicate"]:
             lead = services.lead_create(
                 team=data["team"],
                 source=data["source"],
                 name=data["name"],
-                phone=str(data["phone"] or ""),
+                phone=data["phone"],
                 email=data["email"],
                 company_name=data["company_name"],
                 message=data["message"],

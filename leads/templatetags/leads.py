@@ -4,6 +4,7 @@ from django import template
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from crm.lib.phones import international, tel_uri
 from leads.models import Lead
 
 register = template.Library()
@@ -48,3 +49,7 @@ def claim_lapsed(lead: Lead, now: datetime) -> bool:
 def state_label(value: str) -> str:
     """A state as the reader's language names it, for event rows that store the raw value."""
     return Lead.State(value).label if value in Lead.State.values else value
+
+
+register.filter("phone", international)
+register.filter("tel_uri", tel_uri)

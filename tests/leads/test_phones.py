@@ -1,6 +1,8 @@
 import pytest
 from django.core.exceptions import ValidationError
-from phonenumber_field.formfields import PhoneNumberField
+
+from crm.lib.phones import international, normalise_phone, tel_uri
+from leads.forms import PhoneField
 
 
 @pytest.mark.parametrize(
@@ -18,10 +20,18 @@ from phonenumber_field.formfields import PhoneNumberField
     ],
 )
 def test_phone_formats_normalise_to_one_number(typed, stored):
-    assert PhoneNumberField(region="RU").clean(typed) == stored
+    assert normalise_phone(typed) == stored
+    assert PhoneField().clean(typed) == stored
 
 
 @pytest.mark.parametrize("typed", ["123", "8 (916) 123-45", "not a phone", "+7 000 000-00-00"])
 def test_invalid_phones_are_rejected(typed):
+    with pytest.raises(ValueError):
+        normalise_phone(typed)
     with pytest.raises(ValidationError):
-        PhoneNumberField(region="RU").clean(typed)
+        PhoneField().clean(typed)
+
+
+def test_phones_read_as_people_and_softphones_expect():
+    assert international("+79161234567") == "+7 916 123-45-67"
+    assert tel_uri("+79161234567") == "tel:+7-916-123-45-67"

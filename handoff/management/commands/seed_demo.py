@@ -51,7 +51,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             users = self._users()
             qualification, sales = self._teams(users)
-            self._reference_data()
+            self._reference_data(qualification)
         if not Lead.objects.filter(team=qualification).exists():
             made = self._leads(rng, qualification, sales, users)
             self.stdout.write(f"Created {made} demo leads.")
@@ -94,9 +94,11 @@ class Command(BaseCommand):
         qualification.hands_off_to.add(sales)
         return qualification, sales
 
-    def _reference_data(self) -> None:
+    def _reference_data(self, team: Team) -> None:
         for name, slug, channel in SOURCES:
-            LeadSource.objects.get_or_create(slug=slug, defaults={"name": name, "channel": channel})
+            LeadSource.objects.get_or_create(
+                slug=slug, defaults={"name": name, "channel": channel, "team": team}
+            )
         for order, (name, slug) in enumerate(JUNK_REASONS):
             JunkReason.objects.get_or_create(slug=slug, defaults={"name": name, "order": order})
         self._criterion(

@@ -1,0 +1,243 @@
+"""CSV import of leads: Russian Excel exports (Windows-1251, ";") as well as UTF-8 with ",",
+a column mapping, a dry run, row-numbered errors, and either "skip bad rows" or "all or
+nothing". Rows are validated like intake posts and written in bulk, a batch at a time."""
+
+import csv
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.teams.models import Team
+from leads import sla
+from leads.intake import clean_fields
+from leads.models import Lead, LeadEvent, LeadSource
+
+FIELDS = (
+    "name",
+    "phone",
+    "email",
+    "company_name",
+    "message",
+    "external_id",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+)
+# Column titles we recognise without a mapping, lower-cased (English and Russian exports).
+TITLES = {
+    "name": {"name", "full name", "fio", "фио", "имя", "клиент", "контакт", "контактное лицо"},
+    "phone": {"phone", "telephone", "tel", "mobile", "телефон", "тел", "тел.", "мобильный"},
+    "email": {"email", "e-mail", "mail", "почта", "эл. почта", "электронная почта"},
+    "company_name": {"company", "company name", "компания", "организация"},
+    "message": {"message", "comment", "note", "комментарий", "сообщение", "примечание"},
+    "external_id": {"external_id", "external id", "id"},
+    "utm_source": {"utm_source"},
+    "utm_medium": {"utm_medium"},
+    "utm_campaign": {"utm_campaign"},
+}
+BATCH = 2000
+
+
+@dataclass
+class CsvFile:
+    text: str
+    encoding: str
+    delimiter: str
+    header: list[str]
+
+
+@dataclass
+class ImportResult:
+    total: int = 0
+    created: int = 0
+    already_imported: int = 0
+    errors: list[tuple[int, dict[str, list[str]]]] = field(default_factory=list)
+
+    @property
+    def bad_rows(self) -> int:
+        return len(self.errors)
+
+
+def open_csv(raw: bytes) -> CsvFile:
+    """Decode (UTF-8, else Windows-1251), find the delimiter and read the header row."""
+    for encoding in ("utf-8-sig", "cp1251"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ValidationError(_("The file is neither UTF-8 nor Windows-1251 text."))
+    first_line = text.split("\n", 1)[0]
+    delimiter = max((";", ",", "\t"), key=first_line.count)
+    header = [
+        title.strip()
+        for title in next(csv.reader(io.StringIO(first_line), delimiter=delimiter), [])
+    ]
+    if not any(header):
+        raise ValidationError(_("The first row must name the columns."))
+    repeated = sorted({t for t in header if t and header.count(t) > 1})
+    if repeated:
+        raise ValidationError(_("Columns named twice: %(names)s.") % {"names": ", ".join(repeated)})
+    return CsvFile(text=text, encoding=encoding, delimiter=delimiter, header=header)
+
+
+def guess_mapping(header: list[str]) -> dict[str, str]:
+    """Our field → the file's column, for the columns whose titles we recognise."""
+    mapping = {}
+    for column in header:
+        for our_field, titles in TITLES.items():
+            if column.strip().lower() in titles and our_field not in mapping:
+                mapping[our_field] = column
+    return mapping
+
+
+def check_mapping(mapping: dict[str, str], header: list[str]) -> None:
+    unknown = [column for column in mapping.values() if column and column not in header]
+    if unknown:
+        raise ValidationError(_("No such column: %(names)s.") % {"names": ", ".join(unknown)})
+    if not mapping.get("phone") and not mapping.get("email"):
+        raise ValidationError(_("Map a phone or an e-mail column."))
+
+
+def rows(csv_file: CsvFile, mapping: dict[str, str]) -> Iterator[tuple[int, dict[str, str]]]:
+    """(row number as a spreadsheet shows it, our fields); the header is row 1."""
+    reader = csv.reader(io.StringIO(csv_file.text), delimiter=csv_file.delimiter)
+    next(reader, None)
+    positions = {f: csv_file.header.index(c) for f, c in mapping.items() if c}
+    for number, values in enumerate(reader, start=2):
+        if not any(v.strip() for v in values):
+            continue  # blank lines are not rows
+        yield (
+            number,
+            {f: values[i].strip() if i < len(values) else "" for f, i in positions.items()},
+        )
+
+
+def import_leads(
+    csv_file: CsvFile,
+    mapping: dict[str, str],
+    *,
+    team: Team,
+    source: LeadSource,
+    by: AbstractBaseUser | None = None,
+    dry_run: bool = False,
+    all_or_nothing: bool = False,
+    progress: Callable[[int], None] = lambda done: None,
+    now: datetime | None = None,
+) -> ImportResult:
+    """Validate every row and store the good ones in bulk, in one transaction. A dry run only
+    validates; all-or-nothing validates first and stores nothing if any row is bad. A row
+    whose external id this source already has counts as already imported."""
+    check_mapping(mapping, csv_file.header)
+    if dry_run or all_or_nothing:
+        checked = _import_pass(csv_file, mapping, None, progress)
+        if dry_run or checked.errors:
+            return checked
+    writer = _BatchWriter(team=team, source=source, by=by, now=now or timezone.now())
+    with transaction.atomic():
+        return _import_pass(csv_file, mapping, writer, progress)
+
+
+def _import_pass(
+    csv_file: CsvFile,
+    mapping: dict[str, str],
+    writer: "_BatchWriter | None",
+    progress: Callable[[int], None],
+) -> ImportResult:
+    result = ImportResult()
+    for number, values in rows(csv_file, mapping):
+        result.total += 1
+        fields, errors = clean_fields(values)
+        if errors:
+            result.errors.append((number, errors))
+        elif writer is not None:
+            writer.add(fields, result)
+        if result.total % 1000 == 0:
+            progress(result.total)
+    if writer is not None:
+        writer.flush(result)
+    progress(result.total)
+    return result
+
+
+class _BatchWriter:
+    """Collects good rows and inserts them a batch at a time, linking duplicates of open leads
+    with one query per batch instead of one per row."""
+
+    def __init__(
+        self, *, team: Team, source: LeadSource, by: AbstractBaseUser | None, now: datetime
+    ) -> None:
+        self.team, self.source, self.by, self.now = team, source, by, now
+        self.warn_at, self.breach_at = sla.deadlines(now, team)
+        self.pending: list[dict[str, str]] = []
+        self.keys: set[str] = set()
+
+    def add(self, fields: dict[str, str], result: ImportResult) -> None:
+        keys = {
+            k
+            for k in (fields["phone"], fields["email"], "id:" + fields["external_id"])
+            if k and k != "id:"
+        }
+        # A repeat within the batch must see the earlier row stored, to link to it or skip it.
+        if keys & self.keys or len(self.pending) >= BATCH:
+            self.flush(result)
+        self.pending.append(fields)
+        self.keys |= keys
+
+    def flush(self, result: ImportResult) -> None:
+        if not self.pending:
+            return
+        batch, self.pending, self.keys = self.pending, [], set()
+        known_ids = set(
+            Lead.objects.filter(
+                source=self.source,
+                external_id__in=[f["external_id"] for f in batch if f["external_id"]],
+            ).values_list("external_id", flat=True)
+        )
+        fresh = [f for f in batch if not f["external_id"] or f["external_id"] not in known_ids]
+        result.already_imported += len(batch) - len(fresh)
+        originals = self._open_leads_matching(fresh)
+        leads = Lead.objects.bulk_create(
+            [self._lead(f, originals.get(f["phone"]) or originals.get(f["email"])) for f in fresh]
+        )
+        LeadEvent.objects.bulk_create(
+            LeadEvent(lead=lead, actor=self.by, at=self.now, kind=LeadEvent.Kind.CREATED)
+            for lead in leads
+        )
+        result.created += len(leads)
+
+    def _open_leads_matching(self, batch: list[dict[str, str]]) -> dict[str, int]:
+        phones = [f["phone"] for f in batch if f["phone"]]
+        emails = [f["email"] for f in batch if f["email"]]
+        matches = (
+            Lead.objects.filter(state__in=Lead.OPEN_STATES)
+            .filter(Q(phone__in=phones) | Q(email__in=emails))
+            .order_by("-created_at", "-id")
+            .values_list("id", "phone", "email")
+        )
+        originals: dict[str, int] = {}
+        for lead_id, phone, email in matches:  # newest first, so the oldest wins
+            originals.update({str(k): lead_id for k in (phone, email) if k})
+        return originals
+
+    def _lead(self, fields: dict[str, str], duplicate_of: int | None) -> Lead:
+        return Lead(
+            team=self.team,
+            source=self.source,
+            created_at=self.now,
+            warn_at=self.warn_at,
+            breach_at=self.breach_at,
+            due_at=self.breach_at,
+            duplicate_of_id=duplicate_of,
+            name=" ".join(fields["name"].split()),
+            **{k: v for k, v in fields.items() if k != "name"},
+        )
