@@ -4,6 +4,7 @@ nothing". Rows are validated like intake posts and written in bulk, a batch at a
 
 import csv
 import io
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,7 +19,7 @@ from django.utils.translation import gettext as _
 from crm.teams.models import Team
 from leads import sla
 from leads.intake import clean_fields
-from leads.models import Lead, LeadEvent, LeadSource
+from leads.models import Lead, LeadEvent, LeadImport, LeadSource
 
 FIELDS = (
     "name",
@@ -151,10 +152,14 @@ def _import_pass(
     csv_file: CsvFile,
     mapping: dict[str, str],
     writer: "_BatchWriter | None",
-    progress: Callable[[int], None],
+    progress: Callable[[int], None] = lambda done: None,
+    start: int = 0,
+    limit: int | None = None,
 ) -> ImportResult:
+    """Validate rows [start, start + limit) and hand the good ones to the writer, if any."""
     result = ImportResult()
-    for number, values in rows(csv_file, mapping):
+    stop = None if limit is None else start + limit
+    for number, values in itertools.islice(rows(csv_file, mapping), start, stop):
         result.total += 1
         fields, errors = clean_fields(values)
         if errors:
@@ -162,11 +167,31 @@ def _import_pass(
         elif writer is not None:
             writer.add(fields, result)
         if result.total % 1000 == 0:
-            progress(result.total)
+            progress(start + result.total)
     if writer is not None:
         writer.flush(result)
-    progress(result.total)
+    progress(start + result.total)
     return result
+
+
+def lead_import_step(job_id: int, max_rows: int = 5000) -> LeadImport:
+    """Advance an import started from the page by up to `max_rows` rows. The page calls this
+    again and again, showing the progress, until the job is done; the job row is locked so
+    two tabs never process the same rows."""
+    with transaction.atomic():
+        job = LeadImport.objects.select_for_update().select_related("team", "source").get(pk=job_id)
+        if job.status not in (LeadImport.Status.CHECKING, LeadImport.Status.IMPORTING):
+            return job
+        writer = None
+        if job.status == LeadImport.Status.IMPORTING:
+            writer = _BatchWriter(team=job.team, source=job.source, by=job.created_by,
+                                  now=timezone.now())
+        csv_file = CsvFile(job.text, job.encoding, job.delimiter, job.header)
+        result = _import_pass(csv_file, job.mapping, writer, start=job.rows_done,
+                              limit=max_rows)
+        job.record(result, finished=result.total < max_rows)
+        job.save()
+    return job
 
 
 class _BatchWriter:

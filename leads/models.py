@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
@@ -434,3 +435,76 @@ class LeadEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.at:%Y-%m-%d %H:%M}"
+
+
+class LeadImport(models.Model):
+    """A CSV import started from the page: the file, its mapping and how far it has got, so
+    the browser can drive it in steps and show the progress."""
+
+    class Status(models.TextChoices):
+        READY = "ready", _("waiting for the column mapping")
+        CHECKING = "checking", _("checking rows")
+        IMPORTING = "importing", _("importing")
+        DONE = "done", _("done")
+
+    MAX_ERRORS_KEPT = 500
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    team = models.ForeignKey(Team, verbose_name=_("team"), on_delete=models.PROTECT)
+    source = models.ForeignKey(LeadSource, verbose_name=_("source"), on_delete=models.PROTECT)
+    file_name = models.CharField(_("file"), max_length=200)
+    text = models.TextField()
+    encoding = models.CharField(max_length=20)
+    delimiter = models.CharField(max_length=1)
+    header = models.JSONField(default=list)
+    mapping = models.JSONField(default=dict)
+    dry_run = models.BooleanField(_("dry run"), default=False)
+    all_or_nothing = models.BooleanField(_("all or nothing"), default=False)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices,
+                              default=Status.READY)
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(_("created"), default=0)
+    already_imported = models.PositiveIntegerField(_("already imported"), default=0)
+    bad_rows = models.PositiveIntegerField(_("bad rows"), default=0)
+    errors = models.JSONField(default=list)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("lead import")
+        verbose_name_plural = _("lead imports")
+
+    def __str__(self) -> str:
+        return self.file_name
+
+    def start(self, *, mapping: dict[str, str], dry_run: bool, all_or_nothing: bool) -> None:
+        self.mapping, self.dry_run, self.all_or_nothing = mapping, dry_run, all_or_nothing
+        checks_first = dry_run or all_or_nothing
+        self.status = self.Status.CHECKING if checks_first else self.Status.IMPORTING
+
+    def record(self, result, *, finished: bool) -> None:
+        """Add one step's result; at the end of a pass, move on (all-or-nothing imports after
+        a clean check) or finish."""
+        self.rows_done += result.total
+        self.created += result.created
+        self.already_imported += result.already_imported
+        self.bad_rows += result.bad_rows
+        room = self.MAX_ERRORS_KEPT - len(self.errors)
+        self.errors += [[number, errors] for number, errors in result.errors[:max(room, 0)]]
+        if not finished:
+            return
+        if self.status == self.Status.CHECKING and not self.dry_run and not self.bad_rows:
+            self.status, self.rows_done = self.Status.IMPORTING, 0
+        else:
+            self.status, self.finished_at = self.Status.DONE, timezone.now()
+
+    @property
+    def percent(self) -> int:
+        passes = 2 if self.all_or_nothing and not self.dry_run else 1
+        second = self.all_or_nothing and self.status == self.Status.IMPORTING
+        done = self.rows_done + (self.total_rows if second else 0)
+        return min(100, round(100 * done / max(self.total_rows * passes, 1)))

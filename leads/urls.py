@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leads import views
+from leads import import_views, views
 
 app_name = "leads"
 urlpatterns = [
@@ -12,4 +12,8 @@ urlpatterns = [
     path("<int:pk>/answers/", views.answers_save, name="answers"),
     path("<int:pk>/check/", views.check, name="check"),
     path("<int:pk>/junk/", views.junk, name="junk"),
+    path("export.csv", views.export_csv, name="export"),
+    path("import/", import_views.upload, name="import"),
+    path("import/<int:pk>/", import_views.job, name="import_job"),
+    path("import/<int:pk>/step/", import_views.step, name="import_step"),
 ]

@@ -1,0 +1,132 @@
+"""The CSV import page, for admins and sales heads: upload, map the columns, watch it run."""
+
+import csv
+import io
+import itertools
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from crm.teams.models import Role, Team
+from crm.teams.selectors import teams_for_user, user_has_role
+from leads.imports import FIELDS, check_mapping, guess_mapping, lead_import_step, open_csv
+from leads.models import LeadImport, LeadSource
+
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+FIELD_LABELS = {
+    "name": _("Full name"), "phone": _("Phone"), "email": _("E-mail"),
+    "company_name": _("Company"), "message": _("Message"), "external_id": _("External id"),
+    "utm_source": "utm_source", "utm_medium": "utm_medium", "utm_campaign": "utm_campaign",
+}
+
+
+def _import_teams(request: HttpRequest) -> QuerySet[Team]:
+    user = request.user
+    if not (user.is_staff or user_has_role(user, Role.SALES_HEAD)):
+        raise PermissionDenied
+    teams = Team.objects.all() if user.is_staff else teams_for_user(user)
+    return teams.filter(kind=Team.Kind.QUALIFICATION)
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(label=_("CSV file"))
+    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none())
+    source = forms.ModelChoiceField(
+        label=_("Source"), queryset=LeadSource.objects.filter(active=True)
+    )
+
+    def __init__(self, *args, teams: QuerySet[Team], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = teams
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise ValidationError(_("The file is larger than 50 MB."))
+        try:
+            self.csv_file = open_csv(upload.read())
+        except ValidationError as error:
+            raise ValidationError(error.messages) from None
+        return upload
+
+
+class MappingForm(forms.Form):
+    dry_run = forms.BooleanField(label=_("Dry run: check the rows, store nothing"), required=False)
+    all_or_nothing = forms.BooleanField(
+        label=_("All or nothing: store nothing if any row is bad (otherwise bad rows are skipped)"),
+        required=False,
+    )
+
+    def __init__(self, *args, job: LeadImport, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [("", "—")] + [(c, c) for c in job.header]
+        for our_field in FIELDS:
+            self.fields[f"map_{our_field}"] = forms.ChoiceField(
+                label=FIELD_LABELS[our_field], choices=choices, required=False,
+                initial=job.mapping.get(our_field, ""),
+            )
+        self.header = job.header
+
+    def clean(self) -> dict:
+        data = super().clean()
+        self.mapping = {f: data[f"map_{f}"] for f in FIELDS if data.get(f"map_{f}")}
+        check_mapping(self.mapping, self.header)
+        return data
+
+
+@login_required
+def upload(request: HttpRequest) -> HttpResponse:
+    form = UploadForm(request.POST or None, request.FILES or None, teams=_import_teams(request))
+    if request.method == "POST" and form.is_valid():
+        csv_file = form.csv_file
+        job = LeadImport.objects.create(
+            created_by=request.user, team=form.cleaned_data["team"],
+            source=form.cleaned_data["source"], file_name=form.cleaned_data["file"].name[:200],
+            text=csv_file.text, encoding=csv_file.encoding, delimiter=csv_file.delimiter,
+            header=csv_file.header, mapping=guess_mapping(csv_file.header),
+            total_rows=csv_file.text.rstrip("\n").count("\n"),
+        )
+        return redirect("leads:import_job", pk=job.pk)
+    return render(request, "leads/import_upload.html", {"form": form})
+
+
+def _job_for(request: HttpRequest, pk: int) -> LeadImport:
+    _import_teams(request)
+    jobs = LeadImport.objects.all() if request.user.is_staff else LeadImport.objects.filter(
+        created_by=request.user
+    )
+    try:
+        return jobs.select_related("team", "source").get(pk=pk)
+    except LeadImport.DoesNotExist:
+        raise Http404 from None
+
+
+@login_required
+def job(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _job_for(request, pk)
+    form = MappingForm(request.POST or None, job=job)
+    if request.method == "POST" and job.status == LeadImport.Status.READY and form.is_valid():
+        job.start(mapping=form.mapping, dry_run=form.cleaned_data["dry_run"],
+                  all_or_nothing=form.cleaned_data["all_or_nothing"])
+        job.save()
+        return redirect("leads:import_job", pk=job.pk)
+    preview = _preview(job)
+    return render(request, "leads/import_job.html", {"job": job, "form": form, "preview": preview})
+
+
+@login_required
+@require_POST
+def step(request: HttpRequest, pk: int) -> HttpResponse:
+    job = lead_import_step(_job_for(request, pk).pk)
+    return render(request, "leads/import_job.html#progress", {"job": job})
+
+
+def _preview(job: LeadImport, size: int = 5) -> list[list[str]]:
+    reader = csv.reader(io.StringIO(job.text), delimiter=job.delimiter)
+    return list(itertools.islice(reader, 1, size + 1))
