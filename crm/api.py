@@ -1,7 +1,8 @@
 """What the API shares across apps: turning the services' errors into HTTP answers."""
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -30,3 +31,15 @@ class NewestFirst(CursorPagination):
     page_size = 50
     max_page_size = 500
     page_size_query_param = "page_size"
+
+
+class IdOrSlugField(serializers.SlugRelatedField):
+    """A reference-list item given by its slug or its id (lists serve both)."""
+
+    def to_internal_value(self, data: object) -> object:
+        if isinstance(data, int) or (isinstance(data, str) and data.isdigit()):
+            try:
+                return self.get_queryset().get(pk=int(data))
+            except ObjectDoesNotExist:
+                self.fail("does_not_exist", slug_name="id", value=data)
+        return super().to_internal_value(data)

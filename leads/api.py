@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from crm.api import NewestFirst
+from crm.api import IdOrSlugField, NewestFirst
 from crm.lib.ratelimit import client_address, rate_limited
 from leads import intake, services
 from leads.models import ContactAttempt, Criterion, CriterionOption, JunkReason, Lead, LeadSource
@@ -69,9 +69,7 @@ class AttemptSerializer(serializers.ModelSerializer):
 
 
 class AnswerInputSerializer(serializers.Serializer):
-    criterion = serializers.SlugRelatedField(
-        slug_field="slug", queryset=Criterion.objects.filter(active=True)
-    )
+    criterion = IdOrSlugField(slug_field="slug", queryset=Criterion.objects.filter(active=True))
     value = serializers.CharField(max_length=500)
 
 
@@ -88,9 +86,7 @@ class AnswerSerializer(serializers.Serializer):
 
 
 class JunkInputSerializer(serializers.Serializer):
-    reason = serializers.SlugRelatedField(
-        slug_field="slug", queryset=JunkReason.objects.filter(active=True)
-    )
+    reason = IdOrSlugField(slug_field="slug", queryset=JunkReason.objects.filter(active=True))
     note = serializers.CharField(allow_blank=True, default="", max_length=5000)
 
 

@@ -132,3 +132,16 @@ def test_schema_and_docs_are_served(client, world):
     client.force_login(world.qualifier)
     assert client.get("/api/v1/schema/").status_code == 200
     assert client.get("/api/v1/docs/").status_code == 200
+
+
+def test_reference_items_can_be_named_by_id_too(api, world):
+    from leads.models import JunkReason
+
+    criterion = make_criterion()
+    lead = make_lead(world.team)
+    response = api.post(f"/api/v1/leads/{lead.pk}/answers/", {"criterion": criterion.pk, "value": "custom"}, format="json")
+    assert response.status_code == 200
+    reason = JunkReason.objects.get()
+    response = api.post(f"/api/v1/leads/{lead.pk}/junk/", {"reason": reason.pk}, format="json")
+    assert response.json()["state"] == "junk"
+    assert api.post(f"/api/v1/leads/{lead.pk}/answers/", {"criterion": 99999, "value": "x"}, format="json").status_code in (400, 409)
