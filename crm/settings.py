@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "crm.teams",
+    "crm.notifications",
     "leads",
     "deals",
     "handoff",
@@ -110,7 +111,8 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-LANGUAGE_CODE = "en"
+# The default language: e-mails and webhooks are written in it; pages follow the browser.
+LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
 LANGUAGES = [("en", "English"), ("ru", "Русский")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
@@ -157,6 +159,24 @@ INTAKE_MAX_BODY_BYTES = 64 * 1024
 PHONE_REGION = env.str("PHONE_REGION", default="RU")
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="crm@localhost")
+# Links in e-mails and webhooks point here.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# Celery: Redis when REDIS_URL is set; otherwise a broker in an SQLite file, so a newcomer
+# runs a real worker and beat with no server at all.
+CELERY_BROKER_URL = REDIS_URL or f"sqla+sqlite:///{BASE_DIR / 'celery-broker.sqlite3'}"
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = "UTC"
+SLA_SWEEP_SECONDS = env.float("SLA_SWEEP_SECONDS", default=30.0)
+CELERY_BEAT_SCHEDULE = {
+    "sla-sweep": {"task": "leads.tasks.sla_sweep", "schedule": SLA_SWEEP_SECONDS},
+    "retry-deliveries": {
+        "task": "crm.notifications.tasks.retry_deliveries", "schedule": SLA_SWEEP_SECONDS
+    },
+}
 
 LOGGING = {
     "version": 1,

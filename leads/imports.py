@@ -19,7 +19,8 @@ from django.utils.translation import gettext as _
 from crm.teams.models import Team
 from leads import sla
 from leads.intake import clean_fields
-from leads.models import Lead, LeadEvent, LeadImport, LeadSource
+from crm.teams.selectors import working_week
+from leads.models import Deadline, Lead, LeadEvent, LeadImport, LeadSource
 
 FIELDS = (
     "name",
@@ -202,7 +203,7 @@ class _BatchWriter:
         self, *, team: Team, source: LeadSource, by: AbstractBaseUser | None, now: datetime
     ) -> None:
         self.team, self.source, self.by, self.now = team, source, by, now
-        self.warn_at, self.breach_at = sla.deadlines(now, team)
+        self.warn_at, self.breach_at = sla.deadlines(now, team, working_week(team))
         self.pending: list[dict[str, str]] = []
         self.keys: set[str] = set()
 
@@ -237,6 +238,14 @@ class _BatchWriter:
         LeadEvent.objects.bulk_create(
             LeadEvent(lead=lead, actor=self.by, at=self.now, kind=LeadEvent.Kind.CREATED)
             for lead in leads
+        )
+        Deadline.objects.bulk_create(
+            Deadline(lead=lead, kind=kind, due_at=due_at)
+            for lead in leads
+            for kind, due_at in (
+                (Deadline.Kind.WARN, self.warn_at),
+                (Deadline.Kind.BREACH, self.breach_at),
+            )
         )
         result.created += len(leads)
 

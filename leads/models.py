@@ -402,12 +402,48 @@ class Answer(models.Model):
         return self.label
 
 
+class Deadline(models.Model):
+    """A moment by which something must have happened to a lead, or someone is told: the
+    callback warning and breach, the reminders about a lead left in checked. Deadlines are
+    rows swept by beat; raising one is a conditional update, so it happens exactly once."""
+
+    class Kind(models.TextChoices):
+        WARN = "warn", _("callback warning")
+        BREACH = "breach", _("callback breach")
+        STALL_REMIND = "stall_remind", _("checked lead reminder")
+        STALL_ESCALATE = "stall_escalate", _("checked lead escalation")
+
+    CALLBACK_KINDS = (Kind.WARN, Kind.BREACH)
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="deadlines")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    due_at = models.DateTimeField(_("due at"))
+    raised_at = models.DateTimeField(_("raised at"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("deadline")
+        verbose_name_plural = _("deadlines")
+        indexes = [
+            # The sweep reads pending deadlines in due order: its cost follows the number of
+            # due ones, not the size of the table.
+            models.Index(
+                fields=["due_at"], condition=Q(raised_at=None, cancelled_at=None),
+                name="deadline_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.due_at:%Y-%m-%d %H:%M}"
+
+
 class LeadEvent(models.Model):
     class Kind(models.TextChoices):
         CREATED = "created", _("arrived")
         CLAIMED = "claimed", _("taken")
         ATTEMPT = "attempt", _("call logged")
         TRANSITION = "transition", _("state changed")
+        ALERT = "alert", _("alert raised")
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(
@@ -426,6 +462,9 @@ class LeadEvent(models.Model):
     note = models.TextField(_("note"), blank=True)
     attempt = models.OneToOneField(
         ContactAttempt, on_delete=models.CASCADE, null=True, blank=True, related_name="event"
+    )
+    deadline = models.OneToOneField(
+        "Deadline", on_delete=models.CASCADE, null=True, blank=True, related_name="event"
     )
 
     class Meta:

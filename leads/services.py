@@ -15,11 +15,13 @@ from django_fsm import ConcurrentTransition, can_proceed
 
 from crm.lib.phones import normalise_phone
 from crm.teams.models import Team
-from leads import scoring, sla
+from crm.teams.selectors import working_week
+from leads import alerts, scoring, sla
 from leads.models import (
     Answer,
     ContactAttempt,
     Criterion,
+    Deadline,
     JunkReason,
     Lead,
     LeadEvent,
@@ -58,7 +60,7 @@ def lead_create(
 ) -> Lead:
     """Store an arrived lead with its callback deadlines, linked to an open duplicate if any."""
     now = now or timezone.now()
-    warn_at, breach_at = sla.deadlines(now, team)
+    warn_at, breach_at = sla.deadlines(now, team, working_week(team))
     email = email.strip().lower()
     try:
         phone = normalise_phone(phone) if phone else ""
@@ -85,6 +87,7 @@ def lead_create(
         lead.duplicate_of = open_duplicate_of(phone, email)
         lead.save()
         LeadEvent.objects.create(lead=lead, actor=by, at=now, kind=LeadEvent.Kind.CREATED)
+        alerts.schedule_callback(lead, warn_at, breach_at)
     return lead
 
 
@@ -236,6 +239,10 @@ def lead_attempt_log(
         LeadEvent.objects.create(
             lead=lead, actor=by, at=now, kind=LeadEvent.Kind.ATTEMPT, note=note, attempt=attempt
         )
+        # A call stops the callback clock; a requested callback starts a new one.
+        alerts.cancel(lead, now, Deadline.CALLBACK_KINDS)
+        if callback_at is not None:
+            alerts.schedule_requested_callback(lead, callback_at)
     return attempt
 
 
@@ -317,6 +324,9 @@ def lead_transition(
             reason=reason,
             note=note,
         )
+        alerts.cancel(lead, now)
+        if lead.state == Lead.State.CHECKED:
+            alerts.schedule_stall(lead, now)
         return then() if then else None
 
 

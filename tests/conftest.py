@@ -54,3 +54,11 @@ def world(db) -> World:
     SourceFactory()
     JunkReasonFactory()
     return World(team, other_team, sales, qualifier, teammate, outsider, closer, head)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_working_weeks():
+    # Working weeks are kept a minute per process; each test sets up its own teams.
+    from crm.teams.selectors import forget_working_weeks
+
+    forget_working_weeks()

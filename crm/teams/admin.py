@@ -1,6 +1,11 @@
 from django.contrib import admin
 
-from crm.teams.models import Team
+from crm.teams.models import Holiday, Team, WorkingHours
+
+
+class WorkingHoursInline(admin.TabularInline):
+    model = WorkingHours
+    extra = 0
 
 
 @admin.register(Team)
@@ -9,3 +14,10 @@ class TeamAdmin(admin.ModelAdmin):
     list_filter = ["kind"]
     search_fields = ["name"]
     filter_horizontal = ["members", "hands_off_to"]
+    inlines = [WorkingHoursInline]
+
+
+@admin.register(Holiday)
+class HolidayAdmin(admin.ModelAdmin):
+    list_display = ["date", "name", "team"]
+    list_filter = ["team"]

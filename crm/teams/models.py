@@ -1,9 +1,13 @@
 import zoneinfo
+from datetime import time
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+from crm.lib.business_time import WorkingWeek
 
 
 class Role:
@@ -64,6 +68,21 @@ class Team(models.Model):
         default=10,
         help_text=_("A taken lead with no call logged by then goes back to the queue."),
     )
+    stalled_remind_days = models.PositiveIntegerField(
+        _("remind about a checked lead after (working days)"),
+        default=2,
+        help_text=_("A lead left in checked this long reminds its qualifier."),
+    )
+    stalled_escalate_days = models.PositiveIntegerField(
+        _("escalate a checked lead after (working days)"),
+        default=4,
+        help_text=_("Left this long, it is reported to the manager."),
+    )
+    alert_webhook_url = models.URLField(
+        _("alert webhook"),
+        blank=True,
+        help_text=_("Optional: SLA alerts are also posted here as JSON (e.g. a messenger bot)."),
+    )
     retry_after_minutes = models.PositiveIntegerField(
         _("retry after (minutes)"),
         default=30,
@@ -91,3 +110,61 @@ class Team(models.Model):
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
+
+    def working_week(self) -> WorkingWeek:
+        """The team's opening hours and holidays (shared ones included), in its zone."""
+        hours: dict[int, list[tuple[time, time]]] = {}
+        for row in self.working_hours.all():
+            hours.setdefault(row.weekday, []).append((row.opens, row.closes))
+        holidays = Holiday.objects.filter(Q(team=self) | Q(team=None)).values_list("date", flat=True)
+        return WorkingWeek(self.zone, hours, frozenset(holidays))
+
+
+class WorkingHours(models.Model):
+    """One opening interval of a team's weekday; two on one day make a lunch break. A team
+    with none is open round the clock."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, _("Monday")
+        TUESDAY = 1, _("Tuesday")
+        WEDNESDAY = 2, _("Wednesday")
+        THURSDAY = 3, _("Thursday")
+        FRIDAY = 4, _("Friday")
+        SATURDAY = 5, _("Saturday")
+        SUNDAY = 6, _("Sunday")
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="working_hours")
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    opens = models.TimeField(_("opens"))
+    closes = models.TimeField(_("closes"), help_text=_("00:00 means midnight."))
+
+    class Meta:
+        verbose_name = _("working hours")
+        verbose_name_plural = _("working hours")
+        ordering = ["team", "weekday", "opens"]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+    def clean(self) -> None:
+        if self.closes != time(0) and self.closes <= self.opens:
+            raise ValidationError({"closes": _("Closing comes after opening.")})
+
+
+class Holiday(models.Model):
+    """A closed day: for one team, or for every team when no team is set."""
+
+    team = models.ForeignKey(
+        Team, verbose_name=_("team"), on_delete=models.CASCADE, null=True, blank=True,
+        related_name="holidays", help_text=_("Empty: a holiday for every team."),
+    )
+    date = models.DateField(_("date"))
+    name = models.CharField(_("name"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("holiday")
+        verbose_name_plural = _("holidays")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.name}".strip()

@@ -1,0 +1,157 @@
+"""Telling people: notifications in the app, then e-mail and webhook deliveries with retries.
+
+`notify` only writes rows, inside the caller's transaction (the outbox); the deliveries are
+sent by Celery tasks after commit, and again by the retry sweep whenever one is left over."""
+
+import json
+import logging
+import urllib.request
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.mail import EmailMessage
+from django.core.mail.utils import DNS_NAME
+from django.db import transaction
+from django.utils import timezone, translation
+
+from crm.notifications.models import Delivery, DeliveryAttempt, Notification
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+MAX_ATTEMPTS = 12
+WEBHOOK_TIMEOUT_S = 10
+
+
+@dataclass(frozen=True)
+class Message:
+    recipient: AbstractBaseUser
+    kind: str
+    message: str  # an English msgid, marked with gettext_noop where it is written
+    params: dict
+    url: str = ""
+    webhook_url: str = ""
+
+
+def notify(messages: Iterable[Message], now: datetime) -> list[Notification]:
+    """Write the notifications and their deliveries; send them once the transaction commits."""
+    messages = list(messages)
+    notifications = Notification.objects.bulk_create(
+        Notification(recipient=m.recipient, kind=m.kind, message=m.message, params=m.params,
+                     url=m.url, created_at=now)
+        for m in messages
+    )
+    deliveries = []
+    for message, notification in zip(messages, notifications, strict=True):
+        if message.recipient.email:
+            deliveries.append(Delivery(notification=notification, channel=Delivery.Channel.EMAIL,
+                                       target=message.recipient.email, next_attempt_at=now))
+        if message.webhook_url:
+            deliveries.append(Delivery(notification=notification,
+                                       channel=Delivery.Channel.WEBHOOK,
+                                       target=message.webhook_url, next_attempt_at=now))
+    ids = [d.pk for d in Delivery.objects.bulk_create(deliveries)]
+    if ids:
+        transaction.on_commit(lambda: enqueue(ids))
+    return notifications
+
+
+def enqueue(delivery_ids: list[int]) -> None:
+    """Hand deliveries to the workers. A broker that is down loses nothing: the rows wait and
+    the retry sweep enqueues them again."""
+    from crm.notifications.tasks import deliver
+
+    try:
+        for start in range(0, len(delivery_ids), 100):
+            deliver.delay(delivery_ids[start:start + 100])
+    except Exception:  # noqa: BLE001 - any broker failure; the sweep retries
+        log.warning("broker unavailable; %d deliveries left for the retry sweep", len(delivery_ids))
+
+
+def deliveries_due(now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Pending deliveries whose time has come and that no live worker holds."""
+    now = now or timezone.now()
+    due = Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+    due = due.exclude(leased_until__gt=now)
+    return list(due.order_by("next_attempt_at").values_list("id", flat=True)[:limit])
+
+
+def delivery_send(delivery_id: int, now: datetime | None = None) -> bool:
+    """Send one delivery if it is still pending and not leased; True when it went out now."""
+    now = now or timezone.now()
+    leased = (
+        Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.PENDING,
+                                next_attempt_at__lte=now)
+        .exclude(leased_until__gt=now)
+        .update(leased_until=now + LEASE)
+    )
+    if not leased:
+        return False
+    delivery = Delivery.objects.select_related("notification__recipient").get(pk=delivery_id)
+    try:
+        SENDERS[delivery.channel](delivery)
+    except Exception as error:  # noqa: BLE001 - any failure to send is retried
+        _record_failure(delivery, str(error)[:1000] or error.__class__.__name__, now)
+        return False
+    attempts = delivery.attempts + 1
+    Delivery.objects.filter(pk=delivery_id).update(
+        status=Delivery.Status.SENT, sent_at=timezone.now(), attempts=attempts, leased_until=None
+    )
+    DeliveryAttempt.objects.create(delivery_id=delivery_id, at=now, ok=True)
+    return True
+
+
+def _record_failure(delivery: Delivery, error: str, now: datetime) -> None:
+    attempts = delivery.attempts + 1
+    # 30 s, 1 min, 2 min … capped at an hour: a receiver that is down gets time to recover.
+    backoff = timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
+    status = Delivery.Status.FAILED if attempts >= MAX_ATTEMPTS else Delivery.Status.PENDING
+    Delivery.objects.filter(pk=delivery.pk).update(
+        attempts=attempts, last_error=error, next_attempt_at=now + backoff, leased_until=None,
+        status=status,
+    )
+    DeliveryAttempt.objects.create(delivery_id=delivery.pk, at=now, ok=False, error=error)
+    log.warning("delivery %s attempt %s failed", delivery.pk, attempts)
+
+
+def _send_email(delivery: Delivery) -> None:
+    notification = delivery.notification
+    with translation.override(settings.LANGUAGE_CODE):
+        text = notification.text
+    message = EmailMessage(
+        subject=text,
+        body=f"{text}\n\n{settings.SITE_URL}{notification.url}",
+        to=[delivery.target],
+        # The notification id lets a mail system (or a person) drop a repeat.
+        headers={"X-Notification-Id": str(notification.pk),
+                 "Message-ID": f"<notification-{notification.pk}@{DNS_NAME}>"},
+    )
+    message.send()
+
+
+def _send_webhook(delivery: Delivery) -> None:
+    notification = delivery.notification
+    with translation.override(settings.LANGUAGE_CODE):
+        text = notification.text
+    payload = {
+        "id": notification.pk,
+        "kind": notification.kind,
+        "text": text,
+        "url": f"{settings.SITE_URL}{notification.url}",
+        "recipient": notification.recipient.get_username(),
+        "created_at": notification.created_at.isoformat(),
+    }
+    request = urllib.request.Request(
+        delivery.target, data=json.dumps(payload).encode(), method="POST",
+        headers={"Content-Type": "application/json",
+                 "Idempotency-Key": f"notification-{notification.pk}"},
+    )
+    with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_S) as response:  # noqa: S310
+        if not 200 <= response.status < 300:
+            raise OSError(f"HTTP {response.status}")
+
+
+SENDERS = {Delivery.Channel.EMAIL: _send_email, Delivery.Channel.WEBHOOK: _send_webhook}

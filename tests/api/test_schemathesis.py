@@ -1,0 +1,138 @@
+"""Fuzz every operation of the REST API from its own OpenAPI schema (schemathesis), in-process
+over WSGI, as a qualifier with a token: no request may end in a server error, and every
+response must match the schema.
+
+Bounded for CI: a fixed seed, MAX_EXAMPLES generated examples per operation plus schemathesis'
+boundary ("coverage") cases, no shrinking and no example database, so a run is the same every
+time and takes well under a minute."""
+
+import pytest
+import schemathesis
+from django.core.cache import cache
+from django.core.signals import request_finished, request_started
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections, transaction
+from hypothesis import HealthCheck, settings
+from rest_framework.authtoken.models import Token
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+)
+
+from leads import services
+from leads.models import Criterion, Lead
+from tests.factories import SourceFactory, make_criterion, make_lead
+
+SEED = 20240601
+MAX_EXAMPLES = 20
+INTAKE = "/api/v1/intake/"
+CHECKS = [not_a_server_error, content_type_conformance, response_schema_conformance]
+
+# Loading the schema needs no database: drf-spectacular builds it from the code.
+SCHEMA = schemathesis.openapi.from_wsgi(
+    "/api/v1/schema/", get_wsgi_application(), config=schemathesis.Config(seed=SEED)
+)
+SCHEMA.config.generation.update(
+    max_examples=MAX_EXAMPLES, deterministic=True, no_shrink=True, database="none"
+)
+
+# Where the schema says less than the API returns (an app bug, reported; remove an entry once
+# the serializer is fixed: test_lead_schema_admits_blank_email_and_no_junk_reason then passes).
+# LeadSerializer.junk_reason is a SlugRelatedField without allow_null: null for any lead not junk.
+# Lead.email is an EmailField(blank=True): "" for a lead without one, not a "format: email".
+KNOWN_SCHEMA_DEFECTS = {
+    ("/components/schemas/Lead/properties/junk_reason", "type"),
+    ("/components/schemas/Lead/properties/email", "format"),
+}
+
+
+def tolerate_known_schema_defects(context, failure, case, response) -> bool:
+    """filter_failure hook: keep every failure but those of the known, reported defects."""
+    if type(failure).__name__ != "JsonSchemaError" or not failure.schema_path:
+        return True
+    where, keyword = str(failure), failure.schema_path[-1]
+    return not any(
+        f"Schema at {path}:" in where and keyword == known_keyword
+        for path, known_keyword in KNOWN_SCHEMA_DEFECTS
+    )
+
+
+@pytest.fixture
+def wsgi_keeps_test_connection():
+    """The WSGI handler closes the database connection around each request, and with it the
+    test's transaction; Django's test client detaches the same signal handlers."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def seeded(world, wsgi_keeps_test_connection) -> dict:
+    """Ids for the fuzzer to hit: leads in several states, one of another team; criteria of
+    every kind; a source with an intake key; the qualifier's API token."""
+    make_criterion()
+    make_criterion("budget", kind=Criterion.Kind.NUMBER, min_value=100, max_value=10_000)
+    make_criterion("own-flat", kind=Criterion.Kind.YES_NO, weight=2)
+    make_criterion("notes", kind=Criterion.Kind.TEXT, required=False, knock_out=False)
+    fresh = make_lead(world.team, name="Новый Лид")
+    reached = make_lead(world.team, phone="+79161234568")
+    services.lead_attempt_log(lead=reached, by=world.qualifier, outcome="reached")
+    checked = make_lead(world.team, phone="+79161234569", email="buyer@example.com")
+    services.lead_attempt_log(lead=checked, by=world.qualifier, outcome="reached")
+    for slug, value in [("kitchen-type", "custom"), ("budget", "5000"), ("own-flat", "yes")]:
+        criterion = Criterion.objects.get(slug=slug)
+        services.lead_answer(lead=checked, by=world.qualifier, criterion=criterion, value=value)
+    services.lead_check(lead=Lead.objects.get(pk=checked.pk), by=world.qualifier)
+    held = make_lead(world.team, phone="+79161234570")  # a teammate is working it
+    services.lead_attempt_log(lead=held, by=world.teammate, outcome="reached")
+    foreign = make_lead(world.other_team, phone="+79161234571")
+    source = SourceFactory()
+    source.team = world.team
+    source.save()
+    return {
+        "lead_ids": [fresh.pk, reached.pk, checked.pk, held.pk, foreign.pk],
+        "intake_key": source.intake_key,
+        "token": Token.objects.create(user=world.qualifier).key,
+    }
+
+
+def _aim_at_seeded_leads(case, lead_ids: list[int]) -> None:
+    """A generated id is almost never a lead: turn most ids into seeded ones, keeping one in
+    len + 1 as generated (a missing lead), and ids that are not integers (negative cases)."""
+    value = (case.path_parameters or {}).get("id")
+    if case.path.startswith("/api/v1/leads/{id}/") and type(value) is int:
+        slot = value % (len(lead_ids) + 1)
+        if slot < len(lead_ids):
+            case.path_parameters["id"] = lead_ids[slot]
+
+
+@SCHEMA.hooks.apply(tolerate_known_schema_defects, name="filter_failure")
+@SCHEMA.parametrize()
+# The seeded data is per test, not per example; each example runs in a rolled-back savepoint.
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+def test_api_answers_any_request_without_a_server_error(case, seeded):
+    cache.clear()  # the intake's rate limit counts in the cache
+    _aim_at_seeded_leads(case, seeded["lead_ids"])
+    headers = {"Authorization": f"Token {seeded['token']}"}
+    if case.path == INTAKE:
+        headers["X-Intake-Key"] = seeded["intake_key"]
+    # Each example starts from the seeded data: a lead junked by one stays open for the next.
+    with transaction.atomic():
+        case.call_and_validate(headers=headers, checks=CHECKS)
+        transaction.set_rollback(True)
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="LeadSerializer: junk_reason lacks allow_null, email is typed format: email though "
+    "blank is allowed (see KNOWN_SCHEMA_DEFECTS)",
+)
+def test_lead_schema_admits_blank_email_and_no_junk_reason(seeded):
+    case = SCHEMA["/api/v1/leads/{id}/"]["GET"].Case(path_parameters={"id": seeded["lead_ids"][0]})
+    case.call_and_validate(
+        headers={"Authorization": f"Token {seeded['token']}"},
+        checks=[not_a_server_error, response_schema_conformance],
+    )

@@ -1,0 +1,154 @@
+"""The callback SLA: deadlines in working time, raised once by the sweep, told to the right
+people, delivered by e-mail and webhook with retries."""
+
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from django.core import mail
+
+from crm.notifications.models import Delivery, Notification
+from crm.notifications.services import delivery_send, deliveries_due
+from crm.teams.models import WorkingHours
+from leads import alerts, services
+from leads.models import Deadline, JunkReason, LeadEvent
+from tests.factories import make_lead
+from tests.webhook import WebhookReceiver
+
+pytestmark = pytest.mark.django_db
+
+NOON = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)  # Wednesday, 12:00 in Moscow
+
+
+def kinds(user) -> list[str]:
+    return sorted(Notification.objects.filter(recipient=user).values_list("kind", flat=True))
+
+
+def test_a_lead_at_friday_night_is_due_monday_morning(world):
+    for day in range(5):
+        WorkingHours.objects.create(team=world.team, weekday=day, opens=time(9), closes=time(20))
+    friday_night = datetime(2026, 11, 27, 20, 40, tzinfo=UTC)  # 23:40 in Moscow
+    lead = make_lead(world.team, now=friday_night)
+    assert lead.warn_at == datetime(2026, 11, 30, 6, 15, tzinfo=UTC)  # Monday 09:15 Moscow
+    assert lead.breach_at == datetime(2026, 11, 30, 6, 20, tzinfo=UTC)
+    assert set(lead.deadlines.values_list("kind", "due_at")) == {
+        ("warn", lead.warn_at), ("breach", lead.breach_at)}
+
+
+def test_unclaimed_lead_warns_the_whole_team_then_breach_tells_the_manager(world):
+    lead = make_lead(world.team, now=NOON)
+    assert alerts.sla_sweep(now=NOON + timedelta(minutes=14)) == 0
+    assert alerts.sla_sweep(now=NOON + timedelta(minutes=15)) == 1
+    assert kinds(world.qualifier) == kinds(world.teammate) == ["lead_warn"]
+    assert kinds(world.head) == []
+    assert alerts.sla_sweep(now=NOON + timedelta(minutes=20)) == 1
+    assert kinds(world.head) == ["lead_breach"]
+    assert lead.events.filter(kind=LeadEvent.Kind.ALERT).count() == 2
+
+
+def test_each_alert_is_raised_once(world):
+    make_lead(world.team, now=NOON)
+    later = NOON + timedelta(hours=1)
+    assert alerts.sla_sweep(now=later) == 2
+    assert alerts.sla_sweep(now=later) == 0
+    assert Notification.objects.filter(kind="lead_breach").count() == 1
+
+
+def test_a_claimed_lead_warns_only_its_qualifier(world):
+    make_lead(world.team, now=NOON)
+    claimed_at = NOON + timedelta(minutes=10)  # the claim holds until 20 minutes
+    services.lead_claim_next(user=world.qualifier, teams=[world.team], now=claimed_at)
+    alerts.sla_sweep(now=NOON + timedelta(minutes=15))
+    assert kinds(world.qualifier) == ["lead_warn"]
+    assert kinds(world.teammate) == []
+
+
+def test_a_claim_left_without_a_call_warns_the_whole_team_again(world):
+    make_lead(world.team, now=NOON)
+    services.lead_claim_next(user=world.qualifier, teams=[world.team], now=NOON)
+    alerts.sla_sweep(now=NOON + timedelta(minutes=15))  # the 10-minute claim has lapsed
+    assert kinds(world.qualifier) == kinds(world.teammate) == ["lead_warn"]
+
+
+def test_a_first_call_before_the_warning_raises_nothing(world):
+    lead = make_lead(world.team, now=NOON)
+    services.lead_attempt_log(lead=lead, by=world.qualifier, outcome="no_answer",
+                              now=NOON + timedelta(minutes=10))
+    assert alerts.sla_sweep(now=NOON + timedelta(hours=2)) == 0
+    assert not Notification.objects.exists()
+
+
+def test_a_call_after_the_warning_stops_the_breach(world):
+    lead = make_lead(world.team, now=NOON)
+    alerts.sla_sweep(now=NOON + timedelta(minutes=16))
+    services.lead_attempt_log(lead=lead, by=world.qualifier, outcome="reached",
+                              now=NOON + timedelta(minutes=17))
+    assert alerts.sla_sweep(now=NOON + timedelta(hours=1)) == 0
+    assert kinds(world.head) == []
+
+
+def test_a_requested_callback_has_its_own_warning_and_breach(world):
+    lead = make_lead(world.team, now=NOON)
+    callback_at = NOON + timedelta(days=1)
+    services.lead_attempt_log(lead=lead, by=world.qualifier, outcome="callback",
+                              callback_at=callback_at, now=NOON + timedelta(minutes=5))
+    assert alerts.sla_sweep(now=callback_at - timedelta(minutes=1)) == 0
+    assert alerts.sla_sweep(now=callback_at) == 1
+    assert kinds(world.qualifier) == ["lead_warn"]
+    assert alerts.sla_sweep(now=callback_at + timedelta(minutes=5)) == 1
+    assert kinds(world.head) == ["lead_breach"]
+
+
+def test_a_lead_left_in_checked_reminds_then_escalates_once_per_step(world):
+    lead = make_lead(world.team, now=NOON)
+    services.lead_attempt_log(lead=lead, by=world.qualifier, outcome="reached", now=NOON)
+    services.lead_check(lead=lead, by=world.qualifier, now=NOON)
+    assert alerts.sla_sweep(now=NOON + timedelta(days=1)) == 0
+    assert alerts.sla_sweep(now=NOON + timedelta(days=world.team.stalled_remind_days)) == 1
+    assert kinds(world.qualifier) == ["lead_stall_remind"]
+    assert alerts.sla_sweep(now=NOON + timedelta(days=30)) == 1
+    assert kinds(world.head) == ["lead_stall_escalate"]
+    assert alerts.sla_sweep(now=NOON + timedelta(days=60)) == 0
+
+
+def test_closing_a_lead_cancels_its_pending_alerts(world):
+    lead = make_lead(world.team, now=NOON)
+    services.lead_junk(lead=lead, by=world.qualifier, reason=JunkReason.objects.get(), now=NOON)
+    assert alerts.sla_sweep(now=NOON + timedelta(days=9)) == 0
+    assert not lead.deadlines.filter(raised_at=None, cancelled_at=None).exists()
+
+
+def test_an_email_reaches_the_outbox_with_the_notification_id(world, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    world.head.email = "head@example.ru"
+    world.head.save()
+    make_lead(world.team, name="Иван Петров", now=NOON)
+    alerts.sla_sweep(now=NOON + timedelta(minutes=20))
+    delivery = Delivery.objects.get(target="head@example.ru")
+    assert delivery_send(delivery.pk)
+    assert mail.outbox[0].to == ["head@example.ru"]
+    assert "Иван Петров" in mail.outbox[0].subject
+    assert mail.outbox[0].extra_headers["X-Notification-Id"] == str(delivery.notification_id)
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("sent", 1)
+    assert not delivery_send(delivery.pk)  # sent once
+    assert len(mail.outbox) == 1
+
+
+def test_a_webhook_reaches_a_local_server_and_is_retried_until_it_does(world):
+    with WebhookReceiver(fail_first=1) as receiver:
+        world.team.alert_webhook_url = receiver.url
+        world.team.save()
+        make_lead(world.team, now=NOON)
+        alerts.sla_sweep(now=NOON + timedelta(minutes=20))
+        delivery = Delivery.objects.get(channel="webhook", notification__kind="lead_breach")
+        now = NOON + timedelta(minutes=20)
+        assert not delivery_send(delivery.pk, now=now)  # the receiver answers 500
+        delivery.refresh_from_db()
+        assert (delivery.status, delivery.attempts) == ("pending", 1)
+        assert delivery.next_attempt_at == now + timedelta(seconds=30)
+        assert delivery.pk not in deliveries_due(now + timedelta(seconds=10))
+        assert delivery.pk in deliveries_due(now + timedelta(seconds=30))
+        assert delivery_send(delivery.pk, now=now + timedelta(seconds=30))
+        assert receiver.keys == [f"notification-{delivery.notification_id}"] * 2
+        assert receiver.bodies[-1]["id"] == delivery.notification_id
+        assert list(delivery.log.values_list("ok", flat=True)) == [False, True]
