@@ -166,11 +166,15 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # Celery: Redis when REDIS_URL is set; otherwise a broker in an SQLite file, so a newcomer
 # runs a real worker and beat with no server at all.
 CELERY_BROKER_URL = REDIS_URL or f"sqla+sqlite:///{BASE_DIR / 'celery-broker.sqlite3'}"
+# Deployments (or test runs) sharing one Redis keep apart by queue name.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="crm")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 SLA_SWEEP_SECONDS = env.float("SLA_SWEEP_SECONDS", default=30.0)
+# How long a worker holds a delivery while sending; a killed worker's delivery is retried after.
+DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE = {
     "sla-sweep": {"task": "leads.tasks.sla_sweep", "schedule": SLA_SWEEP_SECONDS},
     "retry-deliveries": {

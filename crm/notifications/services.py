@@ -21,7 +21,6 @@ from crm.notifications.models import Delivery, DeliveryAttempt, Notification
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 12
 WEBHOOK_TIMEOUT_S = 10
 
@@ -86,7 +85,7 @@ def delivery_send(delivery_id: int, now: datetime | None = None) -> bool:
         Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.PENDING,
                                 next_attempt_at__lte=now)
         .exclude(leased_until__gt=now)
-        .update(leased_until=now + LEASE)
+        .update(leased_until=now + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS))
     )
     if not leased:
         return False

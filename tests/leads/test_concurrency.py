@@ -112,3 +112,21 @@ def test_ten_concurrent_identical_intake_posts_make_one_lead(world):
     assert Lead.objects.filter(source=source, external_id="order-42").count() == 1
     assert sorted(code for code, _id in results) == [200] * 9 + [201]
     assert len({lead_id for _code, lead_id in results}) == 1
+
+
+def test_two_sweeps_at_once_record_each_alert_once(world):
+    from datetime import UTC, datetime, timedelta
+
+    from crm.notifications.models import Notification
+    from leads.alerts import sla_sweep
+
+    noon = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    for _ in range(60):
+        make_lead(world.team, now=noon)
+    later = noon + timedelta(hours=1)
+    raised = run_together([lambda: sla_sweep(now=later), lambda: sla_sweep(now=later)])
+    assert sum(raised) == 120  # a warning and a breach per lead, whoever raised them
+    assert LeadEvent.objects.filter(kind=LeadEvent.Kind.ALERT).count() == 120
+    # warnings go to both qualifiers of the team, breaches to its manager
+    assert Notification.objects.filter(kind="lead_warn").count() == 120
+    assert Notification.objects.filter(kind="lead_breach").count() == 60

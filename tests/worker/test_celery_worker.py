@@ -1,0 +1,146 @@
+"""A real Celery worker with beat, on Redis in CI (on the SQLite broker without REDIS_URL):
+alerts go out end to end, survive a killed worker and a broker that was down."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from crm import celery_app
+from crm.notifications.models import Delivery, DeliveryAttempt, Notification
+from leads.alerts import sla_sweep
+from leads.models import Lead, LeadSource
+from tests.factories import make_lead
+from tests.webhook import WebhookReceiver
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def database_url() -> str:
+    """The test database, as the worker process must see it."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+class Worker:
+    def __init__(self, tmp_path: Path, queue: str) -> None:
+        self.tmp_path, self.queue, self.process = tmp_path, queue, None
+
+    def start(self) -> None:
+        env = {
+            **os.environ, "DATABASE_URL": database_url(), "CELERY_QUEUE": self.queue,
+            "SLA_SWEEP_SECONDS": "1", "DELIVERY_LEASE_SECONDS": "3",
+        }
+        command = [
+            sys.executable, "-m", "celery", "-A", "crm", "worker", "-B", "--pool=solo",
+            "--loglevel=INFO", "--without-heartbeat", "--without-mingle", "--without-gossip",
+            "-s", str(self.tmp_path / f"beat-{uuid.uuid4().hex}"),
+        ]
+        log = (self.tmp_path / "worker.log").open("a")
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log,
+                                        start_new_session=True)
+
+    def kill(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def worker(tmp_path) -> Iterator[Worker]:
+    worker = Worker(tmp_path, f"test-{uuid.uuid4().hex[:8]}")
+    yield worker
+    worker.stop()
+    print((tmp_path / "worker.log").read_text() if (tmp_path / "worker.log").exists() else "")
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 40) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError("timed out waiting")
+
+
+def test_a_real_worker_delivers_a_breach_alert_end_to_end(world, worker):
+    with WebhookReceiver() as receiver:
+        world.team.alert_webhook_url = receiver.url
+        world.team.save()
+        lead = make_lead(world.team, now=timezone.now() - timedelta(hours=1))
+        worker.start()
+        wait_for(lambda: any(body["kind"] == "lead_breach" for body in receiver.bodies))
+        breach = Notification.objects.get(kind="lead_breach")
+        assert breach.recipient == world.head
+        assert f"notification-{breach.pk}" in receiver.keys
+        wait_for(lambda: Delivery.objects.filter(notification=breach, status="sent").exists())
+        assert lead.deadlines.filter(raised_at=None).count() == 0
+
+
+def test_a_worker_killed_while_delivering_delivers_after_restart_once(world, worker):
+    with WebhookReceiver(delay=6) as receiver:
+        world.team.alert_webhook_url = receiver.url
+        world.team.manager = world.head
+        world.team.save()
+        world.team.members.remove(world.teammate)  # one warning, one breach: two deliveries
+        make_lead(world.team, now=timezone.now() - timedelta(hours=1))
+        worker.start()
+        wait_for(lambda: len(receiver.keys) >= 1)  # a post is in flight
+        worker.kill()
+        in_flight = receiver.keys[0]
+        assert not Delivery.objects.filter(status="sent").exists()
+        receiver.delay = 0
+        worker.start()
+        wait_for(lambda: Delivery.objects.filter(status="pending").count() == 0)
+        assert Delivery.objects.filter(status="sent").count() == 2
+        assert receiver.unique_keys == {f"notification-{n.pk}" for n in Notification.objects.all()}
+        assert receiver.keys.count(in_flight) == 2  # sent again; the receiver drops the repeat
+        assert DeliveryAttempt.objects.filter(ok=True).count() == 2
+
+
+def test_with_the_broker_down_intake_stores_the_lead_and_the_alert_goes_out_later(world, worker):
+    source = LeadSource.objects.get()
+    source.team = world.team
+    source.save()
+    with WebhookReceiver() as receiver:
+        world.team.alert_webhook_url = receiver.url
+        world.team.save()
+        broker = celery_app.conf.broker_url
+        celery_app.conf.broker_url = "redis://127.0.0.1:9/0"  # nothing listens there
+        try:
+            response = APIClient().post("/api/v1/intake/", {"phone": "+79161234567"},
+                                        format="json", HTTP_X_INTAKE_KEY=source.intake_key)
+            assert response.status_code == 201
+            lead = Lead.objects.get()
+            lead.deadlines.update(due_at=timezone.now())  # twenty minutes pass
+            assert sla_sweep() == 2  # raised in the database; the deliveries cannot be queued
+            assert Delivery.objects.filter(status="pending").count() == 3
+        finally:
+            celery_app.conf.broker_url = broker
+        worker.start()  # the broker is back: the retry sweep sends what waited
+        wait_for(lambda: not Delivery.objects.filter(status="pending").exists())
+        assert len(receiver.unique_keys) == 3
