@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from crm.notifications.api import NotificationViewSet
 from deals.api import DealViewSet, LossReasonViewSet
 from handoff import api as handoff_api
 from leads.api import (
@@ -22,6 +23,7 @@ router.register("junk-reasons", JunkReasonViewSet, basename="junk-reason")
 router.register("loss-reasons", LossReasonViewSet, basename="loss-reason")
 router.register("sources", SourceViewSet, basename="source")
 router.register("deals", DealViewSet, basename="deal")
+router.register("notifications", NotificationViewSet, basename="notification")
 
 api_v1 = [
     path("intake/", IntakeView.as_view(), name="intake"),
@@ -40,6 +42,7 @@ urlpatterns = [
     path("leads/", include("leads.urls")),
     path("", include("handoff.urls")),
     path("deals/", include("deals.urls")),
+    path("notifications/", include("crm.notifications.urls")),
     path("api/v1/", include((api_v1, "api"))),
     path("admin/", admin.site.urls),
 ]

@@ -1,14 +1,15 @@
 """Reads: which leads a user may see, the queue, duplicates. Scoping lives here only."""
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import Http404
 
 from crm.teams.models import Team
 from crm.teams.selectors import teams_for_user
-from leads.models import Lead
+from leads.models import Deadline, Lead
 
 
 def leads_visible_to(user: AbstractBaseUser) -> QuerySet[Lead]:
@@ -86,3 +87,38 @@ def open_count(leads: QuerySet[Lead], cap: int = 1000) -> int:
     """How many open leads, counted only up to `cap`: the page says "1000+" beyond it rather
     than counting a six-figure backlog on every refresh."""
     return leads.filter(state__in=Lead.OPEN_STATES).order_by()[:cap].count()
+
+
+@dataclass
+class SlaRow:
+    lead: Lead
+    status: str  # "warning" or "breach"
+    late_since: datetime
+
+
+def sla_now(teams: list[Team], now: datetime) -> dict[str, list[SlaRow]]:
+    """Open leads whose callback warning or breach was raised and that nobody has called
+    since, grouped by who holds them: what a manager acts on right now."""
+    raised = (
+        Deadline.objects.filter(
+            lead__team__in=teams,
+            lead__state__in=Lead.OPEN_STATES,
+            kind__in=Deadline.CALLBACK_KINDS,
+            raised_at__isnull=False,
+        )
+        .filter(Q(lead__last_attempt_at=None) | Q(lead__last_attempt_at__lt=F("due_at")))
+        .select_related("lead__assignee", "lead__source")
+        .order_by("due_at")
+    )
+    worst: dict[int, SlaRow] = {}
+    for deadline in raised[:2000]:
+        status = "breach" if deadline.kind == Deadline.Kind.BREACH else "warning"
+        row = worst.get(deadline.lead_id)
+        if row is None or status == "breach":
+            worst[deadline.lead_id] = SlaRow(deadline.lead, status, deadline.due_at)
+    groups: dict[str, list[SlaRow]] = {}
+    for row in sorted(worst.values(), key=lambda r: (r.status != "breach", r.late_since)):
+        holder = row.lead.assignee
+        key = (holder.get_full_name() or holder.get_username()) if holder else ""
+        groups.setdefault(key, []).append(row)
+    return groups

@@ -6,6 +6,7 @@ app_name = "leads"
 urlpatterns = [
     path("", views.queue, name="queue"),
     path("take-next/", views.take_next, name="take_next"),
+    path("sla/", views.sla_board, name="sla"),
     path("new/", views.lead_create, name="create"),
     path("<int:pk>/", views.lead_detail, name="detail"),
     path("<int:pk>/attempts/", views.attempt_create, name="attempt"),

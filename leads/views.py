@@ -25,6 +25,7 @@ from leads.selectors import (
     open_duplicate_of,
     queue_page,
     queue_teams,
+    sla_now,
 )
 
 
@@ -53,6 +54,19 @@ def queue(request: HttpRequest) -> HttpResponse:
     if request.htmx:
         # The five-second refresh and "show more" need only the rows.
         template += "#more-rows" if request.GET.get("after") else "#queue-rows"
+    return render(request, template, context)
+
+
+@login_required
+def sla_board(request: HttpRequest) -> HttpResponse:
+    """"SLA now": the leads in warning and in breach of the teams the user manages."""
+    teams = [t for t in queue_teams(request.user) if t.manager_id == request.user.pk]
+    if request.user.is_staff:
+        teams = queue_teams(request.user)
+    if not teams:
+        raise Http404
+    context = {"groups": sla_now(teams, timezone.now()), "now": timezone.now(), "teams": teams}
+    template = "leads/sla_now.html#sla-rows" if request.htmx else "leads/sla_now.html"
     return render(request, template, context)
 
 
