@@ -3,7 +3,7 @@ every state, made through the same services as real work so timelines and scores
 Safe to run twice: what exists is kept, leads are only added to an empty team."""
 
 import random
-from datetime import timedelta
+from datetime import time, timedelta
 
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand
@@ -92,6 +92,10 @@ class Command(BaseCommand):
         qualification.members.add(users["qualifier"], users["qualifier2"])
         sales.members.add(users["closer"], users["closer2"])
         qualification.hands_off_to.add(sales)
+        if not qualification.working_hours.exists():
+            for weekday in range(5):
+                qualification.working_hours.create(weekday=weekday, opens=time(9), closes=time(21))
+            qualification.working_hours.create(weekday=5, opens=time(10), closes=time(18))
         return qualification, sales
 
     def _reference_data(self, team: Team) -> None:
