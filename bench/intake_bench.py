@@ -102,6 +102,21 @@ def ensure_database(url: str) -> bool:
         conn.close()
 
 
+def run_lock(url: str):
+    """A session advisory lock: two runs on one database would delete each other's rows."""
+    import psycopg2
+
+    name, params = server_params(url)
+    conn = psycopg2.connect(dbname=name, **params)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT pg_try_advisory_lock(hashtext('bench/intake_bench.py'))")
+        if not cur.fetchone()[0]:
+            conn.close()
+            return None
+    return conn  # held until the process exits
+
+
 def drop_database(url: str) -> None:
     import psycopg2
     from psycopg2 import sql
@@ -118,10 +133,10 @@ def drop_database(url: str) -> None:
         conn.close()
 
 
-def django_setup() -> None:
+def django_setup(settings_module: str) -> None:
     os.environ["DEBUG"] = "false"
     os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "crm.settings"
+    os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
     import django
 
     django.setup()
@@ -678,22 +693,25 @@ def wsgi_post(app, body: bytes, key: str) -> str:
     return status[0]
 
 
-def in_process(source, leads: list[dict], profile: int) -> None:
+def in_process(source, leads: list[dict], profile: int, run_tag: str) -> None:
     """The SQL of one post, the single-client in-process time, and optionally a cProfile."""
+    from django.conf import settings
     from django.core.wsgi import get_wsgi_application
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     app = get_wsgi_application()
     key = source.intake_key
-    bodies = [json.dumps({**lead, "external_id": f"inproc-{i:06d}"}, ensure_ascii=False).encode()
-              for i, lead in enumerate(leads)]
+    bodies = [json.dumps({**lead, "external_id": f"inproc-{run_tag}-{i:06d}"},
+                         ensure_ascii=False).encode() for i, lead in enumerate(leads)]
     for body in bodies[:20]:  # warm: imports, connection, caches
         wsgi_post(app, body, key)
     with CaptureQueriesContext(connection) as captured:
         status = wsgi_post(app, bodies[20], key)
     print(f"\n== one post in process (full WSGI stack, crm.settings): {status}, "
           f"{len(captured.captured_queries)} SQL statements ==")
+    print(f"  middleware: {len(settings.MIDDLEWARE)} "
+          f"({', '.join(m.rsplit('.', 1)[-1] for m in settings.MIDDLEWARE)})")
     if not status.startswith("201"):
         raise SystemExit(f"the intake post answered {status}, not 201: fix that first")
     for query in captured.captured_queries:
@@ -896,6 +914,11 @@ def main() -> int:
                         help="load-generator processes (the clients are split among them)")
     parser.add_argument("--warmup", type=int, default=0,
                         help="warm-up posts per configuration (default 100 per worker thread)")
+    parser.add_argument("--settings", default="crm.settings",
+                        help="DJANGO_SETTINGS_MODULE for the app under test (default "
+                             "crm.settings; bench/intake_api_settings.py tries proposals)")
+    parser.add_argument("--pgoptions", default="",
+                        help='PGOPTIONS for every connection, e.g. "-c synchronous_commit=off"')
     parser.add_argument("--no-lean", action="store_true", help="skip the lean-Django reference")
     parser.add_argument("--no-raw", action="store_true", help="skip the raw psycopg2 reference")
     parser.add_argument("--profile", type=int, default=0, metavar="N",
@@ -916,7 +939,13 @@ def main() -> int:
         print("note: REDIS_URL unset: the rate limit counts in each worker's local memory")
 
     created = ensure_database(url)
-    django_setup()
+    lock = run_lock(url)
+    if lock is None:
+        print("another intake_bench run holds this database: wait for it to finish")
+        return 2
+    if args.pgoptions:
+        os.environ["PGOPTIONS"] = args.pgoptions  # libpq: every connection of this run
+    django_setup(args.settings)
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connection, connections
@@ -933,6 +962,7 @@ def main() -> int:
         cur.execute("SHOW server_version")
         (pg_version,) = cur.fetchone()
     db = settings.DATABASES["default"]
+    print(f"settings {args.settings}; PGOPTIONS={os.environ.get('PGOPTIONS', '')!r}")
     print(f"database {db['NAME']} ({'created' if created else 'existing'}), PostgreSQL "
           f"{pg_version}, synchronous_commit={sync_commit}, {existing} other leads in the table; "
           f"CONN_MAX_AGE={db.get('CONN_MAX_AGE')}, CONN_HEALTH_CHECKS="
@@ -949,10 +979,10 @@ def main() -> int:
           f"{json.dumps(leads[0], ensure_ascii=False)}")
 
     in_process(sources[SOURCE_SLUG], make_leads(21 + 300 + args.profile, "inproc", seed=7),
-               args.profile)
+               args.profile, run_tag)
     connections.close_all()
 
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "crm.settings", "DEBUG": "false"}
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": args.settings, "DEBUG": "false"}
     key = sources[SOURCE_SLUG].intake_key
     results: dict[str, dict] = {}
     classes = [c.strip() for c in args.worker_class.split(",") if c.strip()]
@@ -1064,6 +1094,7 @@ def main() -> int:
     if not args.keep:
         delete_bench_leads()
     connections.close_all()
+    lock.close()
     if args.drop and created:
         drop_database(url)
     return 0 if all(r["stored_ok"] and not r["errors"] for r in results.values()) else 1

@@ -1,9 +1,17 @@
 """What the API shares across apps: turning the services' errors into HTTP answers."""
 
+from datetime import datetime
+
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django_filters.fields import IsoDateTimeField
+from django_filters.filters import IsoDateTimeFilter
 from rest_framework import serializers, status
-from rest_framework.pagination import CursorPagination
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import Cursor, CursorPagination
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -31,6 +39,30 @@ class NewestFirst(CursorPagination):
     page_size = 50
     max_page_size = 500
     page_size_query_param = "page_size"
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        # A cursor is opaque but arrives from outside: its position must be a moment with a
+        # time zone, as the ones we issue are, or it is refused like any broken cursor.
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None:
+            moment = parse_datetime(cursor.position)
+            if moment is None or moment.tzinfo is None or not 2000 <= moment.year <= 2100:
+                raise NotFound(self.invalid_cursor_message)
+        return cursor
+
+
+class SaneDateField(IsoDateTimeField):
+    """An ISO date-time within the years this product can hold (and SQLite can convert)."""
+
+    def clean(self, value: object) -> datetime | None:
+        moment = super().clean(value)
+        if moment is not None and not 2000 <= moment.year <= 2100:
+            raise DjangoValidationError(_("Enter a date between the years 2000 and 2100."))
+        return moment
+
+
+class SaneDateTimeFilter(IsoDateTimeFilter):
+    field_class = SaneDateField
 
 
 class IdOrSlugField(serializers.SlugRelatedField):

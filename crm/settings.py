@@ -177,6 +177,7 @@ SLA_SWEEP_SECONDS = env.float("SLA_SWEEP_SECONDS", default=30.0)
 DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE = {
     "sla-sweep": {"task": "leads.tasks.sla_sweep", "schedule": SLA_SWEEP_SECONDS},
+    "acceptance-sweep": {"task": "handoff.tasks.acceptance_sweep", "schedule": SLA_SWEEP_SECONDS},
     "retry-deliveries": {
         "task": "crm.notifications.tasks.retry_deliveries", "schedule": SLA_SWEEP_SECONDS
     },

@@ -1,9 +1,9 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
-from django_fsm import ConcurrentTransitionMixin, FSMField
+from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
 from crm.teams.models import Team
 from leads.models import Lead
@@ -77,6 +77,10 @@ class Deal(ConcurrentTransitionMixin, models.Model):
         PROPOSAL = "proposal", _("proposal")
         WON = "won", _("won")
         LOST = "lost", _("lost")
+        RETURNED = "returned", _("returned")
+
+    OPEN_STAGES = (Stage.HANDED_OFF, Stage.ACCEPTED, Stage.MEETING, Stage.PROPOSAL)
+    WORKED_STAGES = (Stage.ACCEPTED, Stage.MEETING, Stage.PROPOSAL)
 
     team = models.ForeignKey(Team, verbose_name=_("sales team"), on_delete=models.PROTECT)
     lead = models.OneToOneField(Lead, verbose_name=_("lead"), on_delete=models.PROTECT)
@@ -95,14 +99,136 @@ class Deal(ConcurrentTransitionMixin, models.Model):
         blank=True,
         related_name="deals",
     )
+    meeting_at = models.DateTimeField(_("site visit at"), null=True, blank=True)
+    meeting_address = models.CharField(_("site visit address"), max_length=300, blank=True)
     amount = models.DecimalField(
         _("amount"), max_digits=14, decimal_places=2, null=True, blank=True
     )
+    loss_reason = models.ForeignKey(
+        LossReason, verbose_name=_("loss reason"), on_delete=models.PROTECT, null=True,
+        blank=True,
+    )
     created_at = models.DateTimeField(_("created at"), db_index=True)
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("deal")
         verbose_name_plural = _("deals")
+        indexes = [
+            models.Index(
+                fields=["team", "stage", "-created_at"], name="deal_board",
+                condition=Q(stage__in=["handed_off", "accepted", "meeting", "proposal"]),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.contact} — {self.team}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.stage in self.OPEN_STAGES
+
+    @transition(field=stage, source=Stage.HANDED_OFF,
+                target=RETURN_VALUE(Stage.ACCEPTED, Stage.MEETING))
+    def accept(self, closer) -> str:
+        """Picked up; a site visit booked during the call makes it a meeting straight away."""
+        self.closer = closer
+        return self.Stage.MEETING if self.meeting_at else self.Stage.ACCEPTED
+
+    @transition(field=stage, source=[Stage.ACCEPTED, Stage.MEETING], target=Stage.MEETING)
+    def set_meeting(self, at, address: str) -> None:
+        self.meeting_at, self.meeting_address = at, address
+
+    @transition(field=stage, source=[Stage.ACCEPTED, Stage.MEETING], target=Stage.PROPOSAL)
+    def propose(self) -> None:
+        """A price was put to the customer."""
+
+    @transition(field=stage, source=[Stage.MEETING, Stage.PROPOSAL], target=Stage.WON)
+    def win(self, amount) -> None:
+        self.amount = amount
+
+    @transition(field=stage, source=list(WORKED_STAGES), target=Stage.LOST)
+    def lose(self, reason: LossReason) -> None:
+        self.loss_reason = reason
+
+    @transition(field=stage, source=list(OPEN_STAGES), target=Stage.RETURNED)
+    def return_to_qualification(self) -> None:
+        """A dispute was upheld: the lead should not have been handed off."""
+
+
+class DealEvent(models.Model):
+    class Kind(models.TextChoices):
+        CREATED = "created", _("handed off")
+        STAGE = "stage", _("stage changed")
+        ASSIGNED = "assigned", _("assigned")
+        NOTE = "note", _("note")
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("actor"), on_delete=models.PROTECT, null=True,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("at"))
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    from_stage = models.CharField(_("from stage"), max_length=20, blank=True,
+                                  choices=Deal.Stage.choices)
+    to_stage = models.CharField(_("to stage"), max_length=20, blank=True,
+                                choices=Deal.Stage.choices)
+    closer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("closer"), on_delete=models.PROTECT, null=True,
+        blank=True, related_name="+",
+    )
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("deal event")
+        verbose_name_plural = _("deal events")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.at:%Y-%m-%d %H:%M}"
+
+
+class CloserStatus(models.Model):
+    """Whether a closer takes new deals now (away, on leave, fully booked)."""
+
+    closer = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="closer_status"
+    )
+    available = models.BooleanField(_("takes new deals"), default=True)
+
+    class Meta:
+        verbose_name = _("closer status")
+        verbose_name_plural = _("closer statuses")
+
+    def __str__(self) -> str:
+        return f"{self.closer}: {self.available}"
+
+
+class VisitSlot(models.Model):
+    """A closer's free time for a site visit, which a qualifier can book while the customer is
+    on the line. A booked slot points to its deal; booking is a conditional update."""
+
+    closer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("closer"), on_delete=models.CASCADE,
+        related_name="visit_slots",
+    )
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+    deal = models.OneToOneField(
+        Deal, verbose_name=_("deal"), on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="visit_slot",
+    )
+
+    class Meta:
+        verbose_name = _("visit slot")
+        verbose_name_plural = _("visit slots")
+        ordering = ["starts_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["closer", "starts_at"], name="slot_once_per_closer"),
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="slot_ends_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.closer} {self.starts_at:%Y-%m-%d %H:%M}"

@@ -1,12 +1,18 @@
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import ConcurrentTransition, can_proceed
 
 from crm.teams.models import Team
-from deals.models import Company, Contact, Deal
-from leads.models import Lead
+from deals.models import CloserStatus, Company, Contact, Deal, DealEvent, LossReason, VisitSlot
+from leads import alerts
+from leads.models import Deadline, Lead
 
 
 def company_for_name(name: str) -> Company | None:
@@ -62,10 +68,124 @@ def _contact_matching(phone: str, email: str) -> Contact | None:
 
 
 def deal_create_from_lead(
-    *, lead: Lead, team: Team, closer: AbstractBaseUser | None = None, now: datetime
+    *, lead: Lead, team: Team, by: AbstractBaseUser, closer: AbstractBaseUser | None = None,
+    now: datetime,
 ) -> Deal:
     company = company_for_name(lead.company_name)
     contact = contact_for_lead(lead, company)
-    return Deal.objects.create(
+    deal = Deal.objects.create(
         team=team, lead=lead, contact=contact, company=company, closer=closer, created_at=now
     )
+    deal_event(deal, by, DealEvent.Kind.CREATED, now, to_stage=deal.stage, closer=closer)
+    return deal
+
+
+class DealConflict(Exception):
+    """Someone else changed the deal first, or the action does not fit its stage."""
+
+
+def deal_event(deal: Deal, by: AbstractBaseUser | None, kind: str, now: datetime, **fields) -> None:
+    DealEvent.objects.create(deal=deal, actor=by, at=now, kind=kind, **fields)
+
+
+def deal_transition(
+    *, deal: Deal, by: AbstractBaseUser, name: str, note: str = "",
+    now: datetime | None = None, **arguments,
+) -> Deal:
+    """Move a deal a stage, with its event, in one transaction. Two people moving one deal at
+    once: the UPDATE matches only the stage they saw, so exactly one wins."""
+    now = now or timezone.now()
+    method = getattr(deal, name)
+    if not can_proceed(method):
+        raise DealConflict(
+            _("Not possible for a deal that is %(stage)s.") % {"stage": deal.get_stage_display()}
+        )
+    from_stage = deal.stage
+    with transaction.atomic():
+        method(**arguments)
+        if name == "accept":
+            deal.accepted_at = now
+        if not deal.is_open:
+            deal.closed_at = now
+        try:
+            deal.save()
+        except ConcurrentTransition:
+            raise DealConflict(
+                _("Someone else changed this deal a moment ago. Reload it and try again.")
+            ) from None
+        deal_event(deal, by, DealEvent.Kind.STAGE, now, from_stage=from_stage,
+                   to_stage=deal.stage, note=note, closer=deal.closer)
+        if name == "accept" or not deal.is_open:
+            alerts.cancel(deal.lead, now, [Deadline.Kind.ACCEPTANCE])
+    return deal
+
+
+def deal_accept(*, deal: Deal, by: AbstractBaseUser, now: datetime | None = None) -> Deal:
+    """Pick up: from the pool by any closer of the team, or the deal given to this closer."""
+    if deal.closer_id not in (None, by.pk):
+        raise DealConflict(_("This deal is given to another closer."))
+    return deal_transition(deal=deal, by=by, name="accept", closer=by, now=now)
+
+
+def deal_set_meeting(*, deal: Deal, by: AbstractBaseUser, at: datetime, address: str,
+                     now: datetime | None = None) -> Deal:
+    if not address.strip():
+        raise ValidationError({"address": _("Where is the site visit?")})
+    return deal_transition(deal=deal, by=by, name="set_meeting", at=at, address=address.strip(),
+                           now=now)
+
+
+def deal_win(*, deal: Deal, by: AbstractBaseUser, amount: Decimal,
+             now: datetime | None = None) -> Deal:
+    if amount is None or amount <= 0:
+        raise ValidationError({"amount": _("Enter the amount of the signed contract.")})
+    return deal_transition(deal=deal, by=by, name="win", amount=amount, now=now)
+
+
+def deal_lose(*, deal: Deal, by: AbstractBaseUser, reason: LossReason | None, note: str = "",
+              now: datetime | None = None) -> Deal:
+    if reason is None:
+        raise ValidationError({"reason": _("Choose why the deal was lost.")})
+    return deal_transition(deal=deal, by=by, name="lose", reason=reason, note=note, now=now)
+
+
+def deal_note(*, deal: Deal, by: AbstractBaseUser, text: str, now: datetime | None = None) -> None:
+    if not text.strip():
+        raise ValidationError({"text": _("Write the note.")})
+    deal_event(deal, by, DealEvent.Kind.NOTE, now or timezone.now(), note=text.strip())
+
+
+def deal_assign(*, deal: Deal, by: AbstractBaseUser | None, closer: AbstractBaseUser | None,
+                now: datetime | None = None) -> Deal:
+    """Give a deal not yet picked up to a closer of its team, or back to the pool."""
+    now = now or timezone.now()
+    if closer is not None and not deal.team.members.filter(pk=closer.pk).exists():
+        raise ValidationError({"closer": _("This closer is not in the deal's team.")})
+    with transaction.atomic():
+        changed = Deal.objects.filter(pk=deal.pk, stage=Deal.Stage.HANDED_OFF).update(closer=closer)
+        if not changed:
+            raise DealConflict(_("Only a deal nobody has picked up yet can be reassigned."))
+        deal.closer = closer
+        deal_event(deal, by, DealEvent.Kind.ASSIGNED, now, closer=closer)
+    return deal
+
+
+def slots_add(*, closer: AbstractBaseUser, day, start, end, minutes: int, zone) -> int:
+    """Open a day's free time for site visits, split into visits; existing slots stay."""
+    begin = datetime.combine(day, start, tzinfo=zone)
+    finish = datetime.combine(day, end, tzinfo=zone)
+    step = timedelta(minutes=minutes)
+    slots = []
+    while begin + step <= finish:
+        slots.append(VisitSlot(closer=closer, starts_at=begin, ends_at=begin + step))
+        begin += step
+    return len(VisitSlot.objects.bulk_create(slots, ignore_conflicts=True))
+
+
+def slot_remove(*, closer: AbstractBaseUser, slot_id: int) -> None:
+    """A free slot can be withdrawn; a booked one belongs to its deal."""
+    VisitSlot.objects.filter(pk=slot_id, closer=closer, deal=None).delete()
+
+
+def closer_set_available(*, closer: AbstractBaseUser, available: bool) -> None:
+    CloserStatus.objects.update_or_create(closer=closer, defaults={"available": available})

@@ -1,17 +1,206 @@
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from collections.abc import Callable
 
-from deals.models import Deal
-from deals.selectors import deals_visible_to
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from crm.teams.models import Role
+from crm.teams.selectors import user_has_role
+from deals import services
+from deals.forms import LoseForm, MeetingForm, NoteForm, SlotsForm, WinForm
+from deals.models import CloserStatus, Deal, VisitSlot
+from deals.selectors import board as board_columns
+from deals.selectors import contact_get_for_user, deal_get_for_user, deals_visible_to
+from leads.models import Lead
 
 
 @login_required
 def board(request: HttpRequest) -> HttpResponse:
-    """The sales team's deals by stage (picking up and moving them comes with the closers' side)."""
-    deals = deals_visible_to(request.user).select_related("contact", "company", "closer", "team")
-    columns = [
-        (stage, label, [d for d in deals.filter(stage=stage).order_by("-created_at")[:50]])
-        for stage, label in Deal.Stage.choices
-    ]
-    return render(request, "deals/board.html", {"columns": columns})
+    """The closer's board: the pool and their own deals by stage; a head sees the team's."""
+    is_head = user_has_role(request.user, Role.SALES_HEAD) or request.user.is_staff
+    show_all = is_head and request.GET.get("show") != "mine"
+    columns = board_columns(request.user, mine_only=not show_all)
+    status = CloserStatus.objects.filter(closer=request.user).first()
+    context = {
+        "columns": [(stage, Deal.Stage(stage).label, columns[stage]) for stage in columns],
+        "show_all": show_all, "is_head": is_head,
+        "available": status.available if status else True,
+    }
+    return render(request, "deals/board.html", context)
+
+
+def _page(request: HttpRequest, deal: Deal, status: int = 200, **forms) -> HttpResponse:
+    handoff = getattr(deal, "handoff", None)
+    lead = Lead.objects.get(pk=deal.lead_id)
+    context = {
+        "deal": deal, "handoff": handoff, "lead": lead,
+        "answers": lead.answers.order_by("answered_at"),
+        "attempts": lead.attempts.select_related("by"),
+        "events": deal.events.select_related("actor", "closer"),
+        "dispute": getattr(deal, "dispute", None),
+        "meeting_form": forms.get("meeting_form") or MeetingForm(initial={
+            "at": deal.meeting_at, "address": deal.meeting_address}),
+        "win_form": forms.get("win_form") or WinForm(),
+        "lose_form": forms.get("lose_form") or LoseForm(),
+        "note_form": forms.get("note_form") or NoteForm(),
+        "is_head": user_has_role(request.user, Role.SALES_HEAD) or request.user.is_staff,
+        "team_closers": deal.team.members.filter(groups__name=Role.CLOSER),
+        "now": timezone.now(),
+    }
+    if handoff is not None:
+        from handoff.disputes import dispute_deadline
+
+        context["dispute_until"] = dispute_deadline(deal)
+    return render(request, "deals/deal_detail.html", context, status=status)
+
+
+@login_required
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _page(request, deal_get_for_user(request.user, pk))
+
+
+def _act(request: HttpRequest, deal: Deal, action: Callable[[], object], done: str,
+         **forms) -> HttpResponse:
+    try:
+        action()
+    except services.DealConflict as conflict:
+        messages.error(request, str(conflict))
+    except PermissionDenied as denied:
+        messages.error(request, str(denied) or _("Not allowed."))
+    except ValidationError as error:
+        form = next(iter(forms.values()), None)
+        if form is not None and hasattr(error, "error_dict"):
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+            return _page(request, deal, status=400, **forms)
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, done)
+    return redirect("deals:detail", pk=deal.pk)
+
+
+@login_required
+@require_POST
+def accept(request: HttpRequest, pk: int) -> HttpResponse:
+    deal = deal_get_for_user(request.user, pk)
+    return _act(request, deal, lambda: services.deal_accept(deal=deal, by=request.user),
+                _("The deal is yours."))
+
+
+@login_required
+@require_POST
+def meeting(request: HttpRequest, pk: int) -> HttpResponse:
+    deal = deal_get_for_user(request.user, pk)
+    form = MeetingForm(request.POST)
+    if not form.is_valid():
+        return _page(request, deal, status=400, meeting_form=form)
+    return _act(request, deal, lambda: services.deal_set_meeting(
+        deal=deal, by=request.user, at=form.cleaned_data["at"],
+        address=form.cleaned_data["address"]), _("Site visit set."), meeting_form=form)
+
+
+@login_required
+@require_POST
+def propose(request: HttpRequest, pk: int) -> HttpResponse:
+    deal = deal_get_for_user(request.user, pk)
+    return _act(request, deal, lambda: services.deal_transition(
+        deal=deal, by=request.user, name="propose"), _("Proposal made."))
+
+
+@login_required
+@require_POST
+def win(request: HttpRequest, pk: int) -> HttpResponse:
+    deal = deal_get_for_user(request.user, pk)
+    form = WinForm(request.POST)
+    if not form.is_valid():
+        return _page(request, deal, status=400, win_form=form)
+    return _act(request, deal, lambda: services.deal_win(
+        deal=deal, by=request.user, amount=form.cleaned_data["amount"]), _("Won!"), win_form=form)
+
+
+@login_required
+@require_POST
+def lose(request: HttpRequest, pk: int) -> HttpResponse:
+    deal = deal_get_for_user(request.user, pk)
+    form = LoseForm(request.POST)
+    if not form.is_valid():
+        return _page(request, deal, status=400, lose_form=form)
+    return _act(request, deal, lambda: services.deal_lose(
+        deal=deal, by=request.user, reason=form.cleaned_data["reason"],
+        note=form.cleaned_data["note"]), _("Deal marked as lost."), lose_form=form)
+
+
+@login_required
+@require_POST
+def note(request: HttpRequest, pk: int) -> HttpResponse:
+    deal = deal_get_for_user(request.user, pk)
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        return _page(request, deal, status=400, note_form=form)
+    return _act(request, deal, lambda: services.deal_note(
+        deal=deal, by=request.user, text=form.cleaned_data["text"]), _("Note added."),
+        note_form=form)
+
+
+@login_required
+@require_POST
+def assign(request: HttpRequest, pk: int) -> HttpResponse:
+    deal = deal_get_for_user(request.user, pk)
+    if not (user_has_role(request.user, Role.SALES_HEAD) or request.user.is_staff):
+        raise PermissionDenied
+    closer = deal.team.members.filter(pk=request.POST.get("closer") or 0).first() \
+        if (request.POST.get("closer") or "").isdigit() else None
+    return _act(request, deal, lambda: services.deal_assign(deal=deal, by=request.user,
+                                                           closer=closer), _("Reassigned."))
+
+
+@login_required
+def slots(request: HttpRequest) -> HttpResponse:
+    """A closer's free time for site visits, which qualifiers book during the call."""
+    if not user_has_role(request.user, Role.CLOSER):
+        raise PermissionDenied
+    form = SlotsForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        made = services.slots_add(closer=request.user, day=data["day"], start=data["start"],
+                                  end=data["end"], minutes=data["visit_minutes"],
+                                  zone=timezone.get_current_timezone())
+        messages.success(request, _("%(count)d slots opened.") % {"count": made})
+        return redirect("deals:slots")
+    upcoming = VisitSlot.objects.filter(closer=request.user, ends_at__gt=timezone.now()) \
+        .select_related("deal__contact")
+    return render(request, "deals/slots.html", {"form": form, "slots": upcoming[:200]},
+                  status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def slot_remove(request: HttpRequest, slot_id: int) -> HttpResponse:
+    services.slot_remove(closer=request.user, slot_id=slot_id)
+    return redirect("deals:slots")
+
+
+@login_required
+@require_POST
+def availability(request: HttpRequest) -> HttpResponse:
+    services.closer_set_available(closer=request.user, available=request.POST.get("available") == "1")
+    return redirect("deals:board")
+
+
+@login_required
+def contact(request: HttpRequest, pk: int) -> HttpResponse:
+    """A person's history: every deal and lead of theirs the user may see, across companies."""
+    person = contact_get_for_user(request.user, pk)
+    deals = deals_visible_to(request.user).filter(contact=person).select_related(
+        "company", "team", "closer").order_by("-created_at")
+    from leads.selectors import leads_visible_to
+
+    match = {"phone": person.phone} if person.phone else {"email": person.email}
+    leads = leads_visible_to(request.user).filter(**match).select_related("source") \
+        .order_by("-created_at")[:100]
+    return render(request, "deals/contact.html", {"contact": person, "deals": deals, "leads": leads})

@@ -58,10 +58,10 @@ def cancel(lead: Lead, now: datetime, kinds: Iterable[str] | None = None) -> Non
 
 
 def sla_sweep(now: datetime | None = None, limit: int = SWEEP_LIMIT) -> int:
-    """Raise every due deadline once; returns how many this sweep raised."""
+    """Raise every due lead deadline once; returns how many this sweep raised."""
     now = now or timezone.now()
     with transaction.atomic():
-        claimed = _claim_due(now, limit)
+        claimed = claim_due(now, Deadline.LEAD_KINDS, limit)
         if not claimed:
             return 0
         deadlines = list(
@@ -78,21 +78,25 @@ def sla_sweep(now: datetime | None = None, limit: int = SWEEP_LIMIT) -> int:
     return len(claimed)
 
 
-def _claim_due(now: datetime, limit: int) -> list[int]:
+def claim_due(now: datetime, kinds: Iterable[str], limit: int = SWEEP_LIMIT) -> list[int]:
+    """Mark due deadlines of these kinds raised; the ids this call marked."""
     # One statement marks the due deadlines raised and returns the ones it marked; a second
     # sweeper's UPDATE finds them raised and returns none. On PostgreSQL SKIP LOCKED lets two
     # sweepers share the work instead of one waiting on the other.
     skip_locked = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
     table = Deadline._meta.db_table
+    kinds = list(kinds)
+    in_kinds = ", ".join(["%s"] * len(kinds))
     with connection.cursor() as cursor:
         cursor.execute(
             f"""UPDATE {table} SET raised_at = %s
                 WHERE id IN (SELECT id FROM {table}
                              WHERE raised_at IS NULL AND cancelled_at IS NULL AND due_at <= %s
+                               AND kind IN ({in_kinds})
                              ORDER BY due_at LIMIT %s {skip_locked})
                   AND raised_at IS NULL AND cancelled_at IS NULL
                 RETURNING id""",  # noqa: S608 - the table name is ours, values are parameters
-            [now, now, limit],
+            [now, now, *kinds, limit],
         )
         return [row[0] for row in cursor.fetchall()]
 

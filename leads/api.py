@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from crm.api import IdOrSlugField, NewestFirst
+from crm.api import IdOrSlugField, NewestFirst, SaneDateTimeFilter
 from crm.lib.ratelimit import client_address, rate_limited
 from leads import intake, services
 from leads.models import ContactAttempt, Criterion, CriterionOption, JunkReason, Lead, LeadSource
@@ -26,8 +26,9 @@ from leads.selectors import lead_get_for_user, leads_visible_to, queue_teams
 
 class LeadSerializer(serializers.ModelSerializer):
     source = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    junk_reason = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    junk_reason = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     phone = serializers.CharField(read_only=True)
+    email = serializers.CharField(read_only=True)
 
     class Meta:
         model = Lead
@@ -92,8 +93,8 @@ class JunkInputSerializer(serializers.Serializer):
 
 class LeadFilter(django_filters.FilterSet):
     source = django_filters.CharFilter(field_name="source__slug")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = SaneDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = SaneDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Lead
@@ -302,6 +303,8 @@ class IntakeView(APIView):
 
 def _intake_source(request: Request) -> LeadSource | Response:
     key = request.headers.get("X-Intake-Key") or request.query_params.get("key", "")
+    if "\x00" in key:
+        key = ""  # no key has one; the database would refuse to compare it
     if not key:
         return Response(
             {"detail": _("Send the intake key in X-Intake-Key or ?key=.")},

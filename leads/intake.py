@@ -123,7 +123,9 @@ def clean_fields(values: Mapping[str, str]) -> tuple[dict[str, str], dict[str, l
     row): (clean fields, errors by field). Plain code, not a Form: a 100,000-row import runs it
     100,000 times."""
     data = {f: str(values.get(f) or "").strip() for f in (*MAX_LENGTHS, "phone")}
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[str]] = {
+        f: [_("Null characters are not allowed.")] for f, v in data.items() if "\x00" in v
+    }
     for field_name, limit in MAX_LENGTHS.items():
         if len(data[field_name]) > limit:
             errors[field_name] = [_("At most %(limit)d characters.") % {"limit": limit}]

@@ -412,8 +412,10 @@ class Deadline(models.Model):
         BREACH = "breach", _("callback breach")
         STALL_REMIND = "stall_remind", _("checked lead reminder")
         STALL_ESCALATE = "stall_escalate", _("checked lead escalation")
+        ACCEPTANCE = "acceptance", _("deal not accepted")  # raised by the handoff app
 
     CALLBACK_KINDS = (Kind.WARN, Kind.BREACH)
+    LEAD_KINDS = (Kind.WARN, Kind.BREACH, Kind.STALL_REMIND, Kind.STALL_ESCALATE)
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="deadlines")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)

@@ -63,7 +63,8 @@ def _judge_number(criterion: Criterion, raw: str) -> tuple[str, str, str]:
         number = Decimal(raw.replace(" ", "").replace("\u00a0", "").replace(",", "."))
     except InvalidOperation:
         raise ValidationError(_("Enter a number.")) from None
-    if not number.is_finite():
+    # Budgets and sizes, not astronomy: an absurd exponent is a typo, not an answer.
+    if not number.is_finite() or abs(number.adjusted()) > 15:
         raise ValidationError(_("Enter a number."))
     too_low = criterion.min_value is not None and number < criterion.min_value
     too_high = criterion.max_value is not None and number > criterion.max_value

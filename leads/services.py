@@ -202,6 +202,8 @@ def lead_attempt_log(
             raise ValidationError({"callback_at": _("Say when to call back.")})
         if callback_at <= now:
             raise ValidationError({"callback_at": _("The callback time must be in the future.")})
+        if callback_at > now + timedelta(days=366):
+            raise ValidationError({"callback_at": _("Schedule a callback within a year.")})
     elif callback_at is not None:
         raise ValidationError({"callback_at": _("A callback time goes with a callback request.")})
 

@@ -16,7 +16,7 @@ class Notification(models.Model):
     kind = models.CharField(_("kind"), max_length=30)
     # The English message (a catalogue msgid) and its values, translated when read, so each
     # reader sees it in their own language.
-    message = models.CharField(_("message"), max_length=200)
+    message = models.CharField(_("notification text"), max_length=200)
     params = models.JSONField(default=dict, blank=True)
     url = models.CharField(_("link"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created at"))

@@ -83,6 +83,23 @@ class Team(models.Model):
         blank=True,
         help_text=_("Optional: SLA alerts are also posted here as JSON (e.g. a messenger bot)."),
     )
+    # Sales teams
+    assignment = models.CharField(
+        _("new deals go to"),
+        max_length=10,
+        choices=[("auto", _("a closer, by load and win rate")), ("pool", _("the team's pool"))],
+        default="auto",
+    )
+    acceptance_hours = models.PositiveIntegerField(
+        _("accept within (working hours)"),
+        default=2,
+        help_text=_("A deal nobody accepts by then alerts the manager."),
+    )
+    dispute_window_days = models.PositiveIntegerField(
+        _("dispute window (days)"),
+        default=3,
+        help_text=_("How long after a handoff a closer may dispute it."),
+    )
     retry_after_minutes = models.PositiveIntegerField(
         _("retry after (minutes)"),
         default=30,

@@ -37,27 +37,6 @@ SCHEMA.config.generation.update(
     max_examples=MAX_EXAMPLES, deterministic=True, no_shrink=True, database="none"
 )
 
-# Where the schema says less than the API returns (an app bug, reported; remove an entry once
-# the serializer is fixed: test_lead_schema_admits_blank_email_and_no_junk_reason then passes).
-# LeadSerializer.junk_reason is a SlugRelatedField without allow_null: null for any lead not junk.
-# Lead.email is an EmailField(blank=True): "" for a lead without one, not a "format: email".
-KNOWN_SCHEMA_DEFECTS = {
-    ("/components/schemas/Lead/properties/junk_reason", "type"),
-    ("/components/schemas/Lead/properties/email", "format"),
-}
-
-
-def tolerate_known_schema_defects(context, failure, case, response) -> bool:
-    """filter_failure hook: keep every failure but those of the known, reported defects."""
-    if type(failure).__name__ != "JsonSchemaError" or not failure.schema_path:
-        return True
-    where, keyword = str(failure), failure.schema_path[-1]
-    return not any(
-        f"Schema at {path}:" in where and keyword == known_keyword
-        for path, known_keyword in KNOWN_SCHEMA_DEFECTS
-    )
-
-
 @pytest.fixture
 def wsgi_keeps_test_connection():
     """The WSGI handler closes the database connection around each request, and with it the
@@ -136,7 +115,6 @@ def _aim_at_seeded_references(case, references: dict[str, list]) -> None:
                 case.body[field] = existing[slot]
 
 
-@SCHEMA.hooks.apply(tolerate_known_schema_defects, name="filter_failure")
 @SCHEMA.parametrize()
 # The seeded data is per test, not per example; each example runs in a rolled-back savepoint.
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -149,16 +127,10 @@ def test_api_answers_any_request_without_a_server_error(case, seeded):
         headers["X-Intake-Key"] = seeded["intake_key"]
     # Each example starts from the seeded data: a lead junked by one stays open for the next.
     with transaction.atomic():
-        r = case.call_and_validate(headers=headers, checks=CHECKS)
-        print("STAT", case.method, case.path, r.status_code, case.meta.generation.mode if case.meta else None, case.meta.phase.name if case.meta else None)
+        case.call_and_validate(headers=headers, checks=CHECKS)
         transaction.set_rollback(True)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="LeadSerializer: junk_reason lacks allow_null, email is typed format: email though "
-    "blank is allowed (see KNOWN_SCHEMA_DEFECTS)",
-)
 def test_lead_schema_admits_blank_email_and_no_junk_reason(seeded):
     case = SCHEMA["/api/v1/leads/{id}/"]["GET"].Case(path_parameters={"id": seeded["lead_ids"][0]})
     case.call_and_validate(

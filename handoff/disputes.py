@@ -1,0 +1,108 @@
+"""Disputes over a handoff: the closer raises one within the team's window, the qualifier may
+answer, and a sales head — never one of the two sides — rules on it, once."""
+
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from crm.notifications.services import Message, notify
+from deals.models import Deal
+from deals.services import DealConflict, deal_transition
+from handoff.models import Dispute
+from leads.models import Criterion
+
+
+def dispute_deadline(deal: Deal) -> datetime:
+    return deal.handoff.handed_off_at + timedelta(days=deal.team.dispute_window_days)
+
+
+def dispute_raise(
+    *, deal: Deal, by: AbstractBaseUser, criterion: Criterion | None, claim: str,
+    now: datetime | None = None,
+) -> Dispute:
+    now = now or timezone.now()
+    if deal.closer_id != by.pk:
+        raise PermissionDenied(_("Only the deal's closer can dispute its handoff."))
+    if deal.stage in (Deal.Stage.WON, Deal.Stage.RETURNED):
+        raise DealConflict(_("A deal that is %(stage)s cannot be disputed.")
+                           % {"stage": deal.get_stage_display()})
+    if now > dispute_deadline(deal):
+        raise DealConflict(_("The dispute window of this handoff has closed."))
+    errors = {}
+    if criterion is None:
+        errors["criterion"] = _("Name the criterion the qualification got wrong.")
+    if not claim.strip():
+        errors["claim"] = _("Say what was wrong.")
+    if errors:
+        raise ValidationError(errors)
+    try:
+        with transaction.atomic():
+            dispute = Dispute.objects.create(
+                deal=deal, handoff=deal.handoff, criterion=criterion,
+                criterion_question=criterion.question, claim=claim.strip(), raised_by=by,
+                raised_at=now,
+            )
+            _tell(deal.team.manager, dispute, now,
+                  gettext_noop("%(closer)s disputes the handoff of %(contact)s."))
+            _tell(deal.handoff.qualifier, dispute, now,
+                  gettext_noop("%(closer)s disputes your handoff of %(contact)s."))
+    except IntegrityError:
+        raise DealConflict(_("This deal is already disputed.")) from None
+    return dispute
+
+
+def dispute_comment(*, dispute: Dispute, by: AbstractBaseUser, text: str) -> None:
+    if by.pk != dispute.handoff.qualifier_id:
+        raise PermissionDenied(_("Only the qualifier who handed the lead off can answer."))
+    if not dispute.is_open:
+        raise DealConflict(_("This dispute is already resolved."))
+    if not text.strip():
+        raise ValidationError({"text": _("Write the comment.")})
+    Dispute.objects.filter(pk=dispute.pk).update(qualifier_comment=text.strip())
+    dispute.qualifier_comment = text.strip()
+
+
+def can_resolve(dispute: Dispute, user: AbstractBaseUser) -> bool:
+    """A manager of either team, or an admin — but nobody rules on their own deal."""
+    if user.pk in (dispute.deal.closer_id, dispute.handoff.qualifier_id):
+        return False
+    managers = {dispute.deal.team.manager_id, dispute.handoff.from_team.manager_id}
+    return user.is_superuser or user.pk in managers
+
+
+def dispute_resolve(
+    *, dispute: Dispute, by: AbstractBaseUser, outcome: str, note: str = "",
+    now: datetime | None = None,
+) -> Dispute:
+    now = now or timezone.now()
+    if not can_resolve(dispute, by):
+        raise PermissionDenied(_("You cannot rule on this dispute."))
+    if outcome not in Dispute.Outcome.values:
+        raise ValidationError({"outcome": _("Rule upheld or rejected.")})
+    with transaction.atomic():
+        # Once only: the UPDATE matches only while the dispute is open.
+        ruled = Dispute.objects.filter(pk=dispute.pk, outcome="").update(
+            outcome=outcome, resolution_note=note.strip(), resolved_by=by, resolved_at=now
+        )
+        if not ruled:
+            raise DealConflict(_("This dispute is already resolved."))
+        if outcome == Dispute.Outcome.UPHELD and dispute.deal.is_open:
+            deal_transition(deal=dispute.deal, by=by, name="return_to_qualification",
+                            note=note, now=now)
+    dispute.refresh_from_db()
+    return dispute
+
+
+def _tell(user: AbstractBaseUser | None, dispute: Dispute, now: datetime, message: str) -> None:
+    if user is None:
+        return
+    notify([Message(recipient=user, kind="dispute", message=message,
+                    params={"closer": dispute.raised_by.get_full_name() or dispute.raised_by.get_username(),
+                            "contact": dispute.deal.contact.name},
+                    url=reverse("handoff:dispute", args=[dispute.pk]))], now)
