@@ -135,7 +135,6 @@ def _workspace(request: HttpRequest, lead: Lead, **forms) -> HttpResponse:
                 ("convert", "convert"),
             )
         },
-        "sales_teams": list(lead.team.receiving_sales_teams()),
         "attempts": lead.attempts.select_related("by"),
         "events": lead.events.select_related("actor", "reason", "attempt"),
         "duplicates": lead.duplicates.all()[:10],
