@@ -146,9 +146,7 @@ def make_fixtures() -> dict:
     from crm.teams.models import Team
     from leads.models import LeadSource
 
-    team, _ = Team.objects.get_or_create(
-        name=TEAM_NAME, defaults={"kind": Team.Kind.QUALIFICATION}
-    )
+    team, _ = Team.objects.get_or_create(name=TEAM_NAME, defaults={"kind": Team.Kind.QUALIFICATION})
     team.kind = Team.Kind.QUALIFICATION
     team.save()
     sources = {}
@@ -176,10 +174,71 @@ def delete_bench_leads(slugs=BENCH_SLUGS) -> None:
 # ---------------------------------------------------------------- the leads
 
 
-MOBILE_CODES = [900, 901, 902, 903, 904, 905, 906, 908, 909, 910, 911, 912, 913, 914, 915, 916,
-                917, 918, 919, 920, 921, 922, 925, 926, 927, 928, 929, 930, 931, 936, 937, 950,
-                951, 952, 953, 958, 960, 961, 962, 963, 964, 965, 966, 967, 968, 977, 978, 980,
-                981, 982, 983, 984, 985, 987, 988, 989, 991, 992, 993, 995, 996, 997, 999]
+MOBILE_CODES = [
+    900,
+    901,
+    902,
+    903,
+    904,
+    905,
+    906,
+    908,
+    909,
+    910,
+    911,
+    912,
+    913,
+    914,
+    915,
+    916,
+    917,
+    918,
+    919,
+    920,
+    921,
+    922,
+    925,
+    926,
+    927,
+    928,
+    929,
+    930,
+    931,
+    936,
+    937,
+    950,
+    951,
+    952,
+    953,
+    958,
+    960,
+    961,
+    962,
+    963,
+    964,
+    965,
+    966,
+    967,
+    968,
+    977,
+    978,
+    980,
+    981,
+    982,
+    983,
+    984,
+    985,
+    987,
+    988,
+    989,
+    991,
+    992,
+    993,
+    995,
+    996,
+    997,
+    999,
+]
 LANDLINE_CODES = [495, 499, 812, 343, 383, 843, 846, 861, 863]
 PHONE_FORMATS = [
     lambda c, n: f"+7 ({c}) {n[:3]}-{n[3:5]}-{n[5:]}",
@@ -203,11 +262,25 @@ MESSAGES = [
     "Интересует {thing}, есть ли рассрочка?",
     "",
 ]
-THINGS = ["кухня на заказ", "шкаф-купе", "монтаж окон", "ремонт квартиры", "тур в Сочи",
-          "автомобиль в кредит", "натяжные потолки", "курсы английского", "дом из бруса"]
-UTM = [("yandex", "cpc", "kitchens_spring"), ("google", "cpc", "brand"),
-       ("vk", "social", "retarget"), ("telegram", "post", "channel"), ("", "", ""),
-       ("avito", "referral", "")]
+THINGS = [
+    "кухня на заказ",
+    "шкаф-купе",
+    "монтаж окон",
+    "ремонт квартиры",
+    "тур в Сочи",
+    "автомобиль в кредит",
+    "натяжные потолки",
+    "курсы английского",
+    "дом из бруса",
+]
+UTM = [
+    ("yandex", "cpc", "kitchens_spring"),
+    ("google", "cpc", "brand"),
+    ("vk", "social", "retarget"),
+    ("telegram", "post", "channel"),
+    ("", "", ""),
+    ("avito", "referral", ""),
+]
 
 
 def make_leads(count: int, run_tag: str, seed: int = 2026) -> list[dict]:
@@ -251,8 +324,11 @@ def make_leads(count: int, run_tag: str, seed: int = 2026) -> list[dict]:
         if message:
             lead["message"] = message.format(thing=rng.choice(THINGS), city=fake.city_name())
         source, medium, campaign = rng.choice(UTM)
-        for key, value in (("utm_source", source), ("utm_medium", medium),
-                           ("utm_campaign", campaign)):
+        for key, value in (
+            ("utm_source", source),
+            ("utm_medium", medium),
+            ("utm_campaign", campaign),
+        ):
             if value:
                 lead[key] = value
         leads.append(lead)
@@ -318,7 +394,7 @@ def read_response(sock: socket.socket, buf: bytearray) -> tuple[int, bytes, bool
                 if not chunk:
                     raise Closed("connection closed in a chunk")
                 buf += chunk
-            parts.append(bytes(buf[line_end + 2: line_end + 2 + size]))
+            parts.append(bytes(buf[line_end + 2 : line_end + 2 + size]))
             del buf[: line_end + 2 + size + 2]
             if size == 0:
                 break
@@ -380,8 +456,15 @@ def client_thread(host, port, requests, indices, lock, out):
             sock = None
     if sock is not None:
         sock.close()
-    out.append({"latencies": latencies, "statuses": statuses, "ids": ids, "errors": errors,
-                "connections": reconnects})
+    out.append(
+        {
+            "latencies": latencies,
+            "statuses": statuses,
+            "ids": ids,
+            "errors": errors,
+            "connections": reconnects,
+        }
+    )
 
 
 def generator_process(host, port, requests, threads, ready, go, results):
@@ -427,7 +510,8 @@ def run_load(host, port, requests, clients, procs, watch_pids=None) -> dict:
         threads = clients // procs + (1 if p < clients % procs else 0)
         share = requests[p::procs]
         child = ctx.Process(
-            target=generator_process, args=(host, port, share, threads, ready, go, results),
+            target=generator_process,
+            args=(host, port, share, threads, ready, go, results),
             daemon=True,
         )
         child.start()
@@ -466,8 +550,8 @@ def _proc_stat(pid: int) -> tuple[str, int, float] | None:
             data = f.read()
     except OSError:
         return None
-    comm = data[data.index("(") + 1: data.rindex(")")]
-    fields = data[data.rindex(")") + 2:].split()
+    comm = data[data.index("(") + 1 : data.rindex(")")]
+    fields = data[data.rindex(")") + 2 :].split()
     ppid = int(fields[1])
     cpu = (int(fields[11]) + int(fields[12])) / CLK_TCK
     return comm, ppid, cpu
@@ -479,7 +563,11 @@ def cpu_snapshot(gunicorn_pid: int | None, gen_pids: list[int]) -> dict:
     idle = (total[3] + total[4]) / CLK_TCK
     busy = (sum(total[:8]) - total[3] - total[4]) / CLK_TCK
     groups: dict[str, dict[int, float]] = {
-        "gunicorn": {}, "postgres": {}, "redis": {}, "generator": {}, "bench": {}
+        "gunicorn": {},
+        "postgres": {},
+        "redis": {},
+        "generator": {},
+        "bench": {},
     }
     gen = set(gen_pids)
     for entry in os.listdir("/proc"):
@@ -523,25 +611,39 @@ def free_port() -> int:
 class Gunicorn:
     def __init__(self, app: str, worker_class: str, workers: int, threads: int, env: dict):
         self.port = free_port()
-        self.log = tempfile.NamedTemporaryFile(prefix="intake-bench-gunicorn-", suffix=".log",
-                                               delete=False)
+        self.log = tempfile.NamedTemporaryFile(
+            prefix="intake-bench-gunicorn-", suffix=".log", delete=False
+        )
         self.log.close()
         cmd = [
-            str(VENV_BIN / "gunicorn"), app,
-            "--bind", f"127.0.0.1:{self.port}",
-            "--workers", str(workers),
-            "--worker-class", worker_class,
+            str(VENV_BIN / "gunicorn"),
+            app,
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            worker_class,
             "--no-control-socket",
-            "--chdir", str(ROOT),
-            "--timeout", "120",
-            "--log-level", "warning",
-            "--error-logfile", self.log.name,
+            "--chdir",
+            str(ROOT),
+            "--timeout",
+            "120",
+            "--log-level",
+            "warning",
+            "--error-logfile",
+            self.log.name,
         ]
         if worker_class == "gthread":
             cmd += ["--threads", str(threads)]
         self.cmd = cmd
-        self.proc = subprocess.Popen(cmd, env=env, start_new_session=True,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            cmd,
+            env=env,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     @property
     def pid(self) -> int:
@@ -608,8 +710,10 @@ def latency_line(latencies: list[float]) -> str:
         return "no requests"
     ms = [x * 1000 for x in lat]
     mean = sum(ms) / len(ms)
-    return (f"p50 {pct(ms, 50):.1f} ms, p95 {pct(ms, 95):.1f} ms, p99 {pct(ms, 99):.1f} ms, "
-            f"max {ms[-1]:.1f} ms, mean {mean:.1f} ms")
+    return (
+        f"p50 {pct(ms, 50):.1f} ms, p95 {pct(ms, 95):.1f} ms, p99 {pct(ms, 99):.1f} ms, "
+        f"max {ms[-1]:.1f} ms, mean {mean:.1f} ms"
+    )
 
 
 def print_cpu(cpu: dict, wall: float, posts: int) -> None:
@@ -617,15 +721,19 @@ def print_cpu(cpu: dict, wall: float, posts: int) -> None:
         return f"{100 * x / wall:.0f}%"
 
     idle = max(0.0, cpu["idle"])
-    print(f"  CPU during the run ({CORES} cores = {CORES * 100}%, % of one core): "
-          f"gunicorn {share(cpu['gunicorn'])}, postgres {share(cpu['postgres'])}, "
-          f"redis {share(cpu['redis'])}, load generator {share(cpu['generator'])}, "
-          f"other processes {share(max(0.0, cpu['other'] + cpu['bench']))}, idle {share(idle)}")
+    print(
+        f"  CPU during the run ({CORES} cores = {CORES * 100}%, % of one core): "
+        f"gunicorn {share(cpu['gunicorn'])}, postgres {share(cpu['postgres'])}, "
+        f"redis {share(cpu['redis'])}, load generator {share(cpu['generator'])}, "
+        f"other processes {share(max(0.0, cpu['other'] + cpu['bench']))}, idle {share(idle)}"
+    )
     if posts:
-        print(f"  CPU per post: gunicorn {1000 * cpu['gunicorn'] / posts:.2f} ms, "
-              f"postgres {1000 * cpu['postgres'] / posts:.2f} ms, "
-              f"redis {1000 * cpu['redis'] / posts:.2f} ms, "
-              f"generator {1000 * cpu['generator'] / posts:.2f} ms")
+        print(
+            f"  CPU per post: gunicorn {1000 * cpu['gunicorn'] / posts:.2f} ms, "
+            f"postgres {1000 * cpu['postgres'] / posts:.2f} ms, "
+            f"redis {1000 * cpu['redis'] / posts:.2f} ms, "
+            f"generator {1000 * cpu['generator'] / posts:.2f} ms"
+        )
 
 
 def report_load(title: str, result: dict, posts: int) -> dict:
@@ -634,16 +742,22 @@ def report_load(title: str, result: dict, posts: int) -> dict:
     rate = ok / result["wall"] if result["wall"] else 0.0
     lat = sorted(result["latencies"])
     print(f"\n== {title} ==")
-    print(f"  {posts} posts, {result['clients']} clients in {result['procs']} generator "
-          f"processes, {result['connections']} TCP connections opened")
+    print(
+        f"  {posts} posts, {result['clients']} clients in {result['procs']} generator "
+        f"processes, {result['connections']} TCP connections opened"
+    )
     print(f"  wall {result['wall']:.2f} s -> {rate:.0f} leads/s (201s per second)")
     print(f"  latency: {latency_line(result['latencies'])}")
     print(f"  statuses: {dict(sorted(result['statuses'].items()))}; errors (non-201): {errors}")
     for line in result["errors"][:5]:
         print(f"    {line}")
     print_cpu(result["cpu"], result["wall"], posts)
-    return {"rate": rate, "p99": pct([x * 1000 for x in lat], 99), "errors": errors,
-            "p50": pct([x * 1000 for x in lat], 50)}
+    return {
+        "rate": rate,
+        "p99": pct([x * 1000 for x in lat], 99),
+        "errors": errors,
+        "p50": pct([x * 1000 for x in lat], 50),
+    }
 
 
 def verify_stored(source, posts: int, run_tag: str, ids: list[int]) -> bool:
@@ -664,9 +778,11 @@ def verify_stored(source, posts: int, run_tag: str, ids: list[int]) -> bool:
         )
         (events,) = cur.fetchone()
     good = total == posts == distinct == tagged == events == len(set(ids))
-    print(f"  stored: {total} leads ({distinct} distinct external_id, {tagged} of this run), "
-          f"{events} 'created' LeadEvents, {dups} linked as duplicates; "
-          f"{len(set(ids))} distinct ids answered -> {'OK' if good else 'MISMATCH'}")
+    print(
+        f"  stored: {total} leads ({distinct} distinct external_id, {tagged} of this run), "
+        f"{events} 'created' LeadEvents, {dups} linked as duplicates; "
+        f"{len(set(ids))} distinct ids answered -> {'OK' if good else 'MISMATCH'}"
+    )
     return good
 
 
@@ -675,13 +791,26 @@ def verify_stored(source, posts: int, run_tag: str, ids: list[int]) -> bool:
 
 def wsgi_environ(body: bytes, key: str) -> dict:
     return {
-        "REQUEST_METHOD": "POST", "PATH_INFO": PATH, "SCRIPT_NAME": "", "QUERY_STRING": "",
-        "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1", "CONTENT_TYPE": "application/json",
-        "CONTENT_LENGTH": str(len(body)), "HTTP_HOST": "127.0.0.1", "HTTP_X_INTAKE_KEY": key,
-        "HTTP_ACCEPT": "application/json", "wsgi.input": io.BytesIO(body),
-        "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr, "wsgi.multithread": False,
-        "wsgi.multiprocess": True, "wsgi.run_once": False, "wsgi.version": (1, 0),
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": PATH,
+        "SCRIPT_NAME": "",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)),
+        "HTTP_HOST": "127.0.0.1",
+        "HTTP_X_INTAKE_KEY": key,
+        "HTTP_ACCEPT": "application/json",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "wsgi.version": (1, 0),
     }
 
 
@@ -702,16 +831,24 @@ def in_process(source, leads: list[dict], profile: int, run_tag: str) -> None:
 
     app = get_wsgi_application()
     key = source.intake_key
-    bodies = [json.dumps({**lead, "external_id": f"inproc-{run_tag}-{i:06d}"},
-                         ensure_ascii=False).encode() for i, lead in enumerate(leads)]
+    bodies = [
+        json.dumps(
+            {**lead, "external_id": f"inproc-{run_tag}-{i:06d}"}, ensure_ascii=False
+        ).encode()
+        for i, lead in enumerate(leads)
+    ]
     for body in bodies[:20]:  # warm: imports, connection, caches
         wsgi_post(app, body, key)
     with CaptureQueriesContext(connection) as captured:
         status = wsgi_post(app, bodies[20], key)
-    print(f"\n== one post in process (full WSGI stack, crm.settings): {status}, "
-          f"{len(captured.captured_queries)} SQL statements ==")
-    print(f"  middleware: {len(settings.MIDDLEWARE)} "
-          f"({', '.join(m.rsplit('.', 1)[-1] for m in settings.MIDDLEWARE)})")
+    print(
+        f"\n== one post in process (full WSGI stack, crm.settings): {status}, "
+        f"{len(captured.captured_queries)} SQL statements =="
+    )
+    print(
+        f"  middleware: {len(settings.MIDDLEWARE)} "
+        f"({', '.join(m.rsplit('.', 1)[-1] for m in settings.MIDDLEWARE)})"
+    )
     if not status.startswith("201"):
         raise SystemExit(f"the intake post answered {status}, not 201: fix that first")
     for query in captured.captured_queries:
@@ -731,14 +868,16 @@ def in_process(source, leads: list[dict], profile: int, run_tag: str) -> None:
     n = min(300, len(bodies) - 21)
     t0 = time.perf_counter()
     with connection.execute_wrapper(timed):
-        for body in bodies[21: 21 + n]:
+        for body in bodies[21 : 21 + n]:
             wsgi_post(app, body, key)
     elapsed = time.perf_counter() - t0
-    print(f"  single client in process, {n} posts: {1000 * elapsed / n:.2f} ms per post, of which "
-          f"{1000 * sql_time[0] / n:.2f} ms in SQL calls (round trips + commit wait)"
-          f" -> at most {n / elapsed:.0f} posts/s per process")
+    print(
+        f"  single client in process, {n} posts: {1000 * elapsed / n:.2f} ms per post, of which "
+        f"{1000 * sql_time[0] / n:.2f} ms in SQL calls (round trips + commit wait)"
+        f" -> at most {n / elapsed:.0f} posts/s per process"
+    )
     if profile:
-        chunk = bodies[21 + n: 21 + n + profile]
+        chunk = bodies[21 + n : 21 + n + profile]
         profiler = cProfile.Profile()
         profiler.enable()
         for body in chunk:
@@ -762,16 +901,18 @@ def raw_rows(leads: list[dict]) -> list[dict]:
 
     rows = []
     for lead in leads:
-        rows.append({
-            "name": " ".join(lead.get("name", "").split()),
-            "phone": normalise_phone(lead["phone"]) if lead.get("phone") else "",
-            "email": lead.get("email", "").lower(),
-            "message": lead.get("message", ""),
-            "external_id": "raw-" + lead["external_id"],
-            "utm_source": lead.get("utm_source", ""),
-            "utm_medium": lead.get("utm_medium", ""),
-            "utm_campaign": lead.get("utm_campaign", ""),
-        })
+        rows.append(
+            {
+                "name": " ".join(lead.get("name", "").split()),
+                "phone": normalise_phone(lead["phone"]) if lead.get("phone") else "",
+                "email": lead.get("email", "").lower(),
+                "message": lead.get("message", ""),
+                "external_id": "raw-" + lead["external_id"],
+                "utm_source": lead.get("utm_source", ""),
+                "utm_medium": lead.get("utm_medium", ""),
+                "utm_campaign": lead.get("utm_campaign", ""),
+            }
+        )
     return rows
 
 
@@ -796,8 +937,10 @@ class ModelInsert:
                 self.defaults[f.attname] = ""
 
     def params(self, values: dict) -> list:
-        return [values[f.attname] if f.attname in values else self.defaults[f.attname]
-                for f in self.fields]
+        return [
+            values[f.attname] if f.attname in values else self.defaults[f.attname]
+            for f in self.fields
+        ]
 
     def multi(self, rows: list[dict]) -> tuple[str, list]:
         """One multi-row INSERT, as bulk_create issues it."""
@@ -807,8 +950,9 @@ class ModelInsert:
         return f"{head} VALUES {', '.join([marks] * len(rows))}", params
 
 
-def raw_insert(url: str, rows: list[dict], team, source_id: int, threads: int,
-               variant: str) -> dict:
+def raw_insert(
+    url: str, rows: list[dict], team, source_id: int, threads: int, variant: str
+) -> dict:
     """variant: "lead" (the lead row only), "event" (+ its LeadEvent), "all" (+ the Deadline
     rows, when the app has them): one transaction per lead, as the app does."""
     import psycopg2
@@ -840,19 +984,35 @@ def raw_insert(url: str, rows: list[dict], team, source_id: int, threads: int,
                 warn_at = now + timedelta(minutes=team.sla_warn_minutes)
                 breach_at = now + timedelta(minutes=team.sla_breach_minutes)
                 row = {**rows[i], "external_id": f"{variant}-{rows[i]['external_id']}"}
-                cur.execute(lead_insert.sql, lead_insert.params({
-                    **row, "team_id": team.pk, "source_id": source_id, "created_at": now,
-                    "warn_at": warn_at, "breach_at": breach_at, "due_at": breach_at,
-                }))
+                cur.execute(
+                    lead_insert.sql,
+                    lead_insert.params(
+                        {
+                            **row,
+                            "team_id": team.pk,
+                            "source_id": source_id,
+                            "created_at": now,
+                            "warn_at": warn_at,
+                            "breach_at": breach_at,
+                            "due_at": breach_at,
+                        }
+                    ),
+                )
                 lead_id = cur.fetchone()[0]
                 if variant in ("event", "all"):
-                    cur.execute(event_insert.sql, event_insert.params(
-                        {"lead_id": lead_id, "at": now, "kind": "created"}))
+                    cur.execute(
+                        event_insert.sql,
+                        event_insert.params({"lead_id": lead_id, "at": now, "kind": "created"}),
+                    )
                 if variant == "all" and deadline_insert:
-                    cur.execute(*deadline_insert.multi([
-                        {"lead_id": lead_id, "kind": "warn", "due_at": warn_at},
-                        {"lead_id": lead_id, "kind": "breach", "due_at": breach_at},
-                    ]))
+                    cur.execute(
+                        *deadline_insert.multi(
+                            [
+                                {"lead_id": lead_id, "kind": "warn", "due_at": warn_at},
+                                {"lead_id": lead_id, "kind": "breach", "due_at": breach_at},
+                            ]
+                        )
+                    )
                 conn.commit()
             except Exception as exc:  # noqa: BLE001
                 conn.rollback()
@@ -877,8 +1037,13 @@ def raw_insert(url: str, rows: list[dict], team, source_id: int, threads: int,
     cpu = cpu_delta(cpu0, cpu1)
     cpu["generator"] = (usage1.ru_utime - usage0.ru_utime) + (usage1.ru_stime - usage0.ru_stime)
     cpu["bench"] -= cpu["generator"]
-    return {"wall": wall, "latencies": latencies, "errors": errors, "cpu": cpu,
-            "rate": (len(rows) - len(errors)) / wall}
+    return {
+        "wall": wall,
+        "latencies": latencies,
+        "errors": errors,
+        "cpu": cpu,
+        "rate": (len(rows) - len(errors)) / wall,
+    }
 
 
 def wait_for_quiet(max_wait: float, busy_limit: float = 0.25) -> None:
@@ -905,30 +1070,61 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--posts", type=int, default=10000)
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=2 * CORES + 1,
-                        help="gunicorn worker processes (default 2 * cores + 1)")
-    parser.add_argument("--worker-class", default="sync,gthread",
-                        help="comma-separated: each is run and reported (default sync,gthread)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2 * CORES + 1,
+        help="gunicorn worker processes (default 2 * cores + 1)",
+    )
+    parser.add_argument(
+        "--worker-class",
+        default="sync,gthread",
+        help="comma-separated: each is run and reported (default sync,gthread)",
+    )
     parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
-    parser.add_argument("--gen-procs", type=int, default=2,
-                        help="load-generator processes (the clients are split among them)")
-    parser.add_argument("--warmup", type=int, default=0,
-                        help="warm-up posts per configuration (default 100 per worker thread)")
-    parser.add_argument("--settings", default="crm.settings",
-                        help="DJANGO_SETTINGS_MODULE for the app under test (default "
-                             "crm.settings; bench/intake_api_settings.py tries proposals)")
-    parser.add_argument("--pgoptions", default="",
-                        help='PGOPTIONS for every connection, e.g. "-c synchronous_commit=off"')
+    parser.add_argument(
+        "--gen-procs",
+        type=int,
+        default=2,
+        help="load-generator processes (the clients are split among them)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=0,
+        help="warm-up posts per configuration (default 100 per worker thread)",
+    )
+    parser.add_argument(
+        "--settings",
+        default="crm.settings",
+        help="DJANGO_SETTINGS_MODULE for the app under test (default "
+        "crm.settings; bench/intake_api_settings.py tries proposals)",
+    )
+    parser.add_argument(
+        "--pgoptions",
+        default="",
+        help='PGOPTIONS for every connection, e.g. "-c synchronous_commit=off"',
+    )
     parser.add_argument("--no-lean", action="store_true", help="skip the lean-Django reference")
     parser.add_argument("--no-raw", action="store_true", help="skip the raw psycopg2 reference")
-    parser.add_argument("--profile", type=int, default=0, metavar="N",
-                        help="cProfile N posts in process and print the top functions")
-    parser.add_argument("--quiet-wait", type=float, default=120,
-                        help="before each measured phase, wait up to this many seconds for "
-                             "other jobs' CPU use to drop below 25%% (0: do not wait)")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="cProfile N posts in process and print the top functions",
+    )
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=120,
+        help="before each measured phase, wait up to this many seconds for "
+        "other jobs' CPU use to drop below 25%% (0: do not wait)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the bench leads")
-    parser.add_argument("--drop", action="store_true",
-                        help="drop the database at the end if this run created it")
+    parser.add_argument(
+        "--drop", action="store_true", help="drop the database at the end if this run created it"
+    )
     args = parser.parse_args()
 
     url = os.environ.get("DATABASE_URL", "")
@@ -963,23 +1159,31 @@ def main() -> int:
         (pg_version,) = cur.fetchone()
     db = settings.DATABASES["default"]
     print(f"settings {args.settings}; PGOPTIONS={os.environ.get('PGOPTIONS', '')!r}")
-    print(f"database {db['NAME']} ({'created' if created else 'existing'}), PostgreSQL "
-          f"{pg_version}, synchronous_commit={sync_commit}, {existing} other leads in the table; "
-          f"CONN_MAX_AGE={db.get('CONN_MAX_AGE')}, CONN_HEALTH_CHECKS="
-          f"{db.get('CONN_HEALTH_CHECKS')}, DEBUG={settings.DEBUG}, cache="
-          f"{settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}; {CORES} CPU cores; "
-          f"load average before: {os.getloadavg()[0]:.2f}")
+    print(
+        f"database {db['NAME']} ({'created' if created else 'existing'}), PostgreSQL "
+        f"{pg_version}, synchronous_commit={sync_commit}, {existing} other leads in the table; "
+        f"CONN_MAX_AGE={db.get('CONN_MAX_AGE')}, CONN_HEALTH_CHECKS="
+        f"{db.get('CONN_HEALTH_CHECKS')}, DEBUG={settings.DEBUG}, cache="
+        f"{settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}; {CORES} CPU cores; "
+        f"load average before: {os.getloadavg()[0]:.2f}"
+    )
 
     run_tag = f"bench{int(time.time())}"
     t0 = time.perf_counter()
     leads = make_leads(args.posts, run_tag)
-    print(f"{len(leads)} leads built in {time.perf_counter() - t0:.1f} s "
-          f"({sum('phone' in x for x in leads)} with a phone, "
-          f"{sum('email' in x for x in leads)} with an e-mail); example: "
-          f"{json.dumps(leads[0], ensure_ascii=False)}")
+    print(
+        f"{len(leads)} leads built in {time.perf_counter() - t0:.1f} s "
+        f"({sum('phone' in x for x in leads)} with a phone, "
+        f"{sum('email' in x for x in leads)} with an e-mail); example: "
+        f"{json.dumps(leads[0], ensure_ascii=False)}"
+    )
 
-    in_process(sources[SOURCE_SLUG], make_leads(21 + 300 + args.profile, "inproc", seed=7),
-               args.profile, run_tag)
+    in_process(
+        sources[SOURCE_SLUG],
+        make_leads(21 + 300 + args.profile, "inproc", seed=7),
+        args.profile,
+        run_tag,
+    )
     connections.close_all()
 
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": args.settings, "DEBUG": "false"}
@@ -988,12 +1192,12 @@ def main() -> int:
     classes = [c.strip() for c in args.worker_class.split(",") if c.strip()]
     try:
         for worker_class in classes:
-            label = (f"gunicorn {worker_class}, {args.workers} workers"
-                     + (f" x {args.threads} threads" if worker_class == "gthread" else ""))
+            label = f"gunicorn {worker_class}, {args.workers} workers" + (
+                f" x {args.threads} threads" if worker_class == "gthread" else ""
+            )
             delete_bench_leads((SOURCE_SLUG,))
             connections.close_all()
-            server = Gunicorn("crm.wsgi:application", worker_class, args.workers, args.threads,
-                              env)
+            server = Gunicorn("crm.wsgi:application", worker_class, args.workers, args.threads, env)
             RUNNING.append(server)
             # A post with a wrong key: 403 once Django is loaded and the database answers.
             server.wait_ready(http_request("127.0.0.1", server.port, key + "-wrong", {}), 403)
@@ -1001,19 +1205,24 @@ def main() -> int:
             warm = args.warmup or max(500, 100 * per_slot)
             warm_leads = make_leads(warm, f"warm{run_tag}", seed=11)
             warm_requests = [http_request("127.0.0.1", server.port, key, x) for x in warm_leads]
-            warm_result = run_load("127.0.0.1", server.port, warm_requests, args.clients,
-                                   args.gen_procs, server.pid)
-            print(f"\n[{label}] warm-up: {warm} posts, {warm_result['statuses']}, "
-                  f"{warm_result['statuses'].get(201, 0) / warm_result['wall']:.0f}/s")
+            warm_result = run_load(
+                "127.0.0.1", server.port, warm_requests, args.clients, args.gen_procs, server.pid
+            )
+            print(
+                f"\n[{label}] warm-up: {warm} posts, {warm_result['statuses']}, "
+                f"{warm_result['statuses'].get(201, 0) / warm_result['wall']:.0f}/s"
+            )
             delete_bench_leads((SOURCE_SLUG,))
             connections.close_all()
             requests = [http_request("127.0.0.1", server.port, key, x) for x in leads]
             wait_for_quiet(args.quiet_wait)
-            result = run_load("127.0.0.1", server.port, requests, args.clients, args.gen_procs,
-                              server.pid)
+            result = run_load(
+                "127.0.0.1", server.port, requests, args.clients, args.gen_procs, server.pid
+            )
             figures = report_load(f"app: {label}", result, args.posts)
-            figures["stored_ok"] = verify_stored(sources[SOURCE_SLUG], args.posts, run_tag,
-                                                 result["ids"])
+            figures["stored_ok"] = verify_stored(
+                sources[SOURCE_SLUG], args.posts, run_tag, result["ids"]
+            )
             figures["label"], figures["worker_class"] = label, worker_class
             results[worker_class] = figures
             log = server.log_tail(10)
@@ -1026,28 +1235,53 @@ def main() -> int:
 
         lean = None
         if not args.no_lean and best is not None:
-            lean_env = {**env, "BENCH_LEAN_SOURCE_ID": str(sources[LEAN_SLUG].pk),
-                        "BENCH_LEAN_TEAM_ID": str(team.pk)}
+            lean_env = {
+                **env,
+                "BENCH_LEAN_SOURCE_ID": str(sources[LEAN_SLUG].pk),
+                "BENCH_LEAN_TEAM_ID": str(team.pk),
+            }
             lean_env.pop("DJANGO_SETTINGS_MODULE")
-            server = Gunicorn("bench.intake_lean:application", best["worker_class"], args.workers,
-                              args.threads, lean_env)
+            server = Gunicorn(
+                "bench.intake_lean:application",
+                best["worker_class"],
+                args.workers,
+                args.threads,
+                lean_env,
+            )
             RUNNING.append(server)
             get = f"GET {PATH} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode()
             server.wait_ready(get, 405)  # the lean view answers GET with 405, touching nothing
             lean_key = sources[LEAN_SLUG].intake_key
-            warm_requests = [http_request("127.0.0.1", server.port, lean_key,
-                                          {**x, "external_id": "lean-warm-" + x["external_id"]})
-                             for x in make_leads(500, f"leanwarm{run_tag}", seed=13)]
-            run_load("127.0.0.1", server.port, warm_requests, args.clients, args.gen_procs,
-                     server.pid)
-            requests = [http_request("127.0.0.1", server.port, lean_key,
-                                     {**x, "external_id": "lean-" + x["external_id"]})
-                        for x in leads]
+            warm_requests = [
+                http_request(
+                    "127.0.0.1",
+                    server.port,
+                    lean_key,
+                    {**x, "external_id": "lean-warm-" + x["external_id"]},
+                )
+                for x in make_leads(500, f"leanwarm{run_tag}", seed=13)
+            ]
+            run_load(
+                "127.0.0.1", server.port, warm_requests, args.clients, args.gen_procs, server.pid
+            )
+            requests = [
+                http_request(
+                    "127.0.0.1",
+                    server.port,
+                    lean_key,
+                    {**x, "external_id": "lean-" + x["external_id"]},
+                )
+                for x in leads
+            ]
             wait_for_quiet(args.quiet_wait)
-            result = run_load("127.0.0.1", server.port, requests, args.clients, args.gen_procs,
-                              server.pid)
-            lean = report_load(f"lean Django reference (insert only, no middleware): "
-                               f"{best['label']}", result, args.posts)
+            result = run_load(
+                "127.0.0.1", server.port, requests, args.clients, args.gen_procs, server.pid
+            )
+            lean = report_load(
+                f"lean Django reference (insert only, no middleware): {best['label']}",
+                result,
+                args.posts,
+            )
             server.stop()
             RUNNING.remove(server)
     finally:
@@ -1066,30 +1300,40 @@ def main() -> int:
             r = raw_insert(url, rows, team, sources[RAW_SLUG].pk, args.clients, variant)
             r["what"] = what
             print(f"\n== raw psycopg2: {what}, one transaction per lead, {args.clients} threads ==")
-            print(f"  {len(rows)} leads in {r['wall']:.2f} s -> {r['rate']:.0f} leads/s; "
-                  f"errors {len(r['errors'])} {r['errors'][:2]}")
+            print(
+                f"  {len(rows)} leads in {r['wall']:.2f} s -> {r['rate']:.0f} leads/s; "
+                f"errors {len(r['errors'])} {r['errors'][:2]}"
+            )
             print(f"  latency: {latency_line(r['latencies'])}")
             print_cpu(r["cpu"], r["wall"], len(rows))
             raws[variant] = r
 
     print("\n== summary ==")
     for figures in results.values():
-        print(f"  app, {figures['label']}: {figures['rate']:.0f} leads/s, p50 {figures['p50']:.1f}"
-              f" ms, p99 {figures['p99']:.1f} ms, errors {figures['errors']}, stored "
-              f"{'OK' if figures['stored_ok'] else 'MISMATCH'}")
+        print(
+            f"  app, {figures['label']}: {figures['rate']:.0f} leads/s, p50 {figures['p50']:.1f}"
+            f" ms, p99 {figures['p99']:.1f} ms, errors {figures['errors']}, stored "
+            f"{'OK' if figures['stored_ok'] else 'MISMATCH'}"
+        )
     if lean:
-        print(f"  lean Django insert-only ({best['worker_class']}): {lean['rate']:.0f} posts/s, "
-              f"p99 {lean['p99']:.1f} ms")
+        print(
+            f"  lean Django insert-only ({best['worker_class']}): {lean['rate']:.0f} posts/s, "
+            f"p99 {lean['p99']:.1f} ms"
+        )
     if best is not None:
         for r in raws.values():
-            print(f"  raw psycopg2, {r['what']}: {r['rate']:.0f} leads/s, p99 "
-                  f"{pct(sorted(x * 1000 for x in r['latencies']), 99):.1f} ms -> app/raw = "
-                  f"{best['rate'] / r['rate']:.2f}")
+            print(
+                f"  raw psycopg2, {r['what']}: {r['rate']:.0f} leads/s, p99 "
+                f"{pct(sorted(x * 1000 for x in r['latencies']), 99):.1f} ms -> app/raw = "
+                f"{best['rate'] / r['rate']:.2f}"
+            )
         if lean:
             print(f"  app/lean Django = {best['rate'] / lean['rate']:.2f}")
         met = best["rate"] >= 500 and best["p99"] < 100 and best["errors"] == 0
-        print(f"  best: {best['label']}; target >= 500 leads/s with p99 < 100 ms: "
-              f"{'MET' if met else 'NOT MET'}")
+        print(
+            f"  best: {best['label']}; target >= 500 leads/s with p99 < 100 ms: "
+            f"{'MET' if met else 'NOT MET'}"
+        )
 
     if not args.keep:
         delete_bench_leads()
@@ -1101,6 +1345,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+
     def _terminate(signum, frame):
         stop_all()
         sys.exit(128 + signum)

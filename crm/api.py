@@ -15,12 +15,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from deals.services import DealConflict
 from leads.services import LeadConflict, TransitionBlocked
 
 
 def exception_handler(error: Exception, context: dict) -> Response | None:
     """A conflict or an illegal transition is 409; a broken rule on the input is 400."""
-    if isinstance(error, LeadConflict):
+    if isinstance(error, LeadConflict | DealConflict):
         return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
     if isinstance(error, TransitionBlocked):
         return Response(

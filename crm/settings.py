@@ -151,6 +151,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "AttemptOutcomeEnum": "leads.models.ContactAttempt.Outcome",
+        "DisputeOutcomeEnum": "handoff.models.Dispute.Outcome",
+    },
 }
 
 # Web forms send a few hundred bytes; anything far bigger is not a lead.
@@ -179,7 +183,8 @@ CELERY_BEAT_SCHEDULE = {
     "sla-sweep": {"task": "leads.tasks.sla_sweep", "schedule": SLA_SWEEP_SECONDS},
     "acceptance-sweep": {"task": "handoff.tasks.acceptance_sweep", "schedule": SLA_SWEEP_SECONDS},
     "retry-deliveries": {
-        "task": "crm.notifications.tasks.retry_deliveries", "schedule": SLA_SWEEP_SECONDS
+        "task": "crm.notifications.tasks.retry_deliveries",
+        "schedule": SLA_SWEEP_SECONDS,
     },
 }
 

@@ -24,10 +24,12 @@ router.register("loss-reasons", LossReasonViewSet, basename="loss-reason")
 router.register("sources", SourceViewSet, basename="source")
 router.register("deals", DealViewSet, basename="deal")
 router.register("notifications", NotificationViewSet, basename="notification")
+router.register("disputes", handoff_api.DisputeViewSet, basename="dispute")
 
 api_v1 = [
     path("intake/", IntakeView.as_view(), name="intake"),
     path("leads/<int:pk>/convert/", handoff_api.convert, name="lead-convert"),
+    path("deals/<int:pk>/dispute/", handoff_api.dispute, name="deal-dispute"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     *router.urls,

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -12,14 +14,20 @@ class MeetingForm(forms.Form):
 
 
 class WinForm(forms.Form):
-    amount = forms.DecimalField(label=_("Contract amount"), min_value=0.01, max_digits=14,
-                                decimal_places=2)
+    amount = forms.DecimalField(
+        label=_("Contract amount"), min_value=Decimal("0.01"), max_digits=14, decimal_places=2
+    )
 
 
 class LoseForm(forms.Form):
-    reason = forms.ModelChoiceField(label=_("Reason"), queryset=LossReason.objects.filter(active=True),
-                                    error_messages={"required": _("Choose why the deal was lost.")})
-    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.ModelChoiceField(
+        label=_("Reason"),
+        queryset=LossReason.objects.filter(active=True),
+        error_messages={"required": _("Choose why the deal was lost.")},
+    )
+    note = forms.CharField(
+        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, auto_id="lose_%s", **kwargs)
@@ -38,8 +46,9 @@ class SlotsForm(forms.Form):
     day = forms.DateField(label=_("Day"), widget=forms.DateInput(attrs={"type": "date"}))
     start = forms.TimeField(label=_("From"), widget=forms.TimeInput(attrs={"type": "time"}))
     end = forms.TimeField(label=_("Until"), widget=forms.TimeInput(attrs={"type": "time"}))
-    visit_minutes = forms.IntegerField(label=_("Visit length, minutes"), min_value=30,
-                                       max_value=480, initial=120)
+    visit_minutes = forms.IntegerField(
+        label=_("Visit length, minutes"), min_value=30, max_value=480, initial=120
+    )
 
     def clean(self) -> dict:
         data = super().clean()

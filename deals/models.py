@@ -105,7 +105,10 @@ class Deal(ConcurrentTransitionMixin, models.Model):
         _("amount"), max_digits=14, decimal_places=2, null=True, blank=True
     )
     loss_reason = models.ForeignKey(
-        LossReason, verbose_name=_("loss reason"), on_delete=models.PROTECT, null=True,
+        LossReason,
+        verbose_name=_("loss reason"),
+        on_delete=models.PROTECT,
+        null=True,
         blank=True,
     )
     created_at = models.DateTimeField(_("created at"), db_index=True)
@@ -117,7 +120,8 @@ class Deal(ConcurrentTransitionMixin, models.Model):
         verbose_name_plural = _("deals")
         indexes = [
             models.Index(
-                fields=["team", "stage", "-created_at"], name="deal_board",
+                fields=["team", "stage", "-created_at"],
+                name="deal_board",
                 condition=Q(stage__in=["handed_off", "accepted", "meeting", "proposal"]),
             ),
         ]
@@ -129,8 +133,9 @@ class Deal(ConcurrentTransitionMixin, models.Model):
     def is_open(self) -> bool:
         return self.stage in self.OPEN_STAGES
 
-    @transition(field=stage, source=Stage.HANDED_OFF,
-                target=RETURN_VALUE(Stage.ACCEPTED, Stage.MEETING))
+    @transition(
+        field=stage, source=Stage.HANDED_OFF, target=RETURN_VALUE(Stage.ACCEPTED, Stage.MEETING)
+    )
     def accept(self, closer) -> str:
         """Picked up; a site visit booked during the call makes it a meeting straight away."""
         self.closer = closer
@@ -166,18 +171,27 @@ class DealEvent(models.Model):
 
     deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("actor"), on_delete=models.PROTECT, null=True,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        on_delete=models.PROTECT,
+        null=True,
         related_name="+",
     )
     at = models.DateTimeField(_("at"))
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
-    from_stage = models.CharField(_("from stage"), max_length=20, blank=True,
-                                  choices=Deal.Stage.choices)
-    to_stage = models.CharField(_("to stage"), max_length=20, blank=True,
-                                choices=Deal.Stage.choices)
+    from_stage = models.CharField(
+        _("from stage"), max_length=20, blank=True, choices=Deal.Stage.choices
+    )
+    to_stage = models.CharField(
+        _("to stage"), max_length=20, blank=True, choices=Deal.Stage.choices
+    )
     closer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("closer"), on_delete=models.PROTECT, null=True,
-        blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("closer"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     note = models.TextField(_("note"), blank=True)
 
@@ -211,13 +225,19 @@ class VisitSlot(models.Model):
     on the line. A booked slot points to its deal; booking is a conditional update."""
 
     closer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("closer"), on_delete=models.CASCADE,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("closer"),
+        on_delete=models.CASCADE,
         related_name="visit_slots",
     )
     starts_at = models.DateTimeField(_("starts at"))
     ends_at = models.DateTimeField(_("ends at"))
     deal = models.OneToOneField(
-        Deal, verbose_name=_("deal"), on_delete=models.SET_NULL, null=True, blank=True,
+        Deal,
+        verbose_name=_("deal"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="visit_slot",
     )
 
@@ -227,7 +247,9 @@ class VisitSlot(models.Model):
         ordering = ["starts_at"]
         constraints = [
             models.UniqueConstraint(fields=["closer", "starts_at"], name="slot_once_per_closer"),
-            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="slot_ends_after_start"),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="slot_ends_after_start"
+            ),
         ]
 
     def __str__(self) -> str:

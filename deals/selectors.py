@@ -14,9 +14,11 @@ def deals_visible_to(user: AbstractBaseUser) -> QuerySet[Deal]:
 def deal_get_for_user(user: AbstractBaseUser, pk: int) -> Deal:
     """The one way a page or API view fetches a deal: another team's deal is a 404."""
     try:
-        return deals_visible_to(user).select_related(
-            "team", "contact", "company", "closer", "lead", "loss_reason"
-        ).get(pk=pk)
+        return (
+            deals_visible_to(user)
+            .select_related("team", "contact", "company", "closer", "lead", "loss_reason")
+            .get(pk=pk)
+        )
     except (Deal.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
 
@@ -24,7 +26,8 @@ def deal_get_for_user(user: AbstractBaseUser, pk: int) -> Deal:
 def board(user: AbstractBaseUser, mine_only: bool) -> dict[str, list[Deal]]:
     """The open deals by stage: the pool (handed off to nobody), and what each closer holds."""
     deals = (
-        deals_visible_to(user).filter(stage__in=Deal.OPEN_STAGES)
+        deals_visible_to(user)
+        .filter(stage__in=Deal.OPEN_STAGES)
         .select_related("contact", "company", "closer", "lead")
         .order_by("meeting_at", "-created_at")
     )

@@ -68,7 +68,11 @@ def _contact_matching(phone: str, email: str) -> Contact | None:
 
 
 def deal_create_from_lead(
-    *, lead: Lead, team: Team, by: AbstractBaseUser, closer: AbstractBaseUser | None = None,
+    *,
+    lead: Lead,
+    team: Team,
+    by: AbstractBaseUser,
+    closer: AbstractBaseUser | None = None,
     now: datetime,
 ) -> Deal:
     company = company_for_name(lead.company_name)
@@ -89,8 +93,13 @@ def deal_event(deal: Deal, by: AbstractBaseUser | None, kind: str, now: datetime
 
 
 def deal_transition(
-    *, deal: Deal, by: AbstractBaseUser, name: str, note: str = "",
-    now: datetime | None = None, **arguments,
+    *,
+    deal: Deal,
+    by: AbstractBaseUser,
+    name: str,
+    note: str = "",
+    now: datetime | None = None,
+    **arguments,
 ) -> Deal:
     """Move a deal a stage, with its event, in one transaction. Two people moving one deal at
     once: the UPDATE matches only the stage they saw, so exactly one wins."""
@@ -113,8 +122,16 @@ def deal_transition(
             raise DealConflict(
                 _("Someone else changed this deal a moment ago. Reload it and try again.")
             ) from None
-        deal_event(deal, by, DealEvent.Kind.STAGE, now, from_stage=from_stage,
-                   to_stage=deal.stage, note=note, closer=deal.closer)
+        deal_event(
+            deal,
+            by,
+            DealEvent.Kind.STAGE,
+            now,
+            from_stage=from_stage,
+            to_stage=deal.stage,
+            note=note,
+            closer=deal.closer,
+        )
         if name == "accept" or not deal.is_open:
             alerts.cancel(deal.lead, now, [Deadline.Kind.ACCEPTANCE])
     return deal
@@ -127,23 +144,32 @@ def deal_accept(*, deal: Deal, by: AbstractBaseUser, now: datetime | None = None
     return deal_transition(deal=deal, by=by, name="accept", closer=by, now=now)
 
 
-def deal_set_meeting(*, deal: Deal, by: AbstractBaseUser, at: datetime, address: str,
-                     now: datetime | None = None) -> Deal:
+def deal_set_meeting(
+    *, deal: Deal, by: AbstractBaseUser, at: datetime, address: str, now: datetime | None = None
+) -> Deal:
     if not address.strip():
         raise ValidationError({"address": _("Where is the site visit?")})
-    return deal_transition(deal=deal, by=by, name="set_meeting", at=at, address=address.strip(),
-                           now=now)
+    return deal_transition(
+        deal=deal, by=by, name="set_meeting", at=at, address=address.strip(), now=now
+    )
 
 
-def deal_win(*, deal: Deal, by: AbstractBaseUser, amount: Decimal,
-             now: datetime | None = None) -> Deal:
+def deal_win(
+    *, deal: Deal, by: AbstractBaseUser, amount: Decimal, now: datetime | None = None
+) -> Deal:
     if amount is None or amount <= 0:
         raise ValidationError({"amount": _("Enter the amount of the signed contract.")})
     return deal_transition(deal=deal, by=by, name="win", amount=amount, now=now)
 
 
-def deal_lose(*, deal: Deal, by: AbstractBaseUser, reason: LossReason | None, note: str = "",
-              now: datetime | None = None) -> Deal:
+def deal_lose(
+    *,
+    deal: Deal,
+    by: AbstractBaseUser,
+    reason: LossReason | None,
+    note: str = "",
+    now: datetime | None = None,
+) -> Deal:
     if reason is None:
         raise ValidationError({"reason": _("Choose why the deal was lost.")})
     return deal_transition(deal=deal, by=by, name="lose", reason=reason, note=note, now=now)
@@ -155,8 +181,13 @@ def deal_note(*, deal: Deal, by: AbstractBaseUser, text: str, now: datetime | No
     deal_event(deal, by, DealEvent.Kind.NOTE, now or timezone.now(), note=text.strip())
 
 
-def deal_assign(*, deal: Deal, by: AbstractBaseUser | None, closer: AbstractBaseUser | None,
-                now: datetime | None = None) -> Deal:
+def deal_assign(
+    *,
+    deal: Deal,
+    by: AbstractBaseUser | None,
+    closer: AbstractBaseUser | None,
+    now: datetime | None = None,
+) -> Deal:
     """Give a deal not yet picked up to a closer of its team, or back to the pool."""
     now = now or timezone.now()
     if closer is not None and not deal.team.members.filter(pk=closer.pk).exists():

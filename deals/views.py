@@ -28,7 +28,8 @@ def board(request: HttpRequest) -> HttpResponse:
     status = CloserStatus.objects.filter(closer=request.user).first()
     context = {
         "columns": [(stage, Deal.Stage(stage).label, columns[stage]) for stage in columns],
-        "show_all": show_all, "is_head": is_head,
+        "show_all": show_all,
+        "is_head": is_head,
         "available": status.available if status else True,
     }
     return render(request, "deals/board.html", context)
@@ -38,13 +39,15 @@ def _page(request: HttpRequest, deal: Deal, status: int = 200, **forms) -> HttpR
     handoff = getattr(deal, "handoff", None)
     lead = Lead.objects.get(pk=deal.lead_id)
     context = {
-        "deal": deal, "handoff": handoff, "lead": lead,
+        "deal": deal,
+        "handoff": handoff,
+        "lead": lead,
         "answers": lead.answers.order_by("answered_at"),
         "attempts": lead.attempts.select_related("by"),
         "events": deal.events.select_related("actor", "closer"),
         "dispute": getattr(deal, "dispute", None),
-        "meeting_form": forms.get("meeting_form") or MeetingForm(initial={
-            "at": deal.meeting_at, "address": deal.meeting_address}),
+        "meeting_form": forms.get("meeting_form")
+        or MeetingForm(initial={"at": deal.meeting_at, "address": deal.meeting_address}),
         "win_form": forms.get("win_form") or WinForm(),
         "lose_form": forms.get("lose_form") or LoseForm(),
         "note_form": forms.get("note_form") or NoteForm(),
@@ -64,8 +67,9 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _page(request, deal_get_for_user(request.user, pk))
 
 
-def _act(request: HttpRequest, deal: Deal, action: Callable[[], object], done: str,
-         **forms) -> HttpResponse:
+def _act(
+    request: HttpRequest, deal: Deal, action: Callable[[], object], done: str, **forms
+) -> HttpResponse:
     try:
         action()
     except services.DealConflict as conflict:
@@ -88,8 +92,12 @@ def _act(request: HttpRequest, deal: Deal, action: Callable[[], object], done: s
 @require_POST
 def accept(request: HttpRequest, pk: int) -> HttpResponse:
     deal = deal_get_for_user(request.user, pk)
-    return _act(request, deal, lambda: services.deal_accept(deal=deal, by=request.user),
-                _("The deal is yours."))
+    return _act(
+        request,
+        deal,
+        lambda: services.deal_accept(deal=deal, by=request.user),
+        _("The deal is yours."),
+    )
 
 
 @login_required
@@ -99,17 +107,30 @@ def meeting(request: HttpRequest, pk: int) -> HttpResponse:
     form = MeetingForm(request.POST)
     if not form.is_valid():
         return _page(request, deal, status=400, meeting_form=form)
-    return _act(request, deal, lambda: services.deal_set_meeting(
-        deal=deal, by=request.user, at=form.cleaned_data["at"],
-        address=form.cleaned_data["address"]), _("Site visit set."), meeting_form=form)
+    return _act(
+        request,
+        deal,
+        lambda: services.deal_set_meeting(
+            deal=deal,
+            by=request.user,
+            at=form.cleaned_data["at"],
+            address=form.cleaned_data["address"],
+        ),
+        _("Site visit set."),
+        meeting_form=form,
+    )
 
 
 @login_required
 @require_POST
 def propose(request: HttpRequest, pk: int) -> HttpResponse:
     deal = deal_get_for_user(request.user, pk)
-    return _act(request, deal, lambda: services.deal_transition(
-        deal=deal, by=request.user, name="propose"), _("Proposal made."))
+    return _act(
+        request,
+        deal,
+        lambda: services.deal_transition(deal=deal, by=request.user, name="propose"),
+        _("Proposal made."),
+    )
 
 
 @login_required
@@ -119,8 +140,13 @@ def win(request: HttpRequest, pk: int) -> HttpResponse:
     form = WinForm(request.POST)
     if not form.is_valid():
         return _page(request, deal, status=400, win_form=form)
-    return _act(request, deal, lambda: services.deal_win(
-        deal=deal, by=request.user, amount=form.cleaned_data["amount"]), _("Won!"), win_form=form)
+    return _act(
+        request,
+        deal,
+        lambda: services.deal_win(deal=deal, by=request.user, amount=form.cleaned_data["amount"]),
+        _("Won!"),
+        win_form=form,
+    )
 
 
 @login_required
@@ -130,9 +156,18 @@ def lose(request: HttpRequest, pk: int) -> HttpResponse:
     form = LoseForm(request.POST)
     if not form.is_valid():
         return _page(request, deal, status=400, lose_form=form)
-    return _act(request, deal, lambda: services.deal_lose(
-        deal=deal, by=request.user, reason=form.cleaned_data["reason"],
-        note=form.cleaned_data["note"]), _("Deal marked as lost."), lose_form=form)
+    return _act(
+        request,
+        deal,
+        lambda: services.deal_lose(
+            deal=deal,
+            by=request.user,
+            reason=form.cleaned_data["reason"],
+            note=form.cleaned_data["note"],
+        ),
+        _("Deal marked as lost."),
+        lose_form=form,
+    )
 
 
 @login_required
@@ -142,9 +177,13 @@ def note(request: HttpRequest, pk: int) -> HttpResponse:
     form = NoteForm(request.POST)
     if not form.is_valid():
         return _page(request, deal, status=400, note_form=form)
-    return _act(request, deal, lambda: services.deal_note(
-        deal=deal, by=request.user, text=form.cleaned_data["text"]), _("Note added."),
-        note_form=form)
+    return _act(
+        request,
+        deal,
+        lambda: services.deal_note(deal=deal, by=request.user, text=form.cleaned_data["text"]),
+        _("Note added."),
+        note_form=form,
+    )
 
 
 @login_required
@@ -153,10 +192,17 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
     deal = deal_get_for_user(request.user, pk)
     if not (user_has_role(request.user, Role.SALES_HEAD) or request.user.is_staff):
         raise PermissionDenied
-    closer = deal.team.members.filter(pk=request.POST.get("closer") or 0).first() \
-        if (request.POST.get("closer") or "").isdigit() else None
-    return _act(request, deal, lambda: services.deal_assign(deal=deal, by=request.user,
-                                                           closer=closer), _("Reassigned."))
+    closer = (
+        deal.team.members.filter(pk=request.POST.get("closer") or 0).first()
+        if (request.POST.get("closer") or "").isdigit()
+        else None
+    )
+    return _act(
+        request,
+        deal,
+        lambda: services.deal_assign(deal=deal, by=request.user, closer=closer),
+        _("Reassigned."),
+    )
 
 
 @login_required
@@ -167,15 +213,25 @@ def slots(request: HttpRequest) -> HttpResponse:
     form = SlotsForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        made = services.slots_add(closer=request.user, day=data["day"], start=data["start"],
-                                  end=data["end"], minutes=data["visit_minutes"],
-                                  zone=timezone.get_current_timezone())
+        made = services.slots_add(
+            closer=request.user,
+            day=data["day"],
+            start=data["start"],
+            end=data["end"],
+            minutes=data["visit_minutes"],
+            zone=timezone.get_current_timezone(),
+        )
         messages.success(request, _("%(count)d slots opened.") % {"count": made})
         return redirect("deals:slots")
-    upcoming = VisitSlot.objects.filter(closer=request.user, ends_at__gt=timezone.now()) \
-        .select_related("deal__contact")
-    return render(request, "deals/slots.html", {"form": form, "slots": upcoming[:200]},
-                  status=400 if form.errors else 200)
+    upcoming = VisitSlot.objects.filter(
+        closer=request.user, ends_at__gt=timezone.now()
+    ).select_related("deal__contact")
+    return render(
+        request,
+        "deals/slots.html",
+        {"form": form, "slots": upcoming[:200]},
+        status=400 if form.errors else 200,
+    )
 
 
 @login_required
@@ -188,7 +244,9 @@ def slot_remove(request: HttpRequest, slot_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def availability(request: HttpRequest) -> HttpResponse:
-    services.closer_set_available(closer=request.user, available=request.POST.get("available") == "1")
+    services.closer_set_available(
+        closer=request.user, available=request.POST.get("available") == "1"
+    )
     return redirect("deals:board")
 
 
@@ -196,11 +254,21 @@ def availability(request: HttpRequest) -> HttpResponse:
 def contact(request: HttpRequest, pk: int) -> HttpResponse:
     """A person's history: every deal and lead of theirs the user may see, across companies."""
     person = contact_get_for_user(request.user, pk)
-    deals = deals_visible_to(request.user).filter(contact=person).select_related(
-        "company", "team", "closer").order_by("-created_at")
+    deals = (
+        deals_visible_to(request.user)
+        .filter(contact=person)
+        .select_related("company", "team", "closer")
+        .order_by("-created_at")
+    )
     from leads.selectors import leads_visible_to
 
     match = {"phone": person.phone} if person.phone else {"email": person.email}
-    leads = leads_visible_to(request.user).filter(**match).select_related("source") \
+    leads = (
+        leads_visible_to(request.user)
+        .filter(**match)
+        .select_related("source")
         .order_by("-created_at")[:100]
-    return render(request, "deals/contact.html", {"contact": person, "deals": deals, "leads": leads})
+    )
+    return render(
+        request, "deals/contact.html", {"contact": person, "deals": deals, "leads": leads}
+    )

@@ -24,12 +24,18 @@ def acceptance_sweep(now: datetime | None = None) -> int:
             "team__manager", "contact"
         )
         notify(
-            (Message(recipient=deal.team.manager, kind="deal_not_accepted",
-                     message=gettext_noop("Nobody has accepted the deal with %(contact)s yet."),
-                     params={"contact": deal.contact.name},
-                     url=reverse("deals:detail", args=[deal.pk]),
-                     webhook_url=deal.team.alert_webhook_url)
-             for deal in deals if deal.team.manager_id),
+            (
+                Message(
+                    recipient=deal.team.manager,
+                    kind="deal_not_accepted",
+                    message=gettext_noop("Nobody has accepted the deal with %(contact)s yet."),
+                    params={"contact": deal.contact.name},
+                    url=reverse("deals:detail", args=[deal.pk]),
+                    webhook_url=deal.team.alert_webhook_url,
+                )
+                for deal in deals
+                if deal.team.manager_id
+            ),
             now,
         )
     return len(claimed)

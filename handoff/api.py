@@ -1,24 +1,42 @@
 from django.contrib.auth import get_user_model
+from django.http import Http404
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
-from rest_framework.decorators import api_view
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action, api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from crm.api import IdOrSlugField
 from crm.teams.models import Team
+from deals.models import VisitSlot
+from deals.selectors import deal_get_for_user
+from handoff import disputes
+from handoff.disputes import disputes_visible_to
+from handoff.models import Dispute
 from handoff.services import lead_convert
 from leads.api import LeadSerializer
+from leads.models import Criterion
 from leads.selectors import lead_get_for_user
 
 
 class ConvertInputSerializer(serializers.Serializer):
     sales_team = serializers.PrimaryKeyRelatedField(
-        queryset=Team.objects.filter(kind=Team.Kind.SALES), required=False,
+        queryset=Team.objects.filter(kind=Team.Kind.SALES),
+        required=False,
         help_text="Needed only when the lead's team hands off to several sales teams.",
     )
     closer = serializers.PrimaryKeyRelatedField(
-        queryset=get_user_model().objects.filter(is_active=True), required=False,
+        queryset=get_user_model().objects.filter(is_active=True),
+        required=False,
         help_text="A closer of the sales team to give the deal to.",
+    )
+    slot = serializers.PrimaryKeyRelatedField(
+        queryset=VisitSlot.objects.filter(deal=None),
+        required=False,
+        help_text="A closer's free visit slot to book for the site visit.",
+    )
+    address = serializers.CharField(
+        required=False, max_length=300, help_text="The site visit's address, with a slot."
     )
 
 
@@ -31,3 +49,78 @@ def convert(request: Request, pk: int) -> Response:
     lead_convert(lead=lead, by=request.user, **data.validated_data)
     lead.refresh_from_db()
     return Response(LeadSerializer(lead).data)
+
+
+class DisputeSerializer(serializers.ModelSerializer):
+    criterion = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Dispute
+        fields = [
+            "id",
+            "deal",
+            "criterion",
+            "criterion_question",
+            "claim",
+            "raised_by",
+            "raised_at",
+            "qualifier_comment",
+            "outcome",
+            "resolution_note",
+            "resolved_by",
+            "resolved_at",
+        ]
+        read_only_fields = fields
+
+
+class DisputeInputSerializer(serializers.Serializer):
+    criterion = IdOrSlugField(slug_field="slug", queryset=Criterion.objects.all())
+    note = serializers.CharField(max_length=5000)
+
+
+class RulingInputSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=Dispute.Outcome.choices)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+@extend_schema(request=DisputeInputSerializer, responses={201: DisputeSerializer})
+@api_view(["POST"])
+def dispute(request: Request, pk: int) -> Response:
+    deal = deal_get_for_user(request.user, pk)
+    data = DisputeInputSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    raised = disputes.dispute_raise(
+        deal=deal,
+        by=request.user,
+        criterion=data.validated_data["criterion"],
+        claim=data.validated_data["note"],
+    )
+    return Response(DisputeSerializer(raised).data, status=201)
+
+
+class DisputeViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = DisputeSerializer
+    lookup_value_regex = r"\d+"
+    pagination_class = None
+
+    def get_queryset(self):
+        return Dispute.objects.filter(disputes_visible_to(self.request.user)).order_by(
+            "-raised_at"
+        )[:500]
+
+    def get_object(self) -> Dispute:
+        item = Dispute.objects.filter(
+            disputes_visible_to(self.request.user), pk=self.kwargs["pk"]
+        ).first()
+        if item is None:
+            raise Http404
+        return item
+
+    @extend_schema(request=RulingInputSerializer, responses={200: DisputeSerializer})
+    @action(detail=True, methods=["post"])
+    def resolve(self, request: Request, pk: str) -> Response:
+        item = self.get_object()
+        data = RulingInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        ruled = disputes.dispute_resolve(dispute=item, by=request.user, **data.validated_data)
+        return Response(DisputeSerializer(ruled).data)

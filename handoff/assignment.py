@@ -28,7 +28,9 @@ def closer_weight(open_deals: int, won: int, lost: int) -> float:
     return (win_rate + NEWCOMER_BONUS) / (open_deals + 1)
 
 
-def pick(weights: Sequence[tuple[AbstractBaseUser, float]], rng: random.Random) -> AbstractBaseUser | None:
+def pick(
+    weights: Sequence[tuple[AbstractBaseUser, float]], rng: random.Random
+) -> AbstractBaseUser | None:
     if not weights:
         return None
     users, values = zip(*weights, strict=True)
@@ -44,14 +46,18 @@ def closer_weights(team: Team, now: datetime) -> list[tuple[AbstractBaseUser, fl
         .annotate(
             open_deals=Count("deals", filter=Q(deals__stage__in=Deal.OPEN_STAGES)),
             won=Count("deals", filter=Q(deals__stage=Deal.Stage.WON, deals__closed_at__gte=since)),
-            lost=Count("deals", filter=Q(deals__stage=Deal.Stage.LOST, deals__closed_at__gte=since)),
+            lost=Count(
+                "deals", filter=Q(deals__stage=Deal.Stage.LOST, deals__closed_at__gte=since)
+            ),
         )
         .order_by("pk")
     )
     return [(c, closer_weight(c.open_deals, c.won, c.lost)) for c in closers]
 
 
-def choose_closer(team: Team, now: datetime, rng: random.Random | None = None) -> AbstractBaseUser | None:
+def choose_closer(
+    team: Team, now: datetime, rng: random.Random | None = None
+) -> AbstractBaseUser | None:
     """A closer for a new deal, or None for the pool (the team's setting, or nobody available)."""
     if team.assignment != "auto":
         return None

@@ -6,16 +6,25 @@ from datetime import datetime, timedelta
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from crm.notifications.services import Message, notify
+from crm.teams.selectors import teams_for_user
 from deals.models import Deal
 from deals.services import DealConflict, deal_transition
 from handoff.models import Dispute
 from leads.models import Criterion
+
+
+def disputes_visible_to(user: AbstractBaseUser) -> Q:
+    """Disputes over the deals of the user's sales teams or the handoffs of their
+    qualification teams."""
+    teams = teams_for_user(user)
+    return Q(deal__team__in=teams) | Q(handoff__from_team__in=teams)
 
 
 def dispute_deadline(deal: Deal) -> datetime:
@@ -23,15 +32,20 @@ def dispute_deadline(deal: Deal) -> datetime:
 
 
 def dispute_raise(
-    *, deal: Deal, by: AbstractBaseUser, criterion: Criterion | None, claim: str,
+    *,
+    deal: Deal,
+    by: AbstractBaseUser,
+    criterion: Criterion | None,
+    claim: str,
     now: datetime | None = None,
 ) -> Dispute:
     now = now or timezone.now()
     if deal.closer_id != by.pk:
         raise PermissionDenied(_("Only the deal's closer can dispute its handoff."))
     if deal.stage in (Deal.Stage.WON, Deal.Stage.RETURNED):
-        raise DealConflict(_("A deal that is %(stage)s cannot be disputed.")
-                           % {"stage": deal.get_stage_display()})
+        raise DealConflict(
+            _("A deal that is %(stage)s cannot be disputed.") % {"stage": deal.get_stage_display()}
+        )
     if now > dispute_deadline(deal):
         raise DealConflict(_("The dispute window of this handoff has closed."))
     errors = {}
@@ -44,14 +58,26 @@ def dispute_raise(
     try:
         with transaction.atomic():
             dispute = Dispute.objects.create(
-                deal=deal, handoff=deal.handoff, criterion=criterion,
-                criterion_question=criterion.question, claim=claim.strip(), raised_by=by,
+                deal=deal,
+                handoff=deal.handoff,
+                criterion=criterion,
+                criterion_question=criterion.question,
+                claim=claim.strip(),
+                raised_by=by,
                 raised_at=now,
             )
-            _tell(deal.team.manager, dispute, now,
-                  gettext_noop("%(closer)s disputes the handoff of %(contact)s."))
-            _tell(deal.handoff.qualifier, dispute, now,
-                  gettext_noop("%(closer)s disputes your handoff of %(contact)s."))
+            _tell(
+                deal.team.manager,
+                dispute,
+                now,
+                gettext_noop("%(closer)s disputes the handoff of %(contact)s."),
+            )
+            _tell(
+                deal.handoff.qualifier,
+                dispute,
+                now,
+                gettext_noop("%(closer)s disputes your handoff of %(contact)s."),
+            )
     except IntegrityError:
         raise DealConflict(_("This deal is already disputed.")) from None
     return dispute
@@ -77,7 +103,11 @@ def can_resolve(dispute: Dispute, user: AbstractBaseUser) -> bool:
 
 
 def dispute_resolve(
-    *, dispute: Dispute, by: AbstractBaseUser, outcome: str, note: str = "",
+    *,
+    dispute: Dispute,
+    by: AbstractBaseUser,
+    outcome: str,
+    note: str = "",
     now: datetime | None = None,
 ) -> Dispute:
     now = now or timezone.now()
@@ -93,8 +123,9 @@ def dispute_resolve(
         if not ruled:
             raise DealConflict(_("This dispute is already resolved."))
         if outcome == Dispute.Outcome.UPHELD and dispute.deal.is_open:
-            deal_transition(deal=dispute.deal, by=by, name="return_to_qualification",
-                            note=note, now=now)
+            deal_transition(
+                deal=dispute.deal, by=by, name="return_to_qualification", note=note, now=now
+            )
     dispute.refresh_from_db()
     return dispute
 
@@ -102,7 +133,18 @@ def dispute_resolve(
 def _tell(user: AbstractBaseUser | None, dispute: Dispute, now: datetime, message: str) -> None:
     if user is None:
         return
-    notify([Message(recipient=user, kind="dispute", message=message,
-                    params={"closer": dispute.raised_by.get_full_name() or dispute.raised_by.get_username(),
-                            "contact": dispute.deal.contact.name},
-                    url=reverse("handoff:dispute", args=[dispute.pk]))], now)
+    notify(
+        [
+            Message(
+                recipient=user,
+                kind="dispute",
+                message=message,
+                params={
+                    "closer": dispute.raised_by.get_full_name() or dispute.raised_by.get_username(),
+                    "contact": dispute.deal.contact.name,
+                },
+                url=reverse("handoff:dispute", args=[dispute.pk]),
+            )
+        ],
+        now,
+    )

@@ -17,33 +17,51 @@ class ConvertForm(forms.Form):
     closer's free slot while the customer is still on the line."""
 
     sales_team = forms.ModelChoiceField(
-        label=_("Hand off to"), queryset=Team.objects.none(), required=False,
+        label=_("Hand off to"),
+        queryset=Team.objects.none(),
+        required=False,
         error_messages={"invalid_choice": CHOOSE_TEAM},
     )
-    closer = forms.ModelChoiceField(label=_("Closer"), queryset=get_user_model().objects.none(),
-                                    required=False, empty_label=_("by load and win rate"))
-    slot = forms.ModelChoiceField(label=_("Book a site visit"), queryset=VisitSlot.objects.none(),
-                                  required=False, empty_label=_("no visit booked now"))
+    closer = forms.ModelChoiceField(
+        label=_("Closer"),
+        queryset=get_user_model().objects.none(),
+        required=False,
+        empty_label=_("by load and win rate"),
+    )
+    slot = forms.ModelChoiceField(
+        label=_("Book a site visit"),
+        queryset=VisitSlot.objects.none(),
+        required=False,
+        empty_label=_("no visit booked now"),
+    )
     address = forms.CharField(label=_("Visit address"), max_length=300, required=False)
 
     def __init__(self, *args, lead: Lead, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         teams = lead.team.receiving_sales_teams()
         self.fields["sales_team"].queryset = teams
-        self.fields["closer"].queryset = get_user_model().objects.filter(
-            teams__in=teams, groups__name=Role.CLOSER, is_active=True).distinct()
+        self.fields["closer"].queryset = (
+            get_user_model()
+            .objects.filter(teams__in=teams, groups__name=Role.CLOSER, is_active=True)
+            .distinct()
+        )
         self.fields["closer"].label_from_instance = lambda u: u.get_full_name() or u.username
         slots = [s for team in teams for s in free_slots(team, timezone.now())]
-        self.fields["slot"].queryset = VisitSlot.objects.filter(pk__in=[s.pk for s in slots]) \
-            .select_related("closer").order_by("starts_at")
+        self.fields["slot"].queryset = (
+            VisitSlot.objects.filter(pk__in=[s.pk for s in slots])
+            .select_related("closer")
+            .order_by("starts_at")
+        )
         self.fields["slot"].label_from_instance = lambda s: (
             f"{timezone.localtime(s.starts_at):%a %d.%m %H:%M} — "
-            f"{s.closer.get_full_name() or s.closer.username}")
+            f"{s.closer.get_full_name() or s.closer.username}"
+        )
 
 
 class DisputeForm(forms.Form):
-    criterion = forms.ModelChoiceField(label=_("Which criterion was wrong"),
-                                       queryset=Criterion.objects.all())
+    criterion = forms.ModelChoiceField(
+        label=_("Which criterion was wrong"), queryset=Criterion.objects.all()
+    )
     claim = forms.CharField(label=_("What was wrong"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
@@ -52,6 +70,7 @@ class CommentForm(forms.Form):
 
 
 class RulingForm(forms.Form):
-    outcome = forms.ChoiceField(label=_("Ruling"), choices=Dispute.Outcome.choices,
-                                widget=forms.RadioSelect)
+    outcome = forms.ChoiceField(
+        label=_("Ruling"), choices=Dispute.Outcome.choices, widget=forms.RadioSelect
+    )
     note = forms.CharField(label=_("Why"), required=False, widget=forms.Textarea(attrs={"rows": 2}))

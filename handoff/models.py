@@ -43,8 +43,9 @@ class Dispute(models.Model):
         UPHELD = "upheld", _("upheld")
         REJECTED = "rejected", _("rejected")
 
-    deal = models.OneToOneField(Deal, verbose_name=_("deal"), on_delete=models.PROTECT,
-                                related_name="dispute")
+    deal = models.OneToOneField(
+        Deal, verbose_name=_("deal"), on_delete=models.PROTECT, related_name="dispute"
+    )
     handoff = models.OneToOneField(Handoff, on_delete=models.PROTECT, related_name="dispute")
     criterion = models.ForeignKey(
         Criterion, verbose_name=_("criterion"), on_delete=models.SET_NULL, null=True, blank=True
@@ -52,22 +53,32 @@ class Dispute(models.Model):
     # Copied when raised, so the ruling reads what was disputed even if the criterion changes.
     criterion_question = models.CharField(_("criterion"), max_length=200)
     claim = models.TextField(_("closer's claim"))
-    raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("raised by"),
-                                  on_delete=models.PROTECT, related_name="+")
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("raised by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     raised_at = models.DateTimeField(_("raised at"), db_index=True)
     qualifier_comment = models.TextField(_("qualifier's comment"), blank=True)
     outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices, blank=True)
     resolution_note = models.TextField(_("ruling"), blank=True)
-    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("resolved by"),
-                                    on_delete=models.PROTECT, null=True, blank=True,
-                                    related_name="+")
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("resolved by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("dispute")
         verbose_name_plural = _("disputes")
-        indexes = [models.Index(fields=["raised_at"], condition=models.Q(outcome=""),
-                                name="dispute_open")]
+        indexes = [
+            models.Index(fields=["raised_at"], condition=models.Q(outcome=""), name="dispute_open")
+        ]
 
     def __str__(self) -> str:
         return f"{self.deal}: {self.criterion_question}"

@@ -41,8 +41,12 @@ def free_slots(team: Team, now: datetime, days: int = 14) -> list[VisitSlot]:
     return list(
         VisitSlot.objects.filter(
             closer__in=team.members.filter(groups__name=Role.CLOSER, is_active=True),
-            deal=None, starts_at__gt=now, starts_at__lt=now + timedelta(days=days),
-        ).exclude(closer__closer_status__available=False).select_related("closer")
+            deal=None,
+            starts_at__gt=now,
+            starts_at__lt=now + timedelta(days=days),
+        )
+        .exclude(closer__closer_status__available=False)
+        .select_related("closer")
     )
 
 
@@ -73,8 +77,11 @@ def lead_convert(
         deal = deal_create_from_lead(lead=lead, team=team, by=by, closer=given_to, now=now)
         if slot is not None:
             _book(slot, deal, address, now)
-        Deadline.objects.create(lead=lead, kind=Deadline.Kind.ACCEPTANCE,
-                                due_at=working_week(team).add(now, team.acceptance_hours * 60))
+        Deadline.objects.create(
+            lead=lead,
+            kind=Deadline.Kind.ACCEPTANCE,
+            due_at=working_week(team).add(now, team.acceptance_hours * 60),
+        )
         _tell_closers(deal, now)
         return Handoff.objects.create(
             lead=lead, deal=deal, qualifier=by, from_team=lead.team, team=team, handed_off_at=now
@@ -87,20 +94,32 @@ def _book(slot: VisitSlot, deal: Deal, address: str, now: datetime) -> None:
     # Conditional: of two qualifiers booking one slot, the second finds it taken.
     booked = VisitSlot.objects.filter(pk=slot.pk, deal=None, starts_at__gt=now).update(deal=deal)
     if not booked:
-        raise ValidationError({"slot": _("This slot was just booked by someone else: pick another.")})
-    Deal.objects.filter(pk=deal.pk).update(meeting_at=slot.starts_at, meeting_address=address.strip())
+        raise ValidationError(
+            {"slot": _("This slot was just booked by someone else: pick another.")}
+        )
+    Deal.objects.filter(pk=deal.pk).update(
+        meeting_at=slot.starts_at, meeting_address=address.strip()
+    )
     deal.meeting_at, deal.meeting_address = slot.starts_at, address.strip()
 
 
 def _tell_closers(deal: Deal, now: datetime) -> None:
     """The closer a deal is given to hears of it at once; a pool deal goes to all closers."""
-    closers = [deal.closer] if deal.closer else list(
-        deal.team.members.filter(groups__name=Role.CLOSER, is_active=True)
+    closers = (
+        [deal.closer]
+        if deal.closer
+        else list(deal.team.members.filter(groups__name=Role.CLOSER, is_active=True))
     )
     notify(
-        (Message(recipient=user, kind="deal_new",
-                 message=gettext_noop("New deal handed off: %(contact)s."),
-                 params={"contact": deal.contact.name}, url=reverse("deals:detail", args=[deal.pk]))
-         for user in closers),
+        (
+            Message(
+                recipient=user,
+                kind="deal_new",
+                message=gettext_noop("New deal handed off: %(contact)s."),
+                params={"contact": deal.contact.name},
+                url=reverse("deals:detail", args=[deal.pk]),
+            )
+            for user in closers
+        ),
         now,
     )

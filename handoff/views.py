@@ -1,16 +1,15 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from crm.teams.selectors import teams_for_user
 from deals.selectors import deal_get_for_user
 from deals.services import DealConflict
 from handoff import disputes
+from handoff.disputes import disputes_visible_to
 from handoff.forms import CommentForm, ConvertForm, DisputeForm, RulingForm
 from handoff.models import Dispute
 from handoff.services import lead_convert
@@ -23,10 +22,15 @@ def convert(request: HttpRequest, pk: int) -> HttpResponse:
     """GET: the workspace's hand-off panel (loaded by htmx). POST: convert the lead."""
     lead = lead_get_for_user(request.user, pk)
     if request.method != "POST":
-        return render(request, "handoff/convert_panel.html", {
-            "lead": lead, "form": ConvertForm(lead=lead),
-            "blockers": transition_blockers(lead, "convert"),
-        })
+        return render(
+            request,
+            "handoff/convert_panel.html",
+            {
+                "lead": lead,
+                "form": ConvertForm(lead=lead),
+                "blockers": transition_blockers(lead, "convert"),
+            },
+        )
     form = ConvertForm(request.POST, lead=lead)
     if not form.is_valid():
         for errors in form.errors.values():
@@ -35,8 +39,14 @@ def convert(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("leads:detail", pk=lead.pk)
     data = form.cleaned_data
     try:
-        handoff = lead_convert(lead=lead, by=request.user, sales_team=data["sales_team"],
-                               closer=data["closer"], slot=data["slot"], address=data["address"])
+        handoff = lead_convert(
+            lead=lead,
+            by=request.user,
+            sales_team=data["sales_team"],
+            closer=data["closer"],
+            slot=data["slot"],
+            address=data["address"],
+        )
     except LeadConflict as conflict:
         messages.error(request, str(conflict))
     except TransitionBlocked as blocked:
@@ -46,20 +56,24 @@ def convert(request: HttpRequest, pk: int) -> HttpResponse:
         for message in error.messages:
             messages.error(request, message)
     else:
-        messages.success(request, _("Converted and handed off to %(team)s.") % {"team": handoff.team})
+        messages.success(
+            request, _("Converted and handed off to %(team)s.") % {"team": handoff.team}
+        )
     return redirect("leads:detail", pk=lead.pk)
-
-
-def disputes_visible_to(user) -> "Q":
-    teams = teams_for_user(user)
-    return Q(deal__team__in=teams) | Q(handoff__from_team__in=teams)
 
 
 def _dispute_for(request: HttpRequest, pk: int) -> Dispute:
     dispute = (
         Dispute.objects.filter(disputes_visible_to(request.user), pk=pk)
-        .select_related("deal__team", "deal__contact", "deal__closer", "handoff__qualifier",
-                        "handoff__from_team", "raised_by", "resolved_by")
+        .select_related(
+            "deal__team",
+            "deal__contact",
+            "deal__closer",
+            "handoff__qualifier",
+            "handoff__from_team",
+            "raised_by",
+            "resolved_by",
+        )
         .first()
     )
     if dispute is None:
@@ -71,11 +85,16 @@ def _dispute_for(request: HttpRequest, pk: int) -> Dispute:
 def inbox(request: HttpRequest) -> HttpResponse:
     """The sales head's dispute inbox: open ones first, then the latest rulings."""
     visible = Dispute.objects.filter(disputes_visible_to(request.user)).select_related(
-        "deal__contact", "deal__closer", "handoff__qualifier")
-    return render(request, "handoff/disputes.html", {
-        "open": visible.filter(outcome="").order_by("raised_at"),
-        "resolved": visible.exclude(outcome="").order_by("-resolved_at")[:50],
-    })
+        "deal__contact", "deal__closer", "handoff__qualifier"
+    )
+    return render(
+        request,
+        "handoff/disputes.html",
+        {
+            "open": visible.filter(outcome="").order_by("raised_at"),
+            "resolved": visible.exclude(outcome="").order_by("-resolved_at")[:50],
+        },
+    )
 
 
 @login_required
@@ -83,15 +102,21 @@ def dispute(request: HttpRequest, pk: int, status: int = 200, **forms) -> HttpRe
     """Side by side: the qualifier's answers and call log, and the closer's claim."""
     item = _dispute_for(request, pk)
     lead = item.deal.lead
-    return render(request, "handoff/dispute.html", {
-        "dispute": item, "lead": lead,
-        "answers": lead.answers.order_by("answered_at"),
-        "attempts": lead.attempts.select_related("by"),
-        "can_resolve": item.is_open and disputes.can_resolve(item, request.user),
-        "can_comment": item.is_open and request.user.pk == item.handoff.qualifier_id,
-        "ruling_form": forms.get("ruling_form") or RulingForm(),
-        "comment_form": forms.get("comment_form") or CommentForm(),
-    }, status=status)
+    return render(
+        request,
+        "handoff/dispute.html",
+        {
+            "dispute": item,
+            "lead": lead,
+            "answers": lead.answers.order_by("answered_at"),
+            "attempts": lead.attempts.select_related("by"),
+            "can_resolve": item.is_open and disputes.can_resolve(item, request.user),
+            "can_comment": item.is_open and request.user.pk == item.handoff.qualifier_id,
+            "ruling_form": forms.get("ruling_form") or RulingForm(),
+            "comment_form": forms.get("comment_form") or CommentForm(),
+        },
+        status=status,
+    )
 
 
 @login_required
@@ -105,8 +130,12 @@ def dispute_raise(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.error(request, error)
         return redirect("deals:detail", pk=deal.pk)
     try:
-        item = disputes.dispute_raise(deal=deal, by=request.user, criterion=form.cleaned_data["criterion"],
-                                      claim=form.cleaned_data["claim"])
+        item = disputes.dispute_raise(
+            deal=deal,
+            by=request.user,
+            criterion=form.cleaned_data["criterion"],
+            claim=form.cleaned_data["claim"],
+        )
     except (DealConflict, PermissionDenied, ValidationError) as error:
         messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
         return redirect("deals:detail", pk=deal.pk)
@@ -136,8 +165,12 @@ def dispute_resolve(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return dispute(request, pk, status=400, ruling_form=form)
     try:
-        disputes.dispute_resolve(dispute=item, by=request.user, outcome=form.cleaned_data["outcome"],
-                                 note=form.cleaned_data["note"])
+        disputes.dispute_resolve(
+            dispute=item,
+            by=request.user,
+            outcome=form.cleaned_data["outcome"],
+            note=form.cleaned_data["note"],
+        )
     except (DealConflict, PermissionDenied) as error:
         messages.error(request, str(error))
     else:

@@ -26,8 +26,20 @@ class LeadSourceAdmin(admin.ModelAdmin):
     actions = ["rotate_intake_key"]
     fieldsets = [
         (None, {"fields": ["name", "slug", "channel", "team", "active"]}),
-        (_("Intake"), {"fields": ["intake_url", "intake_key", "preset", "field_map",
-                                  "honeypot_field", "allowed_origins", "rate_limit_per_minute"]}),
+        (
+            _("Intake"),
+            {
+                "fields": [
+                    "intake_url",
+                    "intake_key",
+                    "preset",
+                    "field_map",
+                    "honeypot_field",
+                    "allowed_origins",
+                    "rate_limit_per_minute",
+                ]
+            },
+        ),
     ]
 
     @admin.display(description=_("webhook URL"))

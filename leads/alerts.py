@@ -25,28 +25,36 @@ SWEEP_LIMIT = 5000
 MESSAGES = {
     Deadline.Kind.WARN: gettext_noop("Call %(lead)s now: the callback is due."),
     Deadline.Kind.BREACH: gettext_noop("SLA breach: %(lead)s has not been called in time."),
-    Deadline.Kind.STALL_REMIND: gettext_noop("%(lead)s has been waiting in checked: convert or junk it."),
+    Deadline.Kind.STALL_REMIND: gettext_noop(
+        "%(lead)s has been waiting in checked: convert or junk it."
+    ),
     Deadline.Kind.STALL_ESCALATE: gettext_noop("%(lead)s has been left in checked too long."),
 }
 
 
 def schedule_callback(lead: Lead, warn_at: datetime, breach_at: datetime) -> None:
-    Deadline.objects.bulk_create([
-        Deadline(lead=lead, kind=Deadline.Kind.WARN, due_at=warn_at),
-        Deadline(lead=lead, kind=Deadline.Kind.BREACH, due_at=breach_at),
-    ])
+    Deadline.objects.bulk_create(
+        [
+            Deadline(lead=lead, kind=Deadline.Kind.WARN, due_at=warn_at),
+            Deadline(lead=lead, kind=Deadline.Kind.BREACH, due_at=breach_at),
+        ]
+    )
 
 
 def schedule_requested_callback(lead: Lead, callback_at: datetime) -> None:
-    schedule_callback(lead, *sla.callback_deadlines(callback_at, lead.team, working_week(lead.team)))
+    schedule_callback(
+        lead, *sla.callback_deadlines(callback_at, lead.team, working_week(lead.team))
+    )
 
 
 def schedule_stall(lead: Lead, checked_at: datetime) -> None:
     remind_at, escalate_at = sla.stall_deadlines(checked_at, lead.team, working_week(lead.team))
-    Deadline.objects.bulk_create([
-        Deadline(lead=lead, kind=Deadline.Kind.STALL_REMIND, due_at=remind_at),
-        Deadline(lead=lead, kind=Deadline.Kind.STALL_ESCALATE, due_at=escalate_at),
-    ])
+    Deadline.objects.bulk_create(
+        [
+            Deadline(lead=lead, kind=Deadline.Kind.STALL_REMIND, due_at=remind_at),
+            Deadline(lead=lead, kind=Deadline.Kind.STALL_ESCALATE, due_at=escalate_at),
+        ]
+    )
 
 
 def cancel(lead: Lead, now: datetime, kinds: Iterable[str] | None = None) -> None:
@@ -70,8 +78,7 @@ def sla_sweep(now: datetime | None = None, limit: int = SWEEP_LIMIT) -> int:
             )
         )
         LeadEvent.objects.bulk_create(
-            LeadEvent(lead=d.lead, at=now, kind=LeadEvent.Kind.ALERT, deadline=d)
-            for d in deadlines
+            LeadEvent(lead=d.lead, at=now, kind=LeadEvent.Kind.ALERT, deadline=d) for d in deadlines
         )
         members = _members_by_team({d.lead.team_id for d in deadlines})
         notify((m for d in deadlines for m in _messages(d, members, now)), now)
@@ -112,9 +119,14 @@ def _messages(deadline: Deadline, members: dict[int, list], now: datetime) -> li
     lead = deadline.lead
     params = {"lead": lead.name or lead.phone or lead.email or f"#{lead.pk}"}
     return [
-        Message(recipient=user, kind=f"lead_{deadline.kind}", message=MESSAGES[deadline.kind],
-                params=params, url=reverse("leads:detail", args=[lead.pk]),
-                webhook_url=lead.team.alert_webhook_url)
+        Message(
+            recipient=user,
+            kind=f"lead_{deadline.kind}",
+            message=MESSAGES[deadline.kind],
+            params=params,
+            url=reverse("leads:detail", args=[lead.pk]),
+            webhook_url=lead.team.alert_webhook_url,
+        )
         for user in _recipients(deadline, members, now)
     ]
 

@@ -108,6 +108,7 @@ def _state(lead: Lead) -> Response:
 
 class LeadViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = LeadSerializer
+    lookup_value_regex = r"\d+"
     filterset_class = LeadFilter
     pagination_class = NewestFirst
 

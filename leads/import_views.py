@@ -20,9 +20,15 @@ from leads.models import LeadImport, LeadSource
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 FIELD_LABELS = {
-    "name": _("Full name"), "phone": _("Phone"), "email": _("E-mail"),
-    "company_name": _("Company"), "message": _("Message"), "external_id": _("External id"),
-    "utm_source": "utm_source", "utm_medium": "utm_medium", "utm_campaign": "utm_campaign",
+    "name": _("Full name"),
+    "phone": _("Phone"),
+    "email": _("E-mail"),
+    "company_name": _("Company"),
+    "message": _("Message"),
+    "external_id": _("External id"),
+    "utm_source": "utm_source",
+    "utm_medium": "utm_medium",
+    "utm_campaign": "utm_campaign",
 }
 
 
@@ -68,7 +74,9 @@ class MappingForm(forms.Form):
         choices = [("", "—")] + [(c, c) for c in job.header]
         for our_field in FIELDS:
             self.fields[f"map_{our_field}"] = forms.ChoiceField(
-                label=FIELD_LABELS[our_field], choices=choices, required=False,
+                label=FIELD_LABELS[our_field],
+                choices=choices,
+                required=False,
                 initial=job.mapping.get(our_field, ""),
             )
         self.header = job.header
@@ -86,10 +94,15 @@ def upload(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         csv_file = form.csv_file
         job = LeadImport.objects.create(
-            created_by=request.user, team=form.cleaned_data["team"],
-            source=form.cleaned_data["source"], file_name=form.cleaned_data["file"].name[:200],
-            text=csv_file.text, encoding=csv_file.encoding, delimiter=csv_file.delimiter,
-            header=csv_file.header, mapping=guess_mapping(csv_file.header),
+            created_by=request.user,
+            team=form.cleaned_data["team"],
+            source=form.cleaned_data["source"],
+            file_name=form.cleaned_data["file"].name[:200],
+            text=csv_file.text,
+            encoding=csv_file.encoding,
+            delimiter=csv_file.delimiter,
+            header=csv_file.header,
+            mapping=guess_mapping(csv_file.header),
             total_rows=csv_file.text.rstrip("\n").count("\n"),
         )
         return redirect("leads:import_job", pk=job.pk)
@@ -98,8 +111,10 @@ def upload(request: HttpRequest) -> HttpResponse:
 
 def _job_for(request: HttpRequest, pk: int) -> LeadImport:
     _import_teams(request)
-    jobs = LeadImport.objects.all() if request.user.is_staff else LeadImport.objects.filter(
-        created_by=request.user
+    jobs = (
+        LeadImport.objects.all()
+        if request.user.is_staff
+        else LeadImport.objects.filter(created_by=request.user)
     )
     try:
         return jobs.select_related("team", "source").get(pk=pk)
@@ -112,8 +127,11 @@ def job(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job_for(request, pk)
     form = MappingForm(request.POST or None, job=job)
     if request.method == "POST" and job.status == LeadImport.Status.READY and form.is_valid():
-        job.start(mapping=form.mapping, dry_run=form.cleaned_data["dry_run"],
-                  all_or_nothing=form.cleaned_data["all_or_nothing"])
+        job.start(
+            mapping=form.mapping,
+            dry_run=form.cleaned_data["dry_run"],
+            all_or_nothing=form.cleaned_data["all_or_nothing"],
+        )
         job.save()
         return redirect("leads:import_job", pk=job.pk)
     preview = _preview(job)

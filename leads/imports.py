@@ -17,9 +17,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.teams.models import Team
+from crm.teams.selectors import working_week
 from leads import sla
 from leads.intake import clean_fields
-from crm.teams.selectors import working_week
 from leads.models import Deadline, Lead, LeadEvent, LeadImport, LeadSource
 
 FIELDS = (
@@ -185,11 +185,11 @@ def lead_import_step(job_id: int, max_rows: int = 5000) -> LeadImport:
             return job
         writer = None
         if job.status == LeadImport.Status.IMPORTING:
-            writer = _BatchWriter(team=job.team, source=job.source, by=job.created_by,
-                                  now=timezone.now())
+            writer = _BatchWriter(
+                team=job.team, source=job.source, by=job.created_by, now=timezone.now()
+            )
         csv_file = CsvFile(job.text, job.encoding, job.delimiter, job.header)
-        result = _import_pass(csv_file, job.mapping, writer, start=job.rows_done,
-                              limit=max_rows)
+        result = _import_pass(csv_file, job.mapping, writer, start=job.rows_done, limit=max_rows)
         job.record(result, finished=result.total < max_rows)
         job.save()
     return job

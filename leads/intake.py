@@ -113,8 +113,14 @@ def is_builder_ping(source: LeadSource, payload: Payload) -> bool:
 
 
 MAX_LENGTHS = {
-    "name": 200, "company_name": 200, "email": 254, "message": 5000, "external_id": 100,
-    "utm_source": 200, "utm_medium": 200, "utm_campaign": 200,
+    "name": 200,
+    "company_name": 200,
+    "email": 254,
+    "message": 5000,
+    "external_id": 100,
+    "utm_source": 200,
+    "utm_medium": 200,
+    "utm_campaign": 200,
 }
 
 

@@ -47,27 +47,39 @@ class LeadSource(models.Model):
         help_text=_("The qualification team that receives this source's leads from intake."),
     )
     intake_key = models.CharField(
-        _("intake key"), max_length=64, unique=True, default=new_intake_key,
+        _("intake key"),
+        max_length=64,
+        unique=True,
+        default=new_intake_key,
         help_text=_("Sent as the X-Intake-Key header or the key URL parameter."),
     )
     preset = models.CharField(
         _("field mapping preset"), max_length=20, choices=Preset.choices, default=Preset.GENERIC
     )
     field_map = models.JSONField(
-        _("field mapping"), default=dict, blank=True,
+        _("field mapping"),
+        default=dict,
+        blank=True,
         help_text=_('Overrides, our field to theirs, e.g. {"message": "Comments"}.'),
     )
     honeypot_field = models.CharField(
-        _("honeypot field"), max_length=50, default="fax", blank=True,
+        _("honeypot field"),
+        max_length=50,
+        default="fax",
+        blank=True,
         help_text=_("A hidden form field people leave empty; a filled one marks a bot."),
     )
     allowed_origins = models.TextField(
-        _("allowed origins"), blank=True,
-        help_text=_("Sites whose browser forms may post here, one per line, "
-                    "e.g. https://kitchens.example.ru"),
+        _("allowed origins"),
+        blank=True,
+        help_text=_(
+            "Sites whose browser forms may post here, one per line, "
+            "e.g. https://kitchens.example.ru"
+        ),
     )
     rate_limit_per_minute = models.PositiveIntegerField(
-        _("rate limit per minute"), default=120,
+        _("rate limit per minute"),
+        default=120,
         help_text=_("Posts per minute from one client address; builders post from few servers."),
     )
 
@@ -378,7 +390,9 @@ class Answer(models.Model):
     points = models.PositiveIntegerField(_("points"), default=0)
     knocked_out = models.BooleanField(_("knocked out"), default=False)
     answered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("answered by"), on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("answered by"),
+        on_delete=models.PROTECT,
         related_name="+",
     )
     answered_at = models.DateTimeField(_("answered at"))
@@ -430,7 +444,8 @@ class Deadline(models.Model):
             # The sweep reads pending deadlines in due order: its cost follows the number of
             # due ones, not the size of the table.
             models.Index(
-                fields=["due_at"], condition=Q(raised_at=None, cancelled_at=None),
+                fields=["due_at"],
+                condition=Q(raised_at=None, cancelled_at=None),
                 name="deadline_pending",
             ),
         ]
@@ -449,7 +464,10 @@ class LeadEvent(models.Model):
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("actor"), on_delete=models.PROTECT, null=True,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        on_delete=models.PROTECT,
+        null=True,
         related_name="+",
     )
     at = models.DateTimeField(_("at"))
@@ -457,7 +475,9 @@ class LeadEvent(models.Model):
     from_state = models.CharField(
         _("from state"), max_length=20, choices=Lead.State.choices, blank=True
     )
-    to_state = models.CharField(_("to state"), max_length=20, choices=Lead.State.choices, blank=True)
+    to_state = models.CharField(
+        _("to state"), max_length=20, choices=Lead.State.choices, blank=True
+    )
     reason = models.ForeignKey(
         JunkReason, verbose_name=_("reason"), on_delete=models.PROTECT, null=True, blank=True
     )
@@ -491,7 +511,9 @@ class LeadImport(models.Model):
     MAX_ERRORS_KEPT = 500
 
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
         related_name="+",
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -505,8 +527,9 @@ class LeadImport(models.Model):
     mapping = models.JSONField(default=dict)
     dry_run = models.BooleanField(_("dry run"), default=False)
     all_or_nothing = models.BooleanField(_("all or nothing"), default=False)
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices,
-                              default=Status.READY)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.READY
+    )
     total_rows = models.PositiveIntegerField(_("rows"), default=0)
     rows_done = models.PositiveIntegerField(default=0)
     created = models.PositiveIntegerField(_("created"), default=0)
@@ -535,7 +558,7 @@ class LeadImport(models.Model):
         self.already_imported += result.already_imported
         self.bad_rows += result.bad_rows
         room = self.MAX_ERRORS_KEPT - len(self.errors)
-        self.errors += [[number, errors] for number, errors in result.errors[:max(room, 0)]]
+        self.errors += [[number, errors] for number, errors in result.errors[: max(room, 0)]]
         if not finished:
             return
         if self.status == self.Status.CHECKING and not self.dry_run and not self.bad_rows:

@@ -23,7 +23,9 @@ def callback_deadlines(
     return callback_at, week.add(callback_at, grace)
 
 
-def stall_deadlines(checked_at: datetime, team: Team, week: WorkingWeek) -> tuple[datetime, datetime]:
+def stall_deadlines(
+    checked_at: datetime, team: Team, week: WorkingWeek
+) -> tuple[datetime, datetime]:
     """When a lead left in `checked` reminds its qualifier, and when its manager hears."""
     return (
         week.add_days(checked_at, team.stalled_remind_days),

@@ -59,7 +59,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def sla_board(request: HttpRequest) -> HttpResponse:
-    """"SLA now": the leads in warning and in breach of the teams the user manages."""
+    """ "SLA now": the leads in warning and in breach of the teams the user manages."""
     teams = [t for t in queue_teams(request.user) if t.manager_id == request.user.pk]
     if request.user.is_staff:
         teams = queue_teams(request.user)
@@ -245,11 +245,20 @@ def junk(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 EXPORT_COLUMNS = [
-    ("id", _noop("Id")), ("name", _noop("Full name")), ("phone", _noop("Phone")),
-    ("email", _noop("E-mail")), ("company_name", _noop("Company")),
-    ("source", _noop("Source")), ("state", _noop("State")), ("temperature", _noop("Temperature")),
-    ("score", _noop("Score")), ("assignee", _noop("Assignee")), ("created_at", _noop("Arrived")),
-    ("due_at", _noop("Due")), ("utm_source", "utm_source"), ("utm_medium", "utm_medium"),
+    ("id", _noop("Id")),
+    ("name", _noop("Full name")),
+    ("phone", _noop("Phone")),
+    ("email", _noop("E-mail")),
+    ("company_name", _noop("Company")),
+    ("source", _noop("Source")),
+    ("state", _noop("State")),
+    ("temperature", _noop("Temperature")),
+    ("score", _noop("Score")),
+    ("assignee", _noop("Assignee")),
+    ("created_at", _noop("Arrived")),
+    ("due_at", _noop("Due")),
+    ("utm_source", "utm_source"),
+    ("utm_medium", "utm_medium"),
     ("utm_campaign", "utm_campaign"),
 ]
 
@@ -270,14 +279,25 @@ def export_csv(request: HttpRequest) -> StreamingHttpResponse:
     def lines():
         yield "\ufeff" + writer.writerow([_(title) for _field, title in EXPORT_COLUMNS])
         for lead in rows:
-            yield writer.writerow([
-                lead.pk, lead.name, international(lead.phone), lead.email, lead.company_name,
-                lead.source.name, lead.get_state_display(), lead.get_temperature_display(),
-                lead.score, person(lead.assignee),
-                f"{lead.created_at.astimezone(zone):%Y-%m-%d %H:%M}",
-                f"{lead.due_at.astimezone(zone):%Y-%m-%d %H:%M}",
-                lead.utm_source, lead.utm_medium, lead.utm_campaign,
-            ])
+            yield writer.writerow(
+                [
+                    lead.pk,
+                    lead.name,
+                    international(lead.phone),
+                    lead.email,
+                    lead.company_name,
+                    lead.source.name,
+                    lead.get_state_display(),
+                    lead.get_temperature_display(),
+                    lead.score,
+                    person(lead.assignee),
+                    f"{lead.created_at.astimezone(zone):%Y-%m-%d %H:%M}",
+                    f"{lead.due_at.astimezone(zone):%Y-%m-%d %H:%M}",
+                    lead.utm_source,
+                    lead.utm_medium,
+                    lead.utm_campaign,
+                ]
+            )
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="leads.csv"'

@@ -45,8 +45,9 @@ class WorkingWeek:
             if self.hours.get(day.weekday()) and day not in self.holidays:
                 left -= 1
                 if left <= 0:
-                    return datetime.combine(day, local.timetz().replace(tzinfo=None),
-                                            tzinfo=self.zone).astimezone(UTC)
+                    return datetime.combine(
+                        day, local.timetz().replace(tzinfo=None), tzinfo=self.zone
+                    ).astimezone(UTC)
         raise ValueError("no working day within a year")
 
     def working_minutes_between(self, start: datetime, end: datetime) -> float:

@@ -10,7 +10,9 @@ class Notification(models.Model):
     caused it, so it exists exactly once; its e-mail and webhook go out through deliveries."""
 
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("recipient"), on_delete=models.CASCADE,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recipient"),
+        on_delete=models.CASCADE,
         related_name="notifications",
     )
     kind = models.CharField(_("kind"), max_length=30)
@@ -28,7 +30,9 @@ class Notification(models.Model):
         indexes = [
             models.Index(fields=["recipient", "-created_at"], name="notification_inbox"),
             # The bell counts a person's unread ones on every page.
-            models.Index(fields=["recipient"], condition=Q(read_at=None), name="notification_unread"),
+            models.Index(
+                fields=["recipient"], condition=Q(read_at=None), name="notification_unread"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -39,19 +39,36 @@ def notify(messages: Iterable[Message], now: datetime) -> list[Notification]:
     """Write the notifications and their deliveries; send them once the transaction commits."""
     messages = list(messages)
     notifications = Notification.objects.bulk_create(
-        Notification(recipient=m.recipient, kind=m.kind, message=m.message, params=m.params,
-                     url=m.url, created_at=now)
+        Notification(
+            recipient=m.recipient,
+            kind=m.kind,
+            message=m.message,
+            params=m.params,
+            url=m.url,
+            created_at=now,
+        )
         for m in messages
     )
     deliveries = []
     for message, notification in zip(messages, notifications, strict=True):
         if message.recipient.email:
-            deliveries.append(Delivery(notification=notification, channel=Delivery.Channel.EMAIL,
-                                       target=message.recipient.email, next_attempt_at=now))
+            deliveries.append(
+                Delivery(
+                    notification=notification,
+                    channel=Delivery.Channel.EMAIL,
+                    target=message.recipient.email,
+                    next_attempt_at=now,
+                )
+            )
         if message.webhook_url:
-            deliveries.append(Delivery(notification=notification,
-                                       channel=Delivery.Channel.WEBHOOK,
-                                       target=message.webhook_url, next_attempt_at=now))
+            deliveries.append(
+                Delivery(
+                    notification=notification,
+                    channel=Delivery.Channel.WEBHOOK,
+                    target=message.webhook_url,
+                    next_attempt_at=now,
+                )
+            )
     ids = [d.pk for d in Delivery.objects.bulk_create(deliveries)]
     if ids:
         transaction.on_commit(lambda: enqueue(ids))
@@ -65,7 +82,7 @@ def enqueue(delivery_ids: list[int]) -> None:
 
     try:
         for start in range(0, len(delivery_ids), 100):
-            deliver.delay(delivery_ids[start:start + 100])
+            deliver.delay(delivery_ids[start : start + 100])
     except Exception:  # noqa: BLE001 - any broker failure; the sweep retries
         log.warning("broker unavailable; %d deliveries left for the retry sweep", len(delivery_ids))
 
@@ -82,8 +99,9 @@ def delivery_send(delivery_id: int, now: datetime | None = None) -> bool:
     """Send one delivery if it is still pending and not leased; True when it went out now."""
     now = now or timezone.now()
     leased = (
-        Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.PENDING,
-                                next_attempt_at__lte=now)
+        Delivery.objects.filter(
+            pk=delivery_id, status=Delivery.Status.PENDING, next_attempt_at__lte=now
+        )
         .exclude(leased_until__gt=now)
         .update(leased_until=now + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS))
     )
@@ -109,7 +127,10 @@ def _record_failure(delivery: Delivery, error: str, now: datetime) -> None:
     backoff = timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
     status = Delivery.Status.FAILED if attempts >= MAX_ATTEMPTS else Delivery.Status.PENDING
     Delivery.objects.filter(pk=delivery.pk).update(
-        attempts=attempts, last_error=error, next_attempt_at=now + backoff, leased_until=None,
+        attempts=attempts,
+        last_error=error,
+        next_attempt_at=now + backoff,
+        leased_until=None,
         status=status,
     )
     DeliveryAttempt.objects.create(delivery_id=delivery.pk, at=now, ok=False, error=error)
@@ -125,8 +146,10 @@ def _send_email(delivery: Delivery) -> None:
         body=f"{text}\n\n{settings.SITE_URL}{notification.url}",
         to=[delivery.target],
         # The notification id lets a mail system (or a person) drop a repeat.
-        headers={"X-Notification-Id": str(notification.pk),
-                 "Message-ID": f"<notification-{notification.pk}@{DNS_NAME}>"},
+        headers={
+            "X-Notification-Id": str(notification.pk),
+            "Message-ID": f"<notification-{notification.pk}@{DNS_NAME}>",
+        },
     )
     message.send()
 
@@ -144,9 +167,13 @@ def _send_webhook(delivery: Delivery) -> None:
         "created_at": notification.created_at.isoformat(),
     }
     request = urllib.request.Request(
-        delivery.target, data=json.dumps(payload).encode(), method="POST",
-        headers={"Content-Type": "application/json",
-                 "Idempotency-Key": f"notification-{notification.pk}"},
+        delivery.target,
+        data=json.dumps(payload).encode(),
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "Idempotency-Key": f"notification-{notification.pk}",
+        },
     )
     with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_S) as response:  # noqa: S310
         if not 200 <= response.status < 300:

@@ -16,9 +16,14 @@ def unread_count(user) -> int:
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
     notifications = Notification.objects.filter(recipient=request.user).order_by("-created_at")
-    return render(request, "notifications/inbox.html", {
-        "notifications": notifications[:PAGE], "unread": unread_count(request.user),
-    })
+    return render(
+        request,
+        "notifications/inbox.html",
+        {
+            "notifications": notifications[:PAGE],
+            "unread": unread_count(request.user),
+        },
+    )
 
 
 @login_required

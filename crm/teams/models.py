@@ -133,7 +133,9 @@ class Team(models.Model):
         hours: dict[int, list[tuple[time, time]]] = {}
         for row in self.working_hours.all():
             hours.setdefault(row.weekday, []).append((row.opens, row.closes))
-        holidays = Holiday.objects.filter(Q(team=self) | Q(team=None)).values_list("date", flat=True)
+        holidays = Holiday.objects.filter(Q(team=self) | Q(team=None)).values_list(
+            "date", flat=True
+        )
         return WorkingWeek(self.zone, hours, frozenset(holidays))
 
 
@@ -172,8 +174,13 @@ class Holiday(models.Model):
     """A closed day: for one team, or for every team when no team is set."""
 
     team = models.ForeignKey(
-        Team, verbose_name=_("team"), on_delete=models.CASCADE, null=True, blank=True,
-        related_name="holidays", help_text=_("Empty: a holiday for every team."),
+        Team,
+        verbose_name=_("team"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="holidays",
+        help_text=_("Empty: a holiday for every team."),
     )
     date = models.DateField(_("date"))
     name = models.CharField(_("name"), max_length=100, blank=True)

@@ -44,8 +44,9 @@ def test_a_callback_years_ahead_is_400(api, world):
 def test_absurd_numbers_are_not_answers(api, world, value):
     make_criterion("budget", question="Budget", kind="number", min_value=250000)
     lead = make_lead(world.team)
-    response = api.post(f"/api/v1/leads/{lead.pk}/answers/",
-                        {"criterion": "budget", "value": value}, format="json")
+    response = api.post(
+        f"/api/v1/leads/{lead.pk}/answers/", {"criterion": "budget", "value": value}, format="json"
+    )
     assert response.status_code == 400
     assert not lead.answers.exists()
 
@@ -56,8 +57,9 @@ def test_null_characters_in_intake_are_400(world, field):
     source.team = world.team
     source.save()
     body = {"phone": "+79161234567", field: "a\u0000b"}
-    response = APIClient().post("/api/v1/intake/", body, format="json",
-                                HTTP_X_INTAKE_KEY=source.intake_key)
+    response = APIClient().post(
+        "/api/v1/intake/", body, format="json", HTTP_X_INTAKE_KEY=source.intake_key
+    )
     assert response.status_code == 400
     assert field in response.json()
     assert not Lead.objects.exists()

@@ -37,6 +37,7 @@ SCHEMA.config.generation.update(
     max_examples=MAX_EXAMPLES, deterministic=True, no_shrink=True, database="none"
 )
 
+
 @pytest.fixture
 def wsgi_keeps_test_connection():
     """The WSGI handler closes the database connection around each request, and with it the

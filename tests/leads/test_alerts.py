@@ -7,10 +7,10 @@ import pytest
 from django.core import mail
 
 from crm.notifications.models import Delivery, Notification
-from crm.notifications.services import delivery_send, deliveries_due
+from crm.notifications.services import deliveries_due, delivery_send
 from crm.teams.models import WorkingHours
 from leads import alerts, services
-from leads.models import Deadline, JunkReason, LeadEvent
+from leads.models import JunkReason, LeadEvent
 from tests.factories import make_lead
 from tests.webhook import WebhookReceiver
 
@@ -31,7 +31,9 @@ def test_a_lead_at_friday_night_is_due_monday_morning(world):
     assert lead.warn_at == datetime(2026, 11, 30, 6, 15, tzinfo=UTC)  # Monday 09:15 Moscow
     assert lead.breach_at == datetime(2026, 11, 30, 6, 20, tzinfo=UTC)
     assert set(lead.deadlines.values_list("kind", "due_at")) == {
-        ("warn", lead.warn_at), ("breach", lead.breach_at)}
+        ("warn", lead.warn_at),
+        ("breach", lead.breach_at),
+    }
 
 
 def test_unclaimed_lead_warns_the_whole_team_then_breach_tells_the_manager(world):
@@ -71,8 +73,9 @@ def test_a_claim_left_without_a_call_warns_the_whole_team_again(world):
 
 def test_a_first_call_before_the_warning_raises_nothing(world):
     lead = make_lead(world.team, now=NOON)
-    services.lead_attempt_log(lead=lead, by=world.qualifier, outcome="no_answer",
-                              now=NOON + timedelta(minutes=10))
+    services.lead_attempt_log(
+        lead=lead, by=world.qualifier, outcome="no_answer", now=NOON + timedelta(minutes=10)
+    )
     assert alerts.sla_sweep(now=NOON + timedelta(hours=2)) == 0
     assert not Notification.objects.exists()
 
@@ -80,8 +83,9 @@ def test_a_first_call_before_the_warning_raises_nothing(world):
 def test_a_call_after_the_warning_stops_the_breach(world):
     lead = make_lead(world.team, now=NOON)
     alerts.sla_sweep(now=NOON + timedelta(minutes=16))
-    services.lead_attempt_log(lead=lead, by=world.qualifier, outcome="reached",
-                              now=NOON + timedelta(minutes=17))
+    services.lead_attempt_log(
+        lead=lead, by=world.qualifier, outcome="reached", now=NOON + timedelta(minutes=17)
+    )
     assert alerts.sla_sweep(now=NOON + timedelta(hours=1)) == 0
     assert kinds(world.head) == []
 
@@ -89,8 +93,13 @@ def test_a_call_after_the_warning_stops_the_breach(world):
 def test_a_requested_callback_has_its_own_warning_and_breach(world):
     lead = make_lead(world.team, now=NOON)
     callback_at = NOON + timedelta(days=1)
-    services.lead_attempt_log(lead=lead, by=world.qualifier, outcome="callback",
-                              callback_at=callback_at, now=NOON + timedelta(minutes=5))
+    services.lead_attempt_log(
+        lead=lead,
+        by=world.qualifier,
+        outcome="callback",
+        callback_at=callback_at,
+        now=NOON + timedelta(minutes=5),
+    )
     assert alerts.sla_sweep(now=callback_at - timedelta(minutes=1)) == 0
     assert alerts.sla_sweep(now=callback_at) == 1
     assert kinds(world.qualifier) == ["lead_warn"]

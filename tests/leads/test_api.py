@@ -44,8 +44,13 @@ def test_another_teams_lead_is_404_through_the_api(world):
     client = APIClient()
     client.force_authenticate(world.outsider)
     assert client.get(f"/api/v1/leads/{lead.pk}/").status_code == 404
-    for action, body in [("attempts", {"outcome": "reached"}), ("answers", {}), ("check", {}),
-                         ("junk", {"reason": "spam"}), ("convert", {})]:
+    for action, body in [
+        ("attempts", {"outcome": "reached"}),
+        ("answers", {}),
+        ("check", {}),
+        ("junk", {"reason": "spam"}),
+        ("convert", {}),
+    ]:
         assert client.post(f"/api/v1/leads/{lead.pk}/{action}/", body).status_code == 404
     assert client.get("/api/v1/leads/").json()["results"] == []
     assert Lead.objects.get(pk=lead.pk).state == "new"
@@ -67,7 +72,9 @@ def test_claim_next_then_empty_queue(api, world):
     lead = make_lead(world.team)
     response = api.post("/api/v1/leads/claim-next/")
     assert (response.status_code, response.json()["id"]) == (200, lead.pk)
-    services.lead_attempt_log(lead=Lead.objects.get(pk=lead.pk), by=world.qualifier, outcome="reached")
+    services.lead_attempt_log(
+        lead=Lead.objects.get(pk=lead.pk), by=world.qualifier, outcome="reached"
+    )
     assert api.post("/api/v1/leads/claim-next/").status_code == 204
 
 
@@ -75,13 +82,23 @@ def test_attempt_answer_check_convert_through_the_api(api, world):
     make_criterion()
     lead = make_lead(world.team)
     assert api.post(f"/api/v1/leads/{lead.pk}/check/").status_code == 409
-    response = api.post(f"/api/v1/leads/{lead.pk}/attempts/", {"outcome": "reached", "duration_s": 40}, format="json")
+    response = api.post(
+        f"/api/v1/leads/{lead.pk}/attempts/",
+        {"outcome": "reached", "duration_s": 40},
+        format="json",
+    )
     assert response.status_code == 201
-    response = api.post(f"/api/v1/leads/{lead.pk}/answers/", {"criterion": "kitchen-type", "value": "custom"}, format="json")
+    response = api.post(
+        f"/api/v1/leads/{lead.pk}/answers/",
+        {"criterion": "kitchen-type", "value": "custom"},
+        format="json",
+    )
     assert response.status_code == 200
     assert response.json()["score"] == 100
     assert api.post(f"/api/v1/leads/{lead.pk}/check/").json()["state"] == "checked"
-    response = api.post(f"/api/v1/leads/{lead.pk}/convert/", {"closer": world.closer.pk}, format="json")
+    response = api.post(
+        f"/api/v1/leads/{lead.pk}/convert/", {"closer": world.closer.pk}, format="json"
+    )
     assert response.status_code == 200, response.json()
     assert response.json()["state"] == "converted"
     assert Deal.objects.get(lead=lead).closer == world.closer
@@ -114,7 +131,9 @@ def test_bad_bodies_get_400_with_field_errors_and_change_nothing(api, world, act
 
 def test_junk_with_reason_and_conflict(api, world):
     lead = make_lead(world.team)
-    response = api.post(f"/api/v1/leads/{lead.pk}/junk/", {"reason": "spam", "note": "bot"}, format="json")
+    response = api.post(
+        f"/api/v1/leads/{lead.pk}/junk/", {"reason": "spam", "note": "bot"}, format="json"
+    )
     assert (response.status_code, response.json()["state"]) == (200, "junk")
     again = api.post(f"/api/v1/leads/{lead.pk}/junk/", {"reason": "spam"}, format="json")
     assert again.status_code == 409
@@ -139,9 +158,15 @@ def test_reference_items_can_be_named_by_id_too(api, world):
 
     criterion = make_criterion()
     lead = make_lead(world.team)
-    response = api.post(f"/api/v1/leads/{lead.pk}/answers/", {"criterion": criterion.pk, "value": "custom"}, format="json")
+    response = api.post(
+        f"/api/v1/leads/{lead.pk}/answers/",
+        {"criterion": criterion.pk, "value": "custom"},
+        format="json",
+    )
     assert response.status_code == 200
     reason = JunkReason.objects.get()
     response = api.post(f"/api/v1/leads/{lead.pk}/junk/", {"reason": reason.pk}, format="json")
     assert response.json()["state"] == "junk"
-    assert api.post(f"/api/v1/leads/{lead.pk}/answers/", {"criterion": 99999, "value": "x"}, format="json").status_code in (400, 409)
+    assert api.post(
+        f"/api/v1/leads/{lead.pk}/answers/", {"criterion": 99999, "value": "x"}, format="json"
+    ).status_code in (400, 409)

@@ -75,8 +75,12 @@ def test_concurrent_convert_and_junk_leave_one_outcome_and_no_orphan_deal(world)
         junk_copy = Lead.objects.get(pk=lead.pk)
         results = run_together(
             [
-                lambda: lead_convert(lead=convert_copy, by=world.qualifier, sales_team=world.sales),
-                lambda: services.lead_junk(lead=junk_copy, by=world.teammate, reason=reason),
+                lambda lead=convert_copy: lead_convert(
+                    lead=lead, by=world.qualifier, sales_team=world.sales
+                ),
+                lambda lead=junk_copy: services.lead_junk(
+                    lead=lead, by=world.teammate, reason=reason
+                ),
             ]
         )
         lead.refresh_from_db()
@@ -87,7 +91,12 @@ def test_concurrent_convert_and_junk_leave_one_outcome_and_no_orphan_deal(world)
         converted = lead.state == Lead.State.CONVERTED
         assert Deal.objects.filter(lead=lead).exists() is converted
         assert Handoff.objects.filter(lead=lead).exists() is converted
-        assert lead.events.filter(kind=LeadEvent.Kind.TRANSITION, to_state__in=["junk", "converted"]).count() == 1
+        assert (
+            lead.events.filter(
+                kind=LeadEvent.Kind.TRANSITION, to_state__in=["junk", "converted"]
+            ).count()
+            == 1
+        )
 
 
 def test_ten_concurrent_identical_intake_posts_make_one_lead(world):

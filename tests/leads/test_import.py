@@ -32,12 +32,18 @@ def test_windows_1251_with_semicolons(world):
     assert result.errors[0][0] == 4  # the spreadsheet's row number, header being row 1
     assert "phone" in result.errors[0][1]
     lead = Lead.objects.get(phone="+79161234567")
-    assert (lead.name, lead.company_name, lead.message) == ("Иванов Иван", "ООО Ромашка", "Угловая кухня")
+    assert (lead.name, lead.company_name, lead.message) == (
+        "Иванов Иван",
+        "ООО Ромашка",
+        "Угловая кухня",
+    )
     assert LeadEvent.objects.filter(kind="created").count() == 2
 
 
 def test_utf8_with_commas_and_quotes(world):
-    text = 'name,phone,email,message\n"Smith, John",+79161112233,j@example.com,"line one\nline two"\n'
+    text = (
+        'name,phone,email,message\n"Smith, John",+79161112233,j@example.com,"line one\nline two"\n'
+    )
     result = run(world, text.encode())
     assert result.created == 1
     assert Lead.objects.get().message == "line one\nline two"
@@ -58,7 +64,7 @@ def test_all_or_nothing_stores_nothing_when_a_row_is_bad(world):
 
 
 def test_reimport_skips_rows_already_imported_by_external_id(world):
-    text = "id;phone\nA1;+79161112233\nA2;+79161112244\nA1;+79161112233\n".encode()
+    text = b"id;phone\nA1;+79161112233\nA2;+79161112244\nA1;+79161112233\n"
     first = run(world, text)
     assert (first.created, first.already_imported) == (2, 1)
     again = run(world, text)
@@ -68,9 +74,11 @@ def test_reimport_skips_rows_already_imported_by_external_id(world):
 
 def test_rows_matching_open_leads_are_linked_as_duplicates(world):
     original = make_lead(world.team, phone="+79161112233", source=LeadSource.objects.get())
-    text = "phone;email\n+79161112233;\n+79995554433;x@example.com\n;X@example.com\n".encode()
+    text = b"phone;email\n+79161112233;\n+79995554433;x@example.com\n;X@example.com\n"
     run(world, text)
-    assert Lead.objects.get(phone="+79161112233", duplicate_of__isnull=False).duplicate_of == original
+    assert (
+        Lead.objects.get(phone="+79161112233", duplicate_of__isnull=False).duplicate_of == original
+    )
     first_x = Lead.objects.get(phone="+79995554433")
     assert Lead.objects.get(phone="", email="x@example.com").duplicate_of == first_x
 
@@ -80,7 +88,7 @@ def test_rows_matching_open_leads_are_linked_as_duplicates(world):
     [
         (b"\x00\x01\x02\xff\xfe\x98", "neither UTF-8"),
         (b"\n\n", "name the columns"),
-        ("phone;phone\n1;2\n".encode(), "named twice"),
+        (b"phone;phone\n1;2\n", "named twice"),
     ],
 )
 def test_unreadable_files_are_refused(raw, message):
@@ -93,7 +101,9 @@ def test_mapping_must_name_existing_columns_and_a_contact_column(world):
     with pytest.raises(ValidationError, match="phone or an e-mail"):
         import_leads(csv_file, {"name": "ФИО"}, team=world.team, source=LeadSource.objects.get())
     with pytest.raises(ValidationError, match="No such column"):
-        import_leads(csv_file, {"phone": "Телефон"}, team=world.team, source=LeadSource.objects.get())
+        import_leads(
+            csv_file, {"phone": "Телефон"}, team=world.team, source=LeadSource.objects.get()
+        )
 
 
 def test_the_command_reports_rows_and_fails_on_bad_ones(world, tmp_path):
@@ -101,8 +111,14 @@ def test_the_command_reports_rows_and_fails_on_bad_ones(world, tmp_path):
     path.write_bytes(RUSSIAN_EXCEL.encode("cp1251"))
     out = io.StringIO()
     with pytest.raises(SystemExit) as exit_code:
-        call_command("import_leads", str(path), team=world.team.name, source="website",
-                     stdout=out, stderr=io.StringIO())
+        call_command(
+            "import_leads",
+            str(path),
+            team=world.team.name,
+            source="website",
+            stdout=out,
+            stderr=io.StringIO(),
+        )
     assert exit_code.value.code == 1
     assert "row 4: phone" in out.getvalue()
     assert "3 rows: 2 created" in out.getvalue()

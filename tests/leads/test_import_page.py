@@ -12,7 +12,9 @@ CSV = "ФИО;Телефон\nИванов Иван;+79161234567\nПетров �
 def upload(client, world, text: str = CSV, encoding: str = "cp1251"):
     source = LeadSource.objects.get()
     file = SimpleUploadedFile("leads.csv", text.encode(encoding), content_type="text/csv")
-    return client.post(reverse("leads:import"), {"file": file, "team": world.team.pk, "source": source.pk})
+    return client.post(
+        reverse("leads:import"), {"file": file, "team": world.team.pk, "source": source.pk}
+    )
 
 
 def run_to_the_end(client, job: LeadImport) -> LeadImport:
@@ -50,8 +52,10 @@ def test_all_or_nothing_from_the_page_stores_nothing(client, world):
     client.force_login(world.head)
     upload(client, world)
     job = LeadImport.objects.get()
-    client.post(reverse("leads:import_job", args=[job.pk]),
-                {"map_name": "ФИО", "map_phone": "Телефон", "all_or_nothing": "on"})
+    client.post(
+        reverse("leads:import_job", args=[job.pk]),
+        {"map_name": "ФИО", "map_phone": "Телефон", "all_or_nothing": "on"},
+    )
     job = run_to_the_end(client, job)
     assert (job.status, job.bad_rows, job.created) == ("done", 1, 0)
     assert not Lead.objects.exists()
@@ -62,9 +66,15 @@ def test_steps_resume_where_they_stopped(world):
 
     rows = "\n".join(f"Клиент Номер{i};+7916{i:07d}" for i in range(25))
     job = LeadImport.objects.create(
-        created_by=world.head, team=world.team, source=LeadSource.objects.get(),
-        file_name="x.csv", text="ФИО;Телефон\n" + rows, encoding="utf-8", delimiter=";",
-        header=["ФИО", "Телефон"], total_rows=25,
+        created_by=world.head,
+        team=world.team,
+        source=LeadSource.objects.get(),
+        file_name="x.csv",
+        text="ФИО;Телефон\n" + rows,
+        encoding="utf-8",
+        delimiter=";",
+        header=["ФИО", "Телефон"],
+        total_rows=25,
     )
     job.start(mapping={"name": "ФИО", "phone": "Телефон"}, dry_run=False, all_or_nothing=False)
     job.save()
@@ -95,10 +105,14 @@ def test_bad_mapping_gets_an_error_and_starts_nothing(client, world, post, error
 
 def test_unreadable_upload_gets_a_clear_error(client, world):
     client.force_login(world.head)
-    response = client.post(reverse("leads:import"), {
-        "file": SimpleUploadedFile("x.csv", b"\x00\x98\x98"), "team": world.team.pk,
-        "source": LeadSource.objects.get().pk,
-    })
+    response = client.post(
+        reverse("leads:import"),
+        {
+            "file": SimpleUploadedFile("x.csv", b"\x00\x98\x98"),
+            "team": world.team.pk,
+            "source": LeadSource.objects.get().pk,
+        },
+    )
     assert "neither UTF-8 nor Windows-1251" in response.content.decode()
     assert not LeadImport.objects.exists()
 

@@ -31,27 +31,41 @@ def source(world) -> LeadSource:
 def post(source, body, *, content_type="application/json", **headers):
     client = APIClient()
     data = json.dumps(body) if content_type == "application/json" else body
-    return client.post(URL, data, content_type=content_type,
-                       HTTP_X_INTAKE_KEY=source.intake_key, **headers)
+    return client.post(
+        URL, data, content_type=content_type, HTTP_X_INTAKE_KEY=source.intake_key, **headers
+    )
 
 
 def test_json_post_creates_a_lead_with_deadlines(source, world):
-    response = post(source, {"name": "Иван Петров", "phone": "8 (916) 123-45-67",
-                             "email": "Ivan@Example.ru", "utm_source": "yandex",
-                             "external_id": "A-1"})
+    response = post(
+        source,
+        {
+            "name": "Иван Петров",
+            "phone": "8 (916) 123-45-67",
+            "email": "Ivan@Example.ru",
+            "utm_source": "yandex",
+            "external_id": "A-1",
+        },
+    )
     assert response.status_code == 201, response.content
     body = response.json()
     lead = Lead.objects.get(pk=body["id"])
     assert body["state"] == "new" and body["warn_at"] and body["breach_at"]
     assert (lead.team, lead.phone, lead.email, lead.utm_source) == (
-        world.team, "+79161234567", "ivan@example.ru", "yandex")
+        world.team,
+        "+79161234567",
+        "ivan@example.ru",
+        "yandex",
+    )
 
 
 def test_form_encoded_post_with_the_key_in_the_url(source):
     client = APIClient()
-    response = client.post(f"{URL}?key={source.intake_key}",
-                           "name=Anna+Smirnova&phone=%2B79161112233",
-                           content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        f"{URL}?key={source.intake_key}",
+        "name=Anna+Smirnova&phone=%2B79161112233",
+        content_type="application/x-www-form-urlencoded",
+    )
     assert response.status_code == 201
     assert Lead.objects.get().phone == "+79161112233"
 
@@ -90,8 +104,9 @@ def test_bad_posts_get_400_with_field_errors_and_store_nothing(source, body, fie
 
 @pytest.mark.parametrize("raw", ["{not json", '"a string"', '["a", "list"]', "null"])
 def test_malformed_json_is_400(source, raw):
-    response = APIClient().post(URL, raw, content_type="application/json",
-                                HTTP_X_INTAKE_KEY=source.intake_key)
+    response = APIClient().post(
+        URL, raw, content_type="application/json", HTTP_X_INTAKE_KEY=source.intake_key
+    )
     assert response.status_code == 400
     assert not Lead.objects.exists()
 
@@ -131,8 +146,9 @@ def test_rate_limit_per_source_and_address_is_429(source):
 
 def test_cors_for_the_sources_allowed_origins(source):
     client = APIClient()
-    preflight = client.options(URL, HTTP_ORIGIN="https://kitchens.example.ru",
-                               HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST")
+    preflight = client.options(
+        URL, HTTP_ORIGIN="https://kitchens.example.ru", HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST"
+    )
     assert preflight["Access-Control-Allow-Origin"] == "https://kitchens.example.ru"
     assert "X-Intake-Key" in preflight["Access-Control-Allow-Headers"]
     allowed = post(source, {"phone": "+79161234567"}, HTTP_ORIGIN="https://kitchens.example.ru")
@@ -150,17 +166,29 @@ def test_tilda_webhook_works_unchanged(source):
     url = f"{URL}?key={source.intake_key}"
     ping = client.post(url, "test=test", content_type="application/x-www-form-urlencoded")
     assert (ping.status_code, ping.content) == (200, b"ok")
-    body = ("Name=%D0%90%D0%BD%D0%BD%D0%B0+%D0%A1%D0%BC%D0%B8%D1%80%D0%BD%D0%BE%D0%B2%D0%B0"
-            "&Phone=%2B7+(999)+111-22-33&Email=anna%40example.ru&Comments=Kitchen"
-            "&tranid=1234567%3A8765432101&formid=form512345678"
-            "&COOKIES=_ym_uid%3D1%3B+TILDAUTM%3Dutm_source%253Dyandex%257C%257C%257Cutm_medium%253Dcpc%257C%257C%257C")
+    body = (
+        "Name=%D0%90%D0%BD%D0%BD%D0%B0+%D0%A1%D0%BC%D0%B8%D1%80%D0%BD%D0%BE%D0%B2%D0%B0"
+        "&Phone=%2B7+(999)+111-22-33&Email=anna%40example.ru&Comments=Kitchen"
+        "&tranid=1234567%3A8765432101&formid=form512345678"
+        "&COOKIES=_ym_uid%3D1%3B+TILDAUTM%3Dutm_source%253Dyandex%257C%257C%257Cutm_medium%253Dcpc%257C%257C%257C"
+    )
     response = client.post(url, body, content_type="application/x-www-form-urlencoded")
     assert response.status_code == 201, response.content
     lead = Lead.objects.get()
     assert (lead.name, lead.phone, lead.email, lead.message) == (
-        "Анна Смирнова", "+79991112233", "anna@example.ru", "Kitchen")
-    assert (lead.external_id, lead.utm_source, lead.utm_medium) == ("1234567:8765432101", "yandex", "cpc")
-    assert client.post(url, body, content_type="application/x-www-form-urlencoded").status_code == 200
+        "Анна Смирнова",
+        "+79991112233",
+        "anna@example.ru",
+        "Kitchen",
+    )
+    assert (lead.external_id, lead.utm_source, lead.utm_medium) == (
+        "1234567:8765432101",
+        "yandex",
+        "cpc",
+    )
+    assert (
+        client.post(url, body, content_type="application/x-www-form-urlencoded").status_code == 200
+    )
 
 
 def test_amocrm_contact_webhook_works_unchanged(source):
@@ -168,7 +196,8 @@ def test_amocrm_contact_webhook_works_unchanged(source):
     source.save()
     prefix = "contacts[add][0]"
     body = {
-        f"{prefix}[id]": "5001", f"{prefix}[name]": "Ольга Петрова",
+        f"{prefix}[id]": "5001",
+        f"{prefix}[name]": "Ольга Петрова",
         f"{prefix}[custom_fields][0][code]": "PHONE",
         f"{prefix}[custom_fields][0][values][0][value]": "+79000000001",
         f"{prefix}[custom_fields][1][code]": "EMAIL",
@@ -179,14 +208,22 @@ def test_amocrm_contact_webhook_works_unchanged(source):
     assert response.status_code == 201, response.content
     lead = Lead.objects.get()
     assert (lead.name, lead.phone, lead.email, lead.external_id) == (
-        "Ольга Петрова", "+79000000001", "olga@example.ru", "contact:5001")
+        "Ольга Петрова",
+        "+79000000001",
+        "olga@example.ru",
+        "contact:5001",
+    )
 
 
 def test_yandex_forms_json_rpc_params(source):
     source.preset = LeadSource.Preset.YANDEX_FORMS
     source.save()
-    body = {"jsonrpc": "2.0", "method": "lead", "id": 1,
-            "params": {"name": "Пётр Иванов", "phone": "+79161230000", "external_id": "ya-77"}}
+    body = {
+        "jsonrpc": "2.0",
+        "method": "lead",
+        "id": 1,
+        "params": {"name": "Пётр Иванов", "phone": "+79161230000", "external_id": "ya-77"},
+    }
     response = post(source, body)
     assert response.status_code == 201, response.content
     assert Lead.objects.get().external_id == "ya-77"

@@ -21,8 +21,11 @@ def qualifier_client(client, world):
 
 
 def test_each_role_lands_on_its_page(client, world):
-    for user, page in ((world.qualifier, "leads:queue"), (world.closer, "deals:board"),
-                       (world.head, "leads:queue")):
+    for user, page in (
+        (world.qualifier, "leads:queue"),
+        (world.closer, "deals:board"),
+        (world.head, "leads:queue"),
+    ):
         client.force_login(user)
         assert client.get(reverse("home"))["Location"] == reverse(page)
 
@@ -50,7 +53,9 @@ def test_workspace_shows_click_to_call_and_timeline(qualifier_client, world):
         ({"outcome": "callback"}, "callback_at"),
     ],
 )
-def test_bad_attempt_input_gets_field_errors_and_saves_nothing(qualifier_client, world, data, field):
+def test_bad_attempt_input_gets_field_errors_and_saves_nothing(
+    qualifier_client, world, data, field
+):
     lead = make_lead(world.team)
     response = qualifier_client.post(reverse("leads:attempt", args=[lead.pk]), data)
     assert response.status_code == 400
@@ -61,7 +66,8 @@ def test_bad_attempt_input_gets_field_errors_and_saves_nothing(qualifier_client,
 def test_attempt_is_logged_and_stops_the_clock(qualifier_client, world):
     lead = make_lead(world.team)
     response = qualifier_client.post(
-        reverse("leads:attempt", args=[lead.pk]), {"outcome": "reached", "duration_s": "75", "note": "ok"}
+        reverse("leads:attempt", args=[lead.pk]),
+        {"outcome": "reached", "duration_s": "75", "note": "ok"},
     )
     assert response.status_code == 302
     lead.refresh_from_db()
@@ -93,7 +99,9 @@ def test_junk_without_reason_gets_an_error_and_saves_nothing(qualifier_client, w
 def test_bad_answer_gets_a_field_error_and_saves_nothing(qualifier_client, world):
     budget = make_criterion("budget", question="Budget", kind="number", min_value=250000)
     lead = make_lead(world.team)
-    response = qualifier_client.post(reverse("leads:answers", args=[lead.pk]), {f"c{budget.pk}": "a lot"})
+    response = qualifier_client.post(
+        reverse("leads:answers", args=[lead.pk]), {f"c{budget.pk}": "a lot"}
+    )
     assert response.status_code == 400
     assert f"c{budget.pk}" in response.context["answers_form"].errors
     assert not lead.answers.exists()
@@ -106,7 +114,8 @@ def test_answers_score_the_lead(qualifier_client, world):
     )
     lead = make_lead(world.team)
     qualifier_client.post(
-        reverse("leads:answers", args=[lead.pk]), {f"c{kind.pk}": "custom", f"c{budget.pk}": "100 000"}
+        reverse("leads:answers", args=[lead.pk]),
+        {f"c{kind.pk}": "custom", f"c{budget.pk}": "100 000"},
     )
     lead.refresh_from_db()
     assert (lead.score, lead.temperature) == (75, "hot")
@@ -121,17 +130,25 @@ def test_answers_are_kept_as_given_when_the_criterion_changes(world):
     criterion.save()
     criterion.options.filter(value="custom").update(label="Renamed", verdict="bad")
     answer = lead.answers.get()
-    assert (answer.question, answer.label, answer.verdict) == ("Custom or modular?", "Custom", "good")
+    assert (answer.question, answer.label, answer.verdict) == (
+        "Custom or modular?",
+        "Custom",
+        "good",
+    )
 
 
 def test_the_whole_path_through_the_pages(qualifier_client, world):
     criterion = make_criterion()
     lead = make_lead(world.team)
-    assert qualifier_client.post(reverse("leads:take_next"))["Location"] == reverse("leads:detail", args=[lead.pk])
+    assert qualifier_client.post(reverse("leads:take_next"))["Location"] == reverse(
+        "leads:detail", args=[lead.pk]
+    )
     qualifier_client.post(reverse("leads:attempt", args=[lead.pk]), {"outcome": "reached"})
     qualifier_client.post(reverse("leads:answers", args=[lead.pk]), {f"c{criterion.pk}": "custom"})
     qualifier_client.post(reverse("leads:check", args=[lead.pk]))
-    response = qualifier_client.post(reverse("handoff:convert", args=[lead.pk]), {"sales_team": world.sales.pk}, follow=True)
+    response = qualifier_client.post(
+        reverse("handoff:convert", args=[lead.pk]), {"sales_team": world.sales.pk}, follow=True
+    )
     assert "Converted and handed off" in response.content.decode()
     assert Deal.objects.get(lead=lead).team == world.sales
 
@@ -162,7 +179,9 @@ def test_convert_with_a_bogus_team_is_refused(qualifier_client, world):
         ({"name": "Иван Петров", "phone": "+79161234567", "source": "999"}, "source"),
     ],
 )
-def test_manual_entry_bad_input_gets_field_errors_and_saves_nothing(qualifier_client, world, data, field):
+def test_manual_entry_bad_input_gets_field_errors_and_saves_nothing(
+    qualifier_client, world, data, field
+):
     from leads.models import LeadSource
 
     data = {"team": world.team.pk, "source": LeadSource.objects.get().pk, **data}
@@ -176,8 +195,12 @@ def test_manual_entry_warns_about_an_open_duplicate_then_links_it(qualifier_clie
     from leads.models import LeadSource
 
     first = make_lead(world.team, phone="+79161234567")
-    data = {"team": world.team.pk, "source": LeadSource.objects.get().pk,
-            "name": "Иван Петров", "phone": "8 916 123 45 67"}
+    data = {
+        "team": world.team.pk,
+        "source": LeadSource.objects.get().pk,
+        "name": "Иван Петров",
+        "phone": "8 916 123 45 67",
+    }
     response = qualifier_client.post(reverse("leads:create"), data)
     assert response.context["duplicate"] == first
     assert Lead.objects.count() == 1
@@ -189,8 +212,12 @@ def test_manual_entry_warns_about_an_open_duplicate_then_links_it(qualifier_clie
 def test_manual_entry_cannot_target_another_team(qualifier_client, world):
     from leads.models import LeadSource
 
-    data = {"team": world.other_team.pk, "source": LeadSource.objects.get().pk,
-            "name": "Иван Петров", "phone": "+79161234567"}
+    data = {
+        "team": world.other_team.pk,
+        "source": LeadSource.objects.get().pk,
+        "name": "Иван Петров",
+        "phone": "+79161234567",
+    }
     response = qualifier_client.post(reverse("leads:create"), data)
     assert "team" in response.context["form"].errors
     assert not Lead.objects.exists()

@@ -33,7 +33,9 @@ def test_an_unworked_claim_returns_to_the_queue_after_the_timeout(world):
     assert services.lead_claim_next(user=world.qualifier, teams=[world.team], now=now) == lead
     assert services.lead_claim_next(user=world.teammate, teams=[world.team], now=now) is None
     after_lunch = now + timedelta(minutes=world.team.claim_timeout_minutes, seconds=1)
-    assert services.lead_claim_next(user=world.teammate, teams=[world.team], now=after_lunch) == lead
+    assert (
+        services.lead_claim_next(user=world.teammate, teams=[world.team], now=after_lunch) == lead
+    )
     assert Lead.objects.get(pk=lead.pk).assignee == world.teammate
 
 
@@ -74,7 +76,11 @@ def test_a_callback_request_sets_the_new_due_time_and_comes_back_to_its_qualifie
 
 @pytest.mark.parametrize(
     ("outcome", "callback_in", "field"),
-    [("callback", None, "callback_at"), ("callback", -5, "callback_at"), ("reached", 30, "callback_at")],
+    [
+        ("callback", None, "callback_at"),
+        ("callback", -5, "callback_at"),
+        ("reached", 30, "callback_at"),
+    ],
 )
 def test_callback_time_must_fit_the_outcome(world, outcome, callback_in, field):
     from django.core.exceptions import ValidationError
@@ -94,14 +100,19 @@ def test_a_lead_taken_by_a_teammate_cannot_be_logged_by_another(world):
     lead = make_lead(world.team)
     services.lead_claim_next(user=world.qualifier, teams=[world.team])
     with pytest.raises(services.LeadConflict):
-        services.lead_attempt_log(lead=Lead.objects.get(pk=lead.pk), by=world.teammate, outcome="reached")
+        services.lead_attempt_log(
+            lead=Lead.objects.get(pk=lead.pk), by=world.teammate, outcome="reached"
+        )
 
 
 def test_queue_page_is_ordered_by_urgency_and_pages_by_keyset(client, world, settings):
     from leads import selectors
 
     now = timezone.now()
-    leads = [make_lead(world.team, name=f"Лид Номер{i}", now=now - timedelta(minutes=i)) for i in range(7)]
+    leads = [
+        make_lead(world.team, name=f"Лид Номер{i}", now=now - timedelta(minutes=i))
+        for i in range(7)
+    ]
     client.force_login(world.qualifier)
     page, cursor = selectors.queue_page(selectors.leads_visible_to(world.qualifier), size=3)
     assert page == [leads[6], leads[5], leads[4]]

@@ -12,7 +12,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -44,17 +43,32 @@ class Worker:
 
     def start(self) -> None:
         env = {
-            **os.environ, "DATABASE_URL": database_url(), "CELERY_QUEUE": self.queue,
-            "SLA_SWEEP_SECONDS": "1", "DELIVERY_LEASE_SECONDS": "3",
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "CELERY_QUEUE": self.queue,
+            "SLA_SWEEP_SECONDS": "1",
+            "DELIVERY_LEASE_SECONDS": "3",
         }
         command = [
-            sys.executable, "-m", "celery", "-A", "crm", "worker", "-B", "--pool=solo",
-            "--loglevel=INFO", "--without-heartbeat", "--without-mingle", "--without-gossip",
-            "-s", str(self.tmp_path / f"beat-{uuid.uuid4().hex}"),
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "crm",
+            "worker",
+            "-B",
+            "--pool=solo",
+            "--loglevel=INFO",
+            "--without-heartbeat",
+            "--without-mingle",
+            "--without-gossip",
+            "-s",
+            str(self.tmp_path / f"beat-{uuid.uuid4().hex}"),
         ]
         log = (self.tmp_path / "worker.log").open("a")
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log,
-                                        start_new_session=True)
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True
+        )
 
     def kill(self) -> None:
         if self.process and self.process.poll() is None:
@@ -132,8 +146,12 @@ def test_with_the_broker_down_intake_stores_the_lead_and_the_alert_goes_out_late
         broker = celery_app.conf.broker_url
         celery_app.conf.broker_url = "redis://127.0.0.1:9/0"  # nothing listens there
         try:
-            response = APIClient().post("/api/v1/intake/", {"phone": "+79161234567"},
-                                        format="json", HTTP_X_INTAKE_KEY=source.intake_key)
+            response = APIClient().post(
+                "/api/v1/intake/",
+                {"phone": "+79161234567"},
+                format="json",
+                HTTP_X_INTAKE_KEY=source.intake_key,
+            )
             assert response.status_code == 201
             lead = Lead.objects.get()
             lead.deadlines.update(due_at=timezone.now())  # twenty minutes pass

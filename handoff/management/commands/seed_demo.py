@@ -57,7 +57,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Created {made} demo leads.")
         else:
             self.stdout.write("Demo leads already present; left as they are.")
-        self.stdout.write("Demo logins (password for all: %s):" % PASSWORD)
+        self.stdout.write(f"Demo logins (password for all: {PASSWORD}):")
         for username in ("qualifier", "closer", "head", "admin"):
             self.stdout.write(f"  {username} / {PASSWORD}")
 
@@ -194,7 +194,7 @@ class Command(BaseCommand):
                 team=team,
                 source=rng.choice(sources),
                 name=f"{fake.last_name()} {fake.first_name()}",
-                phone=f"+7 9{rng.randint(10, 99)} {rng.randint(100, 999)}-{rng.randint(10, 99)}-{rng.randint(10, 99)}",
+                phone=f"+7 9{rng.randint(10, 99)} {rng.randint(1_000_000, 9_999_999)}",
                 email=fake.email() if rng.random() < 0.4 else "",
                 company_name=fake.company() if rng.random() < 0.2 else "",
                 message=rng.choice(
