@@ -139,3 +139,60 @@ def test_two_sweeps_at_once_record_each_alert_once(world):
     # warnings go to both qualifiers of the team, breaches to its manager
     assert Notification.objects.filter(kind="lead_warn").count() == 120
     assert Notification.objects.filter(kind="lead_breach").count() == 60
+
+
+def test_two_closers_picking_up_one_deal_one_wins(world):
+    from deals.models import Deal
+    from deals.services import DealConflict, deal_accept
+    from tests.factories import make_deal
+
+    rival = UserFactory(role="Closer")
+    world.sales.members.add(rival)
+    for _round in range(5):
+        deal = make_deal(world, phone=f"+7916555000{_round}")
+        copies = [Deal.objects.get(pk=deal.pk), Deal.objects.get(pk=deal.pk)]
+        results = run_together(
+            [
+                lambda d=copies[0]: deal_accept(deal=d, by=world.closer),
+                lambda d=copies[1]: deal_accept(deal=d, by=rival),
+            ]
+        )
+        assert sum(isinstance(r, DealConflict) for r in results) == 1, results
+        deal.refresh_from_db()
+        assert deal.stage == "accepted" and deal.closer in (world.closer, rival)
+        assert deal.events.filter(kind="stage").count() == 1
+
+
+def test_two_qualifiers_booking_one_slot_only_one_gets_it(world):
+    from datetime import timedelta
+
+    from django.core.exceptions import ValidationError
+    from django.utils import timezone
+
+    from deals.models import Deal, VisitSlot
+    from handoff.services import lead_convert
+
+    slot = VisitSlot.objects.create(
+        closer=world.closer,
+        starts_at=timezone.now() + timedelta(days=1),
+        ends_at=timezone.now() + timedelta(days=1, hours=2),
+    )
+    leads = []
+    for index, user in enumerate((world.qualifier, world.teammate)):
+        lead = make_lead(world.team, phone=f"+7916444000{index}")
+        services.lead_attempt_log(lead=lead, by=user, outcome="reached")
+        services.lead_check(lead=lead, by=user)
+        leads.append((Lead.objects.get(pk=lead.pk), user))
+    results = run_together(
+        [
+            lambda lead=lead, user=user: lead_convert(
+                lead=lead, by=user, slot=slot, address="Мира, 1"
+            )
+            for lead, user in leads
+        ]
+    )
+    assert sum(isinstance(r, ValidationError) for r in results) == 1, results
+    assert Deal.objects.count() == 1  # the loser's conversion was undone whole
+    assert Lead.objects.filter(state="checked").count() == 1
+    slot.refresh_from_db()
+    assert slot.deal == Deal.objects.get()
