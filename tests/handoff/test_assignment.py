@@ -1,7 +1,6 @@
 """New deals go to closers at random, weighted by load and recent win rate (README)."""
 
 import random
-from datetime import timedelta
 
 import pytest
 from django.utils import timezone
