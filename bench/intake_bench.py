@@ -866,30 +866,108 @@ def in_process(source, leads: list[dict], profile: int, run_tag: str) -> None:
             sql_time[0] += time.perf_counter() - t0
 
     n = min(300, len(bodies) - 21)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     with connection.execute_wrapper(timed):
         for body in bodies[21 : 21 + n]:
             wsgi_post(app, body, key)
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     print(
         f"  single client in process, {n} posts: {1000 * elapsed / n:.2f} ms per post, of which "
-        f"{1000 * sql_time[0] / n:.2f} ms in SQL calls (round trips + commit wait)"
+        f"{1000 * sql_time[0] / n:.2f} ms in SQL calls (round trips + commit wait); "
+        f"{1000 * cpu / n:.2f} ms CPU of this process per post"
         f" -> at most {n / elapsed:.0f} posts/s per process"
     )
     if profile:
         chunk = bodies[21 + n : 21 + n + profile]
-        profiler = cProfile.Profile()
+        # CPU-time profile: the time spent waiting for PostgreSQL and Redis is not counted.
+        profiler = cProfile.Profile(time.process_time)
+        c0 = time.process_time()
         profiler.enable()
         for body in chunk:
             wsgi_post(app, body, key)
         profiler.disable()
+        profiled_cpu = time.process_time() - c0
+        stats = pstats.Stats(profiler, stream=io.StringIO())
+        print(
+            f"\n== CPU profile (cProfile, process_time) of {len(chunk)} posts in process: "
+            f"{1000 * profiled_cpu / len(chunk):.2f} ms CPU per post under the profiler, "
+            f"{1000 * cpu / n:.2f} ms without it =="
+        )
+        print_breakdown(stats, len(chunk))
         out = io.StringIO()
-        stats = pstats.Stats(profiler, stream=out)
-        stats.sort_stats("tottime").print_stats(30)
-        stats.sort_stats("cumulative").print_stats(60)
-        print(f"\n== cProfile of {len(chunk)} posts in process ==")
+        stats.stream = out
+        stats.sort_stats("tottime").print_stats(25)
         print(out.getvalue())
     delete_bench_leads((SOURCE_SLUG,))
+
+
+BREAKDOWN = [
+    # (label, file suffix, function name): inclusive CPU per post of each
+    ("whole request (Django WSGIHandler)", "django/core/handlers/wsgi.py", "__call__"),
+    ("  DRF APIView.dispatch", "rest_framework/views.py", "dispatch"),
+    ("    IntakeView.post", "leads/api.py", "post"),
+    ("      _intake_source (key -> LeadSource SELECT)", "leads/api.py", "_intake_source"),
+    ("      _intake_refusal (Redis rate limit)", "leads/api.py", "_intake_refusal"),
+    ("      _intake_store", "leads/api.py", "_intake_store"),
+    ("        request.data (DRF JSON parse)", "rest_framework/request.py", "data"),
+    ("        intake.clean_fields (validate, normalise)", "leads/intake.py", "clean_fields"),
+    ("        services.lead_receive", "leads/services.py", "lead_receive"),
+    ("          services.lead_create", "leads/services.py", "lead_create"),
+    (
+        "            selectors.open_duplicate_of (dedup SELECT)",
+        "leads/selectors.py",
+        "open_duplicate_of",
+    ),
+    ("            sla.deadlines (working time)", "leads/sla.py", "deadlines"),
+    (
+        "            alerts.schedule_callback (Deadline rows)",
+        "leads/alerts.py",
+        "schedule_callback",
+    ),
+    ("        IntakeResponseSerializer(...).data", "rest_framework/serializers.py", "data"),
+    (
+        "  DRF Response.rendered_content (JSON render)",
+        "rest_framework/response.py",
+        "rendered_content",
+    ),
+    ("across: crm.lib.phones.normalise_phone", "crm/lib/phones.py", "normalise_phone"),
+    ("across: QuerySet.first (ORM SELECTs)", "django/db/models/query.py", "first"),
+    ("across: Model.save (ORM INSERTs)", "django/db/models/base.py", "save"),
+    ("across: SQL compilation (compiler as_sql)", "django/db/models/sql/compiler.py", "as_sql"),
+    (
+        "across: psycopg2 cursor.execute",
+        "~",
+        "<method 'execute' of 'psycopg2.extensions.cursor' objects>",
+    ),
+    (
+        "across: psycopg2 commit",
+        "~",
+        "<method 'commit' of 'psycopg2.extensions.connection' objects>",
+    ),
+    ("across: redis-py execute_command", "redis/client.py", "execute_command"),
+    ("across: redis-py Redis.__init__ (a client per call)", "redis/client.py", "__init__"),
+    (
+        "across: DB connection health check",
+        "django/db/backends/base/base.py",
+        "close_if_health_check_failed",
+    ),
+]
+
+
+def print_breakdown(stats: pstats.Stats, posts: int) -> None:
+    """Inclusive CPU ms per post for the stages of an intake post (a function that recurses
+    or has several definitions of one name in a file is summed)."""
+    totals: dict[tuple[str, str], list[float]] = {}
+    for (filename, _line, name), (_cc, ncalls, _tt, cumtime, _callers) in stats.stats.items():
+        for _label, suffix, fname in BREAKDOWN:
+            if name == fname and filename.endswith(suffix):
+                entry = totals.setdefault((suffix, fname), [0.0, 0])
+                entry[0] += cumtime
+                entry[1] += ncalls
+    print(f"  {'stage':<62} {'CPU ms/post':>11} {'calls/post':>10}")
+    for label, suffix, fname in BREAKDOWN:
+        cum, calls = totals.get((suffix, fname), [0.0, 0])
+        print(f"  {label:<62} {1000 * cum / posts:>11.2f} {calls / posts:>10.1f}")
 
 
 # ---------------------------------------------------------------- raw psycopg2 reference
@@ -1066,6 +1144,36 @@ def wait_for_quiet(max_wait: float, busy_limit: float = 0.25) -> None:
 # ---------------------------------------------------------------- main
 
 
+def measured_load(server, requests, args, slug: str) -> dict:
+    """The timed run; repeated (up to --busy-retries times, the rows of the attempt removed)
+    when other processes used more than a quarter of a core during it."""
+    for attempt in range(args.busy_retries + 1):
+        wait_for_quiet(args.quiet_wait)
+        result = run_load(
+            "127.0.0.1", server.port, requests, args.clients, args.gen_procs, server.pid
+        )
+        cpu = result["cpu"]
+        others = max(0.0, cpu["other"] + cpu["bench"]) / result["wall"]
+        result["others"] = others
+        if others <= 0.25 or attempt == args.busy_retries:
+            if others > 0.25:
+                print(f"  (other processes used {100 * others:.0f}% of a core during this run)")
+            return result
+        print(
+            f"  attempt {attempt + 1}: other processes used {100 * others:.0f}% of a core "
+            f"({result['statuses'].get(201, 0) / result['wall']:.0f}/s measured): repeating"
+        )
+        delete_bench_leads((slug,))
+        connections_close_all()
+    raise AssertionError("unreachable")
+
+
+def connections_close_all() -> None:
+    from django.db import connections
+
+    connections.close_all()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--posts", type=int, default=10000)
@@ -1093,6 +1201,17 @@ def main() -> int:
         type=int,
         default=0,
         help="warm-up posts per configuration (default 100 per worker thread)",
+    )
+    parser.add_argument(
+        "--app",
+        default="crm.wsgi:application",
+        help="the WSGI app under test (default crm.wsgi:application)",
+    )
+    parser.add_argument(
+        "--busy-retries",
+        type=int,
+        default=2,
+        help="repeat a timed run when other processes used over 25%% of a core in it",
     )
     parser.add_argument(
         "--settings",
@@ -1197,7 +1316,7 @@ def main() -> int:
             )
             delete_bench_leads((SOURCE_SLUG,))
             connections.close_all()
-            server = Gunicorn("crm.wsgi:application", worker_class, args.workers, args.threads, env)
+            server = Gunicorn(args.app, worker_class, args.workers, args.threads, env)
             RUNNING.append(server)
             # A post with a wrong key: 403 once Django is loaded and the database answers.
             server.wait_ready(http_request("127.0.0.1", server.port, key + "-wrong", {}), 403)
@@ -1215,11 +1334,8 @@ def main() -> int:
             delete_bench_leads((SOURCE_SLUG,))
             connections.close_all()
             requests = [http_request("127.0.0.1", server.port, key, x) for x in leads]
-            wait_for_quiet(args.quiet_wait)
-            result = run_load(
-                "127.0.0.1", server.port, requests, args.clients, args.gen_procs, server.pid
-            )
-            figures = report_load(f"app: {label}", result, args.posts)
+            result = measured_load(server, requests, args, SOURCE_SLUG)
+            figures = report_load(f"app ({args.app}): {label}", result, args.posts)
             figures["stored_ok"] = verify_stored(
                 sources[SOURCE_SLUG], args.posts, run_tag, result["ids"]
             )
@@ -1273,10 +1389,7 @@ def main() -> int:
                 )
                 for x in leads
             ]
-            wait_for_quiet(args.quiet_wait)
-            result = run_load(
-                "127.0.0.1", server.port, requests, args.clients, args.gen_procs, server.pid
-            )
+            result = measured_load(server, requests, args, LEAN_SLUG)
             lean = report_load(
                 f"lean Django reference (insert only, no middleware): {best['label']}",
                 result,

@@ -2,7 +2,8 @@ import pytest
 from django.core.management import call_command
 
 from crm.teams.models import Team
-from deals.models import Deal
+from deals.models import Deal, VisitSlot
+from handoff.models import Dispute
 from leads.models import Lead
 
 pytestmark = pytest.mark.django_db
@@ -16,6 +17,12 @@ def test_seed_demo_loads_every_state_and_is_safe_to_run_twice(settings):
     assert 180 <= Lead.objects.count() <= 220
     head_teams = Team.objects.filter(manager__username="head")
     assert set(head_teams.values_list("kind", flat=True)) == {"qualification", "sales"}
-    counts = (Lead.objects.count(), Deal.objects.count(), Team.objects.count())
+    stages = set(Deal.objects.values_list("stage", flat=True))
+    assert {"handed_off", "accepted", "meeting", "won", "lost"} <= stages
+    assert Dispute.objects.exists()
+    assert VisitSlot.objects.filter(deal=None).exists()
+    counts = (Lead.objects.count(), Deal.objects.count(), Team.objects.count(),
+              VisitSlot.objects.count())
     call_command("seed_demo")
-    assert (Lead.objects.count(), Deal.objects.count(), Team.objects.count()) == counts
+    assert (Lead.objects.count(), Deal.objects.count(), Team.objects.count(),
+            VisitSlot.objects.count()) == counts

@@ -12,6 +12,9 @@ from django.utils import timezone
 from faker import Faker
 
 from crm.teams.models import Role, Team
+from deals import services as deals
+from deals.models import LossReason
+from handoff import disputes
 from handoff.services import lead_convert
 from leads import services
 from leads.models import ContactAttempt, Criterion, CriterionOption, JunkReason, Lead, LeadSource
@@ -43,6 +46,14 @@ JUNK_REASONS = [
 ]
 
 
+LOSS_REASONS = [
+    ("Too expensive", "price"),
+    ("Chose a competitor", "competitor"),
+    ("Postponed the renovation", "postponed"),
+    ("Stopped answering", "no-contact"),
+]
+
+
 class Command(BaseCommand):
     help = "Load demo teams, users, criteria and about 200 leads (safe to run twice)."
 
@@ -52,6 +63,7 @@ class Command(BaseCommand):
             users = self._users()
             qualification, sales = self._teams(users)
             self._reference_data(qualification)
+        self._visit_slots(users)
         if not Lead.objects.filter(team=qualification).exists():
             made = self._leads(rng, qualification, sales, users)
             self.stdout.write(f"Created {made} demo leads.")
@@ -60,6 +72,18 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo logins (password for all: {PASSWORD}):")
         for username in ("qualifier", "closer", "head", "admin"):
             self.stdout.write(f"  {username} / {PASSWORD}")
+
+    def _visit_slots(self, users: dict[str, User]) -> None:
+        """The closers' free time for site visits over the next working week."""
+        zone = timezone.get_current_timezone()
+        today = timezone.localdate()
+        for closer in (users["closer"], users["closer2"]):
+            for offset in range(1, 8):
+                day = today + timedelta(days=offset)
+                if day.weekday() < 5:
+                    deals.slots_add(
+                        closer=closer, day=day, start=time(10), end=time(18), minutes=120, zone=zone
+                    )
 
     def _users(self) -> dict[str, User]:
         users = {}
@@ -105,6 +129,8 @@ class Command(BaseCommand):
             )
         for order, (name, slug) in enumerate(JUNK_REASONS):
             JunkReason.objects.get_or_create(slug=slug, defaults={"name": name, "order": order})
+        for order, (name, slug) in enumerate(LOSS_REASONS):
+            LossReason.objects.get_or_create(slug=slug, defaults={"name": name, "order": order})
         self._criterion(
             "kitchen-type",
             "Custom-made or modular kitchen?",
@@ -255,5 +281,62 @@ class Command(BaseCommand):
                 )
             services.lead_check(lead=lead, by=by, now=called + timedelta(minutes=5))
             if outcome == "converted":
-                lead_convert(lead=lead, by=by, sales_team=sales, now=called + timedelta(minutes=8))
+                handed = called + timedelta(minutes=8)
+                handoff = lead_convert(lead=lead, by=by, sales_team=sales, now=handed)
+                self._work_deal(rng, handoff, users, criteria["kitchen-type"], handed)
         return len(plan)
+
+    def _work_deal(self, rng, handoff, users, disputed_criterion, handed) -> None:
+        """Move a demo deal along the pipeline the way closers would, stopping anywhere."""
+        deal, closers = handoff.deal, [users["closer"], users["closer2"]]
+        step = rng.random()
+        if step < 0.2:
+            deals.deal_assign(deal=deal, by=users["head"], closer=None, now=handed)
+            return
+        closer = rng.choice(closers)
+        if deal.closer_id not in (None, closer.pk):
+            closer = deal.closer
+        at = handed + timedelta(hours=1)
+        deals.deal_accept(deal=deal, by=closer, now=at)
+        if step < 0.3:
+            dispute = disputes.dispute_raise(
+                deal=deal,
+                by=closer,
+                criterion=disputed_criterion,
+                claim="Клиент хотел модульную кухню",
+                now=at,
+            )
+            if step < 0.25:
+                disputes.dispute_resolve(
+                    dispute=dispute,
+                    by=users["head"],
+                    outcome=rng.choice(["upheld", "rejected"]),
+                    now=at,
+                )
+            return
+        if step < 0.45:
+            return
+        deals.deal_set_meeting(
+            deal=deal,
+            by=closer,
+            at=at + timedelta(days=2),
+            address="Москва, ул. Ленина, 10",
+            now=at,
+        )
+        if step < 0.6:
+            return
+        deals.deal_transition(deal=deal, by=closer, name="propose", now=at + timedelta(days=2))
+        if step < 0.8:
+            deals.deal_win(
+                deal=deal,
+                by=closer,
+                amount=rng.choice([320_000, 480_000, 750_000]),
+                now=at + timedelta(days=3),
+            )
+        else:
+            deals.deal_lose(
+                deal=deal,
+                by=closer,
+                reason=rng.choice(list(LossReason.objects.all())),
+                now=at + timedelta(days=3),
+            )
