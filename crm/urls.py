@@ -15,6 +15,7 @@ from leads.api import (
     SourceViewSet,
 )
 from leads.views import home
+from reports.api import TeamReportView
 
 router = DefaultRouter()
 router.register("leads", LeadViewSet, basename="lead")
@@ -30,6 +31,7 @@ api_v1 = [
     path("intake/", IntakeView.as_view(), name="intake"),
     path("leads/<int:pk>/convert/", handoff_api.convert, name="lead-convert"),
     path("deals/<int:pk>/dispute/", handoff_api.dispute, name="deal-dispute"),
+    path("reports/teams/", TeamReportView.as_view(), name="team-report"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     *router.urls,
@@ -45,6 +47,7 @@ urlpatterns = [
     path("", include("handoff.urls")),
     path("deals/", include("deals.urls")),
     path("notifications/", include("crm.notifications.urls")),
+    path("reports/", include("reports.urls")),
     path("api/v1/", include((api_v1, "api"))),
     path("admin/", admin.site.urls),
 ]

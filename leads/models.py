@@ -286,6 +286,9 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     breach_at = models.DateTimeField(_("breach at"))
     first_attempt_at = models.DateTimeField(_("first attempt at"), null=True, blank=True)
     last_attempt_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
+    # Working minutes from arrival to the first call, fixed when the call is logged, so that
+    # reports aggregate it in the database instead of replaying working hours per lead.
+    reaction_minutes = models.FloatField(_("reaction, working minutes"), null=True, blank=True)
 
     score = models.PositiveSmallIntegerField(_("score"), default=0)
     temperature = models.CharField(

@@ -207,7 +207,10 @@ def lead_attempt_log(
     elif callback_at is not None:
         raise ValidationError({"callback_at": _("A callback time goes with a callback request.")})
 
-    lead.first_attempt_at = lead.first_attempt_at or now
+    if lead.first_attempt_at is None:
+        lead.first_attempt_at = now
+        week = working_week(lead.team)
+        lead.reaction_minutes = week.working_minutes_between(lead.created_at, now)
     lead.last_attempt_at = now
     if outcome in (ContactAttempt.Outcome.NO_ANSWER, ContactAttempt.Outcome.BUSY):
         lead.assignee, lead.claimed_at = None, None
@@ -231,6 +234,7 @@ def lead_attempt_log(
             lead,
             [
                 "first_attempt_at",
+                "reaction_minutes",
                 "last_attempt_at",
                 "assignee",
                 "claimed_at",

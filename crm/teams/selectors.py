@@ -22,6 +22,8 @@ def user_has_role(user: AbstractBaseUser, role: str) -> bool:
 
 def landing_url_name(user: AbstractBaseUser) -> str:
     """Each role lands on the page it works in."""
+    if user_has_role(user, Role.SALES_HEAD):
+        return "reports:teams"
     if user_has_role(user, Role.CLOSER) and not user_has_role(user, Role.QUALIFIER):
         return "deals:board"
     return "leads:queue"

@@ -10,7 +10,6 @@ from playwright.sync_api import Page, expect
 from deals.models import Deal
 from deals.services import deal_accept
 from handoff.disputes import dispute_raise
-from handoff.models import Dispute
 from tests.e2e.conftest import login
 from tests.factories import make_criterion, make_deal
 

@@ -24,7 +24,7 @@ def test_each_role_lands_on_its_page(client, world):
     for user, page in (
         (world.qualifier, "leads:queue"),
         (world.closer, "deals:board"),
-        (world.head, "leads:queue"),
+        (world.head, "reports:teams"),
     ):
         client.force_login(user)
         assert client.get(reverse("home"))["Location"] == reverse(page)

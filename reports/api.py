@@ -1,0 +1,59 @@
+import csv
+import io
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from reports import exports
+from reports.forms import PeriodForm
+from reports.selectors import report_teams
+
+
+class CsvRenderer(BaseRenderer):
+    """?format=csv: the report's rows, the same as the page's CSV."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter=";")
+        if isinstance(data, dict) and "teams" in data:
+            writer.writerows(exports.rows(data["teams"]))
+        else:
+            writer.writerow(["detail", data])
+        return ("\ufeff" + buffer.getvalue()).encode()
+
+
+class TeamReportView(APIView):
+    renderer_classes = [JSONRenderer, CsvRenderer]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "from", str, description="First day, YYYY-MM-DD (default: 30 days ago)"
+            ),
+            OpenApiParameter("to", str, description="Last day, included (default: today)"),
+        ]
+    )
+    def get(self, request: Request) -> Response:
+        teams = report_teams(request.user)
+        if not teams:
+            raise PermissionDenied
+        form = PeriodForm.from_query(request.query_params)
+        if not form.is_valid():
+            raise ValidationError(form.errors)
+        period = form.period(None)
+        return Response(
+            {
+                "from": period.first_day,
+                "to": period.last_day,
+                "previous": {"from": period.previous().first_day, "to": period.previous().last_day},
+                "teams": exports.team_report(teams, period),
+            }
+        )

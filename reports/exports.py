@@ -1,0 +1,102 @@
+"""The team report as rows — the same numbers for the page's CSV and the API's."""
+
+from collections.abc import Iterator
+
+from reports.periods import Period
+from reports.selectors import qualification_figures, sales_figures
+
+SCALARS = {
+    "qualification": [
+        "leads",
+        "called",
+        "reaction_median",
+        "reaction_p90",
+        "within_15",
+        "within_15_share",
+        "within_20",
+        "within_20_share",
+        "new",
+        "checked",
+        "converted",
+        "junk",
+        "accepted",
+        "won",
+        "lead_to_handoff",
+        "handoff_to_accepted",
+        "handoff_to_won",
+        "lead_to_won",
+        "revenue",
+        "disputes",
+        "upheld",
+        "rejected",
+        "disputes_open",
+        "disputes_per_100",
+    ],
+    "sales": [
+        "handoffs",
+        "accepted",
+        "handoff_to_accepted",
+        "won",
+        "handoff_to_won",
+        "returned",
+        "closed_won",
+        "closed_lost",
+        "win_rate",
+        "revenue",
+        "disputes",
+        "upheld",
+        "rejected",
+        "disputes_open",
+        "disputes_per_100",
+    ],
+}
+
+
+def team_report(teams: list, period: Period) -> list[dict]:
+    """Each team's figures for the period and for the one before it."""
+    report = []
+    for team in teams:
+        figures = qualification_figures if team.kind == "qualification" else sales_figures
+        # The same days, in each team's own time zone: a Yekaterinburg team's day starts
+        # two hours before Moscow's.
+        local = Period(period.first_day, period.last_day, team.zone)
+        report.append(
+            {
+                "id": team.pk,
+                "name": team.name,
+                "kind": team.kind,
+                "figures": figures(team, local),
+                "previous": figures(team, local.previous()),
+            }
+        )
+    return report
+
+
+def rows(report: list[dict]) -> Iterator[list]:
+    yield ["team", "kind", "metric", "value", "previous"]
+    for team in report:
+        now, before = team["figures"], team["previous"]
+        for name in SCALARS[team["kind"]]:
+            yield [team["name"], team["kind"], name, now[name], before[name]]
+        for key in ("by_source", "junk_by_reason"):
+            previous = dict(before.get(key, []))
+            for label, count in now.get(key, []):
+                yield [team["name"], team["kind"], f"{key}: {label}", count, previous.get(label, 0)]
+        for closer in now.get("closers", []):
+            for name in ("won", "lost", "win_rate", "revenue"):
+                yield [
+                    team["name"],
+                    team["kind"],
+                    f"closer {closer['closer']}: {name}",
+                    closer[name],
+                    "",
+                ]
+        if "breaches" in now:
+            for hour, count in enumerate(now["breaches"]["hours"]):
+                yield [
+                    team["name"],
+                    team["kind"],
+                    f"breaches at {hour:02d}h",
+                    count,
+                    before["breaches"]["hours"][hour],
+                ]
