@@ -14,6 +14,7 @@ from leads.api import (
     LeadViewSet,
     SourceViewSet,
 )
+from crm.health.views import healthz
 from leads.views import home
 from reports.api import TeamReportView
 
@@ -50,4 +51,5 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("api/v1/", include((api_v1, "api"))),
     path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
 ]

@@ -2,7 +2,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -88,6 +88,12 @@ class DealConflict(Exception):
     """Someone else changed the deal first, or the action does not fit its stage."""
 
 
+def check_hands(deal: Deal, by: AbstractBaseUser) -> None:
+    """Only the deal's closer works it; its team's manager (and an admin) may step in."""
+    if by.pk != deal.closer_id and by.pk != deal.team.manager_id and not by.is_superuser:
+        raise PermissionDenied(_("Only the deal's closer or the team's manager can do that."))
+
+
 def deal_event(deal: Deal, by: AbstractBaseUser | None, kind: str, now: datetime, **fields) -> None:
     DealEvent.objects.create(deal=deal, actor=by, at=now, kind=kind, **fields)
 
@@ -109,6 +115,8 @@ def deal_transition(
         raise DealConflict(
             _("Not possible for a deal that is %(stage)s.") % {"stage": deal.get_stage_display()}
         )
+    if name != "accept":
+        check_hands(deal, by)
     from_stage = deal.stage
     with transaction.atomic():
         method(**arguments)
@@ -139,6 +147,8 @@ def deal_transition(
 
 def deal_accept(*, deal: Deal, by: AbstractBaseUser, now: datetime | None = None) -> Deal:
     """Pick up: from the pool by any closer of the team, or the deal given to this closer."""
+    if not deal.team.members.filter(pk=by.pk).exists():
+        raise PermissionDenied(_("Only a closer of the deal's team can pick it up."))
     if deal.closer_id not in (None, by.pk):
         raise DealConflict(_("This deal is given to another closer."))
     return deal_transition(deal=deal, by=by, name="accept", closer=by, now=now)
@@ -176,6 +186,7 @@ def deal_lose(
 
 
 def deal_note(*, deal: Deal, by: AbstractBaseUser, text: str, now: datetime | None = None) -> None:
+    check_hands(deal, by)
     if not text.strip():
         raise ValidationError({"text": _("Write the note.")})
     deal_event(deal, by, DealEvent.Kind.NOTE, now or timezone.now(), note=text.strip())

@@ -1,6 +1,7 @@
 import csv
 import io
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -34,6 +35,7 @@ class TeamReportView(APIView):
     renderer_classes = [JSONRenderer, CsvRenderer]
 
     @extend_schema(
+        responses={200: OpenApiTypes.OBJECT},
         parameters=[
             OpenApiParameter(
                 "from", str, description="First day, YYYY-MM-DD (default: 30 days ago)"

@@ -1,0 +1,178 @@
+"""Every route × every role × anonymous, on team A's objects: the answer each one gets.
+
+Generated from the URL conf: a new route without an entry here fails the test, so nobody adds
+a page or an API action without deciding who may reach it."""
+
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.test import Client
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from crm.health.services import beat
+from crm.notifications.models import Notification
+from deals import services as deals
+from deals.models import VisitSlot
+from handoff.disputes import dispute_raise
+from leads.models import LeadImport, LeadSource
+from tests.factories import UserFactory, make_criterion, make_deal, make_lead
+from tests.security.routes import named_routes
+
+ROLES = ("anonymous", "qualifier", "closer", "head", "outsider", "admin")
+
+
+@dataclass(frozen=True)
+class Rule:
+    method: str
+    obj: str | None  # which of team A's objects the URL names
+    expect: tuple[int, ...]  # in the order of ROLES
+
+
+def rule(method: str, obj: str | None, *codes: int) -> Rule:
+    assert len(codes) == len(ROLES)
+    return Rule(method, obj, codes)
+
+
+# anonymous, qualifier (team A), closer (sales team S), head (manages A and S),
+# outsider (a qualifier of team B), admin (staff)
+EXPECTED = {
+    "admin:*": rule("GET", None, 302, 302, 302, 302, 302, 200),
+    "home": rule("GET", None, 302, 302, 302, 302, 302, 302),
+    "login": rule("GET", None, 200, 302, 302, 302, 302, 302),
+    "logout": rule("POST", None, 302, 302, 302, 302, 302, 302),
+    "set_language": rule("POST", None, 302, 302, 302, 302, 302, 302),
+    "healthz": rule("GET", None, 200, 200, 200, 200, 200, 200),
+    # leads
+    "leads:queue": rule("GET", None, 302, 200, 200, 200, 200, 200),
+    "leads:take_next": rule("POST", None, 302, 302, 302, 302, 302, 302),
+    "leads:create": rule("GET", None, 302, 200, 404, 200, 200, 200),
+    "leads:detail": rule("GET", "lead", 302, 200, 404, 200, 404, 200),
+    "leads:attempt": rule("POST", "lead", 302, 400, 404, 400, 404, 400),
+    "leads:answers": rule("POST", "lead", 302, 302, 404, 302, 404, 302),
+    "leads:check": rule("POST", "lead", 302, 302, 404, 302, 404, 302),
+    "leads:junk": rule("POST", "lead", 302, 400, 404, 400, 404, 400),
+    "leads:export": rule("GET", None, 302, 200, 200, 200, 200, 200),
+    "leads:sla": rule("GET", None, 302, 404, 404, 200, 404, 200),
+    "leads:import": rule("GET", None, 302, 403, 403, 200, 403, 200),
+    "leads:import_job": rule("GET", "import", 302, 403, 403, 200, 403, 200),
+    "leads:import_step": rule("POST", "import", 302, 403, 403, 200, 403, 200),
+    "handoff:convert": rule("GET", "lead", 302, 200, 404, 200, 404, 200),
+    # deals
+    "deals:board": rule("GET", None, 302, 200, 200, 200, 200, 200),
+    "deals:detail": rule("GET", "deal", 302, 404, 200, 200, 404, 200),
+    "deals:accept": rule("POST", "deal", 302, 404, 302, 302, 404, 302),
+    "deals:meeting": rule("POST", "deal", 302, 404, 400, 400, 404, 400),
+    "deals:propose": rule("POST", "deal", 302, 404, 302, 302, 404, 302),
+    "deals:win": rule("POST", "deal", 302, 404, 400, 400, 404, 400),
+    "deals:lose": rule("POST", "deal", 302, 404, 400, 400, 404, 400),
+    "deals:note": rule("POST", "deal", 302, 404, 400, 400, 404, 400),
+    "deals:assign": rule("POST", "deal", 302, 404, 403, 302, 404, 302),
+    "deals:slots": rule("GET", None, 302, 403, 200, 403, 403, 403),
+    "deals:slot_remove": rule("POST", "slot", 302, 302, 302, 302, 302, 302),
+    "deals:availability": rule("POST", None, 302, 302, 302, 302, 302, 302),
+    "deals:contact": rule("GET", "contact", 302, 404, 200, 200, 404, 200),
+    "handoff:dispute_raise": rule("POST", "deal", 302, 404, 302, 302, 404, 302),
+    "handoff:disputes": rule("GET", None, 302, 200, 200, 200, 200, 200),
+    "handoff:dispute": rule("GET", "dispute", 302, 200, 200, 200, 404, 200),
+    "handoff:dispute_comment": rule("POST", "dispute", 302, 400, 400, 400, 404, 400),
+    "handoff:dispute_resolve": rule("POST", "dispute", 302, 400, 400, 400, 404, 400),
+    # notifications and reports
+    "notifications:inbox": rule("GET", None, 302, 200, 200, 200, 200, 200),
+    "notifications:badge": rule("GET", None, 302, 200, 200, 200, 200, 200),
+    "notifications:open": rule("GET", "notification", 302, 404, 404, 302, 404, 404),
+    "notifications:mark_all_read": rule("POST", None, 302, 302, 302, 302, 302, 302),
+    "reports:teams": rule("GET", None, 302, 403, 403, 200, 403, 200),
+    "reports:person": rule("GET", "person", 302, 404, 404, 200, 404, 200),
+    "reports:leaderboard": rule("GET", None, 302, 200, 200, 200, 200, 200),
+    "reports:insights": rule("GET", None, 302, 403, 403, 200, 403, 200),
+    # API: 401 without credentials (token auth answers first), 404 for another team's object
+    "api:api-root": rule("GET", None, 401, 200, 200, 200, 200, 200),
+    # The schema and its docs are public: integrators (a website's developer) read them
+    # before they have an account; they hold no data.
+    "api:schema": rule("GET", None, 200, 200, 200, 200, 200, 200),
+    "api:docs": rule("GET", None, 200, 200, 200, 200, 200, 200),
+    "api:intake": rule("POST", None, 401, 401, 401, 401, 401, 401),  # the source key decides
+    "api:lead-list": rule("GET", None, 401, 200, 200, 200, 200, 200),
+    "api:lead-detail": rule("GET", "lead", 401, 200, 404, 200, 404, 200),
+    "api:lead-claim-next": rule("POST", None, 401, 200, 204, 200, 204, 200),
+    "api:lead-attempts": rule("POST", "lead", 401, 400, 404, 400, 404, 400),
+    "api:lead-answers": rule("POST", "lead", 401, 400, 404, 400, 404, 400),
+    "api:lead-check": rule("POST", "lead", 401, 409, 404, 409, 404, 409),
+    "api:lead-junk": rule("POST", "lead", 401, 400, 404, 400, 404, 400),
+    "api:lead-convert": rule("POST", "lead", 401, 409, 404, 409, 404, 409),
+    "api:criterion-list": rule("GET", None, 401, 200, 200, 200, 200, 200),
+    "api:junk-reason-list": rule("GET", None, 401, 200, 200, 200, 200, 200),
+    "api:loss-reason-list": rule("GET", None, 401, 200, 200, 200, 200, 200),
+    "api:source-list": rule("GET", None, 401, 200, 200, 200, 200, 200),
+    "api:deal-list": rule("GET", None, 401, 200, 200, 200, 200, 200),
+    "api:deal-detail": rule("GET", "deal", 401, 404, 200, 200, 404, 200),
+    "api:deal-accept": rule("POST", "deal", 401, 404, 200, 403, 404, 403),
+    "api:deal-stage": rule("POST", "deal", 401, 404, 400, 400, 404, 400),
+    "api:deal-win": rule("POST", "deal", 401, 404, 400, 400, 404, 400),
+    "api:deal-lose": rule("POST", "deal", 401, 404, 400, 400, 404, 400),
+    "api:deal-dispute": rule("POST", "deal", 401, 404, 400, 400, 404, 400),
+    "api:dispute-list": rule("GET", None, 401, 200, 200, 200, 200, 200),
+    "api:dispute-detail": rule("GET", "dispute", 401, 200, 200, 200, 404, 200),
+    "api:dispute-resolve": rule("POST", "dispute", 401, 400, 400, 400, 404, 400),
+    "api:notification-list": rule("GET", None, 401, 200, 200, 200, 200, 200),
+    "api:team-report": rule("GET", None, 401, 403, 403, 200, 403, 200),
+}
+
+
+def test_every_route_has_an_entry():
+    missing = sorted(set(named_routes()) - set(EXPECTED))
+    assert not missing, f"routes without an authorization rule: {missing}"
+    assert not set(EXPECTED) - set(named_routes()), "rules for routes that no longer exist"
+
+
+@pytest.fixture
+def objects(world) -> dict:
+    beat("sla_sweep")
+    admin = UserFactory(username="admin", is_staff=True, is_superuser=True)
+    criterion = make_criterion(required=False)
+    lead = make_lead(world.team)
+    deal = make_deal(world, phone="+79160000111")
+    disputed = make_deal(world, phone="+79160000222")
+    deals.deal_accept(deal=disputed, by=world.closer)
+    dispute = dispute_raise(deal=disputed, by=world.closer, criterion=criterion, claim="wrong")
+    job = LeadImport.objects.create(
+        created_by=world.head, team=world.team, source=LeadSource.objects.get(), file_name="x.csv",
+        text="phone\n+79161234567\n", encoding="utf-8", delimiter=",", header=["phone"])
+    slot = VisitSlot.objects.create(closer=world.closer, starts_at=deal.created_at,
+                                    ends_at=deal.created_at.replace(year=2099))
+    Group.objects.get_or_create(name="Sales head")
+    return {
+        "users": {"qualifier": world.qualifier, "closer": world.closer, "head": world.head,
+                  "outsider": world.outsider, "admin": admin},
+        "lead": {"pk": lead.pk}, "deal": {"pk": deal.pk}, "dispute": {"pk": dispute.pk},
+        "contact": {"pk": deal.contact_id}, "import": {"pk": job.pk},
+        "slot": {"slot_id": slot.pk}, "person": {"pk": world.qualifier.pk},
+        "notification": {"pk": Notification.objects.filter(recipient=world.head).first().pk},
+    }
+
+
+def url_for(name: str, rule: Rule, objects: dict) -> str:
+    if name == "admin:*":
+        return "/admin/"
+    return reverse(name, kwargs=objects[rule.obj] if rule.obj else None)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_authorization_matrix(name, objects):
+    rule = EXPECTED[name]
+    url = url_for(name, rule, objects)
+    got = []
+    for role in ROLES:
+        client = APIClient() if name.startswith("api:") else Client()
+        user = objects["users"].get(role)
+        if user is not None:
+            client.force_login(user)
+        with transaction.atomic():  # each request starts from the same data
+            response = getattr(client, rule.method.lower())(url)
+            transaction.set_rollback(True)
+        got.append(response.status_code)
+    assert tuple(got) == rule.expect, dict(zip(ROLES, got, strict=True))
