@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from crm.teams.models import Role
@@ -221,7 +222,10 @@ def slots(request: HttpRequest) -> HttpResponse:
             minutes=data["visit_minutes"],
             zone=timezone.get_current_timezone(),
         )
-        messages.success(request, _("%(count)d slots opened.") % {"count": made})
+        messages.success(
+            request, ngettext("%(count)d slot opened.", "%(count)d slots opened.", made)
+            % {"count": made}
+        )
         return redirect("deals:slots")
     upcoming = VisitSlot.objects.filter(
         closer=request.user, ends_at__gt=timezone.now()

@@ -59,7 +59,7 @@ class Dispute(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
-    raised_at = models.DateTimeField(_("raised at"), db_index=True)
+    raised_at = models.DateTimeField(_("filed at"), db_index=True)
     qualifier_comment = models.TextField(_("qualifier's comment"), blank=True)
     outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices, blank=True)
     resolution_note = models.TextField(_("ruling"), blank=True)
