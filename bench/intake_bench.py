@@ -637,13 +637,11 @@ class Gunicorn:
         if worker_class == "gthread":
             cmd += ["--threads", str(threads)]
         self.cmd = cmd
-        self.proc = subprocess.Popen(
-            cmd,
-            env=env,
-            start_new_session=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        # The workers' own output (Django's error log) goes to the same file.
+        with open(self.log.name, "ab") as output:
+            self.proc = subprocess.Popen(
+                cmd, env=env, start_new_session=True, stdout=output, stderr=output
+            )
 
     @property
     def pid(self) -> int:
@@ -1348,8 +1346,8 @@ def main() -> int:
             )
             figures["label"], figures["worker_class"] = label, worker_class
             results[worker_class] = figures
-            log = server.log_tail(10)
-            if log.strip():
+            if set(warm_result["statuses"]) | set(result["statuses"]) != {201}:
+                log = server.log_tail(25)
                 print("  gunicorn log tail:\n    " + log.replace("\n", "\n    "))
             server.stop()
             RUNNING.remove(server)

@@ -264,12 +264,15 @@ from django.urls import path  # noqa: E402 (needs no app registry)
 urlpatterns = [path("api/v1/intake/", _csrf_exempt(intake))]
 
 _handler = None
+_handler_lock = __import__("threading").Lock()
 
 
 def application(environ, start_response):
     global _handler
     if _handler is None:
-        from django.core.wsgi import get_wsgi_application
+        with _handler_lock:  # gthread: the first requests arrive together
+            if _handler is None:
+                from django.core.wsgi import get_wsgi_application
 
-        _handler = get_wsgi_application()
+                _handler = get_wsgi_application()
     return _handler(environ, start_response)

@@ -22,9 +22,15 @@ What it does:
    Each Take next really claims a lead: after each timed request the claimed lead is released
    untimed the way "no answer" does it (unassigned, due again in 30 min), so the next request
    claims the next most urgent one. Warm-up requests are not counted.
+   With --multi-requests N (default 20; 0 skips) the same two endpoints are also timed for users
+   whose queue spans several teams: the sales head (manager of all 10 teams: their landing page
+   is the queue) and a qualifier in two teams. Each line prints the load average, because on a
+   shared machine other processes inflate the Python part of the figures.
 4. Prints p50 / p95 / max of the server time and of the SQL time inside it, the number of SQL
    queries per request, EXPLAIN ANALYZE times of each query on leads, and the full
-   EXPLAIN (ANALYZE, BUFFERS) of the queue query and the claim query at the largest size.
+   EXPLAIN (ANALYZE, BUFFERS) of the page query and the claim query at the largest size.
+If the model gains a NOT NULL column without a database default that the loader does not fill,
+the script stops and names it (columns it knows as optional are filled when present).
 Without --keep the database is dropped at the end if this run created it (otherwise the bench
 rows are removed).
 """
@@ -160,12 +166,11 @@ def django_setup() -> None:
 
 
 def migrate_and_collect() -> None:
-    from django.conf import settings
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
-    if not (Path(settings.STATIC_ROOT) / "staticfiles.json").exists():
-        call_command("collectstatic", interactive=False, verbosity=0)
+    # Every run: a static file added to the app since the last run must be in the manifest.
+    call_command("collectstatic", interactive=False, verbosity=0)
 
 
 # --------------------------------------------------------------------------- data

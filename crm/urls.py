@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from crm.health.views import healthz
 from crm.notifications.api import NotificationViewSet
 from deals.api import DealViewSet, LossReasonViewSet
 from handoff import api as handoff_api
@@ -14,7 +15,6 @@ from leads.api import (
     LeadViewSet,
     SourceViewSet,
 )
-from crm.health.views import healthz
 from leads.views import home
 from reports.api import TeamReportView
 

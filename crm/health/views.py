@@ -44,5 +44,8 @@ def _sweep() -> dict:
     if last is None:
         return {"ok": False, "error": "never ran"}
     age = (timezone.now() - last).total_seconds()
-    return {"ok": age <= MISSED_SWEEPS * settings.SLA_SWEEP_SECONDS, "last_at": last.isoformat(),
-            "age_s": round(age, 1)}
+    return {
+        "ok": age <= MISSED_SWEEPS * settings.SLA_SWEEP_SECONDS,
+        "last_at": last.isoformat(),
+        "age_s": round(age, 1),
+    }
