@@ -5,36 +5,47 @@ rows (the issue: at least 500 leads/s with p99 under 100 ms, 10,000 posts, 16 cl
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_bench_intake \
     REDIS_URL=redis://127.0.0.1:6379/1 \
         .venv/bin/python bench/intake_bench.py [--posts 10000] [--clients 16] [--workers N]
-            [--worker-class gthread,sync] [--threads T] [--gen-procs P] [--no-lean]
-            [--profile N] [--keep] [--drop]
+            [--worker-class sync,gthread] [--threads T] [--gen-procs P] [--no-lean] [--no-raw]
+            [--profile N] [--app MODULE:APP] [--settings MODULE] [--pgoptions "-c ..."]
+            [--quiet-wait S] [--busy-retries R] [--keep] [--drop]
 
 What it does:
 1. Creates the database if it is missing, runs the migrations (DEBUG forced off, a dummy
    SECRET_KEY unless one is set), makes a qualification team and three lead sources
    (bench-intake for the app, bench-intake-lean and bench-intake-raw for the references) with
-   rate_limit_per_minute = 10**9, and removes the rows earlier runs of this bench left.
+   rate_limit_per_minute = 10**9, and removes the rows earlier runs of this bench left. A
+   PostgreSQL advisory lock keeps two runs off one database.
 2. Builds --posts distinct realistic leads (Faker ru_RU names, Russian phones in a dozen
    formats, ~40% with an e-mail, ~5% e-mail only, ~3% repeating an earlier phone so dedup
    links them, a unique external_id, UTM tags) as ready-to-send HTTP/1.1 requests.
-3. Records the SQL of one post (in process, through the full WSGI stack) and the in-process
-   single-client time per post; with --profile N, cProfiles N posts in process and prints the
-   top functions.
-4. For each --worker-class: starts gunicorn (`crm.wsgi:application`, --no-control-socket, a
-   free port, --workers, --threads for gthread), warms it up, then the load generator -- in
-   --gen-procs separate processes (default 2), --clients threads in total, each a raw-socket
-   HTTP/1.1 client (keep-alive when the server keeps the connection, a new connection per
-   post when it closes it, as the sync worker does; the connect time is in the latency) --
-   posts every lead once. Prints leads/s, p50/p95/p99/max, errors, and the CPU used by
-   gunicorn, PostgreSQL, Redis, the generator and everything else (from /proc) during the
-   run; checks in the database that exactly --posts leads and LeadEvents were stored.
+3. Prints the SQL of one post (in process, through the full WSGI stack) and the in-process
+   single-client time per post (wall, SQL, CPU); with --profile N, cProfiles N posts in
+   process and prints the time per stage of the request and the top functions.
+4. For each --worker-class (default: sync and gthread, each reported): starts gunicorn
+   (--app, default crm.wsgi:application; --no-control-socket, a free port, --workers, default
+   cores + 1, which measured best here; --threads for gthread), warms it up, then the load
+   generator -- in --gen-procs separate processes (default 2), --clients threads in total,
+   each a raw-socket HTTP/1.1 client (keep-alive when the server keeps the connection, a new
+   connection per post when it closes it, as the sync worker does; the connect time is in
+   the latency) -- posts every lead once. Prints leads/s, p50/p95/p99/max, errors, and the
+   CPU used by gunicorn, PostgreSQL, Redis, the generator and everything else (from /proc)
+   during the run; checks in the database that exactly --posts leads and 'created'
+   LeadEvents were stored. Before each timed run it waits (--quiet-wait) for the machine to
+   be idle, and repeats the run (--busy-retries) when other processes took over a quarter
+   of a core during it: on 2 cores another job's tests halve the figures.
 5. Unless --no-lean: the lean-Django reference (bench/intake_lean.py: no middleware, one
    Lead.objects.create per post) under the best configuration, same generator.
-6. The raw psycopg2 reference: the same rows, the same columns the app's INSERT writes
-   (with the same E.164 phones), one INSERT ... RETURNING id + COMMIT per row, --clients
-   threads; then again with the LeadEvent INSERT in the same transaction, as the app does.
-   Prints rows/s and the ratio app/raw.
-Gunicorn is stopped at the end, on errors and on Ctrl-C. Bench rows are removed at the end
-unless --keep; --drop drops the database if this run created it.
+6. Unless --no-raw, the raw psycopg2 reference: the same rows, the columns the app's INSERT
+   writes (with the same E.164 phones), one INSERT ... RETURNING id + COMMIT per lead,
+   --clients threads; then with the LeadEvent INSERT in the same transaction, then with the
+   Deadline rows too (all the app writes per lead). Prints leads/s and the ratio app/raw.
+Gunicorn is stopped at the end, on errors, on Ctrl-C and on SIGTERM. Bench rows are removed
+at the end unless --keep; --drop drops the database if this run created it.
+
+Proposals can be measured with the same harness: --settings bench.intake_api_settings (no
+health check, API-only middleware), --pgoptions "-c synchronous_commit=off", and
+--settings bench.intake_fast --app bench.intake_fast:application (a prototype of the fast
+path; BENCH_FAST_WRITE=orm keeps the app's ORM service for the write).
 """
 
 import argparse
@@ -755,6 +766,8 @@ def report_load(title: str, result: dict, posts: int) -> dict:
         "p99": pct([x * 1000 for x in lat], 99),
         "errors": errors,
         "p50": pct([x * 1000 for x in lat], 50),
+        "others": result.get("others", 0.0),
+        "cpu_per_post": 1000 * result["cpu"]["gunicorn"] / max(1, ok),
     }
 
 
@@ -1186,8 +1199,8 @@ def main() -> int:
     parser.add_argument(
         "--workers",
         type=int,
-        default=2 * CORES + 1,
-        help="gunicorn worker processes (default 2 * cores + 1)",
+        default=CORES + 1,
+        help="gunicorn worker processes (default cores + 1: measured best here)",
     )
     parser.add_argument(
         "--worker-class",
@@ -1431,12 +1444,15 @@ def main() -> int:
         print(
             f"  app, {figures['label']}: {figures['rate']:.0f} leads/s, p50 {figures['p50']:.1f}"
             f" ms, p99 {figures['p99']:.1f} ms, errors {figures['errors']}, stored "
-            f"{'OK' if figures['stored_ok'] else 'MISMATCH'}"
+            f"{'OK' if figures['stored_ok'] else 'MISMATCH'}; gunicorn CPU "
+            f"{figures['cpu_per_post']:.2f} ms/post; other processes took "
+            f"{100 * figures['others']:.0f}% of a core"
         )
     if lean:
         print(
             f"  lean Django insert-only ({best['worker_class']}): {lean['rate']:.0f} posts/s, "
-            f"p99 {lean['p99']:.1f} ms"
+            f"p99 {lean['p99']:.1f} ms; gunicorn CPU {lean['cpu_per_post']:.2f} ms/post; other "
+            f"processes took {100 * lean['others']:.0f}% of a core"
         )
     if best is not None:
         for r in raws.values():

@@ -319,6 +319,13 @@ class Lead(ConcurrentTransitionMixin, models.Model):
                 name="lead_open_queue",
                 condition=Q(state__in=["new", "checked"]),
             ),
+            # The same across teams: someone in several teams (a head) reads the merged queue
+            # in due order without sorting every team's backlog.
+            models.Index(
+                fields=["due_at", "id"],
+                name="lead_open_due",
+                condition=Q(state__in=["new", "checked"]),
+            ),
         ]
 
     def __str__(self) -> str:

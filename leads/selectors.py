@@ -13,7 +13,12 @@ from leads.models import Deadline, Lead
 
 
 def leads_visible_to(user: AbstractBaseUser) -> QuerySet[Lead]:
-    return Lead.objects.filter(team__in=teams_for_user(user).filter(kind=Team.Kind.QUALIFICATION))
+    # The team ids as a list, not a subquery: with literal ids the planner walks the queue's
+    # partial index in due order instead of sorting the team's whole backlog.
+    team_ids = list(
+        teams_for_user(user).filter(kind=Team.Kind.QUALIFICATION).values_list("id", flat=True)
+    )
+    return Lead.objects.filter(team__in=team_ids)
 
 
 def lead_get_for_user(user: AbstractBaseUser, pk: int) -> Lead:
