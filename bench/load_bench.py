@@ -106,8 +106,9 @@ def main() -> None:
 
 
 def create_database(url: str) -> None:
-    import psycopg2
     from urllib.parse import urlparse
+
+    import psycopg2
 
     parts = urlparse(url)
     conn = psycopg2.connect(
@@ -131,7 +132,7 @@ def prepare() -> str:
     from django.db import connection
 
     from crm.teams.models import Team
-    from leads.models import JunkReason, Lead, LeadEvent, LeadSource
+    from leads.models import JunkReason, LeadSource
     from leads.services import lead_create
 
     with connection.cursor() as cursor:  # a clean slate for each run

@@ -223,8 +223,8 @@ def slots(request: HttpRequest) -> HttpResponse:
             zone=timezone.get_current_timezone(),
         )
         messages.success(
-            request, ngettext("%(count)d slot opened.", "%(count)d slots opened.", made)
-            % {"count": made}
+            request,
+            ngettext("%(count)d slot opened.", "%(count)d slots opened.", made) % {"count": made},
         )
         return redirect("deals:slots")
     upcoming = VisitSlot.objects.filter(

@@ -41,7 +41,7 @@ class TeamReportView(APIView):
                 "from", str, description="First day, YYYY-MM-DD (default: 30 days ago)"
             ),
             OpenApiParameter("to", str, description="Last day, included (default: today)"),
-        ]
+        ],
     )
     def get(self, request: Request) -> Response:
         teams = report_teams(request.user)

@@ -1,4 +1,5 @@
 import csv
+import io
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -88,14 +89,9 @@ def insights(request: HttpRequest) -> HttpResponse:
     return render(request, "reports/insights.html", context)
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def _csv(rows, filename: str) -> HttpResponse:
-    writer = csv.writer(_Echo(), delimiter=";")
-    body = "\ufeff" + "".join(writer.writerow(row) for row in rows)
-    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=";").writerows(rows)
+    response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

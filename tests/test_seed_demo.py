@@ -21,8 +21,16 @@ def test_seed_demo_loads_every_state_and_is_safe_to_run_twice(settings):
     assert {"handed_off", "accepted", "meeting", "won", "lost"} <= stages
     assert Dispute.objects.exists()
     assert VisitSlot.objects.filter(deal=None).exists()
-    counts = (Lead.objects.count(), Deal.objects.count(), Team.objects.count(),
-              VisitSlot.objects.count())
+    counts = (
+        Lead.objects.count(),
+        Deal.objects.count(),
+        Team.objects.count(),
+        VisitSlot.objects.count(),
+    )
     call_command("seed_demo")
-    assert (Lead.objects.count(), Deal.objects.count(), Team.objects.count(),
-            VisitSlot.objects.count()) == counts
+    assert (
+        Lead.objects.count(),
+        Deal.objects.count(),
+        Team.objects.count(),
+        VisitSlot.objects.count(),
+    ) == counts

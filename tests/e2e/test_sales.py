@@ -47,8 +47,12 @@ def test_head_resolves_a_dispute(page: Page, live_server, world):
     criterion = make_criterion(required=False)
     deal = make_deal(world, name="Анна Смирнова")
     deal_accept(deal=deal, by=world.closer)
-    dispute = dispute_raise(deal=Deal.objects.get(pk=deal.pk), by=world.closer,
-                            criterion=criterion, claim="She wants a modular kitchen")
+    dispute = dispute_raise(
+        deal=Deal.objects.get(pk=deal.pk),
+        by=world.closer,
+        criterion=criterion,
+        claim="She wants a modular kitchen",
+    )
 
     login(page, live_server, "head")
     page.goto(f"{live_server.url}/disputes/")

@@ -26,8 +26,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in faults:
         item.add_marker(pytest.mark.faults)
         item.add_marker(pytest.mark.django_db(transaction=True, serialized_rollback=True))
-        if not (os.environ.get("DATABASE_URL", "").startswith("postgres") and os.environ.get("REDIS_URL")):
-            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL and Redis (DATABASE_URL, REDIS_URL)"))
+        if not (
+            os.environ.get("DATABASE_URL", "").startswith("postgres")
+            and os.environ.get("REDIS_URL")
+        ):
+            item.add_marker(
+                pytest.mark.skip(reason="needs PostgreSQL and Redis (DATABASE_URL, REDIS_URL)")
+            )
     # Last: they restart services the rest of the suite uses.
     items[:] = [i for i in items if i not in faults] + faults
 
@@ -53,24 +58,58 @@ class Shape:
         self.tmp_path = tmp_path
         self.processes: dict[str, subprocess.Popen] = {}
         self.env = {
-            **os.environ, "DATABASE_URL": database_url(), "CELERY_QUEUE": f"faults-{uuid.uuid4().hex[:8]}",
-            "SLA_SWEEP_SECONDS": "1", "DELIVERY_LEASE_SECONDS": "3",
-            "GUNICORN_BIND": f"127.0.0.1:{self.port}", "WEB_WORKERS": "2",
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "CELERY_QUEUE": f"faults-{uuid.uuid4().hex[:8]}",
+            "SLA_SWEEP_SECONDS": "1",
+            "DELIVERY_LEASE_SECONDS": "3",
+            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
+            "WEB_WORKERS": "2",
         }
         bin_ = Path(sys.executable).parent
         self.commands = {
             "web": [str(bin_ / "gunicorn"), "crm.wsgi", "--config", "gunicorn.conf.py"],
-            "worker": [sys.executable, "-m", "celery", "-A", "crm", "worker", "--pool=solo",
-                       "--without-heartbeat", "--without-mingle", "--without-gossip"],
-            "beat": [sys.executable, "-m", "celery", "-A", "crm", "beat",
-                     "-s", str(tmp_path / f"beat-{uuid.uuid4().hex}")],
+            "worker": [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "crm",
+                "worker",
+                "--pool=solo",
+                "--without-heartbeat",
+                "--without-mingle",
+                "--without-gossip",
+            ],
+            "beat": [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "crm",
+                "beat",
+                "-s",
+                str(tmp_path / f"beat-{uuid.uuid4().hex}"),
+            ],
         }
 
     def start(self, *names: str) -> None:
+        if "web" in names:  # as bin/serve does: production serves collected, hashed files
+            subprocess.run(
+                [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"],
+                cwd=ROOT,
+                env=self.env,
+                check=True,
+            )
         for name in names:
             self.processes[name] = subprocess.Popen(
-                self.commands[name], cwd=ROOT, env=self.env, stdout=self.log, stderr=self.log,
-                start_new_session=True)
+                self.commands[name],
+                cwd=ROOT,
+                env=self.env,
+                stdout=self.log,
+                stderr=self.log,
+                start_new_session=True,
+            )
         if "web" in names:
             wait_for(lambda: self.get("/accounts/login/") == 200, 60)
 
@@ -94,8 +133,12 @@ class Shape:
             return 0
 
     def post_json(self, path: str, body: bytes, headers: dict) -> int:
-        request = urllib.request.Request(self.url + path, data=body, method="POST",
-                                         headers={"Content-Type": "application/json", **headers})
+        request = urllib.request.Request(
+            self.url + path,
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json", **headers},
+        )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return response.status

@@ -15,14 +15,33 @@ from tests.factories import make_lead
 from tests.faults.conftest import wait_for
 from tests.webhook import WebhookReceiver
 
-REDIS_START = ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port",
-               "6379", "--save", "", "--appendonly", "no", "--dir", "/var/lib/redis",
-               "--logfile", "/var/log/redis/ci.log"]
+REDIS_START = [
+    "redis-server",
+    "--daemonize",
+    "yes",
+    "--bind",
+    "127.0.0.1",
+    "-::1",
+    "--port",
+    "6379",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--dir",
+    "/var/lib/redis",
+    "--logfile",
+    "/var/log/redis/ci.log",
+]
 
 
 def redis_up() -> bool:
-    return subprocess.run(["redis-cli", "-p", "6379", "ping"], capture_output=True,
-                          text=True).stdout.strip() == "PONG"
+    return (
+        subprocess.run(
+            ["redis-cli", "-p", "6379", "ping"], capture_output=True, text=True
+        ).stdout.strip()
+        == "PONG"
+    )
 
 
 def test_a_beat_stopped_for_ten_minutes_then_started_sends_every_missed_alert_once(world, shape):
@@ -31,8 +50,11 @@ def test_a_beat_stopped_for_ten_minutes_then_started_sends_every_missed_alert_on
         world.team.save()
         shape.start("worker")  # beat is down
         for index in range(5):  # arrived 25 minutes ago: warned and breached while beat was down
-            make_lead(world.team, phone=f"+7916555100{index}",
-                      now=timezone.now() - timedelta(minutes=25, seconds=index))
+            make_lead(
+                world.team,
+                phone=f"+7916555100{index}",
+                now=timezone.now() - timedelta(minutes=25, seconds=index),
+            )
         assert not Notification.objects.exists()
         shape.start("beat")
         expected = 5 * 2 + 5  # a warning to both qualifiers and a breach to the manager, each
@@ -56,8 +78,14 @@ def test_redis_restarted_intake_keeps_answering_and_alerts_catch_up(world, shape
         subprocess.run(["redis-cli", "-p", "6379", "shutdown", "nosave"], capture_output=True)
         try:
             wait_for(lambda: not redis_up(), 10)
-            codes = [shape.post_json("/api/v1/intake/", json.dumps({"phone": f"+7916555200{i}"}).encode(),
-                                     {"X-Intake-Key": source.intake_key}) for i in range(3)]
+            codes = [
+                shape.post_json(
+                    "/api/v1/intake/",
+                    json.dumps({"phone": f"+7916555200{i}"}).encode(),
+                    {"X-Intake-Key": source.intake_key},
+                )
+                for i in range(3)
+            ]
             assert codes == [201, 201, 201]
         finally:
             subprocess.run(REDIS_START, check=True)
@@ -75,8 +103,11 @@ def test_postgres_restarted_under_the_web_recovers_without_a_restart(world, shap
     assert shape.get("/accounts/login/") == 200
     version = next(Path("/etc/postgresql").iterdir()).name
     connection.close()
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
+        check=True,
+        capture_output=True,
+    )
     wait_for(lambda: shape.get("/accounts/login/") == 200, 60)
     statuses = [shape.get("/healthz") for _ in range(5)]
     assert statuses.count(0) == 0  # the web process answered throughout

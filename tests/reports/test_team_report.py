@@ -276,8 +276,7 @@ def test_page_shows_the_known_numbers(client, week):
     html = client.get(reverse("reports:teams"), PERIOD).content.decode()
     assert (
         '<tr data-metric="reaction_median"><th>Reaction, median (working minutes)</th>'
-        '<td class="now">18.0'
-        in html
+        '<td class="now">18.0' in html
     )
     assert (
         '<tr data-metric="within_15_share"><th>Called within 15 minutes</th><td class="now">33.3%'

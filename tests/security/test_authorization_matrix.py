@@ -139,17 +139,34 @@ def objects(world) -> dict:
     deals.deal_accept(deal=disputed, by=world.closer)
     dispute = dispute_raise(deal=disputed, by=world.closer, criterion=criterion, claim="wrong")
     job = LeadImport.objects.create(
-        created_by=world.head, team=world.team, source=LeadSource.objects.get(), file_name="x.csv",
-        text="phone\n+79161234567\n", encoding="utf-8", delimiter=",", header=["phone"])
-    slot = VisitSlot.objects.create(closer=world.closer, starts_at=deal.created_at,
-                                    ends_at=deal.created_at.replace(year=2099))
+        created_by=world.head,
+        team=world.team,
+        source=LeadSource.objects.get(),
+        file_name="x.csv",
+        text="phone\n+79161234567\n",
+        encoding="utf-8",
+        delimiter=",",
+        header=["phone"],
+    )
+    slot = VisitSlot.objects.create(
+        closer=world.closer, starts_at=deal.created_at, ends_at=deal.created_at.replace(year=2099)
+    )
     Group.objects.get_or_create(name="Sales head")
     return {
-        "users": {"qualifier": world.qualifier, "closer": world.closer, "head": world.head,
-                  "outsider": world.outsider, "admin": admin},
-        "lead": {"pk": lead.pk}, "deal": {"pk": deal.pk}, "dispute": {"pk": dispute.pk},
-        "contact": {"pk": deal.contact_id}, "import": {"pk": job.pk},
-        "slot": {"slot_id": slot.pk}, "person": {"pk": world.qualifier.pk},
+        "users": {
+            "qualifier": world.qualifier,
+            "closer": world.closer,
+            "head": world.head,
+            "outsider": world.outsider,
+            "admin": admin,
+        },
+        "lead": {"pk": lead.pk},
+        "deal": {"pk": deal.pk},
+        "dispute": {"pk": dispute.pk},
+        "contact": {"pk": deal.contact_id},
+        "import": {"pk": job.pk},
+        "slot": {"slot_id": slot.pk},
+        "person": {"pk": world.qualifier.pk},
         "notification": {"pk": Notification.objects.filter(recipient=world.head).first().pk},
     }
 

@@ -38,8 +38,12 @@ def test_an_old_sweep_means_a_dead_beat(client, settings):
 
 @pytest.mark.parametrize(
     "text",
-    ["lead +7 916 123-45-67 arrived", "call 8 (916) 123-45-67", "mail ivan.petrov@example.ru",
-     "POST /api/v1/intake/?key=s3cr3t-KEY_value HTTP/1.1"],
+    [
+        "lead +7 916 123-45-67 arrived",
+        "call 8 (916) 123-45-67",
+        "mail ivan.petrov@example.ru",
+        "POST /api/v1/intake/?key=s3cr3t-KEY_value HTTP/1.1",
+    ],
 )
 def test_logs_never_carry_phones_emails_or_keys(text):
     cleaned = redact(text)
@@ -48,8 +52,9 @@ def test_logs_never_carry_phones_emails_or_keys(text):
 
 
 def test_log_lines_are_json_without_personal_data(capsys, world):
-    record = logging.LogRecord("crm", logging.WARNING, __file__, 1,
-                               "lead %s from %s", ("+79161234567", "a@b.ru"), None)
+    record = logging.LogRecord(
+        "crm", logging.WARNING, __file__, 1, "lead %s from %s", ("+79161234567", "a@b.ru"), None
+    )
     RedactPersonalData().filter(record)
     assert "79161234567" not in record.getMessage() and "a@b.ru" not in record.getMessage()
     handler = logging.getLogger().handlers[0]
@@ -71,8 +76,12 @@ def test_forms_refuse_a_post_without_the_csrf_token(world):
     lead = make_lead(world.team)
     client = Client(enforce_csrf_checks=True)
     client.force_login(world.qualifier)
-    for url in (reverse("leads:attempt", args=[lead.pk]), reverse("leads:take_next"),
-                reverse("leads:create"), reverse("notifications:mark_all_read")):
+    for url in (
+        reverse("leads:attempt", args=[lead.pk]),
+        reverse("leads:take_next"),
+        reverse("leads:create"),
+        reverse("notifications:mark_all_read"),
+    ):
         assert client.post(url, {"outcome": "reached"}).status_code == 403
     assert not lead.attempts.exists()
 

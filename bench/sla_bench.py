@@ -1,0 +1,876 @@
+#!/usr/bin/env python
+"""The SLA sweep on PostgreSQL: one sweep's time at growing table sizes, and the delay from a
+lead's breach_at to its manager's notification with a real worker and beat.
+
+The issue: "1,000,000 leads, 100,000 open, 1,000 due: one sweep's time at 100k and at 1M leads.
+Target: under 200 ms, and not growing with the table. With a real worker and beat: the delay
+from breach_at to the manager's notification over 100 leads (median and max). Target: at most
+the sweep interval plus 5 s."
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_bench_sla \
+        .venv/bin/python bench/sla_bench.py [--sizes 100000,1000000] [--skip-delay] [--keep]
+
+What it does:
+1. Creates the database if missing and migrates it. Teams, users and leads come from
+   bench/queue_bench.py (imported, not copied): 10 qualification teams of 8 qualifiers (+1 in
+   two teams) managed by one sales head, and leads loaded with set-based SQL, 10% open. Every
+   bench user gets an e-mail address, so each notification also writes an e-mail delivery.
+2. Deadlines, set-based (INSERT ... SELECT): every lead's warn and breach (cancelled by its
+   first call when that came in time, else raised), a converted lead's checked-lead reminder
+   and escalation and its acceptance deadline (cancelled or raised), and for every open lead a
+   pending pair in the future (a callback warn + breach for new leads, reminder + escalation
+   for checked ones, due in 1..7 days). Raised deadlines have their timeline event, raised
+   breaches their manager notification and a sent e-mail delivery, as the sweep leaves them.
+3. Timing, per size: the clock of the measurement is set an hour before the load, where no
+   deadline is naturally due; 7 windows of 30 s each get exactly 1,000 pending deadlines moved
+   into them (picked at random among the future pending ones: warn, breach, reminder,
+   escalation), then VACUUM ANALYZE. Window 1 is an untimed warm-up; windows 2..6 are the timed
+   repetitions: one call of leads.alerts.sla_sweep(now=end of window) each, perf_counter around
+   it (the claim UPDATE, the timeline events, the notifications and their deliveries in the
+   same transaction, and the enqueueing of the deliveries to Redis after commit). Window 7 is
+   used for EXPLAIN (ANALYZE, BUFFERS) of the claim query in a rolled-back transaction.
+   Enqueued delivery messages go to a throw-away Redis queue (bench-sla-timing), deleted after.
+4. Delay (unless --skip-delay): the backlog is swept and every pending delivery marked sent,
+   then a real worker with embedded beat is started:
+       .venv/bin/celery -A crm worker -B --pool=solo
+   with DATABASE_URL of this database, REDIS_URL=redis://127.0.0.1:6379/5, CELERY_QUEUE=bench-sla
+   and SLA_SWEEP_SECONDS (30 by default). Once it is ready, 100 new leads are written whose
+   breach_at falls 10..70 s ahead (spread evenly); the script waits for each lead's
+   "lead_breach" notification and prints notification.created_at - deadline.due_at (median,
+   max), against the interval + 5 s. The worker is stopped at the end (SIGTERM, by its pid).
+Before each timing phase it waits (polling every 30 s, at most 20 minutes) until no pytest,
+intake_bench, queue_bench or locust process runs; the report says if it had to run anyway.
+Without --keep the database is dropped at the end if this run created it.
+"""
+
+import argparse
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import queue_bench as qb  # noqa: E402 - after the path is set
+
+SWEEP_TARGET_MS = 200.0
+DUE_PER_SWEEP = 1000
+WINDOW_S = 30
+BUSY_PATTERN = "pytest|intake_bench|queue_bench|locust"
+TIMING_QUEUE = "bench-sla-timing"
+WORKER_QUEUE = "bench-sla"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/5"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100000,1000000", help="total leads at each step")
+    parser.add_argument("--repeats", type=int, default=5, help="timed sweeps per size")
+    parser.add_argument("--open-share", type=float, default=0.10, help="share of open leads")
+    parser.add_argument("--skip-delay", action="store_true", help="no worker/beat phase")
+    parser.add_argument("--delay-leads", type=int, default=100)
+    parser.add_argument(
+        "--sweep-seconds", type=float, default=30.0, help="SLA_SWEEP_SECONDS given to beat"
+    )
+    parser.add_argument("--no-wait", action="store_true", help="do not wait for an idle machine")
+    parser.add_argument("--keep", action="store_true", help="keep the database and its data")
+    parser.add_argument("--seed", type=float, default=0.42, help="seed of SQL random()")
+    args = parser.parse_args()
+    args.sizes = sorted(int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip())
+    return args
+
+
+# --------------------------------------------------------------------------- machine load
+
+
+def busy_processes() -> list[str]:
+    found = subprocess.run(
+        ["pgrep", "-af", BUSY_PATTERN], capture_output=True, text=True, check=False
+    ).stdout.splitlines()
+    mine = str(os.getpid())
+    return [line[:160] for line in found if line.split(" ", 1)[0] != mine]
+
+
+def wait_idle(label: str, args, max_s: float = 1200, every_s: float = 30) -> dict:
+    """Wait until no other heavy benchmark or test run is going; returns what was seen."""
+    t0 = time.monotonic()
+    busy = busy_processes()
+    while busy and not args.no_wait and time.monotonic() - t0 < max_s:
+        print(
+            f"  [{label}] waiting for an idle machine ({len(busy)} busy: "
+            f"{'; '.join(b.split(' ', 2)[1] + ' ' + b.split(' ', 2)[2][:60] for b in busy)})",
+            flush=True,
+        )
+        time.sleep(every_s)
+        busy = busy_processes()
+    state = {
+        "label": label,
+        "waited_s": time.monotonic() - t0,
+        "busy": busy,
+        "load": os.getloadavg()[0],
+    }
+    note = "idle" if not busy else f"STILL BUSY, ran anyway: {busy}"
+    print(f"  [{label}] waited {state['waited_s']:.0f} s; {note}; load {state['load']:.2f}")
+    return state
+
+
+# --------------------------------------------------------------------------- data
+
+
+def table_names() -> dict:
+    from crm.notifications.models import Delivery, Notification
+    from leads.models import Deadline, Lead, LeadEvent
+
+    return {
+        "lead": Lead._meta.db_table,
+        "deadline": Deadline._meta.db_table,
+        "event": LeadEvent._meta.db_table,
+        "notification": Notification._meta.db_table,
+        "delivery": Delivery._meta.db_table,
+    }
+
+
+def prepare_world(world: dict) -> None:
+    """E-mail addresses for the bench users (each notification then writes a delivery)."""
+    from django.contrib.auth.models import User
+
+    for user in User.objects.filter(username__startswith=qb.BENCH_PREFIX, email=""):
+        user.email = f"{user.username}@bench.example.ru"
+        user.save(update_fields=["email"])
+
+
+def clear_all(world: dict) -> None:
+    from django.db import connection
+
+    qb.clear_leads(world)  # TRUNCATE leads_lead CASCADE: deadlines, events, attempts
+    t = table_names()
+    with connection.cursor() as cur:
+        cur.execute(f"TRUNCATE {t['notification']} CASCADE")
+
+
+# Step 1: warn and breach of every lead (stopped by the first call in time, or by closing;
+# otherwise raised when due, or pending when still ahead); a converted lead's checked-lead
+# reminder and escalation (cancelled by the conversion or raised) and its acceptance deadline.
+HISTORY_SQL = """
+INSERT INTO {deadline} (lead_id, kind, due_at, raised_at, cancelled_at)
+SELECT id, kind, due,
+       CASE WHEN stop_at IS NOT NULL AND stop_at <= due THEN NULL
+            WHEN due <= %(now)s THEN due + random() * interval '25 seconds' END,
+       CASE WHEN stop_at IS NOT NULL AND stop_at <= due THEN stop_at END
+FROM (
+    SELECT l.id, k.kind, k.due, k.stop_at
+    FROM {lead} l
+    CROSS JOIN LATERAL (
+        VALUES ('warn', l.warn_at, coalesce(l.first_attempt_at, l.closed_at)),
+               ('breach', l.breach_at, coalesce(l.first_attempt_at, l.closed_at)),
+               ('stall_remind',
+                l.first_attempt_at + (l.closed_at - l.first_attempt_at) / 2 + interval '2 days',
+                l.closed_at),
+               ('stall_escalate',
+                l.first_attempt_at + (l.closed_at - l.first_attempt_at) / 2 + interval '4 days',
+                l.closed_at),
+               ('acceptance', l.closed_at + interval '2 hours',
+                l.closed_at + random() * interval '3 hours')
+    ) AS k(kind, due, stop_at)
+    WHERE l.id > %(lo)s AND l.id <= %(hi)s
+      AND (k.kind IN ('warn', 'breach') OR l.state = 'converted')
+) s
+"""
+
+# Step 2: every open lead has a pending pair in the future.
+FUTURE_SQL = """
+INSERT INTO {deadline} (lead_id, kind, due_at, raised_at, cancelled_at)
+SELECT id, k.kind, k.due, NULL, NULL
+FROM (
+    SELECT id, state, %(now)s::timestamptz + interval '1 day' + random() * interval '6 days' AS d
+    FROM {lead}
+    WHERE id > %(lo)s AND id <= %(hi)s AND state IN ('new', 'checked')
+) l
+CROSS JOIN LATERAL (
+    VALUES (CASE WHEN l.state = 'new' THEN 'warn' ELSE 'stall_remind' END, l.d),
+           (CASE WHEN l.state = 'new' THEN 'breach' ELSE 'stall_escalate' END,
+            l.d + CASE WHEN l.state = 'new' THEN interval '5 minutes' ELSE interval '2 days' END)
+) AS k(kind, due)
+"""
+
+# Step 3: what the sweep left behind for the raised ones: the timeline event, and for a breach
+# the manager's notification with its (sent) e-mail delivery.
+EVENTS_SQL = """
+INSERT INTO {event} (lead_id, actor_id, at, kind, from_state, to_state, reason_id, note,
+                     attempt_id, deadline_id)
+SELECT d.lead_id, NULL, d.raised_at, 'alert', '', '', NULL, '', NULL, d.id
+FROM {deadline} d
+WHERE d.lead_id > %(lo)s AND d.lead_id <= %(hi)s AND d.raised_at IS NOT NULL
+"""
+NOTIFICATIONS_SQL = """
+INSERT INTO {notification} (recipient_id, kind, message, params, url, created_at, read_at)
+SELECT t.manager_id, 'lead_' || d.kind, %(message)s, jsonb_build_object('lead', l.name),
+       '/leads/' || l.id || '/', d.raised_at, d.raised_at + interval '1 hour'
+FROM {deadline} d
+JOIN {lead} l ON l.id = d.lead_id
+JOIN crm_teams_team t ON t.id = l.team_id
+WHERE d.lead_id > %(lo)s AND d.lead_id <= %(hi)s AND d.raised_at IS NOT NULL
+  AND d.kind = 'breach' AND t.manager_id IS NOT NULL
+"""
+DELIVERIES_SQL = """
+INSERT INTO {delivery} (notification_id, channel, target, status, attempts, next_attempt_at,
+                        leased_until, sent_at, last_error)
+SELECT n.id, 'email', u.email, 'sent', 1, n.created_at, NULL,
+       n.created_at + interval '2 seconds', ''
+FROM {notification} n
+JOIN auth_user u ON u.id = n.recipient_id
+WHERE n.id > %(nlo)s AND u.email <> ''
+"""
+
+
+def team_table() -> str:
+    from crm.teams.models import Team
+
+    return Team._meta.db_table
+
+
+def add_deadlines(lo: int, hi: int, now) -> dict:
+    """Deadlines and what raising them left, for leads lo < id <= hi (set-based)."""
+    from django.db import connection, transaction
+
+    from leads.alerts import MESSAGES
+    from leads.models import Deadline
+
+    t = table_names()
+    timings = {}
+    with connection.cursor() as cur:
+        cur.execute("SET synchronous_commit = off")
+        cur.execute(f"SELECT coalesce(max(id), 0) FROM {t['notification']}")
+        nlo = cur.fetchone()[0]
+        steps = [
+            ("deadlines (history)", HISTORY_SQL, {"lo": lo, "hi": hi, "now": now}),
+            ("deadlines (open, future)", FUTURE_SQL, {"lo": lo, "hi": hi, "now": now}),
+            ("alert events", EVENTS_SQL, {"lo": lo, "hi": hi}),
+            (
+                "breach notifications",
+                NOTIFICATIONS_SQL.replace("crm_teams_team", team_table()),
+                {"lo": lo, "hi": hi, "message": MESSAGES[Deadline.Kind.BREACH]},
+            ),
+            ("e-mail deliveries", DELIVERIES_SQL, {"nlo": nlo}),
+        ]
+        for label, statement, params in steps:
+            t0 = time.perf_counter()
+            with transaction.atomic():
+                cur.execute(statement.format(**t), params)
+                rows = cur.rowcount
+            timings[label] = (rows, time.perf_counter() - t0)
+            print(f"    {label:<26} {rows:>10,} rows  {timings[label][1]:6.1f} s", flush=True)
+        cur.execute("SET synchronous_commit = on")
+    return timings
+
+
+def vacuum_all() -> None:
+    from django.db import connection
+
+    t = table_names()
+    with connection.cursor() as cur:
+        for name in ("lead", "deadline", "event", "notification", "delivery"):
+            cur.execute(f"VACUUM (ANALYZE) {t[name]}")
+
+
+def deadline_summary() -> str:
+    from django.db import connection
+
+    t = table_names()
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""SELECT count(*),
+                       count(*) FILTER (WHERE raised_at IS NULL AND cancelled_at IS NULL),
+                       count(*) FILTER (WHERE raised_at IS NOT NULL),
+                       count(*) FILTER (WHERE cancelled_at IS NOT NULL),
+                       pg_size_pretty(pg_total_relation_size('{t["deadline"]}')),
+                       pg_size_pretty(pg_relation_size('deadline_pending'))
+                FROM {t["deadline"]}"""
+        )
+        total, pending, raised, cancelled, size, idx = cur.fetchone()
+        cur.execute(f"SELECT count(*) FROM {t['notification']}")
+        notes = cur.fetchone()[0]
+        cur.execute(f"SELECT count(*) FROM {t['event']}")
+        events = cur.fetchone()[0]
+    return (
+        f"  deadlines {total:,}: {pending:,} pending, {raised:,} raised, {cancelled:,} "
+        f"cancelled; table+indexes {size}, deadline_pending {idx}; events {events:,}, "
+        f"notifications {notes:,}"
+    )
+
+
+def pending_count() -> int:
+    from leads.models import Deadline
+
+    return Deadline.objects.filter(raised_at=None, cancelled_at=None).count()
+
+
+def place_due_windows(base, first_window: int, n_windows: int, far) -> None:
+    """Move DUE_PER_SWEEP pending future deadlines into each of n_windows 30-second windows
+    starting at window `first_window` after `base` (untimed preparation)."""
+    from django.db import connection, transaction
+
+    from leads.models import Deadline
+
+    t = table_names()
+    n = n_windows * DUE_PER_SWEEP
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(
+            f"""WITH picked AS (
+                    SELECT id FROM {t["deadline"]}
+                    WHERE raised_at IS NULL AND cancelled_at IS NULL AND due_at > %s
+                      AND kind = ANY(%s)
+                    ORDER BY random() LIMIT %s
+                ), numbered AS (
+                    SELECT id, (row_number() OVER ()) - 1 AS rn FROM picked
+                )
+                UPDATE {t["deadline"]} d
+                SET due_at = %s::timestamptz
+                    + (%s + numbered.rn / %s) * interval '{WINDOW_S} seconds'
+                    + interval '0.5 seconds' + random() * interval '{WINDOW_S - 1} seconds'
+                FROM numbered WHERE d.id = numbered.id""",
+            [far, list(Deadline.LEAD_KINDS), n, base, first_window, DUE_PER_SWEEP],
+        )
+        if cur.rowcount != n:
+            sys.exit(f"only {cur.rowcount} pending future deadlines to move, {n} needed")
+    with connection.cursor() as cur:
+        cur.execute(f"VACUUM (ANALYZE) {t['deadline']}")
+
+
+def window_end(base, k: int):
+    return base + timedelta(seconds=WINDOW_S * (k + 1))
+
+
+def due_count(now) -> int:
+    from leads.models import Deadline
+
+    return Deadline.objects.filter(
+        raised_at=None, cancelled_at=None, due_at__lte=now, kind__in=Deadline.LEAD_KINDS
+    ).count()
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+class Recorder:
+    """Every statement with its time (execute_wrapper), to split a sweep's SQL."""
+
+    def __init__(self) -> None:
+        self.statements: list[tuple[str, float]] = []
+
+    def __call__(self, execute, sql, params, many, context):
+        t0 = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.statements.append((sql, (time.perf_counter() - t0) * 1000))
+
+
+def timed_sweep(now) -> dict:
+    from django.db import connection
+
+    from crm.notifications.models import Delivery, Notification
+    from leads.alerts import sla_sweep
+
+    due = due_count(now)
+    rec = Recorder()
+    with connection.execute_wrapper(rec):
+        t0 = time.perf_counter()
+        raised = sla_sweep(now=now)
+        total = (time.perf_counter() - t0) * 1000
+    claim = sum(ms for sql, ms in rec.statements if sql.lstrip().startswith("UPDATE"))
+    parts: dict[str, list[float]] = {}
+    for sql, ms in rec.statements:
+        parts.setdefault(statement_key(sql), []).append(ms)
+    notes = Notification.objects.filter(created_at=now)
+    return {
+        "due": due,
+        "raised": raised,
+        "ms": total,
+        "sql_ms": sum(ms for _sql, ms in rec.statements),
+        "claim_ms": claim,
+        "queries": len(rec.statements),
+        "notifications": notes.count(),
+        "deliveries": Delivery.objects.filter(notification__created_at=now).count(),
+        "load": os.getloadavg()[0],
+        "parts": {key: (len(v), sum(v)) for key, v in parts.items()},
+    }
+
+
+def statement_key(sql: str) -> str:
+    """'UPDATE leads_deadline', 'INSERT notifications_notification', ... for the breakdown."""
+    verb = (re.match(r"\s*(\w+)", sql) or re.match(r"", "")).group(0).strip().upper()
+    table = re.search(r'(?:FROM|INTO|UPDATE)\s+"?(\w+)"?', sql, re.IGNORECASE)
+    return f"{verb} {table.group(1)}" if table else verb
+
+
+def claim_sql(now) -> tuple[str, list]:
+    """The statement leads.alerts.claim_due runs, with its parameters."""
+    from leads.alerts import SWEEP_LIMIT
+    from leads.models import Deadline
+
+    captured = []
+
+    def capture(execute, sql, params, many, context):
+        captured.append((sql, list(params)))
+        raise _Stop
+
+    from django.db import connection, transaction
+
+    from leads.alerts import claim_due
+
+    try:
+        with transaction.atomic(), connection.execute_wrapper(capture):
+            claim_due(now, Deadline.LEAD_KINDS, SWEEP_LIMIT)
+    except _Stop:
+        pass
+    return captured[0]
+
+
+class _Stop(Exception):
+    pass
+
+
+def explain_claim(now) -> tuple[float, str, str]:
+    from django.db import connection, transaction
+
+    sql, params = claim_sql(now)
+    with transaction.atomic():
+        with connection.cursor() as cur:
+            cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+            lines = [row[0] for row in cur.fetchall()]
+            shown = cur.mogrify(sql, params).decode()
+        transaction.set_rollback(True)
+    found = [re.search(r"Execution Time: ([\d.]+)", line) for line in lines]
+    ms = next((float(m.group(1)) for m in found if m), float("nan"))
+    return ms, re.sub(r"\s+", " ", shown), "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- delay phase
+
+
+def redis_client(url: str):
+    import redis
+
+    return redis.Redis.from_url(url)
+
+
+def drop_queue_keys(url: str, queue: str) -> int:
+    """Delete the Redis keys of one of our queues (the list and kombu's binding)."""
+    try:
+        client = redis_client(url)
+        keys = [k for k in client.scan_iter(match=f"*{queue}*") if queue.encode() in k]
+        if keys:
+            client.delete(*keys)
+        return len(keys)
+    except Exception as error:  # noqa: BLE001 - cleanup only
+        print(f"  (could not clean Redis keys of {queue}: {error})")
+        return 0
+
+
+def drain_backlog() -> int:
+    """Raise whatever is due now (leads loaded in the last minutes before the load's clock),
+    so the worker starts from a steady state; mark every pending delivery sent."""
+    from django.utils import timezone
+
+    from crm.notifications.models import Delivery
+    from leads.alerts import sla_sweep
+
+    raised = 0
+    while True:
+        n = sla_sweep(now=timezone.now())
+        raised += n
+        if not n:
+            break
+    Delivery.objects.filter(status=Delivery.Status.PENDING).update(
+        status=Delivery.Status.SENT, sent_at=timezone.now()
+    )
+    return raised
+
+
+def start_worker(url: str, redis_url: str, sweep_s: float, workdir: Path) -> tuple:
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "REDIS_URL": redis_url,
+        "CELERY_QUEUE": WORKER_QUEUE,
+        "SLA_SWEEP_SECONDS": f"{sweep_s:g}",
+        "DJANGO_SETTINGS_MODULE": "crm.settings",
+        "DEBUG": "false",
+    }
+    cmd = [
+        str(ROOT / ".venv" / "bin" / "celery"),
+        "-A",
+        "crm",
+        "worker",
+        "-B",
+        "--pool=solo",
+        "--loglevel=INFO",
+        "--hostname=bench-sla@%h",
+        f"--schedule={workdir / 'celerybeat-schedule'}",
+    ]
+    log_path = workdir / "worker.log"
+    log = open(log_path, "w")  # noqa: SIM115 - closed by stop_worker
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    shown = " ".join(cmd[:6]) + " ..."
+    print(
+        f"  started worker pid {proc.pid}: DATABASE_URL=<bench db> REDIS_URL={redis_url} "
+        f"CELERY_QUEUE={WORKER_QUEUE} SLA_SWEEP_SECONDS={sweep_s:g} {shown}"
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        text = log_path.read_text(errors="replace")
+        if proc.poll() is not None:
+            sys.exit(f"the worker exited with {proc.returncode}:\n{text[-3000:]}")
+        if re.search(r"celery@\S+ ready|bench-sla@\S+ ready", text) and "beat" in text.lower():
+            break
+        time.sleep(0.5)
+    else:
+        stop_worker(proc, log)
+        sys.exit(f"the worker did not get ready in 120 s:\n{log_path.read_text()[-3000:]}")
+    return proc, log, log_path
+
+
+def stop_worker(proc, log) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)  # warm shutdown of the worker we started
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+    # the embedded beat runs in the worker's own session: end what is left of it, by group id
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    log.close()
+    print(f"  worker pid {proc.pid} stopped (exit code {proc.returncode})")
+
+
+def create_delay_leads(world: dict, n: int, now) -> list[tuple[int, int, object]]:
+    """n new leads whose breach falls 10..70 s from now, evenly spread; their warning was
+    raised already (as a sweep 5 minutes ago did). Returns (lead id, deadline id, due_at)."""
+    from django.db import transaction
+
+    from leads.models import Deadline, Lead
+
+    leads = []
+    for i in range(n):
+        breach = now + timedelta(seconds=10 + i * 60 / max(1, n - 1))
+        leads.append(
+            Lead(
+                team=world["teams"][i % len(world["teams"])],
+                source=world["sources"][0],
+                name=f"Задержка Проверка {i:03d}",
+                phone=f"+7999{i:07d}",
+                due_at=breach,
+                warn_at=breach - timedelta(minutes=5),
+                breach_at=breach,
+                created_at=breach - timedelta(minutes=20),
+            )
+        )
+    with transaction.atomic():
+        leads = Lead.objects.bulk_create(leads)
+        warn = [
+            Deadline(
+                lead=lead, kind=Deadline.Kind.WARN, due_at=lead.warn_at, raised_at=lead.warn_at
+            )
+            for lead in leads
+        ]
+        breach = [
+            Deadline(lead=lead, kind=Deadline.Kind.BREACH, due_at=lead.breach_at) for lead in leads
+        ]
+        Deadline.objects.bulk_create(warn + breach)
+    return [(lead.pk, d.pk, d.due_at) for lead, d in zip(leads, breach, strict=True)]
+
+
+def measure_delay(world: dict, url: str, args) -> dict:
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from crm.notifications.models import Notification
+
+    redis_url = os.environ["REDIS_URL"]
+    drop_queue_keys(redis_url, WORKER_QUEUE)
+    workdir = Path(tempfile.mkdtemp(prefix="sla-bench-worker-"))
+    proc, log, log_path = start_worker(url, redis_url, args.sweep_seconds, workdir)
+    try:
+        started = timezone.now()
+        created = create_delay_leads(world, args.delay_leads, started)
+        urls = {
+            reverse("leads:detail", args=[lead_id]): (lead_id, due) for lead_id, _d, due in created
+        }
+        last_due = max(due for _l, _d, due in created)
+        print(
+            f"  {len(created)} leads written at {started:%H:%M:%S}; breaches due "
+            f"{min(due for *_x, due in created):%H:%M:%S} .. {last_due:%H:%M:%S}",
+            flush=True,
+        )
+        give_up = last_due + timedelta(seconds=args.sweep_seconds * 3 + 60)
+        found = {}
+        while timezone.now() < give_up:
+            for note in Notification.objects.filter(kind="lead_breach", url__in=list(urls)):
+                found.setdefault(note.url, note.created_at)
+            if len(found) == len(urls):
+                break
+            if proc.poll() is not None:
+                print("  the worker died:\n" + log_path.read_text()[-3000:])
+                break
+            time.sleep(1)
+        load = os.getloadavg()[0]
+    finally:
+        stop_worker(proc, log)
+    sweeps = re.findall(
+        r"Task leads\.tasks\.sla_sweep\[[^\]]+\] succeeded in ([\d.]+)s: (\d+)",
+        log_path.read_text(errors="replace"),
+    )
+    delays = sorted((found[u] - due).total_seconds() for u, (_l, due) in urls.items() if u in found)
+    moments = sorted(set(found.values()))
+    gaps = [(b - a).total_seconds() for a, b in zip(moments, moments[1:], strict=False)]
+    drop_queue_keys(redis_url, WORKER_QUEUE)
+    for path in workdir.iterdir():
+        path.unlink()
+    workdir.rmdir()
+    return {
+        "n": len(urls),
+        "notified": len(found),
+        "delays": delays,
+        "sweep_moments": moments,
+        "gaps": gaps,
+        "worker_sweeps": sweeps,
+        "load": load,
+    }
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    args = parse_args()
+    url = os.environ.get("DATABASE_URL", "")
+    if not url:
+        sys.exit("Set DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/crm_bench_sla")
+    started = time.perf_counter()
+    # Deliveries enqueued by the timed sweeps go to a throw-away queue on Redis, not to the
+    # project's SQLite broker file; the worker phase uses its own queue.
+    os.environ.setdefault("REDIS_URL", DEFAULT_REDIS)
+    os.environ["CELERY_QUEUE"] = TIMING_QUEUE
+    created = qb.ensure_database(url)
+    print(f"database {qb.server_params(url)[0]}: {'created' if created else 'exists'}")
+    qb.django_setup()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+
+    import django
+    from django.db import connection
+    from django.utils import timezone
+
+    with connection.cursor() as cur:
+        cur.execute("SHOW server_version")
+        pg_version = cur.fetchone()[0]
+    print(
+        f"PostgreSQL {pg_version}; Django {django.get_version()}; {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.2f}; broker for the timed sweeps: "
+        f"{os.environ['REDIS_URL']} queue {TIMING_QUEUE}"
+    )
+    world = qb.make_world()
+    prepare_world(world)
+    clear_all(world)
+    pool = qb.pools()
+    load_args = SimpleNamespace(seed=args.seed, open_share=args.open_share)
+    load_now = timezone.now()
+    # The measurement clock: an hour before the load, where nothing is naturally due.
+    base = load_now - timedelta(hours=1)
+    far = load_now + timedelta(hours=12)
+    windows_per_size = 1 + args.repeats + 1  # warm-up, timed, EXPLAIN
+    loaded, next_window = 0, 0
+    results, machine = [], []
+    for size in args.sizes:
+        print(f"== {size:,} leads")
+        t0 = time.perf_counter()
+        with connection.cursor() as cur:
+            cur.execute(f"SELECT coalesce(max(id), 0) FROM {table_names()['lead']}")
+            lo = cur.fetchone()[0]
+        qb.grow_leads(world, pool, loaded + 1, size + 1, load_args, load_now)
+        with connection.cursor() as cur:
+            cur.execute(f"SELECT max(id) FROM {table_names()['lead']}")
+            hi = cur.fetchone()[0]
+        add_deadlines(lo, hi, load_now)
+        vacuum_all()
+        loaded = size
+        print(f"  loaded in {time.perf_counter() - t0:.1f} s (with VACUUM ANALYZE)")
+        print(qb.table_summary(world))
+        print(deadline_summary())
+        place_due_windows(base, next_window, windows_per_size, far)
+        warm, timed_k = next_window, range(next_window + 1, next_window + 1 + args.repeats)
+        explain_k = next_window + 1 + args.repeats
+        next_window += windows_per_size
+        machine.append(wait_idle(f"sweep timing at {size:,}", args))
+        w = timed_sweep(window_end(base, warm))
+        print(f"  warm-up sweep: {w['raised']} raised in {w['ms']:.1f} ms (not counted)")
+        runs = []
+        for k in timed_k:
+            r = timed_sweep(window_end(base, k))
+            runs.append(r)
+            print(
+                f"  sweep {len(runs)}: due {r['due']:,}, raised {r['raised']:,} in "
+                f"{r['ms']:7.1f} ms (SQL {r['sql_ms']:6.1f} ms in {r['queries']} statements, "
+                f"claim UPDATE {r['claim_ms']:5.1f} ms); {r['notifications']:,} notifications, "
+                f"{r['deliveries']:,} deliveries; load {r['load']:.2f}",
+                flush=True,
+            )
+        ms, sql, plan = explain_claim(window_end(base, explain_k))
+        print(f"  EXPLAIN ANALYZE of the claim UPDATE (1,000 due, rolled back): {ms:.2f} ms")
+        # the EXPLAIN window was rolled back: raise it (untimed) so the next size starts clean
+        from leads.alerts import sla_sweep
+
+        sla_sweep(now=window_end(base, explain_k))
+        results.append(
+            {"size": size, "runs": runs, "explain": (ms, sql, plan), "pending": pending_count()}
+        )
+        print()
+
+    print_sweep_table(results, args)
+    ms, sql, plan = results[-1]["explain"]
+    print(
+        f"\n--- EXPLAIN (ANALYZE, BUFFERS) of the claim query at {results[-1]['size']:,} leads "
+        f"({DUE_PER_SWEEP:,} due; run in a transaction that was rolled back)"
+    )
+    print(sql)
+    print(plan)
+
+    delay = None
+    if not args.skip_delay:
+        print("\n== delay from breach_at to the manager's notification (real worker + beat)")
+        drop_queue_keys(os.environ["REDIS_URL"], TIMING_QUEUE)
+        backlog = drain_backlog()
+        print(f"  swept the backlog first (deadlines due since the load): {backlog:,} raised")
+        machine.append(wait_idle("worker + beat delay", args))
+        delay = measure_delay(world, url, args)
+        print_delay(delay, args)
+    drop_queue_keys(os.environ["REDIS_URL"], TIMING_QUEUE)
+
+    print("\nmachine during the timing phases:")
+    for m in machine:
+        state = "idle" if not m["busy"] else f"busy ({len(m['busy'])} processes, ran anyway)"
+        print(f"  {m['label']:<28} waited {m['waited_s']:5.0f} s, {state}, load {m['load']:.2f}")
+
+    connection.close()
+    if args.keep:
+        print(f"\n--keep: data left in {qb.server_params(url)[0]}")
+    elif created:
+        qb.drop_database(url)
+        print(f"\ndropped database {qb.server_params(url)[0]} (created by this run)")
+    else:
+        from django.db import connection as conn
+
+        clear_all(world)
+        conn.close()
+        print("\nremoved the bench leads and notifications (the database existed before)")
+    print(f"total run time {time.perf_counter() - started:.0f} s")
+
+
+def print_sweep_table(results: list[dict], args) -> None:
+    print(
+        f"One sla_sweep() call with {DUE_PER_SWEEP:,} deadlines due (in process, perf_counter; "
+        f"{args.repeats} repetitions, each with a fresh set; includes notifications, deliveries "
+        "and the enqueue after commit)"
+    )
+    head = (
+        f"{'leads':>10} {'open':>8} {'pending':>8} {'n':>3} {'median ms':>10} {'max ms':>8} "
+        f"{'SQL med':>8} {'claim med':>9} {'stmts':>5} {'notifs':>7} {'deliv':>6} "
+        f"{'EXPLAIN ms':>10}  <200ms"
+    )
+    print(head)
+    print("-" * len(head))
+    for step in results:
+        runs = step["runs"]
+        total = [r["ms"] for r in runs]
+        med, worst = statistics.median(total), max(total)
+        step["median"] = med
+        print(
+            f"{step['size']:>10,} {round(step['size'] * args.open_share):>8,} "
+            f"{step['pending']:>8,} {len(runs):>3} {med:>10.1f} {worst:>8.1f} "
+            f"{statistics.median(r['sql_ms'] for r in runs):>8.1f} "
+            f"{statistics.median(r['claim_ms'] for r in runs):>9.1f} "
+            f"{runs[0]['queries']:>5} {runs[0]['notifications']:>7,} {runs[0]['deliveries']:>6,} "
+            f"{step['explain'][0]:>10.2f}  {'yes' if worst < SWEEP_TARGET_MS else 'NO'}"
+        )
+    print("\nWhere a sweep's SQL time goes (median over the repetitions; statements x count)")
+    keys = []
+    for step in results:
+        for r in step["runs"]:
+            keys += [k for k in r["parts"] if k not in keys]
+    head = f"{'statement':<42}" + "".join(f"{step['size']:>14,}" for step in results)
+    print(head)
+    print("-" * len(head))
+    for key in keys:
+        cells = []
+        for step in results:
+            found = [r["parts"].get(key, (0, 0.0)) for r in step["runs"]]
+            n = max(c for c, _ms in found)
+            cells.append(f"{statistics.median(ms for _c, ms in found):>8.1f} ms x{n:<3}")
+        print(f"{key[:42]:<42}" + "".join(f"{c:>14}" for c in cells))
+    cells = [
+        f"{statistics.median(r['ms'] - r['sql_ms'] for r in step['runs']):>8.1f} ms    "
+        for step in results
+    ]
+    print(f"{'Python (total - SQL)':<42}" + "".join(f"{c:>14}" for c in cells))
+    if len(results) > 1:
+        a, b = results[0], results[-1]
+        print(
+            f"median {a['median']:.1f} ms at {a['size']:,} -> {b['median']:.1f} ms at "
+            f"{b['size']:,} ({b['median'] / a['median']:.2f}x for {b['size'] / a['size']:.0f}x "
+            "the leads)"
+        )
+
+
+def print_delay(d: dict, args) -> None:
+    target = args.sweep_seconds + 5
+    print(
+        f"Delay breach_at -> 'lead_breach' notification.created_at, {d['n']} leads, "
+        f"SLA_SWEEP_SECONDS={args.sweep_seconds:g} (beat interval), target <= {target:g} s"
+    )
+    if not d["delays"]:
+        print("  no notification arrived")
+        return
+    head = (
+        f"{'leads':>6} {'notified':>8} {'min s':>6} {'median s':>9} {'p90 s':>6} "
+        f"{'max s':>6}  max<={target:g}s"
+    )
+    print(head)
+    print("-" * len(head))
+    ds = d["delays"]
+    p90 = ds[max(0, round(0.9 * len(ds)) - 1)]
+    print(
+        f"{d['n']:>6} {d['notified']:>8} {min(ds):>6.1f} {statistics.median(ds):>9.1f} "
+        f"{p90:>6.1f} {max(ds):>6.1f}  "
+        f"{'yes' if max(ds) <= target and d['notified'] == d['n'] else 'NO'}"
+    )
+    print(
+        "  sweeps that raised them (notification.created_at): "
+        + ", ".join(f"{m:%H:%M:%S}" for m in d["sweep_moments"])
+        + (f"; gaps {', '.join(f'{g:.1f}' for g in d['gaps'])} s" if d["gaps"] else "")
+    )
+    if d["worker_sweeps"]:
+        print(
+            "  worker log, sla_sweep runs (seconds, raised): "
+            + ", ".join(f"{float(s):.2f} s/{n}" for s, n in d["worker_sweeps"])
+        )
+    print(f"  load average at the end {d['load']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
