@@ -8,4 +8,4 @@ RUN SECRET_KEY=build-only python manage.py collectstatic --no-input
 RUN useradd --system --home /app crm && chown -R crm /app
 USER crm
 EXPOSE 8000
-CMD ["gunicorn", "crm.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--no-control-socket"]
+CMD ["gunicorn", "crm.wsgi", "--config", "gunicorn.conf.py"]

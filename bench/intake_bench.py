@@ -177,8 +177,11 @@ def make_fixtures() -> dict:
 def delete_bench_leads(slugs=BENCH_SLUGS) -> None:
     """Remove the leads of the bench sources with everything that hangs off them (the ORM's
     collector follows whatever related tables the app has grown)."""
+    from django.db import connections
+
     from leads.models import Lead
 
+    connections.close_all()  # a fresh connection: the last one may have idled through a run
     Lead.objects.filter(source__slug__in=slugs).delete()
 
 
@@ -772,7 +775,9 @@ def report_load(title: str, result: dict, posts: int) -> dict:
 
 
 def verify_stored(source, posts: int, run_tag: str, ids: list[int]) -> bool:
-    from django.db import connection
+    from django.db import connection, connections
+
+    connections.close_all()
 
     with connection.cursor() as cur:
         cur.execute(

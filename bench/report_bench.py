@@ -115,6 +115,78 @@ def wait_idle(label: str, args, max_s: float = 1200, every_s: float = 30) -> dic
     return state
 
 
+# --------------------------------------------------------------------------- database
+
+RETRIES: list[str] = []
+
+
+def wait_for_db(max_s: float = 300) -> None:
+    """After a lost connection (the fault tests restart PostgreSQL): wait until it answers."""
+    from django.db import connection
+
+    t0 = time.monotonic()
+    while True:
+        connection.close()
+        try:
+            with connection.cursor() as cur:
+                cur.execute("SELECT 1")
+            return
+        except Exception:  # noqa: BLE001 - still restarting
+            if time.monotonic() - t0 > max_s:
+                raise
+            time.sleep(2)
+
+
+def db_retry(fn, what: str, attempts: int = 4):
+    """Run fn; when the connection to PostgreSQL is lost, wait for it and run fn again (each
+    fn is one transaction, so a failed attempt left nothing behind)."""
+    from django.db import InterfaceError, OperationalError
+
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except (OperationalError, InterfaceError) as error:
+            if attempt == attempts - 1:
+                raise
+            first = (str(error).strip().splitlines() or [""])[0]
+            print(f"  [{what}] lost the database ({first}); waiting, then again", flush=True)
+            RETRIES.append(what)
+            wait_for_db()
+
+
+def run_sql(statement: str, params: dict, what: str, seed: float | None = None) -> int:
+    """One statement in its own transaction (asynchronous commit); its row count."""
+    from django.db import connection, transaction
+
+    def once() -> int:
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute("SET LOCAL synchronous_commit = off")
+            if seed is not None:
+                cur.execute("SELECT setseed(%s)", [seed])
+            cur.execute(statement, params)
+            return cur.rowcount
+
+    return db_retry(once, what)
+
+
+def execute(statement: str) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(statement)
+
+
+def scalar(statement: str):
+    from django.db import connection
+
+    def once():
+        with connection.cursor() as cur:
+            cur.execute(statement)
+            return cur.fetchone()[0]
+
+    return db_retry(once, "query")
+
+
 # --------------------------------------------------------------------------- world
 
 
@@ -507,8 +579,6 @@ FROM (
 
 def grow(world: dict, lo_g: int, hi_g: int, args, now, pool: dict) -> dict:
     """Leads g = lo_g .. hi_g-1 and their derived rows; returns rows and seconds per step."""
-    from django.db import connection, transaction
-
     t = tables()
     weights = [w for *_rest, w in qb.SOURCES]
     cum, acc = [], 0.0
@@ -543,42 +613,32 @@ def grow(world: dict, lo_g: int, hi_g: int, args, now, pool: dict) -> dict:
         "now": now,
     }
     done = {}
-    with connection.cursor() as cur:
-        cur.execute("SET synchronous_commit = off")
-        cur.execute("SELECT setseed(%s)", [((args.seed * 1000 + lo_g) % 1000) / 1000])
-        cur.execute(f"SELECT coalesce(max(id), 0) FROM {t['lead']}")
-        lo_id = cur.fetchone()[0]
-        t0, rows = time.perf_counter(), 0
-        for lo in range(lo_g, hi_g, 250_000):
-            hi = min(hi_g, lo + 250_000) - 1
-            with transaction.atomic():
-                cur.execute(LEADS_SQL.format(**t), {**base, "lo": lo, "hi": hi})
-                rows += cur.rowcount
-            print(f"    leads {lo:>9,} .. {hi:>9,}  {time.perf_counter() - t0:6.1f} s", flush=True)
-        done["leads"] = (rows, time.perf_counter() - t0)
-        cur.execute(f"SELECT max(id) FROM {t['lead']}")
-        hi_id = cur.fetchone()[0]
-        for label, statement in [
-            ("contacts", CONTACTS_SQL),
-            ("deals", DEALS_SQL),
-            ("handoffs", HANDOFFS_SQL),
-            ("disputes", DISPUTES_SQL),
-            ("contact attempts", ATTEMPTS_SQL),
-            ("transition events", EVENTS_SQL),
-            ("warn/breach deadlines", DEADLINES_SQL),
-        ]:
-            t0 = time.perf_counter()
-            with transaction.atomic():
-                cur.execute(statement.format(**t), {**base, "lo": lo_id, "hi": hi_id})
-                done[label] = (cur.rowcount, time.perf_counter() - t0)
-            print(
-                f"    {label:<22} {done[label][0]:>10,} rows  {done[label][1]:6.1f} s", flush=True
-            )
-        cur.execute("SET synchronous_commit = on")
+    lo_id = scalar(f"SELECT coalesce(max(id), 0) FROM {t['lead']}")
+    t0, rows = time.perf_counter(), 0
+    for lo in range(lo_g, hi_g, 250_000):
+        hi = min(hi_g, lo + 250_000) - 1
+        seed = (args.seed + lo * 0.6180339887) % 1.0  # a different stream per chunk
+        rows += run_sql(LEADS_SQL.format(**t), {**base, "lo": lo, "hi": hi}, f"leads {lo}", seed)
+        print(f"    leads {lo:>9,} .. {hi:>9,}  {time.perf_counter() - t0:6.1f} s", flush=True)
+    done["leads"] = (rows, time.perf_counter() - t0)
+    hi_id = scalar(f"SELECT max(id) FROM {t['lead']}")
+    for what, statement in [
+        ("contacts", CONTACTS_SQL),
+        ("deals", DEALS_SQL),
+        ("handoffs", HANDOFFS_SQL),
+        ("disputes", DISPUTES_SQL),
+        ("contact attempts", ATTEMPTS_SQL),
+        ("transition events", EVENTS_SQL),
+        ("warn/breach deadlines", DEADLINES_SQL),
+    ]:
         t0 = time.perf_counter()
-        for name in t.values():
-            cur.execute(f"VACUUM (ANALYZE) {name}")
-        print(f"    VACUUM ANALYZE         {time.perf_counter() - t0:6.1f} s", flush=True)
+        n = run_sql(statement.format(**t), {**base, "lo": lo_id, "hi": hi_id}, what)
+        done[what] = (n, time.perf_counter() - t0)
+        print(f"    {what:<22} {n:>10,} rows  {done[what][1]:6.1f} s", flush=True)
+    t0 = time.perf_counter()
+    for name in t.values():
+        db_retry(lambda name=name: execute(f"VACUUM (ANALYZE) {name}"), "vacuum")
+    print(f"    VACUUM ANALYZE         {time.perf_counter() - t0:6.1f} s", flush=True)
     return done
 
 
@@ -646,18 +706,24 @@ def run_case(client, url: str, n: int, warmup: int) -> dict:
     from django.test.utils import CaptureQueriesContext
 
     for _ in range(warmup):
-        response = client.get(url)
+        response = db_retry(lambda: client.get(url), "warm-up request")
         if response.status_code != 200:
             raise RuntimeError(f"GET {url} returned {response.status_code}")
     total, sql, counts, sql_captured = [], [], [], []
     per_query: dict[str, list[float]] = {}
     load_before = os.getloadavg()[0]
-    for _ in range(n):
+
+    def timed():
         timer = SqlTimer()
         with CaptureQueriesContext(connection) as captured, connection.execute_wrapper(timer):
             t0 = time.perf_counter()
             response = client.get(url)
             elapsed = time.perf_counter() - t0
+        return timer, captured, response, elapsed
+
+    for _ in range(n):
+        # a request that lost the database (PostgreSQL restarted) is not counted: it is redone
+        timer, captured, response, elapsed = db_retry(timed, "request")
         if response.status_code != 200:
             raise RuntimeError(f"GET {url} returned {response.status_code}")
         total.append(elapsed * 1000)
@@ -822,6 +888,8 @@ def main() -> None:
     print_shapes(results[-1], cases)
     print_explains(results[-1], cases)
 
+    if RETRIES:
+        print(f"\nlost the database and retried {len(RETRIES)} times: {', '.join(RETRIES)}")
     print("\nmachine during the timing phases:")
     for m in machine:
         state = "idle" if not m["busy"] else f"busy ({len(m['busy'])} processes, ran anyway)"
@@ -910,8 +978,9 @@ def print_explains(step: dict, cases: list) -> None:
                 f"    {statistics.median(times):7.1f} ms in page, EXPLAIN {ms:7.1f} ms  "
                 f"{label(sql)}"
             )
-            if shape(sql) not in seen and len(full) < 5 and ms > 20:
-                seen.add(shape(sql))
+            kind = label(sql).split(":")[0] + label(sql).split(":")[1].replace("extract", "")
+            if kind not in seen and len(full) < 7 and ms > 20:
+                seen.add(kind)
                 full.append((what, who, sql, plan))
     for what, who, sql, plan in full:
         print(f"\n--- {what}, {who}: EXPLAIN (ANALYZE, BUFFERS)")

@@ -122,6 +122,47 @@ def wait_idle(label: str, args, max_s: float = 1200, every_s: float = 30) -> dic
     return state
 
 
+# --------------------------------------------------------------------------- database
+
+RETRIES: list[str] = []
+
+
+def wait_for_db(max_s: float = 300) -> None:
+    """After a lost connection (the fault tests restart PostgreSQL): wait until it answers."""
+    from django.db import connection
+
+    t0 = time.monotonic()
+    while True:
+        connection.close()
+        try:
+            with connection.cursor() as cur:
+                cur.execute("SELECT 1")
+            return
+        except Exception:  # noqa: BLE001 - still restarting
+            if time.monotonic() - t0 > max_s:
+                raise
+            time.sleep(2)
+
+
+def db_retry(fn, what: str, attempts: int = 4, undo=None):
+    """Run fn; when the connection to PostgreSQL is lost, wait for it, undo what a partly
+    committed fn left (when given) and run fn again."""
+    from django.db import InterfaceError, OperationalError
+
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except (OperationalError, InterfaceError) as error:
+            if attempt == attempts - 1:
+                raise
+            first = (str(error).strip().splitlines() or [""])[0]
+            print(f"  [{what}] lost the database ({first}); waiting, then again", flush=True)
+            RETRIES.append(what)
+            wait_for_db()
+            if undo is not None:
+                undo()
+
+
 # --------------------------------------------------------------------------- data
 
 
@@ -247,28 +288,31 @@ def add_deadlines(lo: int, hi: int, now) -> dict:
     t = table_names()
     timings = {}
     with connection.cursor() as cur:
-        cur.execute("SET synchronous_commit = off")
         cur.execute(f"SELECT coalesce(max(id), 0) FROM {t['notification']}")
         nlo = cur.fetchone()[0]
-        steps = [
-            ("deadlines (history)", HISTORY_SQL, {"lo": lo, "hi": hi, "now": now}),
-            ("deadlines (open, future)", FUTURE_SQL, {"lo": lo, "hi": hi, "now": now}),
-            ("alert events", EVENTS_SQL, {"lo": lo, "hi": hi}),
-            (
-                "breach notifications",
-                NOTIFICATIONS_SQL.replace("crm_teams_team", team_table()),
-                {"lo": lo, "hi": hi, "message": MESSAGES[Deadline.Kind.BREACH]},
-            ),
-            ("e-mail deliveries", DELIVERIES_SQL, {"nlo": nlo}),
-        ]
-        for label, statement, params in steps:
-            t0 = time.perf_counter()
-            with transaction.atomic():
+    steps = [
+        ("deadlines (history)", HISTORY_SQL, {"lo": lo, "hi": hi, "now": now}),
+        ("deadlines (open, future)", FUTURE_SQL, {"lo": lo, "hi": hi, "now": now}),
+        ("alert events", EVENTS_SQL, {"lo": lo, "hi": hi}),
+        (
+            "breach notifications",
+            NOTIFICATIONS_SQL.replace("crm_teams_team", team_table()),
+            {"lo": lo, "hi": hi, "message": MESSAGES[Deadline.Kind.BREACH]},
+        ),
+        ("e-mail deliveries", DELIVERIES_SQL, {"nlo": nlo}),
+    ]
+    for label, statement, params in steps:
+        t0 = time.perf_counter()
+
+        def once(statement=statement, params=params) -> int:
+            with transaction.atomic(), connection.cursor() as cur:
+                cur.execute("SET LOCAL synchronous_commit = off")
                 cur.execute(statement.format(**t), params)
-                rows = cur.rowcount
-            timings[label] = (rows, time.perf_counter() - t0)
-            print(f"    {label:<26} {rows:>10,} rows  {timings[label][1]:6.1f} s", flush=True)
-        cur.execute("SET synchronous_commit = on")
+                return cur.rowcount
+
+        rows = db_retry(once, label)
+        timings[label] = (rows, time.perf_counter() - t0)
+        print(f"    {label:<26} {rows:>10,} rows  {timings[label][1]:6.1f} s", flush=True)
     return timings
 
 
@@ -403,6 +447,28 @@ def timed_sweep(now) -> dict:
         "load": os.getloadavg()[0],
         "parts": {key: (len(v), sum(v)) for key, v in parts.items()},
     }
+
+
+def profile_sweep(now) -> str:
+    """cProfile of one sweep: where its Python time goes."""
+    import cProfile
+    import io
+    import pstats
+
+    from leads.alerts import sla_sweep
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    raised = sla_sweep(now=now)
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(28)
+    text = out.getvalue()
+    text = text[text.find("ncalls") :] if "ncalls" in text else text
+    return f"({raised} raised)\n" + text.replace(str(ROOT) + "/", "").replace(
+        str(Path(sys.prefix)) + "/lib/python3.11/site-packages/", ""
+    )
 
 
 def statement_key(sql: str) -> str:
@@ -694,7 +760,7 @@ def main() -> None:
     # The measurement clock: an hour before the load, where nothing is naturally due.
     base = load_now - timedelta(hours=1)
     far = load_now + timedelta(hours=12)
-    windows_per_size = 1 + args.repeats + 1  # warm-up, timed, EXPLAIN
+    windows_per_size = 1 + args.repeats + 2  # warm-up, timed, EXPLAIN, profile
     loaded, next_window = 0, 0
     results, machine = [], []
     for size in args.sizes:
@@ -703,7 +769,16 @@ def main() -> None:
         with connection.cursor() as cur:
             cur.execute(f"SELECT coalesce(max(id), 0) FROM {table_names()['lead']}")
             lo = cur.fetchone()[0]
-        qb.grow_leads(world, pool, loaded + 1, size + 1, load_args, load_now)
+
+        def undo_partial_load(lo=lo) -> None:
+            with connection.cursor() as cur:
+                cur.execute(f"DELETE FROM {table_names()['lead']} WHERE id > %s", [lo])
+
+        db_retry(
+            lambda a=loaded + 1, b=size + 1: qb.grow_leads(world, pool, a, b, load_args, load_now),
+            "leads",
+            undo=undo_partial_load,
+        )
         with connection.cursor() as cur:
             cur.execute(f"SELECT max(id) FROM {table_names()['lead']}")
             hi = cur.fetchone()[0]
@@ -713,16 +788,17 @@ def main() -> None:
         print(f"  loaded in {time.perf_counter() - t0:.1f} s (with VACUUM ANALYZE)")
         print(qb.table_summary(world))
         print(deadline_summary())
-        place_due_windows(base, next_window, windows_per_size, far)
+        db_retry(lambda k=next_window: place_due_windows(base, k, windows_per_size, far), "windows")
         warm, timed_k = next_window, range(next_window + 1, next_window + 1 + args.repeats)
         explain_k = next_window + 1 + args.repeats
         next_window += windows_per_size
         machine.append(wait_idle(f"sweep timing at {size:,}", args))
-        w = timed_sweep(window_end(base, warm))
+        w = db_retry(lambda k=warm: timed_sweep(window_end(base, k)), "sweep")
         print(f"  warm-up sweep: {w['raised']} raised in {w['ms']:.1f} ms (not counted)")
         runs = []
         for k in timed_k:
-            r = timed_sweep(window_end(base, k))
+            # a sweep that lost the database rolled back: the same window is swept again
+            r = db_retry(lambda k=k: timed_sweep(window_end(base, k)), "sweep")
             runs.append(r)
             print(
                 f"  sweep {len(runs)}: due {r['due']:,}, raised {r['raised']:,} in "
@@ -737,8 +813,15 @@ def main() -> None:
         from leads.alerts import sla_sweep
 
         sla_sweep(now=window_end(base, explain_k))
+        profile = profile_sweep(window_end(base, explain_k + 1))
         results.append(
-            {"size": size, "runs": runs, "explain": (ms, sql, plan), "pending": pending_count()}
+            {
+                "size": size,
+                "runs": runs,
+                "explain": (ms, sql, plan),
+                "pending": pending_count(),
+                "profile": profile,
+            }
         )
         print()
 
@@ -750,6 +833,11 @@ def main() -> None:
     )
     print(sql)
     print(plan)
+    print(
+        f"\n--- cProfile of one more sweep at {results[-1]['size']:,} leads (1,000 due; "
+        "untimed, the profiler slows it down), by cumulative time"
+    )
+    print(results[-1]["profile"])
 
     delay = None
     if not args.skip_delay:
@@ -762,6 +850,8 @@ def main() -> None:
         print_delay(delay, args)
     drop_queue_keys(os.environ["REDIS_URL"], TIMING_QUEUE)
 
+    if RETRIES:
+        print(f"\nlost the database and retried {len(RETRIES)} times: {', '.join(RETRIES)}")
     print("\nmachine during the timing phases:")
     for m in machine:
         state = "idle" if not m["busy"] else f"busy ({len(m['busy'])} processes, ran anyway)"

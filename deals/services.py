@@ -105,6 +105,7 @@ def deal_transition(
     name: str,
     note: str = "",
     now: datetime | None = None,
+    checked: bool = False,
     **arguments,
 ) -> Deal:
     """Move a deal a stage, with its event, in one transaction. Two people moving one deal at
@@ -115,7 +116,7 @@ def deal_transition(
         raise DealConflict(
             _("Not possible for a deal that is %(stage)s.") % {"stage": deal.get_stage_display()}
         )
-    if name != "accept":
+    if name != "accept" and not checked:  # `checked`: the caller has its own rule (a ruling)
         check_hands(deal, by)
     from_stage = deal.stage
     with transaction.atomic():
@@ -149,9 +150,15 @@ def deal_accept(*, deal: Deal, by: AbstractBaseUser, now: datetime | None = None
     """Pick up: from the pool by any closer of the team, or the deal given to this closer."""
     if not deal.team.members.filter(pk=by.pk).exists():
         raise PermissionDenied(_("Only a closer of the deal's team can pick it up."))
-    if deal.closer_id not in (None, by.pk):
-        raise DealConflict(_("This deal is given to another closer."))
-    return deal_transition(deal=deal, by=by, name="accept", closer=by, now=now)
+    with transaction.atomic():
+        # Read who holds it under a row lock: a head reassigning it at this moment either
+        # finishes first (and we see the new closer) or waits and then finds it picked up.
+        holder = (
+            Deal.objects.select_for_update().filter(pk=deal.pk).values_list("closer", flat=True)
+        )
+        if holder.first() not in (None, by.pk):
+            raise DealConflict(_("This deal is given to another closer."))
+        return deal_transition(deal=deal, by=by, name="accept", closer=by, now=now)
 
 
 def deal_set_meeting(
@@ -199,8 +206,11 @@ def deal_assign(
     closer: AbstractBaseUser | None,
     now: datetime | None = None,
 ) -> Deal:
-    """Give a deal not yet picked up to a closer of its team, or back to the pool."""
+    """Give a deal not yet picked up to a closer of its team, or back to the pool: the team's
+    manager (or an admin) decides."""
     now = now or timezone.now()
+    if by is not None and by.pk != deal.team.manager_id and not by.is_superuser:
+        raise PermissionDenied(_("Only the team's manager can reassign its deals."))
     if closer is not None and not deal.team.members.filter(pk=closer.pk).exists():
         raise ValidationError({"closer": _("This closer is not in the deal's team.")})
     with transaction.atomic():

@@ -14,6 +14,13 @@ from leads.alerts import claim_due
 from leads.models import Deadline
 
 
+def _told(deal: Deal) -> list:
+    """The sales team's manager; with none, its members (somebody must hear of it)."""
+    if deal.team.manager_id:
+        return [deal.team.manager]
+    return list(deal.team.members.filter(is_active=True))
+
+
 def acceptance_sweep(now: datetime | None = None) -> int:
     now = now or timezone.now()
     with transaction.atomic():
@@ -26,7 +33,7 @@ def acceptance_sweep(now: datetime | None = None) -> int:
         notify(
             (
                 Message(
-                    recipient=deal.team.manager,
+                    recipient=user,
                     kind="deal_not_accepted",
                     message=gettext_noop("Nobody has accepted the deal with %(contact)s yet."),
                     params={"contact": deal.contact.name},
@@ -34,7 +41,7 @@ def acceptance_sweep(now: datetime | None = None) -> int:
                     webhook_url=deal.team.alert_webhook_url,
                 )
                 for deal in deals
-                if deal.team.manager_id
+                for user in _told(deal)
             ),
             now,
         )

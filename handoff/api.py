@@ -104,9 +104,8 @@ class DisputeViewSet(viewsets.ReadOnlyModelViewSet):
     pagination_class = None
 
     def get_queryset(self):
-        return Dispute.objects.filter(disputes_visible_to(self.request.user)).order_by(
-            "-raised_at"
-        )[:500]
+        visible = Dispute.objects.filter(disputes_visible_to(self.request.user))
+        return visible.select_related("criterion").order_by("-raised_at")[:500]
 
     def get_object(self) -> Dispute:
         item = Dispute.objects.filter(

@@ -20,12 +20,12 @@ from crm.teams.models import Role, Team
 from deals.models import Deal
 
 WIN_RATE_DAYS = 90
-NEWCOMER_BONUS = 0.1
+WIN_RATE_FLOOR = 0.1
 
 
 def closer_weight(open_deals: int, won: int, lost: int) -> float:
     win_rate = (won + 1) / (won + lost + 2)
-    return (win_rate + NEWCOMER_BONUS) / (open_deals + 1)
+    return (win_rate + WIN_RATE_FLOOR) / (open_deals + 1)
 
 
 def pick(

@@ -51,6 +51,8 @@ def dispute_raise(
     errors = {}
     if criterion is None:
         errors["criterion"] = _("Name the criterion the qualification got wrong.")
+    elif not deal.lead.answers.filter(criterion=criterion).exists():
+        errors["criterion"] = _("Name a criterion the lead was qualified on.")
     if not claim.strip():
         errors["claim"] = _("Say what was wrong.")
     if errors:
@@ -123,8 +125,14 @@ def dispute_resolve(
         if not ruled:
             raise DealConflict(_("This dispute is already resolved."))
         if outcome == Dispute.Outcome.UPHELD and dispute.deal.is_open:
+            # can_resolve above is the rule for rulings, not the closer's-hands rule
             deal_transition(
-                deal=dispute.deal, by=by, name="return_to_qualification", note=note, now=now
+                deal=dispute.deal,
+                by=by,
+                name="return_to_qualification",
+                note=note,
+                now=now,
+                checked=True,
             )
     dispute.refresh_from_db()
     return dispute

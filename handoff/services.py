@@ -23,6 +23,8 @@ def receiving_team(
 ) -> Team:
     """The sales team a lead goes to: the one chosen, else the closer's, else the only one
     its qualification team hands off to."""
+    if closer is not None and not closer.groups.filter(name=Role.CLOSER).exists():
+        raise ValidationError({"closer": _("Give the deal to a closer.")})
     candidates = lead.team.receiving_sales_teams()
     if sales_team is not None:
         candidates = candidates.filter(pk=sales_team.pk)

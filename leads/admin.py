@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -46,7 +47,7 @@ class LeadSourceAdmin(admin.ModelAdmin):
     def intake_url(self, source: LeadSource) -> str:
         if not source.pk:
             return "—"
-        return f"{reverse('api:intake')}?key={source.intake_key}"
+        return f"{settings.SITE_URL}{reverse('api:intake')}?key={source.intake_key}"
 
     @admin.action(description=_("Rotate the intake key (the old one stops working)"))
     def rotate_intake_key(self, request: HttpRequest, queryset: QuerySet[LeadSource]) -> None:

@@ -8,8 +8,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
+from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_noop
@@ -110,14 +112,17 @@ def claim_due(now: datetime, kinds: Iterable[str], limit: int = SWEEP_LIMIT) -> 
 
 def _members_by_team(team_ids: set[int]) -> dict[int, list[AbstractBaseUser]]:
     members: dict[int, list[AbstractBaseUser]] = defaultdict(list)
-    for team in Team.objects.filter(pk__in=team_ids).prefetch_related("members"):
-        members[team.pk] = list(team.members.filter(is_active=True))
+    active = Prefetch("members", queryset=get_user_model().objects.filter(is_active=True))
+    for team in Team.objects.filter(pk__in=team_ids).prefetch_related(active):
+        members[team.pk] = list(team.members.all())
     return members
 
 
 def _messages(deadline: Deadline, members: dict[int, list], now: datetime) -> list[Message]:
     lead = deadline.lead
-    params = {"lead": lead.name or lead.phone or lead.email or f"#{lead.pk}"}
+    # The name or the number of the lead, never its phone or e-mail: this text also goes to
+    # e-mail subjects and to a messenger bot outside the customer's servers.
+    params = {"lead": lead.name or f"#{lead.pk}"}
     return [
         Message(
             recipient=user,

@@ -243,7 +243,8 @@ class IntakeFieldsSerializer(serializers.Serializer):
 class IntakeResponseSerializer(serializers.ModelSerializer):
     class Meta:
         model = Lead
-        fields = ["id", "state", "warn_at", "breach_at", "duplicate_of"]
+        # Not duplicate_of: a public form's key must not tell whether a phone is already known.
+        fields = ["id", "state", "warn_at", "breach_at"]
 
 
 @extend_schema(
@@ -322,7 +323,8 @@ def _intake_source(request: Request) -> LeadSource | Response:
 
 def _intake_refusal(request: Request, source: LeadSource) -> Response | None:
     """Size and rate are checked before the body is read."""
-    if int(request.META.get("CONTENT_LENGTH") or 0) > settings.INTAKE_MAX_BODY_BYTES:
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if not length.isdigit() or int(length) > settings.INTAKE_MAX_BODY_BYTES:
         return Response(
             {"detail": _("The body is too large.")}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
         )

@@ -29,7 +29,7 @@ class QueueFilter(django_filters.FilterSet):
         label=_("Age"),
         choices=[
             ("1h", _("Last hour")),
-            ("today", _("Last 24 hours")),
+            ("24h", _("Last 24 hours")),
             ("older_1d", _("Older than a day")),
             ("older_7d", _("Older than a week")),
         ],

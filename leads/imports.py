@@ -17,10 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.teams.models import Team
-from crm.teams.selectors import working_week
-from leads import sla
 from leads.intake import clean_fields
-from leads.models import Deadline, Lead, LeadEvent, LeadImport, LeadSource
+from leads.models import Lead, LeadEvent, LeadImport, LeadSource
 
 FIELDS = (
     "name",
@@ -203,7 +201,9 @@ class _BatchWriter:
         self, *, team: Team, source: LeadSource, by: AbstractBaseUser | None, now: datetime
     ) -> None:
         self.team, self.source, self.by, self.now = team, source, by, now
-        self.warn_at, self.breach_at = sla.deadlines(now, team, working_week(team))
+        # A purchased list is not waiting for a callback: its leads join the queue due now,
+        # without callback alerts (thousands of rows would each warn the whole team).
+        self.warn_at = self.breach_at = now
         self.pending: list[dict[str, str]] = []
         self.keys: set[str] = set()
 
@@ -239,21 +239,13 @@ class _BatchWriter:
             LeadEvent(lead=lead, actor=self.by, at=self.now, kind=LeadEvent.Kind.CREATED)
             for lead in leads
         )
-        Deadline.objects.bulk_create(
-            Deadline(lead=lead, kind=kind, due_at=due_at)
-            for lead in leads
-            for kind, due_at in (
-                (Deadline.Kind.WARN, self.warn_at),
-                (Deadline.Kind.BREACH, self.breach_at),
-            )
-        )
         result.created += len(leads)
 
     def _open_leads_matching(self, batch: list[dict[str, str]]) -> dict[str, int]:
         phones = [f["phone"] for f in batch if f["phone"]]
         emails = [f["email"] for f in batch if f["email"]]
         matches = (
-            Lead.objects.filter(state__in=Lead.OPEN_STATES)
+            Lead.objects.filter(team=self.team, state__in=Lead.OPEN_STATES)
             .filter(Q(phone__in=phones) | Q(email__in=emails))
             .order_by("-created_at", "-id")
             .values_list("id", "phone", "email")

@@ -40,8 +40,9 @@ def claimable_leads(teams: list[Team], now: datetime) -> QuerySet[Lead]:
     )
 
 
-def open_duplicate_of(phone: str, email: str, exclude_pk: int | None = None) -> Lead | None:
-    """The oldest open lead with the same phone or e-mail, which a new lead is linked to."""
+def open_duplicate_of(team: Team, phone: str, email: str) -> Lead | None:
+    """The team's oldest open lead with the same phone or e-mail, which a new lead is linked
+    to. Within the team only: a qualifier never learns of another team's leads this way."""
     match = Q()
     if phone:
         match |= Q(phone=phone)
@@ -49,7 +50,7 @@ def open_duplicate_of(phone: str, email: str, exclude_pk: int | None = None) -> 
         match |= Q(email=email.lower())
     if not match:
         return None
-    leads = Lead.objects.filter(match, state__in=Lead.OPEN_STATES).exclude(pk=exclude_pk)
+    leads = Lead.objects.filter(match, team=team, state__in=Lead.OPEN_STATES)
     return leads.order_by("created_at", "id").first()
 
 
@@ -57,7 +58,7 @@ QUEUE_PAGE_SIZE = 50
 
 AGE_FILTERS = {
     "1h": lambda now: Q(created_at__gte=now - timedelta(hours=1)),
-    "today": lambda now: Q(created_at__gte=now - timedelta(hours=24)),
+    "24h": lambda now: Q(created_at__gte=now - timedelta(hours=24)),
     "older_1d": lambda now: Q(created_at__lt=now - timedelta(hours=24)),
     "older_7d": lambda now: Q(created_at__lt=now - timedelta(days=7)),
 }

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_fsm import ConcurrentTransition, can_proceed
+from django_fsm import ConcurrentTransition, TransitionNotAllowed, can_proceed
 
 from crm.lib.phones import normalise_phone
 from crm.teams.models import Team
@@ -84,7 +84,7 @@ def lead_create(
         due_at=breach_at,
     )
     with transaction.atomic():
-        lead.duplicate_of = open_duplicate_of(phone, email)
+        lead.duplicate_of = open_duplicate_of(team, phone, email)
         lead.save()
         LeadEvent.objects.create(lead=lead, actor=by, at=now, kind=LeadEvent.Kind.CREATED)
         alerts.schedule_callback(lead, warn_at, breach_at)
@@ -311,12 +311,19 @@ def lead_transition(
     """Run a transition with its event in one transaction; `then` runs inside it too, so a
     conversion's deal exists exactly when the lead is converted."""
     now = now or timezone.now()
+    if by.pk != lead.team.manager_id and not by.is_superuser:
+        _raise_if_held_by_other(lead, by, now)  # a manager may step in; a teammate may not
     blockers = transition_blockers(lead, name)
     if blockers:
         raise TransitionBlocked(blockers)
     from_state = lead.state
     with transaction.atomic():
-        getattr(lead, name)(**({"reason": reason, "note": note} if name == "junk" else {}))
+        try:
+            getattr(lead, name)(**({"reason": reason, "note": note} if name == "junk" else {}))
+        except TransitionNotAllowed:  # a condition changed since transition_blockers looked
+            raise LeadConflict(
+                _("This lead changed a moment ago. Reload it and try again.")
+            ) from None
         if not lead.is_open:
             lead.closed_at = now
         _save(lead, ["state", "junk_reason", "closed_at"])

@@ -3,6 +3,7 @@ import csv
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -12,6 +13,7 @@ from django.utils.translation import gettext_noop as _noop
 from django.views.decorators.http import require_POST
 
 from crm.lib.phones import international
+from crm.lib.spreadsheets import spreadsheet_safe
 from crm.teams.selectors import landing_url_name
 from crm.teams.templatetags.people import person
 from leads import services
@@ -48,7 +50,6 @@ def queue(request: HttpRequest) -> HttpResponse:
         "next_cursor": next_cursor,
         "open_count": open_count(leads),
         "now": timezone.now(),
-        "teams": queue_teams(request.user),
     }
     template = "leads/queue.html"
     if request.htmx:
@@ -91,7 +92,7 @@ def lead_create(request: HttpRequest) -> HttpResponse:
     duplicate = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        duplicate = open_duplicate_of(data["phone"], data["email"])
+        duplicate = open_duplicate_of(data["team"], data["phone"], data["email"])
         if duplicate is None or data["save_duplicate"]:
             lead = services.lead_create(
                 team=data["team"],
@@ -205,8 +206,9 @@ def answers_save(request: HttpRequest, pk: int) -> HttpResponse:
         return _workspace(request, lead, answers_form=form)
 
     def save_all() -> None:
-        for criterion, value in form.given():
-            services.lead_answer(lead=lead, by=request.user, criterion=criterion, value=value)
+        with transaction.atomic():  # all the script's answers, or none of them
+            for criterion, value in form.given():
+                services.lead_answer(lead=lead, by=request.user, criterion=criterion, value=value)
 
     return _act(request, lead, save_all, _("Answers saved."), answers_form=form)
 
@@ -280,23 +282,26 @@ def export_csv(request: HttpRequest) -> StreamingHttpResponse:
         yield "\ufeff" + writer.writerow([_(title) for _field, title in EXPORT_COLUMNS])
         for lead in rows:
             yield writer.writerow(
-                [
-                    lead.pk,
-                    lead.name,
-                    international(lead.phone),
-                    lead.email,
-                    lead.company_name,
-                    lead.source.name,
-                    lead.get_state_display(),
-                    lead.get_temperature_display(),
-                    lead.score,
-                    person(lead.assignee),
-                    f"{lead.created_at.astimezone(zone):%Y-%m-%d %H:%M}",
-                    f"{lead.due_at.astimezone(zone):%Y-%m-%d %H:%M}",
-                    lead.utm_source,
-                    lead.utm_medium,
-                    lead.utm_campaign,
-                ]
+                spreadsheet_safe(
+                    [
+                        lead.pk,
+                        lead.name,
+                        international(lead.phone),
+                        lead.email,
+                        lead.company_name,
+                        lead.source.name,
+                        lead.get_state_display(),
+                        lead.get_temperature_display(),
+                        lead.score,
+                        person(lead.assignee),
+                        f"{lead.created_at.astimezone(zone):%Y-%m-%d %H:%M}",
+                        f"{lead.due_at.astimezone(zone):%Y-%m-%d %H:%M}",
+                        lead.utm_source,
+                        lead.utm_medium,
+                        lead.utm_campaign,
+                    ],
+                    trusted=(2,),  # the phone, formatted by us
+                )
             )
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")

@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crm.lib.spreadsheets import spreadsheet_safe
 from reports import exports
 from reports.forms import PeriodForm
 from reports.selectors import report_teams
@@ -25,7 +26,7 @@ class CsvRenderer(BaseRenderer):
         buffer = io.StringIO()
         writer = csv.writer(buffer, delimiter=";")
         if isinstance(data, dict) and "teams" in data:
-            writer.writerows(exports.rows(data["teams"]))
+            writer.writerows(spreadsheet_safe(row) for row in exports.rows(data["teams"]))
         else:
             writer.writerow(["detail", data])
         return ("\ufeff" + buffer.getvalue()).encode()

@@ -97,8 +97,11 @@ def leaderboard(team_ids: list[int], period: Period) -> dict:
         .annotate(n=Count("id"))
     ):
         _add(points, row["actor__username"], "checks", row["n"], weights.checked_lead)
+    # A sales team's board counts the handoffs it received, a qualification team's those it made.
     handoffs = Handoff.objects.filter(
-        from_team__in=team_ids, handed_off_at__gte=period.start, handed_off_at__lt=period.end
+        Q(from_team__in=team_ids) | Q(team__in=team_ids),
+        handed_off_at__gte=period.start,
+        handed_off_at__lt=period.end,
     )
     # A conversion counts unless a dispute took it back.
     kept = handoffs.exclude(dispute__outcome=Dispute.Outcome.UPHELD)
@@ -106,7 +109,7 @@ def leaderboard(team_ids: list[int], period: Period) -> dict:
         _add(points, row["qualifier__username"], "conversions", row["n"], weights.conversion)
     for row in (
         closed_deals(Deal.objects.filter(stage=Deal.Stage.WON), period)
-        .filter(lead__team__in=team_ids)
+        .filter(Q(team__in=team_ids) | Q(lead__team__in=team_ids))
         .values("closer__username")
         .annotate(n=Count("id"))
     ):

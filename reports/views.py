@@ -8,6 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from crm.lib.spreadsheets import spreadsheet_safe
 from crm.teams.selectors import teams_for_user
 from reports import exports, people, presentation
 from reports.forms import PeriodForm
@@ -91,7 +92,7 @@ def insights(request: HttpRequest) -> HttpResponse:
 
 def _csv(rows, filename: str) -> HttpResponse:
     buffer = io.StringIO()
-    csv.writer(buffer, delimiter=";").writerows(rows)
+    csv.writer(buffer, delimiter=";").writerows(spreadsheet_safe(row) for row in rows)
     response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

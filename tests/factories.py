@@ -86,8 +86,10 @@ def make_criterion(slug: str = "kitchen-type", **fields) -> Criterion:
 __all__ = ["Role"]
 
 
-def make_deal(world, *, closer=None, now: datetime | None = None, **lead_fields):
-    """A lead taken through a call, a check and a conversion: the deal it made."""
+def make_deal(
+    world, *, closer=None, now: datetime | None = None, answers: dict | None = None, **lead_fields
+):
+    """A lead taken through a call, the answers given, a check and a conversion: its deal."""
     from handoff.services import lead_convert
 
     world.sales.assignment = "pool"
@@ -95,5 +97,9 @@ def make_deal(world, *, closer=None, now: datetime | None = None, **lead_fields)
     now = now or timezone.now()
     lead = make_lead(world.team, now=now, **lead_fields)
     services.lead_attempt_log(lead=lead, by=world.qualifier, outcome="reached", now=now)
+    for criterion, value in (answers or {}).items():
+        services.lead_answer(
+            lead=lead, by=world.qualifier, criterion=criterion, value=value, now=now
+        )
     services.lead_check(lead=lead, by=world.qualifier, now=now)
     return lead_convert(lead=lead, by=world.qualifier, closer=closer, now=now).deal

@@ -21,4 +21,9 @@ class RedactPersonalData(logging.Filter):
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, ()
+        if record.exc_info:
+            # A traceback quotes values too ("Key (phone)=(+7…) already exists"): render it
+            # here, redacted, so the formatter prints this text instead.
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
         return True

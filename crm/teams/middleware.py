@@ -7,7 +7,8 @@ from crm.teams.selectors import teams_for_user
 
 
 class TeamTimeZoneMiddleware:
-    """Show times in the user's team's zone (a Yekaterinburg team sees Yekaterinburg time)."""
+    """Show times in the user's team's zone (a Yekaterinburg team sees Yekaterinburg time).
+    Read on each request, so a changed zone or membership applies at once."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -15,11 +16,12 @@ class TeamTimeZoneMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         zone = None
         if request.user.is_authenticated:
-            zone = request.session.get("team_time_zone")
-            if zone is None:
-                team = teams_for_user(request.user).order_by("id").first()
-                zone = team.time_zone if team else ""
-                request.session["team_time_zone"] = zone
+            zone = (
+                teams_for_user(request.user)
+                .order_by("id")
+                .values_list("time_zone", flat=True)
+                .first()
+            )
         if zone:
             timezone.activate(zone)
         else:

@@ -45,7 +45,7 @@ def test_closer_picks_up_a_deal_books_the_meeting_and_wins_it(page: Page, live_s
 
 def test_head_resolves_a_dispute(page: Page, live_server, world):
     criterion = make_criterion(required=False)
-    deal = make_deal(world, name="Анна Смирнова")
+    deal = make_deal(world, name="Анна Смирнова", answers={criterion: "custom"})
     deal_accept(deal=deal, by=world.closer)
     dispute = dispute_raise(
         deal=Deal.objects.get(pk=deal.pk),

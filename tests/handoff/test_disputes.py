@@ -13,7 +13,7 @@ from deals.models import Deal
 from handoff import disputes
 from handoff.alerts import acceptance_sweep
 from leads.models import Criterion
-from tests.factories import make_criterion, make_deal
+from tests.factories import UserFactory, make_criterion, make_deal
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,7 @@ def criterion(db) -> Criterion:
 
 @pytest.fixture
 def deal(world, criterion) -> Deal:
-    deal = make_deal(world)
+    deal = make_deal(world, answers={criterion: "custom"})
     deals.deal_accept(deal=deal, by=world.closer)
     return deal
 
@@ -116,3 +116,33 @@ def test_an_accepted_deal_raises_no_acceptance_alert(world):
     deal = make_deal(world, now=now)
     deals.deal_accept(deal=deal, by=world.closer, now=now + timedelta(minutes=30))
     assert acceptance_sweep(now=now + timedelta(days=1)) == 0
+
+
+def test_the_qualification_teams_manager_can_uphold_too(world, deal, criterion):
+    world.team.manager = UserFactory(username="call_centre_head", role="Sales head")
+    world.team.save()
+    dispute = raise_dispute(world, deal, criterion)
+    disputes.dispute_resolve(dispute=dispute, by=world.team.manager, outcome="upheld")
+    assert Deal.objects.get(pk=deal.pk).stage == "returned"
+
+
+def test_a_dispute_names_a_criterion_the_lead_was_qualified_on(world, deal):
+    other = make_criterion("budget", question="Budget", kind="number", required=False)
+    with pytest.raises(ValidationError) as error:
+        disputes.dispute_raise(deal=deal, by=world.closer, criterion=other, claim="x")
+    assert "criterion" in error.value.message_dict
+
+
+def test_acceptance_alert_without_a_manager_tells_the_closers(world):
+    world.sales.manager = None
+    world.sales.save()
+    now = timezone.now()
+    make_deal(world, now=now)
+    acceptance_sweep(now=now + timedelta(hours=3))
+    assert Notification.objects.filter(recipient=world.closer, kind="deal_not_accepted").exists()
+
+
+def test_only_the_sales_teams_manager_reassigns(world):
+    deal = make_deal(world)
+    with pytest.raises(PermissionDenied):
+        deals.deal_assign(deal=deal, by=world.closer, closer=world.closer)

@@ -196,3 +196,27 @@ def test_two_qualifiers_booking_one_slot_only_one_gets_it(world):
     assert Lead.objects.filter(state="checked").count() == 1
     slot.refresh_from_db()
     assert slot.deal == Deal.objects.get()
+
+
+def test_a_pick_up_racing_a_reassignment_never_overwrites_it(world):
+    from deals.models import Deal
+    from deals.services import DealConflict, deal_accept, deal_assign
+    from tests.factories import make_deal
+
+    rival = UserFactory(role="Closer")
+    world.sales.members.add(rival)
+    for round_ in range(5):
+        deal = make_deal(world, phone=f"+7916333000{round_}")
+        for_pick_up, for_reassign = Deal.objects.get(pk=deal.pk), Deal.objects.get(pk=deal.pk)
+        results = run_together(
+            [
+                lambda: deal_accept(deal=for_pick_up, by=world.closer),  # noqa: B023
+                lambda: deal_assign(deal=for_reassign, by=world.head, closer=rival),  # noqa: B023
+            ]
+        )
+        deal.refresh_from_db()
+        assert sum(isinstance(r, DealConflict) for r in results) == 1, results
+        if deal.stage == "accepted":  # the pick-up won: the reassignment was refused
+            assert deal.closer == world.closer
+        else:  # the reassignment won: the pick-up saw it and was refused
+            assert (deal.stage, deal.closer) == ("handed_off", rival)

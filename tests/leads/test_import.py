@@ -38,6 +38,7 @@ def test_windows_1251_with_semicolons(world):
         "Угловая кухня",
     )
     assert LeadEvent.objects.filter(kind="created").count() == 2
+    assert not lead.deadlines.exists()  # a list is not waiting for a callback: no alerts
 
 
 def test_utf8_with_commas_and_quotes(world):

@@ -81,7 +81,8 @@ def test_the_same_external_id_again_answers_200_with_the_same_id(source):
 def test_a_lead_matching_an_open_lead_is_linked_as_duplicate(source):
     first = post(source, {"phone": "+79161234567"}).json()
     second = post(source, {"phone": "8 916 123 45 67", "name": "Again"}).json()
-    assert second["duplicate_of"] == first["id"]
+    assert Lead.objects.get(pk=second["id"]).duplicate_of_id == first["id"]
+    assert "duplicate_of" not in second  # the sender does not learn the number was known
     assert Lead.objects.count() == 2
 
 

@@ -221,3 +221,18 @@ def test_manual_entry_cannot_target_another_team(qualifier_client, world):
     response = qualifier_client.post(reverse("leads:create"), data)
     assert "team" in response.context["form"].errors
     assert not Lead.objects.exists()
+
+
+def test_duplicates_are_matched_within_the_team_only(qualifier_client, world):
+    from leads.models import LeadSource
+
+    make_lead(world.other_team, phone="+79161234567", name="Чужой Клиент")
+    data = {
+        "team": world.team.pk,
+        "source": LeadSource.objects.get().pk,
+        "name": "Иван Петров",
+        "phone": "8 916 123 45 67",
+    }
+    response = qualifier_client.post(reverse("leads:create"), data)
+    assert response.status_code == 302  # no warning naming another team's lead
+    assert Lead.objects.get(team=world.team).duplicate_of is None

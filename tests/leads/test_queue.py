@@ -153,3 +153,26 @@ def test_closed_leads_leave_the_queue(client, world):
     services.lead_junk(lead=lead, by=world.qualifier, reason=JunkReason.objects.get())
     client.force_login(world.qualifier)
     assert "Спам Спамов" not in client.get(reverse("leads:queue")).content.decode()
+
+
+def test_a_teammate_cannot_junk_a_lead_someone_is_working_but_the_manager_can(world):
+    from leads.models import JunkReason
+
+    lead = make_lead(world.team)
+    services.lead_claim_next(user=world.qualifier, teams=[world.team])
+    reason = JunkReason.objects.get()
+    with pytest.raises(services.LeadConflict):
+        services.lead_junk(lead=Lead.objects.get(pk=lead.pk), by=world.teammate, reason=reason)
+    services.lead_junk(lead=Lead.objects.get(pk=lead.pk), by=world.head, reason=reason)
+    assert Lead.objects.get(pk=lead.pk).state == "junk"
+
+
+def test_pages_show_times_in_the_teams_zone(client, world):
+    from datetime import UTC, datetime
+
+    world.team.time_zone = "Asia/Yekaterinburg"
+    world.team.save()
+    lead = make_lead(world.team, now=datetime(2026, 11, 25, 7, 0, tzinfo=UTC))
+    client.force_login(world.qualifier)
+    html = client.get(reverse("leads:detail", args=[lead.pk])).content.decode()
+    assert "25.11.2026 12:00" in html  # 07:00 UTC is noon in Yekaterinburg

@@ -221,6 +221,11 @@ def test_leaderboard_points(week):
     ]
 
 
+def test_a_sales_teams_leaderboard_counts_its_wins(week):
+    board = leaderboard([week.sales.pk], period(week.team))
+    assert {row["person"]: row["wins"] for row in board["people"]}["closer"] == 1
+
+
 def test_answers_and_sources_that_predict(week):
     [answer] = answer_outcomes([week.team.pk], period(week.team))
     assert (

@@ -135,7 +135,7 @@ def objects(world) -> dict:
     criterion = make_criterion(required=False)
     lead = make_lead(world.team)
     deal = make_deal(world, phone="+79160000111")
-    disputed = make_deal(world, phone="+79160000222")
+    disputed = make_deal(world, phone="+79160000222", answers={criterion: "custom"})
     deals.deal_accept(deal=disputed, by=world.closer)
     dispute = dispute_raise(deal=disputed, by=world.closer, criterion=criterion, claim="wrong")
     job = LeadImport.objects.create(

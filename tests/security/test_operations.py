@@ -102,3 +102,22 @@ def test_production_settings_pass_the_deploy_check(monkeypatch, settings):
     settings.SECRET_KEY = "k" * 20 + "-production-secret-from-the-environment-0123456789"
     settings.ALLOWED_HOSTS = ["crm.example.ru"]
     call_command("check", "--deploy", "--fail-level", "WARNING")
+
+
+def test_tracebacks_in_logs_are_redacted_too():
+    try:
+        raise ValueError("Key (phone)=(+79161234567) already exists, mail a@b.ru")
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord("crm", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    RedactPersonalData().filter(record)
+    line = logging.getLogger().handlers[0].format(record)
+    assert "79161234567" not in line and "a@b.ru" not in line and "ValueError" in line
+
+
+def test_exports_quote_cells_a_spreadsheet_would_run(client, world):
+    make_lead(world.team, name="=1+2 Формула", phone="+79161234567")
+    client.force_login(world.qualifier)
+    body = b"".join(client.get(reverse("leads:export")).streaming_content).decode("utf-8-sig")
+    assert ";'=1+2 Формула;" in body
