@@ -56,6 +56,7 @@ import multiprocessing as mp
 import os
 import pstats
 import random
+import re
 import resource
 import signal
 import socket
@@ -80,6 +81,7 @@ BENCH_SLUGS = (SOURCE_SLUG, LEAN_SLUG, RAW_SLUG)
 PATH = "/api/v1/intake/"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 CORES = os.cpu_count() or 1
+BENCH_DB = ""  # set in main(): PostgreSQL backends of other databases count as "other"
 
 
 # ---------------------------------------------------------------- database and Django setup
@@ -571,6 +573,22 @@ def _proc_stat(pid: int) -> tuple[str, int, float] | None:
     return comm, ppid, cpu
 
 
+_BACKEND = re.compile(r"^postgres: \S+: \S+ (\S+) (?:\S+\(\d+\)|\[local\])")
+_AUTOVACUUM = re.compile(r"autovacuum worker (\S+)")
+
+
+def _pg_serves_us(pid: int) -> bool:
+    """A PostgreSQL process counts for the bench unless it is a backend (or an autovacuum
+    worker) of another database: another job's tests must not land in our figures."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            title = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return False
+    match = _BACKEND.match(title) or _AUTOVACUUM.search(title)
+    return match is None or not BENCH_DB or match.group(1) == BENCH_DB
+
+
 def cpu_snapshot(gunicorn_pid: int | None, gen_pids: list[int]) -> dict:
     with open("/proc/stat") as f:
         total = [int(x) for x in f.readline().split()[1:]]
@@ -594,7 +612,7 @@ def cpu_snapshot(gunicorn_pid: int | None, gen_pids: list[int]) -> dict:
         comm, ppid, cpu = stat
         if gunicorn_pid and (pid == gunicorn_pid or ppid == gunicorn_pid):
             groups["gunicorn"][pid] = cpu
-        elif comm == "postgres":
+        elif comm == "postgres" and _pg_serves_us(pid):
             groups["postgres"][pid] = cpu
         elif comm.startswith("redis-server"):
             groups["redis"][pid] = cpu
@@ -1277,6 +1295,8 @@ def main() -> int:
         print("note: REDIS_URL unset: the rate limit counts in each worker's local memory")
 
     created = ensure_database(url)
+    global BENCH_DB
+    BENCH_DB = server_params(url)[0]
     lock = run_lock(url)
     if lock is None:
         print("another intake_bench run holds this database: wait for it to finish")

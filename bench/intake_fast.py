@@ -3,7 +3,7 @@ the intake benchmark report would reach; served by gunicorn as `bench.intake_fas
 (`bench/intake_bench.py --app bench.intake_fast:application`). Not used by the application.
 
 Same contract as POST /api/v1/intake/ (X-Intake-Key or ?key=, JSON or form body, 201 with
-{id, state, warn_at, breach_at, duplicate_of}, 200 with the stored lead for a repeated
+{id, state, warn_at, breach_at}, 200 with the stored lead for a repeated
 external_id, 400/401/403/413/429 as the app), and the same rules through the app's own pure
 functions (leads.intake.map_payload / clean_fields, leads.api.flat_payload, leads.sla.deadlines
 on crm.teams.selectors.working_week). What differs is only how it is executed:
@@ -16,7 +16,7 @@ on crm.teams.selectors.working_week). What differs is only how it is executed:
 3. The rate limit is one Redis round trip (a pipeline: INCR + EXPIRE NX) on one client per
    process, instead of ADD + EXISTS + INCRBY with a new redis.Redis built for each.
 4. The write is ONE SQL statement in autocommit (no BEGIN/COMMIT round trips): a CTE that
-   finds the open duplicate (the same predicate and order as selectors.open_duplicate_of),
+   finds the team's open duplicate (the predicate and order of selectors.open_duplicate_of),
    INSERTs the lead with ON CONFLICT on lead_external_id_once_per_source (idempotency without
    the SELECT first), and INSERTs its LeadEvent and its two Deadline rows from the inserted
    row. A repeat (conflict) then reads the stored lead (one more SELECT, repeats only).
@@ -109,7 +109,7 @@ def _insert_sql() -> tuple[str, list[str]]:
 WITH dup AS (
     SELECT id FROM leads_lead
     WHERE ((%(phone)s <> '' AND phone = %(phone)s) OR (%(email)s <> '' AND email = %(email)s))
-      AND state IN ('new', 'checked')
+      AND team_id = %(team_id)s AND state IN ('new', 'checked')
     ORDER BY created_at, id LIMIT 1
 ), ins AS (
     INSERT INTO leads_lead ({", ".join(lead_cols)}) VALUES ({", ".join(lead_vals)})
@@ -236,14 +236,13 @@ def intake(request):
         status = 201 if created else 200
     else:
         row, status = _store(source, fields)
-    lead_id, state, warn, breach, duplicate_of = row
+    lead_id, state, warn, breach, _duplicate_of = row
     response = JsonResponse(
         {
             "id": lead_id,
             "state": state,
             "warn_at": _iso(warn),
             "breach_at": _iso(breach),
-            "duplicate_of": duplicate_of,
         },
         status=status,
     )

@@ -110,6 +110,8 @@ def wait_idle(label: str, args, max_s: float = 1200, every_s: float = 30) -> dic
         busy = busy_processes()
     state = {"label": label, "waited_s": time.monotonic() - t0, "busy": busy}
     state["load"] = os.getloadavg()[0]
+    # the connection may have gone while waiting (the fault tests restart PostgreSQL)
+    wait_for_db()
     note = "idle" if not busy else f"STILL BUSY, ran anyway: {busy}"
     print(f"  [{label}] waited {state['waited_s']:.0f} s; {note}; load {state['load']:.2f}")
     return state
@@ -867,7 +869,7 @@ def main() -> None:
         machine.append(wait_idle(f"reports at {size:,}", args))
         step = {"size": size, "runs": {}}
         for key, mode, path, what, who in cases:
-            teams = set_managers(world, mode)
+            teams = db_retry(lambda mode=mode: set_managers(world, mode), "managers")
             client = Client()
             client.force_login(world["head"])
             t1 = time.perf_counter()

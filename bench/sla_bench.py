@@ -117,6 +117,8 @@ def wait_idle(label: str, args, max_s: float = 1200, every_s: float = 30) -> dic
         "busy": busy,
         "load": os.getloadavg()[0],
     }
+    # the connection may have gone while waiting (the fault tests restart PostgreSQL)
+    wait_for_db()
     note = "idle" if not busy else f"STILL BUSY, ran anyway: {busy}"
     print(f"  [{label}] waited {state['waited_s']:.0f} s; {note}; load {state['load']:.2f}")
     return state
