@@ -22,8 +22,9 @@ What it does:
    single-client time per post (wall, SQL, CPU); with --profile N, cProfiles N posts in
    process and prints the time per stage of the request and the top functions.
 4. For each --worker-class (default: sync and gthread, each reported): starts gunicorn
-   (--app, default crm.wsgi:application; --no-control-socket, a free port, --workers, default
-   cores + 1, which measured best here; --threads for gthread), warms it up, then the load
+   (--app, default crm.wsgi:application; --config the project's gunicorn.conf.py, the
+   production shape, unless --gunicorn-config none; --no-control-socket, a free port,
+   --workers, default cores + 1 as in production; --threads for gthread), warms it up, then the load
    generator -- in --gen-procs separate processes (default 2), --clients threads in total,
    each a raw-socket HTTP/1.1 client (keep-alive when the server keeps the connection, a new
    connection per post when it closes it, as the sync worker does; the connect time is in
@@ -185,6 +186,23 @@ def delete_bench_leads(slugs=BENCH_SLUGS) -> None:
 
     connections.close_all()  # a fresh connection: the last one may have idled through a run
     Lead.objects.filter(source__slug__in=slugs).delete()
+    vacuum_lead_tables()
+
+
+def vacuum_lead_tables() -> None:
+    """VACUUM ANALYZE the lead tables after a delete, so each run starts on tables without
+    the previous run's dead rows (with autovacuum off, as on this server, they pile up:
+    hundreds of thousands of dead index entries slowed the dedup SELECT and the INSERTs)."""
+    from django.db import connection
+
+    from leads.models import Lead
+
+    tables = {Lead._meta.db_table} | {
+        rel.related_model._meta.db_table for rel in Lead._meta.related_objects
+    }
+    with connection.cursor() as cur:
+        for table in sorted(tables):
+            cur.execute(f'VACUUM (ANALYZE) "{table}"')
 
 
 # ---------------------------------------------------------------- the leads
@@ -641,15 +659,26 @@ def free_port() -> int:
 
 
 class Gunicorn:
-    def __init__(self, app: str, worker_class: str, workers: int, threads: int, env: dict):
+    def __init__(
+        self, app: str, worker_class: str, workers: int, threads: int, env: dict, config: str
+    ):
         self.port = free_port()
         self.log = tempfile.NamedTemporaryFile(
             prefix="intake-bench-gunicorn-", suffix=".log", delete=False
         )
         self.log.close()
+        self.empty_config = None
+        if not config:  # gunicorn's defaults: an empty file, or it reads ./gunicorn.conf.py
+            self.empty_config = tempfile.NamedTemporaryFile(
+                prefix="intake-bench-", suffix=".conf.py", delete=False
+            )
+            self.empty_config.close()
+            config = self.empty_config.name
         cmd = [
             str(VENV_BIN / "gunicorn"),
             app,
+            "--config",
+            config,
             "--bind",
             f"127.0.0.1:{self.port}",
             "--workers",
@@ -714,6 +743,8 @@ class Gunicorn:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=5)
         Path(self.log.name).unlink(missing_ok=True)
+        if self.empty_config is not None:
+            Path(self.empty_config.name).unlink(missing_ok=True)
 
 
 RUNNING: list[Gunicorn] = []
@@ -1244,6 +1275,13 @@ def main() -> int:
         help="warm-up posts per configuration (default 100 per worker thread)",
     )
     parser.add_argument(
+        "--gunicorn-config",
+        default="auto",
+        help="gunicorn --config: 'auto' (default) is the project's gunicorn.conf.py when it "
+        "exists (the production shape, e.g. its JSON access log), 'none' gunicorn's defaults, "
+        "or a path; --bind, --workers, --worker-class and --threads are set here regardless",
+    )
+    parser.add_argument(
         "--app",
         default="crm.wsgi:application",
         help="the WSGI app under test (default crm.wsgi:application)",
@@ -1317,13 +1355,16 @@ def main() -> int:
         (existing,) = cur.fetchone()
         cur.execute("SHOW synchronous_commit")
         (sync_commit,) = cur.fetchone()
+        cur.execute("SHOW autovacuum")
+        (autovacuum,) = cur.fetchone()
         cur.execute("SHOW server_version")
         (pg_version,) = cur.fetchone()
     db = settings.DATABASES["default"]
     print(f"settings {args.settings}; PGOPTIONS={os.environ.get('PGOPTIONS', '')!r}")
     print(
         f"database {db['NAME']} ({'created' if created else 'existing'}), PostgreSQL "
-        f"{pg_version}, synchronous_commit={sync_commit}, {existing} other leads in the table; "
+        f"{pg_version}, synchronous_commit={sync_commit}, autovacuum={autovacuum}, "
+        f"{existing} other leads in the table; "
         f"CONN_MAX_AGE={db.get('CONN_MAX_AGE')}, CONN_HEALTH_CHECKS="
         f"{db.get('CONN_HEALTH_CHECKS')}, DEBUG={settings.DEBUG}, cache="
         f"{settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}; {CORES} CPU cores; "
@@ -1349,6 +1390,13 @@ def main() -> int:
     connections.close_all()
 
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": args.settings, "DEBUG": "false"}
+    gunicorn_config = args.gunicorn_config
+    if gunicorn_config == "auto":
+        found = ROOT / "gunicorn.conf.py"
+        gunicorn_config = str(found) if found.exists() else ""
+    elif gunicorn_config == "none":
+        gunicorn_config = ""
+    print(f"\ngunicorn config: {gunicorn_config or 'none (gunicorn defaults)'}")
     key = sources[SOURCE_SLUG].intake_key
     results: dict[str, dict] = {}
     classes = [c.strip() for c in args.worker_class.split(",") if c.strip()]
@@ -1359,7 +1407,9 @@ def main() -> int:
             )
             delete_bench_leads((SOURCE_SLUG,))
             connections.close_all()
-            server = Gunicorn(args.app, worker_class, args.workers, args.threads, env)
+            server = Gunicorn(
+                args.app, worker_class, args.workers, args.threads, env, gunicorn_config
+            )
             RUNNING.append(server)
             # A post with a wrong key: 403 once Django is loaded and the database answers.
             server.wait_ready(http_request("127.0.0.1", server.port, key + "-wrong", {}), 403)
@@ -1406,6 +1456,7 @@ def main() -> int:
                 args.workers,
                 args.threads,
                 lean_env,
+                gunicorn_config,
             )
             RUNNING.append(server)
             get = f"GET {PATH} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode()
