@@ -83,6 +83,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=2, help="untimed requests first")
     parser.add_argument("--no-wait", action="store_true", help="do not wait for an idle machine")
     parser.add_argument("--keep", action="store_true", help="keep the database and its data")
+    parser.add_argument(
+        "--try-indexes",
+        action="store_true",
+        help="at the largest size, measure again with candidate indexes (then dropped)",
+    )
     parser.add_argument("--seed", type=float, default=0.42, help="seed of SQL random()")
     args = parser.parse_args()
     args.sizes = sorted(int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip())
@@ -713,6 +718,7 @@ def run_case(client, url: str, n: int, warmup: int) -> dict:
             raise RuntimeError(f"GET {url} returned {response.status_code}")
     total, sql, counts, sql_captured = [], [], [], []
     per_query: dict[str, list[float]] = {}
+    by_label: list[dict] = []
     load_before = os.getloadavg()[0]
 
     def timed():
@@ -732,8 +738,14 @@ def run_case(client, url: str, n: int, warmup: int) -> dict:
         sql.append(timer.seconds * 1000)
         counts.append(len(captured.captured_queries))
         sql_captured.append(sum(float(q["time"]) for q in captured.captured_queries) * 1000)
+        groups: dict[str, list] = {}
         for q in captured.captured_queries:
-            per_query.setdefault(q["sql"], []).append(float(q["time"]) * 1000)
+            ms = float(q["time"]) * 1000
+            per_query.setdefault(q["sql"], []).append(ms)
+            g = groups.setdefault(label(q["sql"]), [0, 0.0])
+            g[0] += 1
+            g[1] += ms
+        by_label.append(groups)
     return {
         "total": total,
         "sql": sql,
@@ -741,6 +753,7 @@ def run_case(client, url: str, n: int, warmup: int) -> dict:
         "counts": counts,
         "queries": [q["sql"] for q in captured.captured_queries],
         "per_query": per_query,
+        "by_label": by_label,
         "load": (load_before, os.getloadavg()[0]),
         "bytes": len(response.content),
     }
@@ -889,6 +902,11 @@ def main() -> None:
     print_table(results, cases, args)
     print_shapes(results[-1], cases)
     print_explains(results[-1], cases)
+    if args.try_indexes:
+        trial = try_indexes(world, cases, args, results[-1])
+        machine.append(trial["wait"])
+        print()
+        print_table([results[-1], trial], cases, args, ["as loaded", "+ trial indexes"])
 
     if RETRIES:
         print(f"\nlost the database and retried {len(RETRIES)} times: {', '.join(RETRIES)}")
@@ -911,36 +929,40 @@ def main() -> None:
     print(f"total run time {time.perf_counter() - started:.0f} s")
 
 
-def print_table(results: list[dict], cases: list, args) -> None:
+def print_table(results: list[dict], cases: list, args, titles: list | None = None) -> None:
     print(
         "Server time per request, in process (django.test.Client, perf_counter around each "
         "call; SQL = time in the driver)"
     )
+    first = "indexes" if titles else "leads"
+    width = 16 if titles else 10
     head = (
-        f"{'leads':>10} {'page':<14} {'as':<28} {'n':>3} {'p50 ms':>8} {'p95 ms':>8} "
+        f"{first:>{width}} {'page':<14} {'as':<28} {'n':>3} {'p50 ms':>8} {'p95 ms':>8} "
         f"{'max ms':>8} {'SQL p50':>8} {'SQL p95':>8} {'queries':>7}  <500ms"
     )
     print(head)
     print("-" * len(head))
-    for step in results:
+    for i, step in enumerate(results):
         for key, _mode, _path, what, who in cases:
             r = step["runs"][key]
             p95 = pct(r["total"], 0.95)
             counts = sorted(set(r["counts"]))
             count = str(counts[0]) if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+            first = titles[i] if titles else f"{step['size']:,}"
             print(
-                f"{step['size']:>10,} {what:<14} {who:<28} {len(r['total']):>3} "
+                f"{first:>{width}} {what:<14} {who:<28} {len(r['total']):>3} "
                 f"{pct(r['total'], 0.5):>8.1f} {p95:>8.1f} {max(r['total']):>8.1f} "
                 f"{pct(r['sql'], 0.5):>8.1f} {pct(r['sql'], 0.95):>8.1f} {count:>7}  "
                 f"{verdict(max(r['total']), p95)}"
             )
     if len(results) > 1:
         a, b = results[0], results[-1]
+        names = titles or [f"{a['size']:,}", f"{b['size']:,}"]
         for key, _mode, _path, what, who in cases:
             x, y = pct(a["runs"][key]["total"], 0.5), pct(b["runs"][key]["total"], 0.5)
             print(
-                f"{what} ({who}): p50 {x:.0f} ms at {a['size']:,} -> {y:.0f} ms at "
-                f"{b['size']:,} ({y / x:.1f}x)"
+                f"{what} ({who}): p50 {x:.0f} ms {names[0]} -> {y:.0f} ms {names[-1]} "
+                f"({y / x:.2f}x)"
             )
 
 
@@ -951,43 +973,117 @@ def verdict(worst: float, p95: float) -> str:
 
 
 def print_shapes(step: dict, cases: list) -> None:
-    """Where each page's SQL time goes, by kind of query (median per request)."""
-    print(f"\nSQL time by query kind at {step['size']:,} leads (median over the requests)")
+    """Where each page's SQL time goes, by kind of query (per request, median over them)."""
+    print(
+        f"\nSQL time per request by kind of query at {step['size']:,} leads (median over the "
+        "requests; xN = queries of that kind per request)"
+    )
     for key, _mode, _path, what, who in cases:
         r = step["runs"][key]
-        groups: dict[str, list] = {}
-        for sql, times in r["per_query"].items():
-            g = groups.setdefault(label(sql), [0, 0.0])
-            g[0] += 1
-            g[1] += statistics.median(times)
+        names = {name for groups in r["by_label"] for name in groups}
+        rows = []
+        for name in names:
+            found = [groups.get(name, [0, 0.0]) for groups in r["by_label"]]
+            rows.append(
+                (statistics.median(ms for _n, ms in found), max(n for n, _ms in found), name)
+            )
         print(f"  {what}, {who} (teams: {', '.join(r['teams'])}):")
-        for name, (count, ms) in sorted(groups.items(), key=lambda kv: -kv[1][1])[:8]:
-            print(f"    {ms:8.1f} ms  x{count:<3} {name}")
+        for ms, count, name in sorted(rows, reverse=True)[:9]:
+            print(f"    {ms:9.1f} ms  x{count:<3} {name}")
 
 
 def print_explains(step: dict, cases: list) -> None:
-    """EXPLAIN ANALYZE the slowest queries of each case; full plans of the worst ones."""
-    print(f"\nSlowest queries at {step['size']:,} leads, EXPLAIN (ANALYZE, BUFFERS) execution time")
-    full = []
-    seen = set()
+    """EXPLAIN ANALYZE the slowest query of each kind, per case; full plans of the kinds that
+    cost the most."""
+    print(
+        f"\nThe slowest query of each kind at {step['size']:,} leads: time in the page (median) "
+        "and EXPLAIN (ANALYZE, BUFFERS) execution time, run again now"
+    )
+    full, seen = [], set()
     for key, _mode, _path, what, who in cases:
         r = step["runs"][key]
-        ranked = sorted(r["per_query"].items(), key=lambda kv: -statistics.median(kv[1]))
+        worst: dict[str, tuple[float, str]] = {}
+        for sql, times in r["per_query"].items():
+            ms = statistics.median(times)
+            name = label(sql)
+            if name not in worst or ms > worst[name][0]:
+                worst[name] = (ms, sql)
         print(f"  {what}, {who}:")
-        for sql, times in ranked[:4]:
-            ms, plan = explain(sql)
-            print(
-                f"    {statistics.median(times):7.1f} ms in page, EXPLAIN {ms:7.1f} ms  "
-                f"{label(sql)}"
-            )
-            kind = label(sql).split(":")[0] + label(sql).split(":")[1].replace("extract", "")
-            if kind not in seen and len(full) < 7 and ms > 20:
+        for name, (ms, sql) in sorted(worst.items(), key=lambda kv: -kv[1][0])[:7]:
+            if ms < 1:
+                continue
+            explained, plan = explain(sql)
+            print(f"    {ms:8.1f} ms in page, EXPLAIN {explained:8.1f} ms  {name}")
+            kind = name.replace("extract", "").replace("date_trunc+", "")
+            if kind not in seen and explained > 15:
                 seen.add(kind)
-                full.append((what, who, sql, plan))
-    for what, who, sql, plan in full:
+                full.append((explained, what, who, sql, plan))
+    for _ms, what, who, sql, plan in sorted(full, key=lambda f: -f[0])[:9]:
         print(f"\n--- {what}, {who}: EXPLAIN (ANALYZE, BUFFERS)")
         print(re.sub(r"\s+", " ", sql))
         print(plan)
+
+
+# Indexes tried with --try-indexes (in the bench database only, dropped after): what the
+# report's slowest queries would need without changing their SQL.
+TRIAL_INDEXES = [
+    (
+        "bench_lead_team_created",
+        "CREATE INDEX bench_lead_team_created ON {lead} (team_id, created_at) "
+        "INCLUDE (id, state, first_attempt_at, reaction_minutes, source_id, junk_reason_id)",
+    ),
+    (
+        "bench_deadline_breach_raised",
+        "CREATE INDEX bench_deadline_breach_raised ON {deadline} (due_at) INCLUDE (lead_id) "
+        "WHERE kind = 'breach' AND raised_at IS NOT NULL",
+    ),
+    (
+        "bench_attempt_by_at",
+        "CREATE INDEX bench_attempt_by_at ON {attempt} (by_id, at) INCLUDE (lead_id, outcome, "
+        "duration_s)",
+    ),
+    (
+        "bench_event_actor_at",
+        "CREATE INDEX bench_event_actor_at ON {event} (actor_id, at) INCLUDE (kind, to_state) "
+        "WHERE kind = 'transition'",
+    ),
+]
+
+
+def try_indexes(world: dict, cases: list, args, step: dict) -> dict:
+    """Add TRIAL_INDEXES, measure the same cases again, drop them."""
+    from django.test import Client
+
+    t = tables()
+    print(f"\n== --try-indexes at {step['size']:,} leads: the same requests with")
+    for name, ddl in TRIAL_INDEXES:
+        t0 = time.perf_counter()
+        db_retry(lambda ddl=ddl: execute(ddl.format(**t)), name)
+        print(f"  {ddl.format(**t)}  ({time.perf_counter() - t0:.1f} s)")
+    for name in ("lead", "deadline", "attempt", "event"):
+        db_retry(lambda name=name: execute(f"VACUUM (ANALYZE) {t[name]}"), "vacuum")
+    trial = {"size": step["size"], "runs": {}}
+    try:
+        trial["wait"] = wait_idle(f"reports with trial indexes at {step['size']:,}", args)
+        for key, mode, path, what, who in cases:
+            teams = db_retry(lambda mode=mode: set_managers(world, mode), "managers")
+            client = Client()
+            client.force_login(world["head"])
+            r = run_case(client, path, args.requests, args.warmup)
+            r["teams"] = teams
+            trial["runs"][key] = r
+            print(
+                f"  {what:<14} {who:<28} p50 {pct(r['total'], 0.5):7.1f} ms  p95 "
+                f"{pct(r['total'], 0.95):7.1f} ms  (was {pct(step['runs'][key]['total'], 0.5):.1f}"
+                f" / {pct(step['runs'][key]['total'], 0.95):.1f})",
+                flush=True,
+            )
+        print_shapes(trial, cases)
+        print_explains(trial, cases)
+    finally:
+        for name, _ddl in TRIAL_INDEXES:
+            db_retry(lambda name=name: execute(f"DROP INDEX IF EXISTS {name}"), "drop index")
+    return trial
 
 
 if __name__ == "__main__":
