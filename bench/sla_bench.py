@@ -522,6 +522,184 @@ def explain_claim(now) -> tuple[float, str, str]:
     return ms, re.sub(r"\s+", " ", shown), "\n".join(lines)
 
 
+# --------------------------------------------------------------------------- proposals
+# Measured on the EXPLAIN window inside transactions that are rolled back; not the app's code.
+
+# The claim in two statements: lock the due rows (as today's subquery does), then update them by
+# their ids. Given the ids as an array, the planner knows it is updating ~1,000 rows and probes
+# the primary key, instead of scanning every pending deadline for a hash join against a
+# subquery it expects 5,000 rows (the LIMIT) from. Both run in the sweep's transaction, so a
+# second sweeper still skips the locked rows and finds them raised afterwards.
+LOCK_DUE_SQL = """
+SELECT id FROM {deadline}
+WHERE raised_at IS NULL AND cancelled_at IS NULL AND due_at <= %(now)s
+  AND kind = ANY(%(kinds)s)
+ORDER BY due_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+"""
+UPDATE_BY_IDS_SQL = """
+UPDATE {deadline} SET raised_at = %(now)s
+WHERE id = ANY(%(ids)s::bigint[]) AND raised_at IS NULL AND cancelled_at IS NULL
+RETURNING id
+"""
+
+# The whole sweep as one set-based statement after LOCK_DUE_SQL: claim, timeline events,
+# notifications to the same recipients as leads.alerts._recipients, and their e-mail and
+# webhook deliveries. No model instances, no per-row Python.
+SET_BASED_SWEEP_SQL = """
+WITH claimed AS (
+    UPDATE {deadline} SET raised_at = %(now)s
+    WHERE id = ANY(%(ids)s::bigint[]) AND raised_at IS NULL AND cancelled_at IS NULL
+    RETURNING id, lead_id, kind
+), events AS (
+    INSERT INTO {event} (lead_id, actor_id, at, kind, from_state, to_state, reason_id, note,
+                         attempt_id, deadline_id)
+    SELECT lead_id, NULL, %(now)s, 'alert', '', '', NULL, '', NULL, id FROM claimed
+), recipients AS (
+    SELECT c.kind, l.id AS lead_id, l.name, t.alert_webhook_url, r.user_id
+    FROM claimed c
+    JOIN {lead} l ON l.id = c.lead_id
+    JOIN {team} t ON t.id = l.team_id
+    CROSS JOIN LATERAL (
+        SELECT t.manager_id AS user_id
+        WHERE c.kind IN ('breach', 'stall_escalate') AND t.manager_id IS NOT NULL
+        UNION ALL
+        SELECT l.assignee_id
+        WHERE c.kind IN ('warn', 'stall_remind') AND l.assignee_id IS NOT NULL
+          AND (l.claim_expires_at IS NULL OR l.claim_expires_at > %(now)s)
+        UNION ALL
+        SELECT m.user_id FROM {members} m JOIN auth_user u ON u.id = m.user_id AND u.is_active
+        WHERE m.team_id = t.id
+          AND CASE WHEN c.kind IN ('breach', 'stall_escalate') THEN t.manager_id IS NULL
+                   ELSE NOT (l.assignee_id IS NOT NULL AND (l.claim_expires_at IS NULL
+                                                            OR l.claim_expires_at > %(now)s))
+              END
+    ) r
+), notes AS (
+    INSERT INTO {notification} (recipient_id, kind, message, params, url, created_at, read_at)
+    SELECT user_id, 'lead_' || kind,
+           (%(messages)s::jsonb) ->> kind,
+           jsonb_build_object('lead', coalesce(nullif(name, ''), '#' || lead_id)),
+           '/leads/' || lead_id || '/', %(now)s, NULL
+    FROM recipients
+    RETURNING id, recipient_id, url
+)
+INSERT INTO {delivery} (notification_id, channel, target, status, attempts, next_attempt_at,
+                        leased_until, sent_at, last_error)
+SELECT n.id, 'email', u.email, 'pending', 0, %(now)s, NULL::timestamptz, NULL::timestamptz, ''
+FROM notes n JOIN auth_user u ON u.id = n.recipient_id WHERE u.email <> ''
+UNION ALL
+SELECT n.id, 'webhook', t.alert_webhook_url, 'pending', 0, %(now)s, NULL::timestamptz,
+       NULL::timestamptz, ''
+FROM notes n
+JOIN {lead} l ON l.id = split_part(n.url, '/', 3)::bigint
+JOIN {team} t ON t.id = l.team_id
+WHERE t.alert_webhook_url <> ''
+RETURNING id
+"""
+
+
+def counts_at(now) -> tuple[int, int]:
+    from crm.notifications.models import Delivery, Notification
+
+    return (
+        Notification.objects.filter(created_at=now).count(),
+        Delivery.objects.filter(notification__created_at=now).count(),
+    )
+
+
+def proposal_params(now) -> dict:
+    import json
+
+    from leads.alerts import MESSAGES, SWEEP_LIMIT
+    from leads.models import Deadline
+
+    return {
+        "now": now,
+        "kinds": list(Deadline.LEAD_KINDS),
+        "limit": SWEEP_LIMIT,
+        "messages": json.dumps({str(k): str(v) for k, v in MESSAGES.items()}),
+    }
+
+
+def proposal_tables() -> dict:
+    from crm.teams.models import Team
+
+    return {
+        **table_names(),
+        "team": Team._meta.db_table,
+        "members": Team.members.through._meta.db_table,
+    }
+
+
+def explain_proposed_claim(now) -> tuple[float, str, str]:
+    """LOCK_DUE_SQL then UPDATE_BY_IDS_SQL, both under EXPLAIN (ANALYZE, BUFFERS), rolled back;
+    the sum of their execution times."""
+    from django.db import connection, transaction
+
+    t = proposal_tables()
+    params = proposal_params(now)
+    with transaction.atomic():
+        with connection.cursor() as cur:
+            cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + LOCK_DUE_SQL.format(**t), params)
+            lock_plan = [row[0] for row in cur.fetchall()]
+            cur.execute(LOCK_DUE_SQL.format(**t), params)  # the same rows, locked by us already
+            ids = [row[0] for row in cur.fetchall()]
+            params = {**params, "ids": ids}
+            cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + UPDATE_BY_IDS_SQL.format(**t), params)
+            update_plan = [row[0] for row in cur.fetchall()]
+            shown = cur.mogrify(UPDATE_BY_IDS_SQL.format(**t), {**params, "ids": ids[:3]})
+        transaction.set_rollback(True)
+    total = 0.0
+    for lines in (lock_plan, update_plan):
+        found = [re.search(r"Execution Time: ([\d.]+)", line) for line in lines]
+        total += next((float(m.group(1)) for m in found if m), float("nan"))
+    text = (
+        re.sub(r"\s+", " ", LOCK_DUE_SQL.format(**t))
+        + "\n"
+        + "\n".join(lock_plan)
+        + "\n\n"
+        + re.sub(r"\s+", " ", shown.decode()).replace("[", f"[... {len(ids)} ids: ", 1)
+        + "\n"
+        + "\n".join(update_plan)
+    )
+    return total, "", text
+
+
+def time_set_based(now, repeats: int = 3) -> dict:
+    """LOCK_DUE_SQL + SET_BASED_SWEEP_SQL `repeats` times on the same due window, each rolled
+    back: wall time of the two statements, rows written; and EXPLAIN ANALYZE of one more."""
+    from django.db import connection, transaction
+
+    t = proposal_tables()
+    params = proposal_params(now)
+    times, counts = [], []
+    for _ in range(repeats):
+        with transaction.atomic():
+            with connection.cursor() as cur:
+                t0 = time.perf_counter()
+                cur.execute(LOCK_DUE_SQL.format(**t), params)
+                ids = [row[0] for row in cur.fetchall()]
+                cur.execute(SET_BASED_SWEEP_SQL.format(**t), {**params, "ids": ids})
+                deliveries = len(cur.fetchall())
+                times.append((time.perf_counter() - t0) * 1000)
+                cur.execute(
+                    f"SELECT count(*) FROM {t['notification']} WHERE created_at = %s", [now]
+                )
+                counts.append((cur.fetchone()[0], deliveries))
+            transaction.set_rollback(True)
+    with transaction.atomic():
+        with connection.cursor() as cur:
+            cur.execute(LOCK_DUE_SQL.format(**t), params)
+            ids = [row[0] for row in cur.fetchall()]
+            cur.execute(
+                "EXPLAIN (ANALYZE, BUFFERS) " + SET_BASED_SWEEP_SQL.format(**t),
+                {**params, "ids": ids},
+            )
+            plan = "\n".join(row[0] for row in cur.fetchall())
+        transaction.set_rollback(True)
+    return {"ms": times, "counts": counts, "plan": plan}
+
+
 # --------------------------------------------------------------------------- delay phase
 
 
@@ -811,10 +989,27 @@ def main() -> None:
             )
         ms, sql, plan = explain_claim(window_end(base, explain_k))
         print(f"  EXPLAIN ANALYZE of the claim UPDATE (1,000 due, rolled back): {ms:.2f} ms")
+        proposed = explain_proposed_claim(window_end(base, explain_k))
+        print(
+            "  EXPLAIN ANALYZE of the proposed claim, lock + update by ids (same rows, rolled "
+            f"back): {proposed[0]:.2f} ms"
+        )
+        set_based = time_set_based(window_end(base, explain_k))
+        print(
+            "  prototype set-based sweep (one statement, same rows, rolled back): "
+            + ", ".join(f"{t:.1f} ms" for t in set_based["ms"])
+            + f"; {set_based['counts'][0][0]:,} notifications, {set_based['counts'][0][1]:,} "
+            "deliveries"
+        )
         # the EXPLAIN window was rolled back: raise it (untimed) so the next size starts clean
         from leads.alerts import sla_sweep
 
         sla_sweep(now=window_end(base, explain_k))
+        same = counts_at(window_end(base, explain_k))
+        print(
+            f"  the app's sweep of those rows (untimed, to compare): {same[0]:,} notifications, "
+            f"{same[1]:,} deliveries"
+        )
         profile = profile_sweep(window_end(base, explain_k + 1))
         results.append(
             {
@@ -823,6 +1018,8 @@ def main() -> None:
                 "explain": (ms, sql, plan),
                 "pending": pending_count(),
                 "profile": profile,
+                "proposed": proposed,
+                "set_based": set_based,
             }
         )
         print()
@@ -835,6 +1032,19 @@ def main() -> None:
     )
     print(sql)
     print(plan)
+    ms, sql, plan = results[-1]["proposed"]
+    print(
+        "\n--- Proposed claim (lock the due rows, then UPDATE ... WHERE id = ANY(ids)), "
+        f"EXPLAIN (ANALYZE, BUFFERS) of both at {results[-1]['size']:,} leads on the same "
+        f"1,000 due rows, rolled back: {ms:.2f} ms together"
+    )
+    print(plan)
+    print(
+        "\n--- Prototype set-based sweep (lock, then claim + events + notifications + "
+        "deliveries in one statement; the plan of the second) "
+        f"EXPLAIN (ANALYZE, BUFFERS) at {results[-1]['size']:,} leads, rolled back"
+    )
+    print(results[-1]["set_based"]["plan"])
     print(
         f"\n--- cProfile of one more sweep at {results[-1]['size']:,} leads (1,000 due; "
         "untimed, the profiler slows it down), by cumulative time"
