@@ -5,7 +5,8 @@ The issue: "PostgreSQL, 1,000,000 leads over 12 months, 10 teams, 100 people: th
 for a quarter and a person report, at 100k and at 1M leads. Target: under 500 ms each."
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_bench_reports \
-        .venv/bin/python bench/report_bench.py [--sizes 100000,1000000] [--requests 20] [--keep]
+        .venv/bin/python bench/report_bench.py [--sizes 100000,1000000] [--requests 20] \
+        [--try-indexes] [--keep]
 
 What it does:
 1. Creates the database if missing, migrates, collects static files into bench/.staticfiles
@@ -36,8 +37,11 @@ What it does:
    (b) the same as a head managing all 12 teams;
    (c) GET /reports/people/<id>/?from=&to= for a qualifier and for a closer.
    --requests timed requests each (20) after 2 warm-up ones, at each size. It prints p50 / p95
-   / max, SQL time and query count, the SQL time by query shape, and at the largest size
-   EXPLAIN (ANALYZE, BUFFERS) of the slowest queries.
+   / max, SQL time and query count, the SQL time by kind of query, and at the largest size
+   EXPLAIN (ANALYZE, BUFFERS) of the slowest query of each kind.
+5. With --try-indexes, at the largest size: creates the candidate indexes in TRIAL_INDEXES (in
+   the bench database only), measures the same requests again, prints both tables side by
+   side with the new plans, and drops the indexes.
 Before each timing phase it waits (polling every 30 s, at most 20 minutes) until no pytest,
 intake_bench, queue_bench or locust process runs; the report says if it had to run anyway.
 Without --keep the database is dropped at the end if this run created it.

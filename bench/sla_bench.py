@@ -22,13 +22,17 @@ What it does:
    for checked ones, due in 1..7 days). Raised deadlines have their timeline event, raised
    breaches their manager notification and a sent e-mail delivery, as the sweep leaves them.
 3. Timing, per size: the clock of the measurement is set an hour before the load, where no
-   deadline is naturally due; 7 windows of 30 s each get exactly 1,000 pending deadlines moved
+   deadline is naturally due; 8 windows of 30 s each get exactly 1,000 pending deadlines moved
    into them (picked at random among the future pending ones: warn, breach, reminder,
    escalation), then VACUUM ANALYZE. Window 1 is an untimed warm-up; windows 2..6 are the timed
    repetitions: one call of leads.alerts.sla_sweep(now=end of window) each, perf_counter around
    it (the claim UPDATE, the timeline events, the notifications and their deliveries in the
-   same transaction, and the enqueueing of the deliveries to Redis after commit). Window 7 is
-   used for EXPLAIN (ANALYZE, BUFFERS) of the claim query in a rolled-back transaction.
+   same transaction, and the enqueueing of the deliveries to Redis after commit), with the SQL
+   time per statement (execute_wrapper). Window 7 is used, in transactions that are rolled
+   back, for EXPLAIN (ANALYZE, BUFFERS) of the claim query, of a proposed claim (lock, then
+   update by ids) and for a prototype set-based sweep (one statement; not the app's code, timed
+   3 times), then swept by the app untimed to compare the number of notifications and
+   deliveries. Window 8 gets a cProfile of one sweep (where the Python time goes).
    Enqueued delivery messages go to a throw-away Redis queue (bench-sla-timing), deleted after.
 4. Delay (unless --skip-delay): the backlog is swept and every pending delivery marked sent,
    then a real worker with embedded beat is started:
@@ -526,10 +530,11 @@ def explain_claim(now) -> tuple[float, str, str]:
 # Measured on the EXPLAIN window inside transactions that are rolled back; not the app's code.
 
 # The claim in two statements: lock the due rows (as today's subquery does), then update them by
-# their ids. Given the ids as an array, the planner knows it is updating ~1,000 rows and probes
-# the primary key, instead of scanning every pending deadline for a hash join against a
-# subquery it expects 5,000 rows (the LIMIT) from. Both run in the sweep's transaction, so a
-# second sweeper still skips the locked rows and finds them raised afterwards.
+# their ids. Given the ids as an array, and without the pending-index predicate repeated (the
+# rows are locked by this transaction, so they are still pending), the planner probes the
+# primary key for ~1,000 rows instead of scanning every pending deadline to hash-join against
+# a subquery it expects 5,000 rows (the LIMIT) from. A second sweeper still skips the locked
+# rows and, after the commit, finds them raised.
 LOCK_DUE_SQL = """
 SELECT id FROM {deadline}
 WHERE raised_at IS NULL AND cancelled_at IS NULL AND due_at <= %(now)s
@@ -537,25 +542,24 @@ WHERE raised_at IS NULL AND cancelled_at IS NULL AND due_at <= %(now)s
 ORDER BY due_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
 """
 UPDATE_BY_IDS_SQL = """
-UPDATE {deadline} SET raised_at = %(now)s
-WHERE id = ANY(%(ids)s::bigint[]) AND raised_at IS NULL AND cancelled_at IS NULL
-RETURNING id
+UPDATE {deadline} SET raised_at = %(now)s WHERE id = ANY(%(ids)s::bigint[]) RETURNING id
 """
 
-# The whole sweep as one set-based statement after LOCK_DUE_SQL: claim, timeline events,
-# notifications to the same recipients as leads.alerts._recipients, and their e-mail and
-# webhook deliveries. No model instances, no per-row Python.
+# The whole sweep as one set-based statement after LOCK_DUE_SQL: the claim, the timeline
+# events, the notifications to the same recipients as leads.alerts._recipients, and their
+# e-mail and webhook deliveries (notification ids drawn from the sequence first, so the
+# deliveries need no join back). No model instances, no per-row Python.
 SET_BASED_SWEEP_SQL = """
 WITH claimed AS (
-    UPDATE {deadline} SET raised_at = %(now)s
-    WHERE id = ANY(%(ids)s::bigint[]) AND raised_at IS NULL AND cancelled_at IS NULL
+    UPDATE {deadline} SET raised_at = %(now)s WHERE id = ANY(%(ids)s::bigint[])
     RETURNING id, lead_id, kind
 ), events AS (
     INSERT INTO {event} (lead_id, actor_id, at, kind, from_state, to_state, reason_id, note,
                          attempt_id, deadline_id)
     SELECT lead_id, NULL, %(now)s, 'alert', '', '', NULL, '', NULL, id FROM claimed
-), recipients AS (
-    SELECT c.kind, l.id AS lead_id, l.name, t.alert_webhook_url, r.user_id
+), recipients AS MATERIALIZED (
+    SELECT nextval(pg_get_serial_sequence('{notification}', 'id')) AS nid,
+           c.kind, l.id AS lead_id, l.name, t.alert_webhook_url, r.user_id, u.email
     FROM claimed c
     JOIN {lead} l ON l.id = c.lead_id
     JOIN {team} t ON t.id = l.team_id
@@ -567,33 +571,30 @@ WITH claimed AS (
         WHERE c.kind IN ('warn', 'stall_remind') AND l.assignee_id IS NOT NULL
           AND (l.claim_expires_at IS NULL OR l.claim_expires_at > %(now)s)
         UNION ALL
-        SELECT m.user_id FROM {members} m JOIN auth_user u ON u.id = m.user_id AND u.is_active
+        SELECT m.user_id FROM {members} m JOIN auth_user a ON a.id = m.user_id AND a.is_active
         WHERE m.team_id = t.id
           AND CASE WHEN c.kind IN ('breach', 'stall_escalate') THEN t.manager_id IS NULL
                    ELSE NOT (l.assignee_id IS NOT NULL AND (l.claim_expires_at IS NULL
                                                             OR l.claim_expires_at > %(now)s))
               END
     ) r
+    JOIN auth_user u ON u.id = r.user_id
 ), notes AS (
-    INSERT INTO {notification} (recipient_id, kind, message, params, url, created_at, read_at)
-    SELECT user_id, 'lead_' || kind,
-           (%(messages)s::jsonb) ->> kind,
+    INSERT INTO {notification} (id, recipient_id, kind, message, params, url, created_at,
+                                read_at)
+    SELECT nid, user_id, 'lead_' || kind, (%(messages)s::jsonb) ->> kind,
            jsonb_build_object('lead', coalesce(nullif(name, ''), '#' || lead_id)),
            '/leads/' || lead_id || '/', %(now)s, NULL
     FROM recipients
-    RETURNING id, recipient_id, url
 )
 INSERT INTO {delivery} (notification_id, channel, target, status, attempts, next_attempt_at,
                         leased_until, sent_at, last_error)
-SELECT n.id, 'email', u.email, 'pending', 0, %(now)s, NULL::timestamptz, NULL::timestamptz, ''
-FROM notes n JOIN auth_user u ON u.id = n.recipient_id WHERE u.email <> ''
+SELECT nid, 'email', email, 'pending', 0, %(now)s, NULL::timestamptz, NULL::timestamptz, ''
+FROM recipients WHERE email <> ''
 UNION ALL
-SELECT n.id, 'webhook', t.alert_webhook_url, 'pending', 0, %(now)s, NULL::timestamptz,
+SELECT nid, 'webhook', alert_webhook_url, 'pending', 0, %(now)s, NULL::timestamptz,
        NULL::timestamptz, ''
-FROM notes n
-JOIN {lead} l ON l.id = split_part(n.url, '/', 3)::bigint
-JOIN {team} t ON t.id = l.team_id
-WHERE t.alert_webhook_url <> ''
+FROM recipients WHERE alert_webhook_url <> ''
 RETURNING id
 """
 
