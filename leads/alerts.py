@@ -1,28 +1,30 @@
 """SLA alerts: scheduling a lead's deadlines, and the sweep that raises the due ones.
 
 The sweep claims due deadlines with one conditional UPDATE … RETURNING, so each is raised by
-exactly one sweeper even when two run at once, and writes the lead's event and the in-app
-notifications in the same transaction (the outbox). E-mail and webhooks follow from there."""
+exactly one sweeper even when two run at once, and writes the lead's event, the in-app
+notifications and their deliveries in the same transaction (the outbox) with INSERT … SELECT
+statements. E-mail and webhooks follow from there."""
 
-from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
-from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
-from crm.notifications.services import Message, notify
+from crm.lib import sql
+from crm.notifications.models import Notification
+from crm.notifications.services import add_deliveries
 from crm.teams.models import Team
 from crm.teams.selectors import working_week
 from leads import sla
 from leads.models import Deadline, Lead, LeadEvent
 
 SWEEP_LIMIT = 5000
+
+TO_MANAGER = (Deadline.Kind.BREACH, Deadline.Kind.STALL_ESCALATE)
 
 MESSAGES = {
     Deadline.Kind.WARN: gettext_noop("Call %(lead)s now: the callback is due."),
@@ -68,22 +70,18 @@ def cancel(lead: Lead, now: datetime, kinds: Iterable[str] | None = None) -> Non
 
 
 def sla_sweep(now: datetime | None = None, limit: int = SWEEP_LIMIT) -> int:
-    """Raise every due lead deadline once; returns how many this sweep raised."""
+    """Raise every due lead deadline once; returns how many this sweep raised.
+
+    Set-based: a handful of statements whatever the number of due deadlines, so one sweep
+    stays well inside its 30 s even when a whole morning's leads fall due at once."""
     now = now or timezone.now()
     with transaction.atomic():
         claimed = claim_due(now, Deadline.LEAD_KINDS, limit)
         if not claimed:
             return 0
-        deadlines = list(
-            Deadline.objects.filter(pk__in=claimed).select_related(
-                "lead__team__manager", "lead__assignee"
-            )
-        )
-        LeadEvent.objects.bulk_create(
-            LeadEvent(lead=d.lead, at=now, kind=LeadEvent.Kind.ALERT, deadline=d) for d in deadlines
-        )
-        members = _members_by_team({d.lead.team_id for d in deadlines})
-        notify((m for d in deadlines for m in _messages(d, members, now)), now)
+        _record_alerts(claimed, now)
+        notes = _notify_told(claimed, now)
+        add_deliveries([note_id for note_id, _url in notes], _webhooks(claimed, notes), now)
     return len(claimed)
 
 
@@ -105,42 +103,95 @@ def claim_due(now: datetime, kinds: Iterable[str], limit: int = SWEEP_LIMIT) -> 
                              ORDER BY due_at LIMIT %s {skip_locked})
                   AND raised_at IS NULL AND cancelled_at IS NULL
                 RETURNING id""",  # noqa: S608 - the table name is ours, values are parameters
-            [now, now, *kinds, limit],
+            [sql.moment(now), sql.moment(now), *kinds, limit],
         )
         return [row[0] for row in cursor.fetchall()]
 
 
-def _members_by_team(team_ids: set[int]) -> dict[int, list[AbstractBaseUser]]:
-    members: dict[int, list[AbstractBaseUser]] = defaultdict(list)
-    active = Prefetch("members", queryset=get_user_model().objects.filter(is_active=True))
-    for team in Team.objects.filter(pk__in=team_ids).prefetch_related(active):
-        members[team.pk] = list(team.members.all())
-    return members
-
-
-def _messages(deadline: Deadline, members: dict[int, list], now: datetime) -> list[Message]:
-    lead = deadline.lead
-    # The name or the number of the lead, never its phone or e-mail: this text also goes to
-    # e-mail subjects and to a messenger bot outside the customer's servers.
-    params = {"lead": lead.name or f"#{lead.pk}"}
-    return [
-        Message(
-            recipient=user,
-            kind=f"lead_{deadline.kind}",
-            message=MESSAGES[deadline.kind],
-            params=params,
-            url=reverse("leads:detail", args=[lead.pk]),
-            webhook_url=lead.team.alert_webhook_url,
+def _record_alerts(claimed: list[int], now: datetime) -> None:
+    """The 'alert raised' event on each lead's timeline."""
+    matches, params = sql.in_ids("id", claimed)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {LeadEvent._meta.db_table}
+                    (lead_id, actor_id, at, kind, from_state, to_state, reason_id, note,
+                     attempt_id, deadline_id)
+                SELECT lead_id, NULL, %s, %s, '', '', NULL, '', NULL, id
+                FROM {Deadline._meta.db_table} WHERE {matches}""",  # noqa: S608 - ours
+            [sql.moment(now), LeadEvent.Kind.ALERT, *params],
         )
-        for user in _recipients(deadline, members, now)
-    ]
 
 
-def _recipients(deadline: Deadline, members: dict[int, list], now: datetime) -> list:
-    """Warnings and reminders go to whoever holds the lead (the whole team if nobody does);
-    breaches and escalations to the team's manager."""
-    lead = deadline.lead
-    if deadline.kind in (Deadline.Kind.BREACH, Deadline.Kind.STALL_ESCALATE):
-        return [lead.team.manager] if lead.team.manager else members[lead.team_id]
-    held = lead.assignee_id and (lead.claim_expires_at is None or lead.claim_expires_at > now)
-    return [lead.assignee] if held else members[lead.team_id]
+# Who is told, as SQL over the claimed deadlines: warnings and reminders go to whoever holds
+# the lead (the whole team if nobody does); breaches and escalations to the team's manager
+# (the whole team if it has none). The lead is named by its name or number, never its phone
+# or e-mail: the text also goes to e-mail subjects and to a messenger bot outside our servers.
+TOLD_SQL = """
+WITH claimed AS (
+    SELECT d.kind, l.id AS lead_id, l.name, l.team_id, t.manager_id, l.assignee_id,
+           (l.assignee_id IS NOT NULL
+            AND (l.claim_expires_at IS NULL OR l.claim_expires_at > %s)) AS held
+    FROM {deadline} d
+    JOIN {lead} l ON l.id = d.lead_id
+    JOIN {team} t ON t.id = l.team_id
+    WHERE {matches}
+), told AS (
+    SELECT c.*, c.manager_id AS user_id FROM claimed c
+    WHERE c.kind IN ({to_manager}) AND c.manager_id IS NOT NULL
+    UNION ALL
+    SELECT c.*, c.assignee_id FROM claimed c
+    WHERE c.kind NOT IN ({to_manager}) AND c.held
+    UNION ALL
+    SELECT c.*, m.user_id FROM claimed c
+    JOIN {members} m ON m.team_id = c.team_id
+    JOIN {user} u ON u.id = m.user_id AND u.is_active
+    WHERE CASE WHEN c.kind IN ({to_manager}) THEN c.manager_id IS NULL ELSE NOT c.held END
+)
+INSERT INTO {notification} (recipient_id, kind, message, params, url, created_at, read_at)
+SELECT user_id, 'lead_' || kind, CASE kind {messages} END,
+       {params}, %s || lead_id || %s, %s, NULL
+FROM told
+RETURNING id, url
+"""
+
+
+def _notify_told(claimed: list[int], now: datetime) -> list[tuple[int, str]]:
+    """The in-app notifications of the claimed deadlines; their ids and links."""
+    matches, id_params = sql.in_ids("d.id", claimed)
+    head, tail = _lead_url_parts()
+    statement = TOLD_SQL.format(
+        deadline=Deadline._meta.db_table,
+        lead=Lead._meta.db_table,
+        team=Team._meta.db_table,
+        members=Team.members.through._meta.db_table,
+        user=get_user_model()._meta.db_table,
+        notification=Notification._meta.db_table,
+        matches=matches,
+        to_manager=", ".join(f"'{kind}'" for kind in TO_MANAGER),
+        messages=" ".join(f"WHEN '{kind}' THEN %s" for kind in MESSAGES),
+        params=sql.json_object("lead", "coalesce(nullif(name, ''), '#' || lead_id)"),
+    )
+    params = [sql.moment(now), *id_params, *MESSAGES.values(), head, tail, sql.moment(now)]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.fetchall()
+
+
+def _webhooks(claimed: list[int], notes: list[tuple[int, str]]) -> dict[int, str]:
+    """Each notification's team webhook, for the teams that have one."""
+    hooks = (
+        Deadline.objects.filter(pk__in=claimed)
+        .exclude(lead__team__alert_webhook_url="")
+        .values_list("lead_id", "lead__team__alert_webhook_url")
+    )
+    if not hooks:
+        return {}
+    head, tail = _lead_url_parts()
+    by_url = {f"{head}{lead_id}{tail}": url for lead_id, url in hooks}
+    return {note_id: by_url[url] for note_id, url in notes if url in by_url}
+
+
+def _lead_url_parts() -> tuple[str, str]:
+    """The lead page's address around its id, so SQL can build it for every lead."""
+    head, tail = reverse("leads:detail", args=[0]).rsplit("/0/", 1)
+    return f"{head}/", f"/{tail}"
