@@ -21,7 +21,7 @@ from crm.api import IdOrSlugField, NewestFirst, SaneDateTimeFilter
 from crm.lib.ratelimit import client_address, rate_limited
 from leads import intake, services
 from leads.models import ContactAttempt, Criterion, CriterionOption, JunkReason, Lead, LeadSource
-from leads.selectors import lead_get_for_user, leads_visible_to, queue_teams
+from leads.selectors import intake_source, lead_get_for_user, leads_visible_to, queue_teams
 
 
 class LeadSerializer(serializers.ModelSerializer):
@@ -312,7 +312,7 @@ def _intake_source(request: Request) -> LeadSource | Response:
             {"detail": _("Send the intake key in X-Intake-Key or ?key=.")},
             status=status.HTTP_401_UNAUTHORIZED,
         )
-    source = LeadSource.objects.filter(intake_key=key, active=True).select_related("team").first()
+    source = intake_source(key)
     if source is None or source.team is None:
         return Response(
             {"detail": _("This intake key is unknown or disabled.")},

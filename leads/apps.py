@@ -5,3 +5,14 @@ from django.utils.translation import gettext_lazy as _
 class LeadsConfig(AppConfig):
     name = "leads"
     verbose_name = _("Leads")
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
+        from crm.teams.models import Team
+        from leads.models import LeadSource
+        from leads.selectors import forget_intake_sources
+
+        for model in (LeadSource, Team):
+            post_save.connect(forget_intake_sources, sender=model)
+            post_delete.connect(forget_intake_sources, sender=model)

@@ -1,5 +1,6 @@
 """Reads: which leads a user may see, the queue, duplicates. Scoping lives here only."""
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -9,7 +10,27 @@ from django.http import Http404
 
 from crm.teams.models import Team
 from crm.teams.selectors import teams_for_user
-from leads.models import Deadline, Lead
+from leads.models import Deadline, Lead, LeadSource
+
+_SOURCE_TTL_S = 30.0
+_sources: dict[str, tuple[float, LeadSource]] = {}
+
+
+def intake_source(key: str) -> LeadSource | None:
+    """The active source with this intake key, with its team. Kept 30 s per process, as every
+    web-form post needs it: a source or team saved applies at once in the process that saved
+    it, and within 30 s in the others (a rotated or disabled key stops working by then)."""
+    cached = _sources.get(key)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    source = LeadSource.objects.filter(intake_key=key, active=True).select_related("team").first()
+    if source is not None:  # unknown keys are not kept: a flood of them must not grow memory
+        _sources[key] = (time.monotonic() + _SOURCE_TTL_S, source)
+    return source
+
+
+def forget_intake_sources(**_signal) -> None:
+    _sources.clear()
 
 
 def leads_visible_to(user: AbstractBaseUser) -> QuerySet[Lead]:

@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -46,6 +46,26 @@ def lead_create(
     *,
     team: Team,
     source: LeadSource,
+    by: AbstractBaseUser | None = None,
+    now: datetime | None = None,
+    **fields: str,
+) -> Lead:
+    """Store an arrived lead with its callback deadlines, linked to an open duplicate if any."""
+    lead = _arrived(team, source, now, **fields)
+    with transaction.atomic():
+        lead.duplicate_of = open_duplicate_of(team, lead.phone, lead.email)
+        lead.save()
+        LeadEvent.objects.create(
+            lead=lead, actor=by, at=lead.created_at, kind=LeadEvent.Kind.CREATED
+        )
+        alerts.schedule_callback(lead, lead.warn_at, lead.breach_at)
+    return lead
+
+
+def _arrived(
+    team: Team,
+    source: LeadSource,
+    now: datetime | None,
     name: str = "",
     phone: str = "",
     email: str = "",
@@ -55,23 +75,20 @@ def lead_create(
     utm_source: str = "",
     utm_medium: str = "",
     utm_campaign: str = "",
-    by: AbstractBaseUser | None = None,
-    now: datetime | None = None,
 ) -> Lead:
-    """Store an arrived lead with its callback deadlines, linked to an open duplicate if any."""
+    """A new lead, not yet stored: its fields normalised and its callback due times set."""
     now = now or timezone.now()
     warn_at, breach_at = sla.deadlines(now, team, working_week(team))
-    email = email.strip().lower()
     try:
         phone = normalise_phone(phone) if phone else ""
     except ValueError:
         raise ValidationError({"phone": _("Enter a valid phone number.")}) from None
-    lead = Lead(
+    return Lead(
         team=team,
         source=source,
         name=" ".join(name.split()),
         phone=phone,
-        email=email,
+        email=email.strip().lower(),
         company_name=company_name.strip(),
         message=message.strip(),
         external_id=external_id,
@@ -83,12 +100,6 @@ def lead_create(
         breach_at=breach_at,
         due_at=breach_at,
     )
-    with transaction.atomic():
-        lead.duplicate_of = open_duplicate_of(team, phone, email)
-        lead.save()
-        LeadEvent.objects.create(lead=lead, actor=by, at=now, kind=LeadEvent.Kind.CREATED)
-        alerts.schedule_callback(lead, warn_at, breach_at)
-    return lead
 
 
 def lead_receive(
@@ -97,6 +108,11 @@ def lead_receive(
     """Store an intake post once. A repeat of (source, external_id) returns the stored lead
     and False; when identical posts race, the unique constraint lets one insert win."""
     external_id = fields.get("external_id", "")
+    if connection.vendor == "postgresql":
+        stored = _insert_once(_arrived(source.team, source, now, **fields))
+        if stored is not None:
+            return stored, True
+        return Lead.objects.get(source=source, external_id=external_id), False
     if external_id:
         stored = Lead.objects.filter(source=source, external_id=external_id).first()
         if stored is not None:
@@ -107,6 +123,67 @@ def lead_receive(
         if not external_id:
             raise
         return Lead.objects.get(source=source, external_id=external_id), False
+
+
+# On PostgreSQL an arriving lead is one statement: its open duplicate, the lead itself (ON
+# CONFLICT: a repeat of its source's external id inserts nothing), its "arrived" event and
+# its two callback deadlines. Intake is the busiest write (every web form of every client);
+# one round trip instead of seven is what lets one server take hundreds of leads a second.
+# The same rules as lead_create; tests run both (SQLite takes lead_create's path).
+INSERT_ONCE_SQL = """
+WITH duplicate AS (
+    SELECT id FROM {lead}
+    WHERE team_id = %(team_id)s AND state = ANY(%(open_states)s)
+      AND ((%(phone)s <> '' AND phone = %(phone)s) OR (%(email)s <> '' AND email = %(email)s))
+    ORDER BY created_at, id LIMIT 1
+), lead AS (
+    INSERT INTO {lead} (team_id, source_id, name, phone, email, company_name, message,
+                        external_id, utm_source, utm_medium, utm_campaign, state,
+                        duplicate_of_id, due_at, warn_at, breach_at, score, temperature,
+                        created_at)
+    VALUES (%(team_id)s, %(source_id)s, %(name)s, %(phone)s, %(email)s, %(company_name)s,
+            %(message)s, %(external_id)s, %(utm_source)s, %(utm_medium)s, %(utm_campaign)s,
+            %(state)s, (SELECT id FROM duplicate), %(due_at)s, %(warn_at)s, %(breach_at)s,
+            %(score)s, %(temperature)s, %(created_at)s)
+    ON CONFLICT (source_id, external_id) WHERE NOT (external_id = '') DO NOTHING
+    RETURNING id, duplicate_of_id
+), event AS (
+    INSERT INTO {event} (lead_id, at, kind, from_state, to_state, note)
+    SELECT id, %(created_at)s, %(created)s, '', '', '' FROM lead
+), deadlines AS (
+    INSERT INTO {deadline} (lead_id, kind, due_at)
+    SELECT id, %(warn)s, %(warn_at)s FROM lead
+    UNION ALL
+    SELECT id, %(breach)s, %(breach_at)s FROM lead
+)
+SELECT id, duplicate_of_id FROM lead
+"""
+
+
+def _insert_once(lead: Lead) -> Lead | None:
+    """Store the new lead as INSERT_ONCE_SQL; None when its external id is already stored."""
+    statement = INSERT_ONCE_SQL.format(
+        lead=Lead._meta.db_table, event=LeadEvent._meta.db_table, deadline=Deadline._meta.db_table
+    )
+    params = {
+        field.attname: getattr(lead, field.attname)
+        for field in Lead._meta.concrete_fields
+        if not field.primary_key
+    }
+    params |= {
+        "open_states": list(Lead.OPEN_STATES),
+        "created": LeadEvent.Kind.CREATED,
+        "warn": Deadline.Kind.WARN,
+        "breach": Deadline.Kind.BREACH,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    lead.pk, lead.duplicate_of_id = row
+    lead._state.adding = False
+    return lead
 
 
 def lead_claim_next(

@@ -57,8 +57,10 @@ def world(db) -> World:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_working_weeks():
-    # Working weeks are kept a minute per process; each test sets up its own teams.
+def _fresh_process_caches():
+    # Working weeks and intake sources are kept per process; each test sets up its own.
     from crm.teams.selectors import forget_working_weeks
+    from leads.selectors import forget_intake_sources
 
     forget_working_weeks()
+    forget_intake_sources()
