@@ -43,10 +43,8 @@ What it does:
 Gunicorn is stopped at the end, on errors, on Ctrl-C and on SIGTERM. Bench rows are removed
 at the end unless --keep; --drop drops the database if this run created it.
 
-Proposals can be measured with the same harness: --settings bench.intake_api_settings (no
-health check, API-only middleware), --pgoptions "-c synchronous_commit=off", and
---settings bench.intake_fast --app bench.intake_fast:application (a prototype of the fast
-path; BENCH_FAST_WRITE=orm keeps the app's ORM service for the write).
+Proposals can be measured with the same harness, e.g. --settings MODULE (settings of your own
+that import crm.settings and change one thing) or --pgoptions "-c synchronous_commit=off".
 """
 
 import argparse
@@ -971,32 +969,16 @@ def in_process(source, leads: list[dict], profile: int, run_tag: str) -> None:
 BREAKDOWN = [
     # (label, file suffix, function name): inclusive CPU per post of each
     ("whole request (Django WSGIHandler)", "django/core/handlers/wsgi.py", "__call__"),
-    ("  DRF APIView.dispatch", "rest_framework/views.py", "dispatch"),
-    ("    IntakeView.post", "leads/api.py", "post"),
-    ("      _intake_source (key -> LeadSource SELECT)", "leads/api.py", "_intake_source"),
-    ("      _intake_refusal (Redis rate limit)", "leads/api.py", "_intake_refusal"),
-    ("      _intake_store", "leads/api.py", "_intake_store"),
-    ("        request.data (DRF JSON parse)", "rest_framework/request.py", "data"),
-    ("        intake.clean_fields (validate, normalise)", "leads/intake.py", "clean_fields"),
-    ("        services.lead_receive", "leads/services.py", "lead_receive"),
-    ("          services.lead_create", "leads/services.py", "lead_create"),
-    (
-        "            selectors.open_duplicate_of (dedup SELECT)",
-        "leads/selectors.py",
-        "open_duplicate_of",
-    ),
-    ("            sla.deadlines (working time)", "leads/sla.py", "deadlines"),
-    (
-        "            alerts.schedule_callback (Deadline rows)",
-        "leads/alerts.py",
-        "schedule_callback",
-    ),
-    ("        IntakeResponseSerializer(...).data", "rest_framework/serializers.py", "data"),
-    (
-        "  DRF Response.rendered_content (JSON render)",
-        "rest_framework/response.py",
-        "rendered_content",
-    ),
+    ("  intake_post (the view)", "leads/intake_view.py", "intake_post"),
+    ("    intake_source (cached key -> LeadSource)", "leads/selectors.py", "intake_source"),
+    ("    rate_limited (Redis)", "crm/lib/ratelimit.py", "rate_limited"),
+    ("    _body (JSON or form parse)", "leads/intake_view.py", "_body"),
+    ("    intake.clean_fields (validate, normalise)", "leads/intake.py", "clean_fields"),
+    ("    services.lead_receive", "leads/services.py", "lead_receive"),
+    ("      sla.deadlines (working time)", "leads/sla.py", "deadlines"),
+    ("      services._insert_once (the one statement)", "leads/services.py", "_insert_once"),
+    ("      services.lead_create (ORM path, SQLite)", "leads/services.py", "lead_create"),
+    ("    JsonResponse", "django/http/response.py", "__init__"),
     ("across: crm.lib.phones.normalise_phone", "crm/lib/phones.py", "normalise_phone"),
     ("across: QuerySet.first (ORM SELECTs)", "django/db/models/query.py", "first"),
     ("across: Model.save (ORM INSERTs)", "django/db/models/base.py", "save"),
@@ -1296,7 +1278,7 @@ def main() -> int:
         "--settings",
         default="crm.settings",
         help="DJANGO_SETTINGS_MODULE for the app under test (default "
-        "crm.settings; bench/intake_api_settings.py tries proposals)",
+        "crm.settings)",
     )
     parser.add_argument(
         "--pgoptions",

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "leads.intake_view.IntakeShortcutMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -181,6 +182,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The intake is a plain Django view; its contract is added to the schema here.
+    "POSTPROCESSING_HOOKS": [
+        "leads.intake_schema.add_intake",
+        "drf_spectacular.hooks.postprocess_schema_enums",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "AttemptOutcomeEnum": "leads.models.ContactAttempt.Outcome",
         "DisputeOutcomeEnum": "handoff.models.Dispute.Outcome",

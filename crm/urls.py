@@ -10,11 +10,11 @@ from deals.api import DealViewSet, LossReasonViewSet
 from handoff import api as handoff_api
 from leads.api import (
     CriterionViewSet,
-    IntakeView,
     JunkReasonViewSet,
     LeadViewSet,
     SourceViewSet,
 )
+from leads.intake_view import intake_post
 from leads.views import home
 from reports.api import TeamReportView
 
@@ -29,7 +29,7 @@ router.register("notifications", NotificationViewSet, basename="notification")
 router.register("disputes", handoff_api.DisputeViewSet, basename="dispute")
 
 api_v1 = [
-    path("intake/", IntakeView.as_view(), name="intake"),
+    path("intake/", intake_post, name="intake"),
     path("leads/<int:pk>/convert/", handoff_api.convert, name="lead-convert"),
     path("deals/<int:pk>/dispute/", handoff_api.dispute, name="deal-dispute"),
     path("reports/teams/", TeamReportView.as_view(), name="team-report"),

@@ -1,27 +1,17 @@
 """REST API v1 for leads and their reference lists. Same scoping and services as the pages."""
 
-from collections.abc import Mapping
-
 import django_filters
-from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from django.db.models import Prefetch
-from django.http import HttpResponse
-from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
-from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from crm.api import IdOrSlugField, NewestFirst, SaneDateTimeFilter
-from crm.lib.ratelimit import client_address, rate_limited
-from leads import intake, services
+from leads import services
 from leads.models import ContactAttempt, Criterion, CriterionOption, JunkReason, Lead, LeadSource
-from leads.selectors import intake_source, lead_get_for_user, leads_visible_to, queue_teams
+from leads.selectors import lead_get_for_user, leads_visible_to, queue_teams
 
 
 class LeadSerializer(serializers.ModelSerializer):
@@ -225,168 +215,3 @@ class SourceViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = SourceSerializer
     pagination_class = None
     queryset = LeadSource.objects.filter(active=True)
-
-
-class IntakeFieldsSerializer(serializers.Serializer):
-    """The generic preset's fields (a phone or an e-mail is required)."""
-
-    name = serializers.CharField(required=False, max_length=200)
-    phone = serializers.CharField(required=False)
-    email = serializers.EmailField(required=False)
-    message = serializers.CharField(required=False, max_length=5000)
-    external_id = serializers.CharField(required=False, max_length=100)
-    utm_source = serializers.CharField(required=False, max_length=200)
-    utm_medium = serializers.CharField(required=False, max_length=200)
-    utm_campaign = serializers.CharField(required=False, max_length=200)
-
-
-class IntakeResponseSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Lead
-        # Not duplicate_of: a public form's key must not tell whether a phone is already known.
-        fields = ["id", "state", "warn_at", "breach_at"]
-
-
-@extend_schema(
-    auth=[],
-    parameters=[
-        OpenApiParameter("X-Intake-Key", str, OpenApiParameter.HEADER, required=False),
-        OpenApiParameter(
-            "key",
-            str,
-            OpenApiParameter.QUERY,
-            required=False,
-            description="The intake key, for builders that cannot set headers.",
-        ),
-    ],
-    request={
-        "application/json": IntakeFieldsSerializer,
-        "application/x-www-form-urlencoded": IntakeFieldsSerializer,
-    },
-    responses={
-        201: IntakeResponseSerializer,
-        200: OpenApiResponse(IntakeResponseSerializer, description="A repeat: the stored lead."),
-        400: OpenApiResponse(description="Field errors."),
-        401: OpenApiResponse(description="No intake key."),
-        403: OpenApiResponse(description="Unknown or disabled intake key."),
-        413: OpenApiResponse(description="Body too large."),
-        415: OpenApiResponse(description="Not JSON or form-encoded."),
-        429: OpenApiResponse(description="Too many posts from this address."),
-    },
-)
-class IntakeView(APIView):
-    """POST /api/v1/intake/: web forms and integrations deliver leads here."""
-
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-    parser_classes = [JSONParser, FormParser, MultiPartParser]
-
-    def post(self, request: Request) -> Response:
-        source = _intake_source(request)
-        if isinstance(source, Response):
-            return source
-        refusal = _intake_refusal(request, source)
-        if refusal is not None:
-            return _with_cors(request, source, refusal)
-        return _with_cors(request, source, _intake_store(request, source))
-
-    def options(self, request: Request, *args, **kwargs) -> Response:
-        """The browser's preflight: allowed when some source lists the page's origin."""
-        origin = request.headers.get("Origin", "")
-        response = Response(status=status.HTTP_204_NO_CONTENT)
-        if origin and any(s.allows_origin(origin) for s in LeadSource.objects.filter(active=True)):
-            response["Access-Control-Allow-Origin"] = origin
-            response["Access-Control-Allow-Methods"] = "POST, OPTIONS"
-            response["Access-Control-Allow-Headers"] = "Content-Type, X-Intake-Key"
-            response["Access-Control-Max-Age"] = "86400"
-        response["Vary"] = "Origin"
-        return response
-
-
-def _intake_source(request: Request) -> LeadSource | Response:
-    key = request.headers.get("X-Intake-Key") or request.query_params.get("key", "")
-    if "\x00" in key:
-        key = ""  # no key has one; the database would refuse to compare it
-    if not key:
-        return Response(
-            {"detail": _("Send the intake key in X-Intake-Key or ?key=.")},
-            status=status.HTTP_401_UNAUTHORIZED,
-        )
-    source = intake_source(key)
-    if source is None or source.team is None:
-        return Response(
-            {"detail": _("This intake key is unknown or disabled.")},
-            status=status.HTTP_403_FORBIDDEN,
-        )
-    return source
-
-
-def _intake_refusal(request: Request, source: LeadSource) -> Response | None:
-    """Size and rate are checked before the body is read."""
-    length = request.META.get("CONTENT_LENGTH") or "0"
-    if not length.isdigit() or int(length) > settings.INTAKE_MAX_BODY_BYTES:
-        return Response(
-            {"detail": _("The body is too large.")}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-        )
-    if rate_limited(f"intake:{source.pk}:{client_address(request)}", source.rate_limit_per_minute):
-        response = Response(
-            {"detail": _("Too many posts; try again in a minute.")},
-            status=status.HTTP_429_TOO_MANY_REQUESTS,
-        )
-        response["Retry-After"] = "60"
-        return response
-    return None
-
-
-def _intake_store(request: Request, source: LeadSource) -> Response | HttpResponse:
-    try:
-        data = request.data
-    except RequestDataTooBig:
-        return Response(
-            {"detail": _("The body is too large.")}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-        )
-    if not isinstance(data, Mapping):
-        return Response(
-            {"detail": _("Send the fields as a JSON object or a form.")},
-            status=status.HTTP_400_BAD_REQUEST,
-        )
-    payload = flat_payload(data)
-    if intake.is_builder_ping(source, payload):
-        return HttpResponse("ok", content_type="text/plain")
-    if source.honeypot_field and payload.get(source.honeypot_field):
-        return Response(
-            {source.honeypot_field: [_("This field must be left empty.")]},
-            status=status.HTTP_400_BAD_REQUEST,
-        )
-    fields, errors = intake.clean_fields(intake.map_payload(source, payload))
-    if errors:
-        return Response(errors, status=status.HTTP_400_BAD_REQUEST)
-    lead, created = services.lead_receive(source=source, fields=fields)
-    return Response(
-        IntakeResponseSerializer(lead).data,
-        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-    )
-
-
-def flat_payload(data: Mapping) -> dict[str, str]:
-    """A flat {key: text} view of a JSON or form body; JSON-RPC `params` become `params.*`."""
-    flat: dict[str, str] = {}
-    items = data.lists() if hasattr(data, "lists") else data.items()
-    for key, value in items:
-        if isinstance(value, list):
-            value = value[0] if value else ""
-        if isinstance(value, dict):
-            flat.update(
-                {f"{key}.{k}": str(v) for k, v in value.items() if not isinstance(v, dict | list)}
-            )
-            continue
-        flat[str(key)] = "" if value is None else str(value)
-    return flat
-
-
-def _with_cors(request: Request, source: LeadSource, response: HttpResponse) -> HttpResponse:
-    origin = request.headers.get("Origin", "")
-    if origin and source.allows_origin(origin):
-        response["Access-Control-Allow-Origin"] = origin
-    response["Vary"] = "Origin"
-    return response

@@ -150,3 +150,19 @@ def clean_fields(values: Mapping[str, str]) -> tuple[dict[str, str], dict[str, l
         errors["non_field_errors"] = [_("A phone or an e-mail is required.")]
     data["name"] = " ".join(data["name"].split())
     return data, errors
+
+
+def flat_payload(data: Mapping) -> dict[str, str]:
+    """A flat {key: text} view of a JSON or form body; JSON-RPC `params` become `params.*`."""
+    flat: dict[str, str] = {}
+    items = data.lists() if hasattr(data, "lists") else data.items()
+    for key, value in items:
+        if isinstance(value, list):
+            value = value[0] if value else ""
+        if isinstance(value, dict):
+            flat.update(
+                {f"{key}.{k}": str(v) for k, v in value.items() if not isinstance(v, dict | list)}
+            )
+            continue
+        flat[str(key)] = "" if value is None else str(value)
+    return flat

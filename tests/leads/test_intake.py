@@ -236,3 +236,24 @@ def test_field_map_overrides_the_preset(source):
     post(source, {"fio": "Мария Кузнецова", "phone": "+79161230001", "wishes": "Угловая кухня"})
     lead = Lead.objects.get()
     assert (lead.name, lead.message) == ("Мария Кузнецова", "Угловая кухня")
+
+
+def test_the_shortcut_serves_the_routed_intake_path():
+    # The middleware answers the intake before the page middleware; it must match the route.
+    from django.urls import reverse
+
+    from leads.intake_view import INTAKE_PATH
+
+    assert reverse("api:intake") == INTAKE_PATH
+
+
+def test_answers_are_in_the_posters_language(source):
+    response = post(source, {"name": "Без телефона"}, HTTP_ACCEPT_LANGUAGE="ru")
+    assert response.status_code == 400
+    assert "телефон" in str(response.json()).lower()
+
+
+def test_other_methods_are_405(source):
+    response = APIClient().get(URL, HTTP_X_INTAKE_KEY=source.intake_key)
+    assert response.status_code == 405
+    assert "POST" in response["Allow"]

@@ -1,0 +1,93 @@
+"""POST /api/v1/intake/ in the OpenAPI schema. The intake is a plain Django view (see
+leads/intake_view.py), which drf-spectacular does not see, so its contract is written here
+and added to the generated schema by a postprocessing hook."""
+
+from leads.intake import FIELDS
+
+_TEXT = {"type": "string"}
+_DETAIL = {
+    "type": "object",
+    "properties": {"detail": _TEXT},
+    "required": ["detail"],
+}
+
+
+def _answer(description: str, schema: dict) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+INTAKE_FIELDS = {
+    "type": "object",
+    "description": "The generic preset's fields (a phone or an e-mail is required). A source's "
+    "preset or field map may read other names (Tilda, Yandex Forms, amoCRM, Bitrix24).",
+    "properties": {
+        **{field: {"type": "string", "maxLength": 200} for field in FIELDS},
+        "email": {"type": "string", "format": "email"},
+        "message": {"type": "string", "maxLength": 5000},
+        "external_id": {"type": "string", "maxLength": 100},
+    },
+    "additionalProperties": True,
+}
+
+INTAKE_ANSWER = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "state": {"type": "string", "enum": ["new", "checked", "converted", "junk"]},
+        "warn_at": {"type": "string", "format": "date-time"},
+        "breach_at": {"type": "string", "format": "date-time"},
+    },
+    "required": ["id", "state", "warn_at", "breach_at"],
+}
+
+INTAKE_PATH = {
+    "post": {
+        "operationId": "intake_create",
+        "summary": "Deliver a lead from a web form or an integration",
+        "tags": ["intake"],
+        "security": [],
+        "parameters": [
+            {"in": "header", "name": "X-Intake-Key", "schema": _TEXT, "required": False},
+            {
+                "in": "query",
+                "name": "key",
+                "schema": _TEXT,
+                "required": False,
+                "description": "The intake key, for builders that cannot set headers.",
+            },
+        ],
+        "requestBody": {
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/IntakeFields"}},
+                "application/x-www-form-urlencoded": {
+                    "schema": {"$ref": "#/components/schemas/IntakeFields"}
+                },
+            },
+        },
+        "responses": {
+            "201": _answer("Stored.", {"$ref": "#/components/schemas/IntakeAnswer"}),
+            "200": _answer(
+                "A repeat of the external_id: the stored lead.",
+                {"$ref": "#/components/schemas/IntakeAnswer"},
+            ),
+            "400": _answer(
+                "Field errors, by field; or a body that is not a JSON object.",
+                {"type": "object", "additionalProperties": True},
+            ),
+            "401": _answer("No intake key.", _DETAIL),
+            "403": _answer("Unknown or disabled intake key.", _DETAIL),
+            "413": _answer("Body too large.", _DETAIL),
+            "415": _answer("Not JSON or form-encoded.", _DETAIL),
+            "429": _answer("Too many posts from this address.", _DETAIL),
+        },
+    }
+}
+
+
+def add_intake(result: dict, generator, request, public) -> dict:
+    """drf-spectacular postprocessing hook: the intake path and its two schemas."""
+    result.setdefault("paths", {})["/api/v1/intake/"] = INTAKE_PATH
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["IntakeFields"] = INTAKE_FIELDS
+    schemas["IntakeAnswer"] = INTAKE_ANSWER
+    return result
