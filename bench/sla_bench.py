@@ -29,8 +29,8 @@ What it does:
    it (the claim UPDATE, the timeline events, the notifications and their deliveries in the
    same transaction, and the enqueueing of the deliveries to Redis after commit), with the SQL
    time per statement (execute_wrapper). Window 7 is used, in transactions that are rolled
-   back, for EXPLAIN (ANALYZE, BUFFERS) of the claim query, of a proposed claim (lock, then
-   update by ids) and for a prototype set-based sweep (one statement; not the app's code, timed
+   back, for EXPLAIN (ANALYZE, BUFFERS) of the claim (lock the due rows, then update them by
+   id) and for a reference set-based sweep (one statement; not the app's code, timed
    3 times), then swept by the app untimed to compare the number of notifications and
    deliveries. Window 8 gets a cProfile of one sweep (where the Python time goes).
    Enqueued delivery messages go to a throw-away Redis queue (bench-sla-timing), deleted after.
@@ -436,7 +436,7 @@ def timed_sweep(now) -> dict:
         t0 = time.perf_counter()
         raised = sla_sweep(now=now)
         total = (time.perf_counter() - t0) * 1000
-    claim = sum(ms for sql, ms in rec.statements if sql.lstrip().startswith("UPDATE"))
+    claim = sum(ms for _sql, ms in rec.statements[:2])  # lock the due rows, mark them
     parts: dict[str, list[float]] = {}
     for sql, ms in rec.statements:
         parts.setdefault(statement_key(sql), []).append(ms)
@@ -484,57 +484,11 @@ def statement_key(sql: str) -> str:
     return f"{verb} {table.group(1)}" if table else verb
 
 
-def claim_sql(now) -> tuple[str, list]:
-    """The statement leads.alerts.claim_due runs, with its parameters."""
-    from leads.alerts import SWEEP_LIMIT
-    from leads.models import Deadline
+# --------------------------------------------------------------------------- plans
+# Measured on the EXPLAIN window inside transactions that are rolled back.
 
-    captured = []
-
-    def capture(execute, sql, params, many, context):
-        captured.append((sql, list(params)))
-        raise _Stop
-
-    from django.db import connection, transaction
-
-    from leads.alerts import claim_due
-
-    try:
-        with transaction.atomic(), connection.execute_wrapper(capture):
-            claim_due(now, Deadline.LEAD_KINDS, SWEEP_LIMIT)
-    except _Stop:
-        pass
-    return captured[0]
-
-
-class _Stop(Exception):
-    pass
-
-
-def explain_claim(now) -> tuple[float, str, str]:
-    from django.db import connection, transaction
-
-    sql, params = claim_sql(now)
-    with transaction.atomic():
-        with connection.cursor() as cur:
-            cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
-            lines = [row[0] for row in cur.fetchall()]
-            shown = cur.mogrify(sql, params).decode()
-        transaction.set_rollback(True)
-    found = [re.search(r"Execution Time: ([\d.]+)", line) for line in lines]
-    ms = next((float(m.group(1)) for m in found if m), float("nan"))
-    return ms, re.sub(r"\s+", " ", shown), "\n".join(lines)
-
-
-# --------------------------------------------------------------------------- proposals
-# Measured on the EXPLAIN window inside transactions that are rolled back; not the app's code.
-
-# The claim in two statements: lock the due rows (as today's subquery does), then update them by
-# their ids. Given the ids as an array, and without the pending-index predicate repeated (the
-# rows are locked by this transaction, so they are still pending), the planner probes the
-# primary key for ~1,000 rows instead of scanning every pending deadline to hash-join against
-# a subquery it expects 5,000 rows (the LIMIT) from. A second sweeper still skips the locked
-# rows and, after the commit, finds them raised.
+# The app's claim (leads.alerts.claim_due), as SQL for EXPLAIN: lock the due rows, then mark
+# them by id.
 LOCK_DUE_SQL = """
 SELECT id FROM {deadline}
 WHERE raised_at IS NULL AND cancelled_at IS NULL AND due_at <= %(now)s
@@ -545,8 +499,9 @@ UPDATE_BY_IDS_SQL = """
 UPDATE {deadline} SET raised_at = %(now)s WHERE id = ANY(%(ids)s::bigint[]) RETURNING id
 """
 
-# The whole sweep as one set-based statement after LOCK_DUE_SQL: the claim, the timeline
-# events, the notifications to the same recipients as leads.alerts._recipients, and their
+# A reference, not the app's code (which writes the same rows in five statements): the whole
+# sweep as one set-based statement after LOCK_DUE_SQL: the claim, the timeline events, the
+# notifications to the same recipients as leads.alerts.TOLD_SQL, and their
 # e-mail and webhook deliveries (notification ids drawn from the sequence first, so the
 # deliveries need no join back). No model instances, no per-row Python.
 SET_BASED_SWEEP_SQL = """
@@ -632,7 +587,7 @@ def proposal_tables() -> dict:
     }
 
 
-def explain_proposed_claim(now) -> tuple[float, str, str]:
+def explain_claim(now) -> tuple[float, str, str]:
     """LOCK_DUE_SQL then UPDATE_BY_IDS_SQL, both under EXPLAIN (ANALYZE, BUFFERS), rolled back;
     the sum of their execution times."""
     from django.db import connection, transaction
@@ -989,11 +944,9 @@ def main() -> None:
                 flush=True,
             )
         ms, sql, plan = explain_claim(window_end(base, explain_k))
-        print(f"  EXPLAIN ANALYZE of the claim UPDATE (1,000 due, rolled back): {ms:.2f} ms")
-        proposed = explain_proposed_claim(window_end(base, explain_k))
         print(
-            "  EXPLAIN ANALYZE of the proposed claim, lock + update by ids (same rows, rolled "
-            f"back): {proposed[0]:.2f} ms"
+            "  EXPLAIN ANALYZE of the claim, lock + update by ids (1,000 due, rolled back): "
+            f"{ms:.2f} ms"
         )
         set_based = time_set_based(window_end(base, explain_k))
         print(
@@ -1019,7 +972,6 @@ def main() -> None:
                 "explain": (ms, sql, plan),
                 "pending": pending_count(),
                 "profile": profile,
-                "proposed": proposed,
                 "set_based": set_based,
             }
         )
@@ -1028,17 +980,10 @@ def main() -> None:
     print_sweep_table(results, args)
     ms, sql, plan = results[-1]["explain"]
     print(
-        f"\n--- EXPLAIN (ANALYZE, BUFFERS) of the claim query at {results[-1]['size']:,} leads "
-        f"({DUE_PER_SWEEP:,} due; run in a transaction that was rolled back)"
+        "\n--- EXPLAIN (ANALYZE, BUFFERS) of the claim's two statements at "
+        f"{results[-1]['size']:,} leads ({DUE_PER_SWEEP:,} due; rolled back)"
     )
     print(sql)
-    print(plan)
-    ms, sql, plan = results[-1]["proposed"]
-    print(
-        "\n--- Proposed claim (lock the due rows, then UPDATE ... WHERE id = ANY(ids)), "
-        f"EXPLAIN (ANALYZE, BUFFERS) of both at {results[-1]['size']:,} leads on the same "
-        f"1,000 due rows, rolled back: {ms:.2f} ms together"
-    )
     print(plan)
     print(
         "\n--- Prototype set-based sweep (lock, then claim + events + notifications + "

@@ -100,8 +100,14 @@ def enqueue(delivery_ids: list[int]) -> None:
     from crm.notifications.tasks import deliver
 
     try:
-        for start in range(0, len(delivery_ids), 100):
-            deliver.delay(delivery_ids[start : start + 100])
+        # One producer for the whole batch, and a short argsrepr instead of Celery's repr of
+        # a hundred ids per message: a sweep enqueues thousands of deliveries at once.
+        with deliver.app.producer_or_acquire() as producer:
+            for start in range(0, len(delivery_ids), 100):
+                batch = delivery_ids[start : start + 100]
+                deliver.apply_async(
+                    (batch,), producer=producer, argsrepr=f"[{len(batch)} deliveries]"
+                )
     except Exception:  # noqa: BLE001 - any broker failure; the sweep retries
         log.warning("broker unavailable; %d deliveries left for the retry sweep", len(delivery_ids))
 
