@@ -939,7 +939,7 @@ def main() -> None:
             print(
                 f"  sweep {len(runs)}: due {r['due']:,}, raised {r['raised']:,} in "
                 f"{r['ms']:7.1f} ms (SQL {r['sql_ms']:6.1f} ms in {r['queries']} statements, "
-                f"claim UPDATE {r['claim_ms']:5.1f} ms); {r['notifications']:,} notifications, "
+                f"claim {r['claim_ms']:5.1f} ms); {r['notifications']:,} notifications, "
                 f"{r['deliveries']:,} deliveries; load {r['load']:.2f}",
                 flush=True,
             )

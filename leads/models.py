@@ -245,11 +245,14 @@ class Lead(ConcurrentTransitionMixin, models.Model):
 
     OPEN_STATES = (State.NEW, State.CHECKED)
 
-    team = models.ForeignKey(Team, verbose_name=_("team"), on_delete=models.PROTECT)
+    # Indexes are paid by every arriving lead, so each one here earns its place: the team is
+    # led by lead_report_cohort, and phone and e-mail get plain indexes in Meta (db_index would
+    # add a LIKE-pattern index each, and nothing searches them by prefix).
+    team = models.ForeignKey(Team, verbose_name=_("team"), on_delete=models.PROTECT, db_index=False)
     source = models.ForeignKey(LeadSource, verbose_name=_("source"), on_delete=models.PROTECT)
     name = models.CharField(_("full name"), max_length=200, blank=True)
-    phone = models.CharField(_("phone"), max_length=20, blank=True, db_index=True)  # E.164
-    email = models.EmailField(_("e-mail"), blank=True, db_index=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)  # E.164
+    email = models.EmailField(_("e-mail"), blank=True)
     company_name = models.CharField(_("company"), max_length=200, blank=True)
     message = models.TextField(_("message"), blank=True)
     # db_default: rows written by bulk SQL (imports, benchmarks) need not name them.
@@ -326,6 +329,25 @@ class Lead(ConcurrentTransitionMixin, models.Model):
                 name="lead_open_due",
                 condition=Q(state__in=["new", "checked"]),
             ),
+            # Duplicates: the open lead with the same phone or e-mail.
+            models.Index(fields=["phone"], name="lead_phone"),
+            models.Index(fields=["email"], name="lead_email"),
+            # The team report reads a team's leads by arrival: every column it aggregates is
+            # in the key, so it is an index-only scan instead of a heap page per lead (key
+            # columns rather than INCLUDE, which SQLite lacks).
+            models.Index(
+                fields=[
+                    "team",
+                    "created_at",
+                    "id",
+                    "state",
+                    "first_attempt_at",
+                    "reaction_minutes",
+                    "source",
+                    "junk_reason",
+                ],
+                name="lead_report_cohort",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -368,7 +390,10 @@ class ContactAttempt(models.Model):
         CALLBACK = "callback", _("callback requested")
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="attempts")
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT)
+    # Indexed by attempt_report_by, which leads with it.
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT, db_index=False
+    )
     at = models.DateTimeField(_("at"))
     outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices)
     duration_s = models.PositiveIntegerField(_("duration, seconds"), default=0)
@@ -379,6 +404,13 @@ class ContactAttempt(models.Model):
         verbose_name = _("contact attempt")
         verbose_name_plural = _("contact attempts")
         ordering = ["at", "id"]
+        indexes = [
+            # A person's calls in a period (the person report), index-only.
+            models.Index(
+                fields=["by", "at", "lead", "outcome", "duration_s", "id"],
+                name="attempt_report_by",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_outcome_display()} · {self.at:%Y-%m-%d %H:%M}"
@@ -458,6 +490,12 @@ class Deadline(models.Model):
                 condition=Q(raised_at=None, cancelled_at=None),
                 name="deadline_pending",
             ),
+            # The report's breach charts: the raised breaches of a period, index-only.
+            models.Index(
+                fields=["due_at", "lead", "id"],
+                condition=Q(kind="breach", raised_at__isnull=False),
+                name="deadline_breach_raised",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -503,6 +541,14 @@ class LeadEvent(models.Model):
         verbose_name = _("lead event")
         verbose_name_plural = _("lead events")
         ordering = ["at", "id"]
+        indexes = [
+            # A person's decisions in a period (the person report), index-only.
+            models.Index(
+                fields=["actor", "at", "to_state", "id"],
+                condition=Q(kind="transition"),
+                name="event_report_actor",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.at:%Y-%m-%d %H:%M}"

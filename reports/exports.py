@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 
 from reports.periods import Period
-from reports.selectors import qualification_figures, sales_figures
+from reports.selectors import qualification_report, sales_report
 
 SCALARS = {
     "qualification": [
@@ -54,22 +54,26 @@ SCALARS = {
 
 def team_report(teams: list, period: Period) -> list[dict]:
     """Each team's figures for the period and for the one before it."""
-    report = []
+    figures: dict[int, list[dict]] = {}
+    # The same days, in each team's own time zone: a Yekaterinburg team's day starts two
+    # hours before Moscow's. Teams of one kind and zone are computed together.
+    groups: dict[tuple, list] = {}
     for team in teams:
-        figures = qualification_figures if team.kind == "qualification" else sales_figures
-        # The same days, in each team's own time zone: a Yekaterinburg team's day starts
-        # two hours before Moscow's.
-        local = Period(period.first_day, period.last_day, team.zone)
-        report.append(
-            {
-                "id": team.pk,
-                "name": team.name,
-                "kind": team.kind,
-                "figures": figures(team, local),
-                "previous": figures(team, local.previous()),
-            }
-        )
-    return report
+        groups.setdefault((team.kind, team.time_zone), []).append(team)
+    for (kind, _zone), group in groups.items():
+        local = Period(period.first_day, period.last_day, group[0].zone)
+        compute = qualification_report if kind == "qualification" else sales_report
+        figures.update(compute(group, [local, local.previous()]))
+    return [
+        {
+            "id": team.pk,
+            "name": team.name,
+            "kind": team.kind,
+            "figures": figures[team.pk][0],
+            "previous": figures[team.pk][1],
+        }
+        for team in teams
+    ]
 
 
 def rows(report: list[dict]) -> Iterator[list]:

@@ -38,31 +38,93 @@ def share(part: int | None, whole: int | None) -> float | None:
 
 def qualification_figures(team: Team, period: Period) -> dict:
     """A qualification team over the leads that arrived in the period (the cohort)."""
-    leads = Lead.objects.filter(team=team, created_at__gte=period.start, created_at__lt=period.end)
-    counts = leads.aggregate(
-        leads=Count("id"),
-        called=Count("id", filter=Q(first_attempt_at__isnull=False)),
-        within_15=Count("id", filter=Q(reaction_minutes__lte=15)),
-        within_20=Count("id", filter=Q(reaction_minutes__lte=20)),
-        new=Count("id", filter=Q(state=Lead.State.NEW)),
-        checked=Count("id", filter=Q(state=Lead.State.CHECKED)),
-        converted=Count("id", filter=Q(state=Lead.State.CONVERTED)),
-        junk=Count("id", filter=Q(state=Lead.State.JUNK)),
-        accepted=Count("deal", filter=Q(deal__accepted_at__isnull=False)),
-        won=Count("deal", filter=Q(deal__stage=Deal.Stage.WON)),
-        revenue=Sum("deal__amount", filter=Q(deal__stage=Deal.Stage.WON)),
-        disputes=Count("deal__dispute"),
-        upheld=Count("deal__dispute", filter=Q(deal__dispute__outcome=Dispute.Outcome.UPHELD)),
-        rejected=Count("deal__dispute", filter=Q(deal__dispute__outcome=Dispute.Outcome.REJECTED)),
+    return qualification_report([team], [period])[team.pk][0]
+
+
+def qualification_report(teams: list[Team], periods: list[Period]) -> dict[int, list[dict]]:
+    """Each team's figures for each period (periods of one time zone), in a few passes
+    however many teams and periods: GROUP BY team, one FILTER per period. (A pass per team
+    and period read the same index ranges and hashed the same deals again and again;
+    grouping by a CASE over the periods instead made PostgreSQL expect a group per row and
+    sort every row.)"""
+    leads = Lead.objects.filter(team__in=teams, **_range("created_at", periods))
+    counts = _split(
+        leads.values("team").annotate(**_per_period(periods, "created_at", _lead_counts)),
+        "team",
     )
-    median, p90 = percentiles(leads, "reaction_minutes", (0.5, 0.9))
+    # Deal and dispute are one-to-one with the lead; only leads with a deal are joined.
+    deals = Deal.objects.filter(lead__team__in=teams, **_range("lead__created_at", periods))
+    deal_counts = _split(
+        deals.values("lead__team").annotate(
+            **_per_period(periods, "lead__created_at", _deal_counts)
+        ),
+        "lead__team",
+    )
+    by_source = _by(leads, "source__name", periods)
+    junk_by_reason = _by(leads.filter(state=Lead.State.JUNK), "junk_reason__name", periods)
+    weekly = _weekly(leads, periods)
+    breach_cells = breaches(teams, periods)
+    report = {}
+    for team in teams:
+        report[team.pk] = []
+        for span, period in enumerate(periods):
+            key = (team.pk, span)
+            row = {**_no_leads(), **counts.get(key, {}), **deal_counts.get(key, {})}
+            if connection.vendor != "postgresql":
+                cohort = Lead.objects.filter(_within("created_at", period), team=team)
+                row["median"], row["p90"] = percentiles(cohort, "reaction_minutes", (0.5, 0.9))
+            figures = _qualification(row)
+            figures["by_source"] = by_source.get(key, [])
+            figures["junk_by_reason"] = junk_by_reason.get(key, [])
+            figures["weekly"] = weekly.get(key, [])
+            figures["breaches"] = _breaches(breach_cells.get(key, []))
+            report[team.pk].append(figures)
+    return report
+
+
+def _lead_counts(cohort: Q) -> dict:
+    counts = {
+        "leads": Count("id", filter=cohort),
+        "called": Count("id", filter=cohort & Q(first_attempt_at__isnull=False)),
+        "within_15": Count("id", filter=cohort & Q(reaction_minutes__lte=15)),
+        "within_20": Count("id", filter=cohort & Q(reaction_minutes__lte=20)),
+        "new": Count("id", filter=cohort & Q(state=Lead.State.NEW)),
+        "checked": Count("id", filter=cohort & Q(state=Lead.State.CHECKED)),
+        "converted": Count("id", filter=cohort & Q(state=Lead.State.CONVERTED)),
+        "junk": Count("id", filter=cohort & Q(state=Lead.State.JUNK)),
+    }
+    if connection.vendor == "postgresql":
+        counts["median"] = Percentile("reaction_minutes", 0.5, filter=cohort)
+        counts["p90"] = Percentile("reaction_minutes", 0.9, filter=cohort)
+    return counts
+
+
+def _deal_counts(cohort: Q) -> dict:
+    return {
+        "accepted": Count("id", filter=cohort & Q(accepted_at__isnull=False)),
+        "won": Count("id", filter=cohort & Q(stage=Deal.Stage.WON)),
+        "revenue": Sum("amount", filter=cohort & Q(stage=Deal.Stage.WON)),
+        "disputes": Count("dispute", filter=cohort),
+        "upheld": Count("dispute", filter=cohort & Q(dispute__outcome=Dispute.Outcome.UPHELD)),
+        "rejected": Count("dispute", filter=cohort & Q(dispute__outcome=Dispute.Outcome.REJECTED)),
+    }
+
+
+def _no_leads() -> dict:
+    zero = ("leads", "called", "within_15", "within_20", "new", "checked", "converted", "junk")
+    more = ("accepted", "won", "disputes", "upheld", "rejected")
+    return {**dict.fromkeys(zero + more, 0), "revenue": None, "median": None, "p90": None}
+
+
+def _qualification(row: dict) -> dict:
+    counts = {k: v for k, v in row.items() if k not in ("median", "p90")}
     total, handoffs = counts["leads"], counts["converted"]
     return {
         **counts,
         "revenue": money(counts["revenue"]),
         "disputes_open": counts["disputes"] - counts["upheld"] - counts["rejected"],
-        "reaction_median": _minutes(median),
-        "reaction_p90": _minutes(p90),
+        "reaction_median": _minutes(row["median"]),
+        "reaction_p90": _minutes(row["p90"]),
         "within_15_share": share(counts["within_15"], counts["called"]),
         "within_20_share": share(counts["within_20"], counts["called"]),
         "lead_to_handoff": share(handoffs, total),
@@ -70,42 +132,69 @@ def qualification_figures(team: Team, period: Period) -> dict:
         "handoff_to_won": share(counts["won"], handoffs),
         "lead_to_won": share(counts["won"], total),
         "disputes_per_100": share(counts["disputes"], handoffs),
-        "by_source": _by(leads, "source__name"),
-        "junk_by_reason": _by(leads.filter(state=Lead.State.JUNK), "junk_reason__name"),
-        "weekly": _weekly(leads, period),
-        "breaches": breaches(team, period),
     }
 
 
 def sales_figures(team: Team, period: Period) -> dict:
     """A sales team over the handoffs it received in the period, and the deals it closed."""
-    handoffs = Handoff.objects.filter(
-        team=team, handed_off_at__gte=period.start, handed_off_at__lt=period.end
+    return sales_report([team], [period])[team.pk][0]
+
+
+def sales_report(teams: list[Team], periods: list[Period]) -> dict[int, list[dict]]:
+    """Each sales team's figures for each period, grouped like qualification_report."""
+    handoffs = Handoff.objects.filter(team__in=teams, **_range("handed_off_at", periods))
+    counts = _split(
+        handoffs.values("team").annotate(**_per_period(periods, "handed_off_at", _handoff_counts)),
+        "team",
     )
-    counts = handoffs.aggregate(
-        handoffs=Count("id"),
-        accepted=Count("id", filter=Q(deal__accepted_at__isnull=False)),
-        won=Count("id", filter=Q(deal__stage=Deal.Stage.WON)),
-        returned=Count("id", filter=Q(deal__stage=Deal.Stage.RETURNED)),
-        disputes=Count("dispute"),
-        upheld=Count("dispute", filter=Q(dispute__outcome=Dispute.Outcome.UPHELD)),
-        rejected=Count("dispute", filter=Q(dispute__outcome=Dispute.Outcome.REJECTED)),
+    deals = Deal.objects.filter(team__in=teams, **_range("closed_at", periods))
+    closed = _split(
+        deals.values("team").annotate(**_per_period(periods, "closed_at", _closed_counts)),
+        "team",
     )
-    closed = closed_deals(Deal.objects.filter(team=team), period).aggregate(
-        closed_won=Count("id", filter=Q(stage=Deal.Stage.WON)),
-        closed_lost=Count("id", filter=Q(stage=Deal.Stage.LOST)),
-        revenue=Sum("amount", filter=Q(stage=Deal.Stage.WON)),
-    )
+    report = {}
+    for span, period in enumerate(periods):
+        closers = closer_figures(closed_deals(deals, period))
+        for team in teams:
+            c = {**dict.fromkeys(_handoff_counts(Q()), 0), **counts.get((team.pk, span), {})}
+            d = {"closed_won": 0, "closed_lost": 0, "revenue": None}
+            d.update(closed.get((team.pk, span), {}))
+            won_lost = d["closed_won"] + d["closed_lost"]
+            report.setdefault(team.pk, []).append(
+                {
+                    **c,
+                    **d,
+                    "revenue": money(d["revenue"]),
+                    "disputes_open": c["disputes"] - c["upheld"] - c["rejected"],
+                    "handoff_to_accepted": share(c["accepted"], c["handoffs"]),
+                    "handoff_to_won": share(c["won"], c["handoffs"]),
+                    "win_rate": share(d["closed_won"], won_lost),
+                    "disputes_per_100": share(c["disputes"], c["handoffs"]),
+                    "closers": closers.get(team.pk, []),
+                }
+            )
+    return report
+
+
+def _handoff_counts(received: Q) -> dict:
     return {
-        **counts,
-        **closed,
-        "revenue": money(closed["revenue"]),
-        "disputes_open": counts["disputes"] - counts["upheld"] - counts["rejected"],
-        "handoff_to_accepted": share(counts["accepted"], counts["handoffs"]),
-        "handoff_to_won": share(counts["won"], counts["handoffs"]),
-        "win_rate": share(closed["closed_won"], closed["closed_won"] + closed["closed_lost"]),
-        "disputes_per_100": share(counts["disputes"], counts["handoffs"]),
-        "closers": closer_figures(Deal.objects.filter(team=team), period),
+        "handoffs": Count("id", filter=received),
+        "accepted": Count("id", filter=received & Q(deal__accepted_at__isnull=False)),
+        "won": Count("id", filter=received & Q(deal__stage=Deal.Stage.WON)),
+        "returned": Count("id", filter=received & Q(deal__stage=Deal.Stage.RETURNED)),
+        "disputes": Count("dispute", filter=received),
+        "upheld": Count("dispute", filter=received & Q(dispute__outcome=Dispute.Outcome.UPHELD)),
+        "rejected": Count(
+            "dispute", filter=received & Q(dispute__outcome=Dispute.Outcome.REJECTED)
+        ),
+    }
+
+
+def _closed_counts(closed: Q) -> dict:
+    return {
+        "closed_won": Count("id", filter=closed & Q(stage=Deal.Stage.WON)),
+        "closed_lost": Count("id", filter=closed & Q(stage=Deal.Stage.LOST)),
+        "revenue": Sum("amount", filter=closed & Q(stage=Deal.Stage.WON)),
     }
 
 
@@ -113,98 +202,169 @@ def closed_deals(deals: QuerySet[Deal], period: Period) -> QuerySet[Deal]:
     return deals.filter(closed_at__gte=period.start, closed_at__lt=period.end)
 
 
-def closer_figures(deals: QuerySet[Deal], period: Period) -> list[dict]:
-    """Per closer: deals won and lost in the period, win rate, revenue, disputes lost."""
+def closer_figures(deals: QuerySet[Deal]) -> dict[int, list[dict]]:
+    """Per team and closer: deals won and lost, win rate, revenue (one period: the order
+    is the database's, by revenue)."""
     rows = (
-        closed_deals(deals, period)
-        .filter(closer__isnull=False)
-        .values("closer", "closer__first_name", "closer__last_name", "closer__username")
+        deals.filter(closer__isnull=False)
+        .values("team", "closer", "closer__first_name", "closer__last_name", "closer__username")
         .annotate(
             won=Count("id", filter=Q(stage=Deal.Stage.WON)),
             lost=Count("id", filter=Q(stage=Deal.Stage.LOST)),
             revenue=Sum("amount", filter=Q(stage=Deal.Stage.WON)),
         )
-        .order_by("-revenue", "closer__username")
+        .order_by("team", "-revenue", "closer__username")
     )
-    return [
-        {
-            "closer": _name(r, "closer"),
-            "won": r["won"],
-            "lost": r["lost"],
-            "revenue": money(r["revenue"]),
-            "win_rate": share(r["won"], r["won"] + r["lost"]),
-        }
-        for r in rows
-    ]
+    found: dict[int, list[dict]] = {}
+    for r in rows:
+        found.setdefault(r["team"], []).append(
+            {
+                "closer": _name(r, "closer"),
+                "won": r["won"],
+                "lost": r["lost"],
+                "revenue": money(r["revenue"]),
+                "win_rate": share(r["won"], r["won"] + r["lost"]),
+            }
+        )
+    return found
 
 
-def breaches(team: Team, period: Period) -> dict[str, list[int]]:
-    """SLA breaches by hour of day (0–23) and by weekday (Monday first), in the team's zone:
-    where the head needs more people."""
+def breaches(teams: list[Team], periods: list[Period]) -> dict[tuple, list[tuple]]:
+    """SLA breaches per team and period as (hour, weekday, count) cells, in the teams' zone:
+    hour and weekday in one pass, at most 168 groups per team."""
+    zone = periods[0].zone
     raised = Deadline.objects.filter(
-        lead__team=team,
+        lead__team__in=teams,
         kind=Deadline.Kind.BREACH,
         raised_at__isnull=False,
-        due_at__gte=period.start,
-        due_at__lt=period.end,
+        **_range("due_at", periods),
     )
-    by_hour = dict(
-        raised.annotate(h=ExtractHour("due_at", tzinfo=period.zone))
-        .values_list("h")
-        .annotate(n=Count("id"))
-        .values_list("h", "n")
+    cells = (
+        raised.annotate(
+            h=ExtractHour("due_at", tzinfo=zone), d=ExtractIsoWeekDay("due_at", tzinfo=zone)
+        )
+        .values("lead__team", "h", "d")
+        .annotate(**_per_period(periods, "due_at", lambda due: {"n": Count("id", filter=due)}))
+        .order_by()
     )
-    by_day = dict(
-        raised.annotate(d=ExtractIsoWeekDay("due_at", tzinfo=period.zone))
-        .values_list("d")
-        .annotate(n=Count("id"))
-        .values_list("d", "n")
+    found: dict[tuple, list[tuple]] = {}
+    for key, row in _split(cells, "lead__team", keep=("h", "d")).items():
+        for cell in row:
+            if cell["n"]:
+                found.setdefault(key, []).append((cell["h"], cell["d"], cell["n"]))
+    return found
+
+
+def _breaches(cells: list[tuple]) -> dict[str, list[int]]:
+    """By hour of day (0–23) and by weekday (Monday first): where the head needs more
+    people."""
+    hours, weekdays = [0] * 24, [0] * 7
+    for hour, day, n in cells:
+        hours[int(hour)] += n
+        weekdays[int(day) - 1] += n
+    return {"hours": hours, "weekdays": weekdays, "total": sum(hours)}
+
+
+def _weekly(leads: QuerySet[Lead], periods: list[Period]) -> dict[tuple, list[dict]]:
+    """Leads, conversions and reaction week by week (weeks start on Monday, local time)."""
+
+    def week_counts(cohort: Q) -> dict:
+        counts = {
+            "leads": Count("id", filter=cohort),
+            "converted": Count("id", filter=cohort & Q(state=Lead.State.CONVERTED)),
+            "within_15": Count("id", filter=cohort & Q(reaction_minutes__lte=15)),
+            "called": Count("id", filter=cohort & Q(first_attempt_at__isnull=False)),
+        }
+        if connection.vendor == "postgresql":
+            counts["median"] = Percentile("reaction_minutes", 0.5, filter=cohort)
+        return counts
+
+    weeks = (
+        leads.annotate(week=TruncWeek("created_at", tzinfo=periods[0].zone))
+        .values("team", "week")
+        .annotate(**_per_period(periods, "created_at", week_counts))
+        .order_by("team", "week")
     )
+    found: dict[tuple, list[dict]] = {}
+    for (team, span), rows in _split(weeks, "team", keep=("week",)).items():
+        for week in rows:
+            if not week["leads"]:
+                continue  # a week at the edge: its leads are all in the other period
+            median = week.get("median")
+            if connection.vendor != "postgresql":
+                in_week = Lead.objects.filter(
+                    _within("created_at", periods[span]),
+                    team=team,
+                    created_at__gte=week["week"],
+                    created_at__lt=week["week"] + timedelta(days=7),
+                )
+                (median,) = percentiles(in_week, "reaction_minutes", (0.5,))
+            found.setdefault((team, span), []).append(
+                {
+                    "week": week["week"].date(),
+                    "leads": week["leads"],
+                    "converted": week["converted"],
+                    "reaction_median": _minutes(median),
+                    "within_15_share": share(week["within_15"], week["called"]),
+                }
+            )
+    return found
+
+
+def _by(rows: QuerySet, field: str, periods: list[Period]) -> dict[tuple, list[tuple[str, int]]]:
+    """Counts by `field` per team and period, most first. A query per period: the order
+    (and its ties, in the database's collation) is the database's."""
+    found: dict[tuple, list[tuple[str, int]]] = {}
+    for span, period in enumerate(periods):
+        counted = (
+            rows.filter(_within("created_at", period))
+            .values("team", field)
+            .annotate(n=Count("id"))
+            .order_by("team", "-n", field)
+        )
+        for r in counted:
+            found.setdefault((r["team"], span), []).append((r[field] or "—", r["n"]))
+    return found
+
+
+def _within(field: str, period: Period) -> Q:
+    return Q(**{f"{field}__gte": period.start, f"{field}__lt": period.end})
+
+
+def _range(field: str, periods: list[Period]) -> dict:
+    """One range over all the periods: a single index range (an OR of ranges would not be
+    an index-only scan)."""
+    assert len({p.zone for p in periods}) == 1, "periods of one time zone"
+    first, end = min(p.start for p in periods), max(p.end for p in periods)
+    return {f"{field}__gte": first, f"{field}__lt": end}
+
+
+def _per_period(periods: list[Period], field: str, aggregates) -> dict:
+    """`aggregates(filter)` for each period, named `<name>__p<index>`."""
     return {
-        "hours": [by_hour.get(h, 0) for h in range(24)],
-        "weekdays": [by_day.get(d, 0) for d in range(1, 8)],
-        "total": sum(by_hour.values()),
+        f"{name}__p{span}": aggregate
+        for span, period in enumerate(periods)
+        for name, aggregate in aggregates(_within(field, period)).items()
     }
 
 
-def _weekly(leads: QuerySet[Lead], period: Period) -> list[dict]:
-    """Leads, conversions and reaction week by week (weeks start on Monday, local time)."""
-    weeks = (
-        leads.annotate(week=TruncWeek("created_at", tzinfo=period.zone))
-        .values("week")
-        .annotate(
-            leads=Count("id"),
-            converted=Count("id", filter=Q(state=Lead.State.CONVERTED)),
-            within_15=Count("id", filter=Q(reaction_minutes__lte=15)),
-            called=Count("id", filter=Q(first_attempt_at__isnull=False)),
-        )
-        .order_by("week")
-    )
-    if connection.vendor == "postgresql":
-        weeks = weeks.annotate(median=Percentile("reaction_minutes", 0.5))
-    rows = []
-    for week in weeks:
-        median = week.get("median")
-        if connection.vendor != "postgresql":
-            in_week = leads.filter(
-                created_at__gte=week["week"], created_at__lt=week["week"] + timedelta(days=7)
-            )
-            (median,) = percentiles(in_week, "reaction_minutes", (0.5,))
-        rows.append(
-            {
-                "week": week["week"].date(),
-                "leads": week["leads"],
-                "converted": week["converted"],
-                "reaction_median": _minutes(median),
-                "within_15_share": share(week["within_15"], week["called"]),
-            }
-        )
-    return rows
-
-
-def _by(rows: QuerySet, field: str) -> list[tuple[str, int]]:
-    counted = rows.values(field).annotate(n=Count("id")).order_by("-n", field)
-    return [(r[field] or "—", r["n"]) for r in counted]
+def _split(rows, key: str, keep: tuple = ()) -> dict:
+    """Rows of _per_period aggregates grouped by `key`, split into (key, period index):
+    a dict of the figures, or with `keep` (more grouping columns) a list of them."""
+    found: dict = {}
+    for row in rows:
+        parts: dict[int, dict] = {}
+        for column, value in row.items():
+            name, named, span = column.rpartition("__p")
+            if named and span.isdigit():
+                parts.setdefault(int(span), {})[name] = value
+        for span, figures in parts.items():
+            if keep:
+                extra = {k: row[k] for k in keep}
+                found.setdefault((row[key], span), []).append({**extra, **figures})
+            else:
+                found[(row[key], span)] = figures
+    return found
 
 
 def _minutes(value: float | None) -> float | None:
