@@ -86,6 +86,21 @@ def test_a_lead_matching_an_open_lead_is_linked_as_duplicate(source):
     assert Lead.objects.count() == 2
 
 
+def test_duplicates_are_the_oldest_open_lead_of_the_same_team_by_phone_or_email(source, world):
+    from tests.factories import make_lead
+
+    elsewhere = make_lead(world.other_team, phone="+79161234567")
+    closed = make_lead(world.team, phone="+79161234567")
+    Lead.objects.filter(pk=closed.pk).update(state=Lead.State.JUNK)
+    oldest = make_lead(world.team, phone="+79160000000", email="anna@example.ru")
+    make_lead(world.team, phone="+79161234567")
+    both = post(source, {"phone": "+79161234567", "email": "Anna@Example.ru"}).json()
+    assert Lead.objects.get(pk=both["id"]).duplicate_of_id == oldest.pk
+    fresh = post(source, {"phone": "+79169999999"}).json()
+    assert Lead.objects.get(pk=fresh["id"]).duplicate_of_id is None
+    assert not Lead.objects.filter(duplicate_of=elsewhere).exists()
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
