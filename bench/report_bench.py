@@ -51,7 +51,6 @@ import argparse
 import os
 import re
 import statistics
-import subprocess
 import sys
 import time
 from datetime import date, timedelta
@@ -61,6 +60,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import queue_bench as qb  # noqa: E402 - after the path is set
+from bench.machine import RETRIES, db_retry, wait_idle  # noqa: E402
 
 TARGET_MS = 500.0
 N_QUAL_TEAMS = 10
@@ -71,7 +71,6 @@ PREFIX = "rbench-"
 QUAL_TEAM = "RBench qualification "
 SALES_TEAM = "RBench sales "
 EAST_TEAMS = (9, 10)  # Asia/Yekaterinburg
-BUSY_PATTERN = "pytest|intake_bench|queue_bench|locust"
 LOSS_REASONS = [
     ("Too expensive", "too-expensive"),
     ("Chose a competitor", "competitor"),
@@ -96,73 +95,6 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     args.sizes = sorted(int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip())
     return args
-
-
-# --------------------------------------------------------------------------- machine load
-
-
-def busy_processes() -> list[str]:
-    found = subprocess.run(
-        ["pgrep", "-af", BUSY_PATTERN], capture_output=True, text=True, check=False
-    ).stdout.splitlines()
-    mine = str(os.getpid())
-    return [line[:160] for line in found if line.split(" ", 1)[0] != mine]
-
-
-def wait_idle(label: str, args, max_s: float = 1200, every_s: float = 30) -> dict:
-    t0 = time.monotonic()
-    busy = busy_processes()
-    while busy and not args.no_wait and time.monotonic() - t0 < max_s:
-        names = "; ".join(" ".join(b.split(" ")[1:4])[:70] for b in busy)
-        print(f"  [{label}] waiting for an idle machine ({len(busy)} busy: {names})", flush=True)
-        time.sleep(every_s)
-        busy = busy_processes()
-    state = {"label": label, "waited_s": time.monotonic() - t0, "busy": busy}
-    state["load"] = os.getloadavg()[0]
-    # the connection may have gone while waiting (the fault tests restart PostgreSQL)
-    wait_for_db()
-    note = "idle" if not busy else f"STILL BUSY, ran anyway: {busy}"
-    print(f"  [{label}] waited {state['waited_s']:.0f} s; {note}; load {state['load']:.2f}")
-    return state
-
-
-# --------------------------------------------------------------------------- database
-
-RETRIES: list[str] = []
-
-
-def wait_for_db(max_s: float = 300) -> None:
-    """After a lost connection (the fault tests restart PostgreSQL): wait until it answers."""
-    from django.db import connection
-
-    t0 = time.monotonic()
-    while True:
-        connection.close()
-        try:
-            with connection.cursor() as cur:
-                cur.execute("SELECT 1")
-            return
-        except Exception:  # noqa: BLE001 - still restarting
-            if time.monotonic() - t0 > max_s:
-                raise
-            time.sleep(2)
-
-
-def db_retry(fn, what: str, attempts: int = 4):
-    """Run fn; when the connection to PostgreSQL is lost, wait for it and run fn again (each
-    fn is one transaction, so a failed attempt left nothing behind)."""
-    from django.db import InterfaceError, OperationalError
-
-    for attempt in range(attempts):
-        try:
-            return fn()
-        except (OperationalError, InterfaceError) as error:
-            if attempt == attempts - 1:
-                raise
-            first = (str(error).strip().splitlines() or [""])[0]
-            print(f"  [{what}] lost the database ({first}); waiting, then again", flush=True)
-            RETRIES.append(what)
-            wait_for_db()
 
 
 def run_sql(statement: str, params: dict, what: str, seed: float | None = None) -> int:
