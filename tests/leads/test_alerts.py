@@ -161,3 +161,17 @@ def test_a_webhook_reaches_a_local_server_and_is_retried_until_it_does(world):
         assert receiver.keys == [f"notification-{delivery.notification_id}"] * 2
         assert receiver.bodies[-1]["id"] == delivery.notification_id
         assert list(delivery.log.values_list("ok", flat=True)) == [False, True]
+
+
+def test_a_team_without_a_manager_hears_of_its_breaches_itself(world):
+    world.team.manager = None
+    world.team.save()
+    world.teammate.is_active = False
+    world.teammate.save()
+    lead = make_lead(world.team, name="", now=NOON)
+    assert alerts.sla_sweep(now=NOON + timedelta(minutes=20)) == 2
+    assert kinds(world.qualifier) == ["lead_breach", "lead_warn"]
+    assert kinds(world.teammate) == []  # inactive people are not told
+    breach = Notification.objects.get(kind="lead_breach")
+    assert breach.params == {"lead": f"#{lead.pk}"}  # no name: its number, never its phone
+    assert breach.url == f"/leads/{lead.pk}/"
