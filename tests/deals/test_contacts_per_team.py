@@ -5,6 +5,7 @@ recorded — while within one team the person stays one contact, merged, across 
 from dataclasses import dataclass
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -194,3 +195,15 @@ def test_the_services_lookup_never_reaches_into_another_teams_contacts(pairs):
     assert company.pk != deal_b.company_id and company.team == a.sales
     assert deals.contact_for_lead(lead, company, a.sales).pk == contact.pk
     assert Contact.objects.get(pk=deal_b.contact_id).email == B["email"]
+
+
+def test_a_contact_cannot_be_given_another_teams_company(pairs):
+    """The admin's form: the company autocomplete lists every team's companies."""
+    a, b = pairs
+    deal_a = convert(a, company_name="Alpha", **A)
+    deal_b = convert(b, company_name="Beta", **B)
+    contact = Contact.objects.get(pk=deal_a.contact_id)
+    contact.company = deal_b.company
+    with pytest.raises(ValidationError) as error:
+        contact.full_clean()
+    assert "company" in error.value.message_dict
