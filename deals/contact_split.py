@@ -16,19 +16,20 @@ Companies are then split the same way: the team of the earliest deal (else conta
 keeps it, every other team gets a copy spelled as its own lead spelled it, and that team's deals
 and contacts point to the copy."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.db.models import F, Model, OuterRef, Subquery
 
 
 @dataclass
 class SplitReport:
+    """What a run did: rows found shared, copies made, deals moved to a copy."""
+
     contacts_split: int = 0
     contacts_made: int = 0
     companies_split: int = 0
     companies_made: int = 0
     deals_moved: int = 0
-    notes: list[str] = field(default_factory=list)
 
 
 def split_by_team(Contact: type[Model], Company: type[Model], Deal: type[Model]) -> SplitReport:
