@@ -366,8 +366,9 @@ FROM (
 """
 
 CONTACTS_SQL = """
-INSERT INTO {contact} (name, phone, email, company_id, created_at)
-SELECT l.name, l.phone, l.email, NULL, l.closed_at
+INSERT INTO {contact} (team_id, name, phone, email, company_id, created_at)
+SELECT (%(sales_for)s::bigint[])[array_position(%(teams)s::bigint[], l.team_id)],
+       l.name, l.phone, l.email, NULL, l.closed_at
 FROM {lead} l
 WHERE l.id > %(lo)s AND l.id <= %(hi)s AND l.state = 'converted'
 """
@@ -429,6 +430,8 @@ FROM (
             WHERE l.id > %(lo)s AND l.id <= %(hi)s AND l.state = 'converted'
         ) l
         JOIN {{contact}} c ON c.phone = l.phone
+            AND c.team_id
+                = (%(sales_for)s::bigint[])[array_position(%(teams)s::bigint[], l.team_id)]
     ) s
 ) s2
 """

@@ -12,14 +12,21 @@ class LossReasonAdmin(admin.ModelAdmin):
 
 @admin.register(Company)
 class CompanyAdmin(admin.ModelAdmin):
+    """Each sales team has its own companies (and contacts): the team is shown and filtered
+    on, since one name may be several teams' rows."""
+
+    list_display = ["name", "team"]
+    list_filter = ["team"]
     search_fields = ["name"]
 
 
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
-    list_display = ["name", "phone", "email", "company"]
+    list_display = ["name", "phone", "email", "company", "team"]
+    list_filter = ["team"]
+    list_select_related = ["company", "team"]
     search_fields = ["name", "phone", "email"]
-    autocomplete_fields = ["company"]
+    autocomplete_fields = ["company"]  # a company of another team is refused by Contact.clean
 
 
 @admin.register(Deal)

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
@@ -9,7 +10,24 @@ from crm.teams.models import Team
 from leads.models import Lead
 
 
+def _owning_team() -> models.ForeignKey:
+    # Null only for rows no deal used before contacts belonged to teams (migration 0005): no
+    # team's page reaches them, only the admin. Every contact or company made since has one.
+    return models.ForeignKey(
+        Team,
+        verbose_name=_("sales team"),
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        limit_choices_to={"kind": Team.Kind.SALES},
+    )
+
+
 class Company(models.Model):
+    """A customer's company as one sales team knows it: each team keeps its own, so one team's
+    spelling or deals never show on another's pages."""
+
+    team = _owning_team()
     name = models.CharField(_("name"), max_length=200)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
@@ -17,16 +35,21 @@ class Company(models.Model):
         verbose_name = _("company")
         verbose_name_plural = _("companies")
         ordering = ["name"]
-        constraints = [models.UniqueConstraint(Lower("name"), name="company_name_unique")]
+        constraints = [
+            models.UniqueConstraint("team", Lower("name"), name="company_team_name_unique")
+        ]
 
     def __str__(self) -> str:
         return self.name
 
 
 class Contact(models.Model):
-    """A person, kept once across all their leads and deals, matched by phone or e-mail.
-    `company` is where they work now; each deal keeps the company it was made with."""
+    """A person as one sales team knows them: kept once across that team's deals, matched by
+    phone or e-mail. Another team converting the same person gets a contact of its own, so no
+    team sees the name, e-mail, company or deals another team recorded. `company` is where they
+    work now (a company of the same team); each deal keeps the company it was made with."""
 
+    team = _owning_team()
     name = models.CharField(_("full name"), max_length=200)
     phone = models.CharField(_("phone"), max_length=20, blank=True)  # E.164
     email = models.EmailField(_("e-mail"), blank=True)
@@ -39,17 +62,22 @@ class Contact(models.Model):
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
         constraints = [
-            # Unique so that two conversions of the same person at once cannot make two contacts.
+            # Unique within the team, so that two conversions of the same person into one team
+            # at once cannot make two contacts; these also serve the conversion's lookups.
             models.UniqueConstraint(
-                fields=["phone"], condition=~Q(phone=""), name="contact_phone_unique"
+                fields=["team", "phone"], condition=~Q(phone=""), name="contact_team_phone_unique"
             ),
             models.UniqueConstraint(
-                fields=["email"], condition=~Q(email=""), name="contact_email_unique"
+                fields=["team", "email"], condition=~Q(email=""), name="contact_team_email_unique"
             ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.company is not None and self.company.team_id != self.team_id:
+            raise ValidationError({"company": _("Choose a company of the contact's team.")})
 
 
 class LossReason(models.Model):

@@ -5,6 +5,7 @@ from django.http import Http404
 from crm.teams.models import Team
 from crm.teams.selectors import teams_for_user
 from deals.models import Contact, Deal
+from leads.selectors import leads_visible_to
 
 
 def deals_visible_to(user: AbstractBaseUser) -> QuerySet[Deal]:
@@ -39,14 +40,44 @@ def board(user: AbstractBaseUser, mine_only: bool) -> dict[str, list[Deal]]:
     return columns
 
 
+def contacts_visible_to(user: AbstractBaseUser) -> QuerySet[Contact]:
+    """A contact belongs to one sales team: it is seen by whoever sees that team's deals (its
+    closers, its manager, an admin) — never through another team's deal of the same person."""
+    if user.is_authenticated and user.is_superuser:
+        return Contact.objects.all()
+    return Contact.objects.filter(team__in=teams_for_user(user).filter(kind=Team.Kind.SALES))
+
+
 def contact_get_for_user(user: AbstractBaseUser, pk: int) -> Contact:
-    """A person whose deals the user may see (through any of their deals)."""
-    contacts = (
-        Contact.objects.all()
-        if user.is_superuser
-        else Contact.objects.filter(deals__in=deals_visible_to(user))
+    """The one way a page fetches a contact: another team's contact is a 404."""
+    try:
+        return contacts_visible_to(user).select_related("team", "company").get(pk=pk)
+    except (Contact.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def contact_history(user: AbstractBaseUser, contact: Contact) -> tuple[QuerySet, QuerySet]:
+    """The contact's deals (all of its own team's), and the leads the user may see that are
+    this person in that team's eyes: the leads of those deals, and the leads with one of the
+    contact's phones or e-mails from a qualification team that hands off to the team."""
+    deals = (
+        deals_visible_to(user)
+        .filter(contact=contact)
+        .select_related("company", "team", "closer")
+        .order_by("-created_at")
     )
-    contact = contacts.filter(pk=pk).first()
-    if contact is None:
-        raise Http404
-    return contact
+    same_person = Q(pk__in=deals.values("lead"))
+    if contact.team_id is not None:
+        reach = Q(team__hands_off_to=contact.team_id)
+        if contact.phone:
+            same_person |= reach & Q(phone=contact.phone)
+        if contact.email:
+            same_person |= reach & Q(email=contact.email)
+    leads = (
+        leads_visible_to(user)
+        .filter(same_person)
+        .distinct()
+        .select_related("source")
+        .order_by("-created_at")[:100]
+    )
+    return deals, leads

@@ -4,7 +4,6 @@ from decimal import Decimal
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, can_proceed
@@ -15,41 +14,46 @@ from leads import alerts
 from leads.models import Deadline, Lead
 
 
-def company_for_name(name: str) -> Company | None:
+def company_for_name(name: str, team: Team) -> Company | None:
+    """The sales team's company of that name (any case), made when the team has none: another
+    team's company of the same name is another row, so nothing of it shows here."""
     name = " ".join(name.split())
     if not name:
         return None
-    company = Company.objects.filter(name__iexact=name).first()
+    company = Company.objects.filter(team=team, name__iexact=name).first()
     if company is None:
         try:
             with transaction.atomic():
-                company = Company.objects.create(name=name)
-        except IntegrityError:  # created by a concurrent conversion a moment ago
-            company = Company.objects.get(name__iexact=name)
+                company = Company.objects.create(team=team, name=name)
+        except IntegrityError:  # created by a concurrent conversion into this team a moment ago
+            company = Company.objects.get(team=team, name__iexact=name)
     return company
 
 
-def contact_for_lead(lead: Lead, company: Company | None) -> Contact:
-    """The lead's person: found by normalised phone, then e-mail, else created. A person who
-    moved to another company stays one contact; their current company is updated."""
+def contact_for_lead(lead: Lead, company: Company | None, team: Team) -> Contact:
+    """The lead's person as the receiving sales team knows them: found among the team's own
+    contacts by normalised phone, then e-mail, else created — never matched into another
+    team's contacts. A person who moved to another company stays one contact; their current
+    company is updated, and a phone or e-mail the contact lacks is added."""
     phone, email = lead.phone, lead.email
-    contact = _contact_matching(phone, email)
+    contact = _contact_matching(team, phone, email)
     if contact is None:
         try:
             with transaction.atomic():
                 return Contact.objects.create(
-                    name=lead.name, phone=phone, email=email, company=company
+                    team=team, name=lead.name, phone=phone, email=email, company=company
                 )
-        except IntegrityError:  # the same person converted concurrently
-            contact = _contact_matching(phone, email)
+        except IntegrityError:  # the same person converted into this team concurrently
+            contact = _contact_matching(team, phone, email)
+    team_contacts = Contact.objects.filter(team=team)
     changed = []
     if company is not None and contact.company_id != company.pk:
         contact.company = company
         changed.append("company")
-    if email and not contact.email and not Contact.objects.filter(email=email).exists():
+    if email and not contact.email and not team_contacts.filter(email=email).exists():
         contact.email = email
         changed.append("email")
-    if phone and not contact.phone and not Contact.objects.filter(phone=phone).exists():
+    if phone and not contact.phone and not team_contacts.filter(phone=phone).exists():
         contact.phone = phone
         changed.append("phone")
     if changed:
@@ -57,13 +61,14 @@ def contact_for_lead(lead: Lead, company: Company | None) -> Contact:
     return contact
 
 
-def _contact_matching(phone: str, email: str) -> Contact | None:
+def _contact_matching(team: Team, phone: str, email: str) -> Contact | None:
+    contacts = Contact.objects.filter(team=team)
     if phone:
-        contact = Contact.objects.filter(phone=phone).first()
+        contact = contacts.filter(phone=phone).first()
         if contact:
             return contact
     if email:
-        return Contact.objects.filter(Q(email=email)).first()
+        return contacts.filter(email=email).first()
     return None
 
 
@@ -75,8 +80,8 @@ def deal_create_from_lead(
     closer: AbstractBaseUser | None = None,
     now: datetime,
 ) -> Deal:
-    company = company_for_name(lead.company_name)
-    contact = contact_for_lead(lead, company)
+    company = company_for_name(lead.company_name, team)
+    contact = contact_for_lead(lead, company, team)
     deal = Deal.objects.create(
         team=team, lead=lead, contact=contact, company=company, closer=closer, created_at=now
     )

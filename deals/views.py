@@ -16,7 +16,7 @@ from deals import services
 from deals.forms import LoseForm, MeetingForm, NoteForm, SlotsForm, WinForm
 from deals.models import CloserStatus, Deal, VisitSlot
 from deals.selectors import board as board_columns
-from deals.selectors import contact_get_for_user, deal_get_for_user, deals_visible_to
+from deals.selectors import contact_get_for_user, contact_history, deal_get_for_user
 from leads.models import Lead
 
 
@@ -256,23 +256,10 @@ def availability(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def contact(request: HttpRequest, pk: int) -> HttpResponse:
-    """A person's history: every deal and lead of theirs the user may see, across companies."""
+    """A person's history as their sales team knows it: every deal and lead of theirs the
+    user may see, across the companies they worked for."""
     person = contact_get_for_user(request.user, pk)
-    deals = (
-        deals_visible_to(request.user)
-        .filter(contact=person)
-        .select_related("company", "team", "closer")
-        .order_by("-created_at")
-    )
-    from leads.selectors import leads_visible_to
-
-    match = {"phone": person.phone} if person.phone else {"email": person.email}
-    leads = (
-        leads_visible_to(request.user)
-        .filter(**match)
-        .select_related("source")
-        .order_by("-created_at")[:100]
-    )
+    deals, leads = contact_history(request.user, person)
     return render(
         request, "deals/contact.html", {"contact": person, "deals": deals, "leads": leads}
     )

@@ -149,7 +149,9 @@ def _tell(user: AbstractBaseUser | None, dispute: Dispute, now: datetime, messag
                 message=message,
                 params={
                     "closer": dispute.raised_by.get_full_name() or dispute.raised_by.get_username(),
-                    "contact": dispute.deal.contact.name,
+                    # The name as the handoff carried it: the qualifier's team may not see the
+                    # sales team's contact, which other teams' handoffs may have filled in.
+                    "contact": dispute.deal.lead.name,
                 },
                 url=reverse("handoff:dispute", args=[dispute.pk]),
             )

@@ -63,10 +63,11 @@ def lead_convert(
     now: datetime | None = None,
 ) -> Handoff:
     """Convert a checked lead. In one transaction: the lead becomes `converted`; the person's
-    Contact and Company are found or created; the sales team gets a Deal — for the closer
-    whose site-visit slot was booked on the call, else the closer chosen, else one drawn by
-    load and win rate (or the pool) — and a Handoff records it. If any part fails (the slot
-    was booked by someone else a moment ago), none of it happened."""
+    Contact and Company are found or created among the receiving sales team's own (never
+    matched into another team's: `deals.services.contact_for_lead`); the team gets a Deal —
+    for the closer whose site-visit slot was booked on the call, else the closer chosen, else
+    one drawn by load and win rate (or the pool) — and a Handoff records it. If any part fails
+    (the slot was booked by someone else a moment ago), none of it happened."""
     now = now or timezone.now()
     if slot is not None:
         closer = slot.closer

@@ -67,7 +67,7 @@ def _dispute_for(request: HttpRequest, pk: int) -> Dispute:
         Dispute.objects.filter(disputes_visible_to(request.user), pk=pk)
         .select_related(
             "deal__team",
-            "deal__contact",
+            "deal__lead",
             "deal__closer",
             "handoff__qualifier",
             "handoff__from_team",
@@ -85,7 +85,7 @@ def _dispute_for(request: HttpRequest, pk: int) -> Dispute:
 def inbox(request: HttpRequest) -> HttpResponse:
     """The sales head's dispute inbox: open ones first, then the latest rulings."""
     visible = Dispute.objects.filter(disputes_visible_to(request.user)).select_related(
-        "deal__contact", "deal__closer", "handoff__qualifier"
+        "deal__lead", "deal__closer", "handoff__qualifier"
     )
     return render(
         request,
