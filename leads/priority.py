@@ -197,9 +197,10 @@ def _read(
     return rows
 
 
-def takeable(
+def nobodys(
     leads: QuerySet[Lead], user: AbstractBaseUser, now: datetime
 ) -> Iterator[QuerySet[Lead]]:
-    """Take next's candidates, rank by rank, each in its rank's order."""
-    for rank in TAKEABLE:
+    """Take next's candidates once the user has no lead of their own (rank 1): ranks 2–4,
+    rank by rank, each in its order."""
+    for rank in TAKEABLE[1:]:
         yield ranked(leads, rank, user, now)

@@ -214,7 +214,7 @@ def _claim_one(
 ) -> Lead | None | bool:
     with transaction.atomic():
         candidate = None
-        for leads in priority.takeable(team_leads, user, now):
+        for leads in priority.nobodys(team_leads, user, now):
             # skip_locked lets concurrent claimers pass over each other's candidate on
             # PostgreSQL; SQLite ignores it, and there the conditional UPDATE below is what
             # keeps claims single.
