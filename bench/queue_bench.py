@@ -18,7 +18,9 @@ What it does:
    claimed (some claims lapsed), called back later (no answer: due_at moved), held callbacks
    and checked. Then VACUUM ANALYZE, as autovacuum would leave a table after a bulk load.
 3. Logs in (force_login) as one qualifier of one team and, in process with django.test.Client,
-   times with perf_counter (a) GET /leads/ (the full queue page) and (b) POST /leads/take-next/.
+   times with perf_counter (a) GET /leads/ (the full queue page), (b) the poll an open queue
+   screen sends every 2 s (htmx, with the digest and last row it shows: 204 when unchanged) and
+   (c) POST /leads/take-next/.
    Each Take next really claims a lead: after each timed request the claimed lead is released
    untimed the way "no answer" does it (unassigned, due again in 30 min), so the next request
    claims the next most urgent one. Warm-up requests are not counted.
@@ -567,11 +569,22 @@ def run_endpoint(client, kind: str, n: int, warmup: int) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    poll = {}  # what an open screen sends: the digest and last row of the list it shows
+
     def request():
         if kind == "queue":
             response = client.get("/leads/")
             if response.status_code != 200:
                 raise RuntimeError(f"GET /leads/ returned {response.status_code}")
+            return response
+        if kind == "poll":
+            response = client.get("/leads/", poll, HTTP_HX_REQUEST="true")
+            if response.status_code == 200:  # the first poll, or the list changed (a minute)
+                html = response.content.decode()
+                poll["digest"] = html.split('data-digest="', 1)[1].split('"', 1)[0]
+                poll["through"] = html.rsplit('data-cursor="', 1)[1].split('"', 1)[0]
+            elif response.status_code != 204:
+                raise RuntimeError(f"the queue poll returned {response.status_code}")
             return response
         return client.post("/leads/take-next/")
 
@@ -583,6 +596,7 @@ def run_endpoint(client, kind: str, n: int, warmup: int) -> dict:
         after(request())
     total, sql = [], []
     counts = set()
+    statuses: dict[int, int] = {}
     load_before = os.getloadavg()[0]
     for _ in range(n):
         timer = SqlTimer()
@@ -591,6 +605,7 @@ def run_endpoint(client, kind: str, n: int, warmup: int) -> dict:
             response = request()
             elapsed = time.perf_counter() - t0
         after(response)
+        statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
         total.append(elapsed * 1000)
         sql.append(timer.seconds * 1000)
         counts.add(timer.count)
@@ -605,6 +620,7 @@ def run_endpoint(client, kind: str, n: int, warmup: int) -> dict:
         "query_counts": counts,
         "captured": [q["sql"] for q in captured.captured_queries],
         "load": (load_before, load_after),
+        "statuses": statuses,
     }
 
 
@@ -667,6 +683,15 @@ def cases(world: dict, args) -> list[dict]:
             "n": args.requests,
             "warmup": args.warmup,
             "label": "GET /leads/",
+            "who": "qualifier, 1 team",
+        },
+        {
+            "key": "poll",
+            "kind": "poll",
+            "client": one,
+            "n": args.requests,
+            "warmup": args.warmup,
+            "label": "GET /leads/ (poll)",
             "who": "qualifier, 1 team",
         },
         {
@@ -843,6 +868,16 @@ def print_table(results: list[dict], todo: list[dict], args) -> None:
                 f"{pct(r['sql'], 0.5):>7.1f} {pct(r['sql'], 0.95):>7.1f} {counts!s:>7}  "
                 f"{'yes' if p95 < target else 'NO'}"
             )
+    for step in results:
+        r = step["runs"]["poll"]
+        statuses = r.get("statuses", {})
+        # An open queue screen polls every 2 s: 100 screens are 50 polls a second.
+        busy = 50 * pct(r["total"], 0.5) / 1000
+        print(
+            f"100 open queue screens at {step['size']:,} leads: 50 polls/s, "
+            f"{busy:.2f} of one CPU core at the poll's p50 "
+            f"(one core answers {1000 / pct(r['total'], 0.5):.0f} polls/s); answers {statuses}"
+        )
     if len(results) > 1:
         first, last = results[0], results[-1]
         for case in todo:

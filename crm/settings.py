@@ -7,6 +7,7 @@ servers; `DATABASE_URL` selects PostgreSQL and `REDIS_URL` a shared cache.
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -38,6 +39,7 @@ INSTALLED_APPS = [
     "crm.notifications",
     "crm.health",
     "axes",
+    "csp",
     "leads",
     "deals",
     "handoff",
@@ -48,6 +50,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "leads.intake_view.IntakeShortcutMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "crm.lib.no_store.NoStoreMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -137,6 +141,25 @@ if HTTPS:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts, styles and connections only from this site, no
+# inline code, so an injected <script> or style does not run. htmx needs no eval for what the
+# pages use (base.html turns its eval and injected indicator styles off); charts are SVG
+# attributes, not style attributes; the API docs use drf-spectacular's split view (its
+# initialiser is a separate script). Fonts and images: this site and data: URIs.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -178,6 +201,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Lead qualification CRM API",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs are for the team's own integrators: a login or a token, like
+    # the rest of the API.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -329,6 +329,20 @@ class Lead(ConcurrentTransitionMixin, models.Model):
                 name="lead_open_due",
                 condition=Q(state__in=["new", "checked"]),
             ),
+            # Priority (leads/priority.py): never-called leads newest first (the breached
+            # ones), and retries by due time — without walking past each other in the queue
+            # index. A lead leaves the first at its first call; only called leads enter the
+            # second, so intake pays for one small index.
+            models.Index(
+                fields=["team", "created_at", "id"],
+                name="lead_never_called",
+                condition=Q(state="new", first_attempt_at=None),
+            ),
+            models.Index(
+                fields=["team", "due_at", "id"],
+                name="lead_retry",
+                condition=Q(state="new", first_attempt_at__isnull=False),
+            ),
             # Duplicates: the open lead with the same phone or e-mail.
             models.Index(fields=["phone"], name="lead_phone"),
             models.Index(fields=["email"], name="lead_email"),

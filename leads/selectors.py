@@ -54,13 +54,6 @@ def queue_teams(user: AbstractBaseUser) -> list[Team]:
     return list(teams_for_user(user).filter(kind=Team.Kind.QUALIFICATION))
 
 
-def claimable_leads(teams: list[Team], now: datetime) -> QuerySet[Lead]:
-    """New leads nobody is working: never taken, or taken and left without a call."""
-    return Lead.objects.filter(team__in=teams, state=Lead.State.NEW).filter(
-        Q(assignee=None) | Q(claim_expires_at__lt=now)
-    )
-
-
 def open_duplicate_of(team: Team, phone: str, email: str) -> Lead | None:
     """The team's oldest open lead with the same phone or e-mail, which a new lead is linked
     to. Within the team only: a qualifier never learns of another team's leads this way."""
@@ -75,39 +68,12 @@ def open_duplicate_of(team: Team, phone: str, email: str) -> Lead | None:
     return leads.order_by("created_at", "id").first()
 
 
-QUEUE_PAGE_SIZE = 50
-
 AGE_FILTERS = {
     "1h": lambda now: Q(created_at__gte=now - timedelta(hours=1)),
     "24h": lambda now: Q(created_at__gte=now - timedelta(hours=24)),
     "older_1d": lambda now: Q(created_at__lt=now - timedelta(hours=24)),
     "older_7d": lambda now: Q(created_at__lt=now - timedelta(days=7)),
 }
-
-
-def queue_page(
-    leads: QuerySet[Lead], after: str = "", size: int = QUEUE_PAGE_SIZE
-) -> tuple[list[Lead], str]:
-    """One page of open leads, most urgent first, paged by keyset (due_at, id) so a deep page
-    costs what the first one does. Returns the leads and the cursor of the next page."""
-    leads = leads.filter(state__in=Lead.OPEN_STATES).order_by("due_at", "id")
-    due_at, last_id = _parse_cursor(after)
-    if due_at is not None:
-        leads = leads.filter(Q(due_at__gt=due_at) | Q(due_at=due_at, id__gt=last_id))
-    page = list(leads.select_related("source", "assignee")[: size + 1])
-    if len(page) <= size:
-        return page, ""
-    page = page[:size]
-    return page, f"{page[-1].due_at.isoformat()}~{page[-1].id}"
-
-
-def _parse_cursor(after: str) -> tuple[datetime | None, int]:
-    try:
-        stamp, last_id = after.split("~")
-        # A "+" of the UTC offset arrives as a space when a client forgot to encode it.
-        return datetime.fromisoformat(stamp.replace(" ", "+")), int(last_id)
-    except ValueError:  # no cursor, or a mangled one: start from the top
-        return None, 0
 
 
 def open_count(leads: QuerySet[Lead], cap: int = 1000) -> int:

@@ -8,7 +8,7 @@ from typing import TypeVar
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, TransitionNotAllowed, can_proceed
@@ -16,7 +16,7 @@ from django_fsm import ConcurrentTransition, TransitionNotAllowed, can_proceed
 from crm.lib.phones import normalise_phone
 from crm.teams.models import Team
 from crm.teams.selectors import working_week
-from leads import alerts, scoring, sla
+from leads import alerts, priority, scoring, sla
 from leads.models import (
     Answer,
     ContactAttempt,
@@ -27,7 +27,7 @@ from leads.models import (
     LeadEvent,
     LeadSource,
 )
-from leads.selectors import claimable_leads, open_duplicate_of
+from leads.selectors import open_duplicate_of
 
 T = TypeVar("T")
 
@@ -189,50 +189,48 @@ def _insert_once(lead: Lead) -> Lead | None:
 def lead_claim_next(
     *, user: AbstractBaseUser, teams: list[Team], now: datetime | None = None
 ) -> Lead | None:
-    """Hand the qualifier the lead to call now, atomically.
+    """Hand the qualifier the lead to call now (leads/priority.py), atomically.
 
-    First their own unworked claim (pressing Take next twice hoards nothing), then their own
-    callbacks that are due, then the most urgent lead nobody is working.
+    First their own lead in progress (pressing Take next twice hoards nothing), then the first
+    lead nobody is working, rank by rank.
     """
     now = now or timezone.now()
     team_ids = [team.id for team in teams]
-    mine = Lead.objects.filter(team__in=team_ids, state=Lead.State.NEW, assignee=user)
-    held = mine.filter(claim_expires_at__gte=now) | mine.filter(
-        claim_expires_at=None, due_at__lte=now
-    )
-    own = held.order_by("due_at", "id").first()
+    team_leads = Lead.objects.filter(team__in=team_ids)
+    own = priority.ranked(team_leads, priority.Rank.MINE, user, now).first()
     if own is not None:
         return own
     timeouts = {team.id: team.claim_timeout_minutes for team in teams}
     # A few rounds: between picking a candidate and claiming it, another qualifier may win it.
     for _round in range(5):
-        lead = _claim_one(user, team_ids, timeouts, now)
+        lead = _claim_one(user, team_leads, timeouts, now)
         if lead is not False:
             return lead
     return None
 
 
 def _claim_one(
-    user: AbstractBaseUser, team_ids: list[int], timeouts: dict[int, int], now: datetime
+    user: AbstractBaseUser, team_leads: QuerySet[Lead], timeouts: dict[int, int], now: datetime
 ) -> Lead | None | bool:
     with transaction.atomic():
-        # skip_locked lets concurrent claimers pass over each other's candidate on PostgreSQL;
-        # SQLite ignores it, and there the conditional UPDATE below is what keeps claims single.
-        candidate = (
-            claimable_leads(team_ids, now)
-            .order_by("due_at", "id")
-            .select_for_update(skip_locked=True, of=("self",))
-            .values("id", "team_id")
-            .first()
-        )
+        candidate = None
+        for leads in priority.nobodys(team_leads, user, now):
+            # skip_locked lets concurrent claimers pass over each other's candidate on
+            # PostgreSQL; SQLite ignores it, and there the conditional UPDATE below is what
+            # keeps claims single.
+            candidate = (
+                leads.select_for_update(skip_locked=True, of=("self",))
+                .values("id", "team_id")
+                .first()
+            )
+            if candidate is not None:
+                break
         if candidate is None:
             return None
         expires = now + timedelta(minutes=timeouts[candidate["team_id"]])
-        won = (
-            claimable_leads(team_ids, now)
-            .filter(pk=candidate["id"])
-            .update(assignee=user, claimed_at=now, claim_expires_at=expires)
-        )
+        won = team_leads.filter(
+            priority.claimable_q(now), pk=candidate["id"], state=Lead.State.NEW
+        ).update(assignee=user, claimed_at=now, claim_expires_at=expires)
         if not won:
             return False
         LeadEvent.objects.create(

@@ -1,4 +1,6 @@
 import csv
+import hashlib
+from datetime import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -16,7 +18,7 @@ from crm.lib.phones import international
 from crm.lib.spreadsheets import spreadsheet_safe
 from crm.teams.selectors import landing_url_name
 from crm.teams.templatetags.people import person
-from leads import services
+from leads import priority, services
 from leads.filters import QueueFilter
 from leads.forms import AnswersForm, AttemptForm, JunkForm, LeadEntryForm
 from leads.models import Criterion, CriterionOption, Lead
@@ -25,7 +27,6 @@ from leads.selectors import (
     leads_visible_to,
     open_count,
     open_duplicate_of,
-    queue_page,
     queue_teams,
     sla_now,
 )
@@ -38,24 +39,61 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def queue(request: HttpRequest) -> HttpResponse:
-    """The qualifier's day: the team's open leads, most urgent first, refreshed by htmx."""
+    """The qualifier's day: the team's open leads in the order to call them (leads/priority.py),
+    kept live by a poll that costs nothing when nothing changed (204)."""
+    now = timezone.now()
     visible = leads_visible_to(request.user)
     queue_filter = QueueFilter(request.GET, queryset=visible, request=request)
     # An unknown filter value shows the form's error and an empty list, never someone else's.
     leads = queue_filter.qs if queue_filter.is_valid() else visible.none()
-    page, next_cursor = queue_page(leads, after=request.GET.get("after", ""))
+    if not request.GET.get("state"):
+        leads = leads.filter(priority.in_default_view(request.user))
+    # The poll reads down to the last row the screen shows, so "Show more" is never undone.
+    rows, next_cursor = priority.queue_page(
+        leads,
+        request.user,
+        now,
+        after=request.GET.get("after", ""),
+        through=request.GET.get("through", ""),
+    )
+    count = open_count(leads)
+    digest = _digest(rows, next_cursor, count, now)
+    if request.htmx and request.GET.get("digest") == digest:
+        return HttpResponse(status=204)
     context = {
         "filter": queue_filter,
-        "leads": page,
+        "filtered": any(queue_filter.data.get(name) for name in queue_filter.filters),
+        "rows": rows,
         "next_cursor": next_cursor,
-        "open_count": open_count(leads),
-        "now": timezone.now(),
+        "digest": digest,
+        # The list's own address: its filters, without the poll's and the pager's parameters.
+        "query": _without(request, "after", "through", "digest"),
+        "open_count": count,
+        "now": now,
     }
     template = "leads/queue.html"
     if request.htmx:
-        # The five-second refresh and "show more" need only the rows.
+        # The poll and the filters need only the list; "show more" only its rows.
         template += "#more-rows" if request.GET.get("after") else "#queue-rows"
     return render(request, template, context)
+
+
+def _without(request: HttpRequest, *names: str) -> str:
+    query = request.GET.copy()
+    for name in names:
+        query.pop(name, None)
+    return query.urlencode()
+
+
+def _digest(rows: list[priority.Row], next_cursor: str, count: int, now: datetime) -> str:
+    """What the list shows, in a few bytes: equal digests mean an identical list. The minute is
+    in it for the "late"/"left" texts the server writes; the countdown ticks in the browser."""
+    seen = [
+        (row.rank, row.lead.pk, row.lead.state, row.lead.assignee_id, row.lead.temperature)
+        for row in rows
+    ]
+    text = f"{seen}{next_cursor}{count}{now:%Y%m%d%H%M}"
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
 @login_required

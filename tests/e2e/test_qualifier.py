@@ -109,7 +109,7 @@ def test_new_lead_appears_on_an_open_queue_page_without_reload(page: Page, live_
 
     lead = make_lead(world.team, name="Мария Сидорова", phone="+79031112233")
 
-    # The rows refresh every 5 s through htmx: no reload, no sleep.
+    # The list polls every 2 s through htmx: no reload, no sleep.
     row = page.locator(f"tr.lead-row[data-lead='{lead.pk}']")
     expect(row).to_be_visible(timeout=10_000)
     expect(row).to_contain_text("Мария Сидорова")

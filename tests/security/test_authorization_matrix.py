@@ -90,10 +90,9 @@ EXPECTED = {
     "reports:insights": rule("GET", None, 302, 403, 403, 200, 403, 200),
     # API: 401 without credentials (token auth answers first), 404 for another team's object
     "api:api-root": rule("GET", None, 401, 200, 200, 200, 200, 200),
-    # The schema and its docs are public: integrators (a website's developer) read them
-    # before they have an account; they hold no data.
-    "api:schema": rule("GET", None, 200, 200, 200, 200, 200, 200),
-    "api:docs": rule("GET", None, 200, 200, 200, 200, 200, 200),
+    # The schema and its docs need a login or a token; the docs send a browser to log in.
+    "api:schema": rule("GET", None, 401, 200, 200, 200, 200, 200),
+    "api:docs": rule("GET", None, 302, 200, 200, 200, 200, 200),
     "api:intake": rule("POST", None, 401, 401, 401, 401, 401, 401),  # the source key decides
     "api:lead-list": rule("GET", None, 401, 200, 200, 200, 200, 200),
     "api:lead-detail": rule("GET", "lead", 401, 200, 404, 200, 404, 200),

@@ -1,0 +1,206 @@
+"""What to call now: the one priority rule behind the queue page's order and Take next.
+
+A team's open leads fall into ranks, called in this order (the README holds the table):
+
+1. MINE     my own lead in progress — an unworked claim, or a lead I hold whose time has come
+            (a callback the customer asked for, once its time is here)
+2. FRESH    never called, still inside the SLA window — least time left first
+3. BREACHED never called, past the breach — newest first: a fresher lead answers more often,
+            and the oldest of a backlog are the least likely to pick up
+4. RETRY    called before without reaching anyone (no answer, busy), the retry delay passed —
+            longest waiting first
+5. LATER    the rest of the list: my checked leads, retries and callbacks not due yet,
+            other people's live claims — by due time
+
+Take next hands out ranks 1–4, never another person's live claim. Other people's checked leads
+are theirs to convert: they leave the default view (the state filter shows them).
+
+Each rank is one index range read with a LIMIT (see the indexes on Lead), so a page costs the
+same at 1M leads as at 1k; the page fills from the first rank onwards and pages by keyset.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from enum import IntEnum
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q, QuerySet
+
+from leads.models import Lead
+
+PAGE_SIZE = 50
+MAX_ROWS = 500  # a live list re-read every few seconds stays this long at most
+
+
+class Rank(IntEnum):
+    MINE = 1
+    FRESH = 2
+    BREACHED = 3
+    RETRY = 4
+    LATER = 5
+
+
+TAKEABLE = (Rank.MINE, Rank.FRESH, Rank.BREACHED, Rank.RETRY)
+
+
+def claimable_q(now: datetime) -> Q:
+    """Nobody works it: never taken, or taken and left without a call past the claim timeout."""
+    return Q(assignee=None) | Q(claim_expires_at__lt=now)
+
+
+def _never_called(now: datetime) -> Q:
+    return Q(state=Lead.State.NEW, first_attempt_at=None) & claimable_q(now)
+
+
+def rank_q(rank: Rank, user: AbstractBaseUser, now: datetime) -> Q:
+    """The leads of one rank, for this user at this moment."""
+    if rank is Rank.MINE:
+        unworked_claim = Q(claim_expires_at__gte=now)
+        time_has_come = Q(claim_expires_at=None, due_at__lte=now)
+        return Q(state=Lead.State.NEW, assignee=user) & (unworked_claim | time_has_come)
+    if rank is Rank.FRESH:
+        return _never_called(now) & Q(due_at__gt=now)
+    if rank is Rank.BREACHED:
+        return _never_called(now) & Q(due_at__lte=now)
+    if rank is Rank.RETRY:
+        return (
+            Q(state=Lead.State.NEW, due_at__lte=now) & ~Q(first_attempt_at=None) & claimable_q(now)
+        )
+    earlier = Q()
+    for other in TAKEABLE:
+        earlier |= rank_q(other, user, now)
+    return Q(state__in=Lead.OPEN_STATES) & ~earlier
+
+
+# Each rank's order as (field, descending); "id" breaks ties in the same direction.
+_ORDER = {
+    Rank.MINE: ("due_at", False),
+    Rank.FRESH: ("due_at", False),
+    Rank.BREACHED: ("created_at", True),
+    Rank.RETRY: ("due_at", False),
+    Rank.LATER: ("due_at", False),
+}
+
+
+def in_default_view(user: AbstractBaseUser) -> Q:
+    """Another person's checked lead is theirs to convert: not in my list unless I ask."""
+    return ~Q(state=Lead.State.CHECKED) | Q(assignee=user)
+
+
+def ranked(leads: QuerySet[Lead], rank: Rank, user: AbstractBaseUser, now: datetime):
+    field, descending = _ORDER[rank]
+    order = (f"-{field}", "-id") if descending else (field, "id")
+    return leads.filter(rank_q(rank, user, now)).order_by(*order)
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where the previous page ended: the rank, and the sort key and id of its last lead."""
+
+    rank: Rank
+    key: datetime
+    last_id: int
+
+    def __str__(self) -> str:
+        return f"{int(self.rank)}~{self.key.isoformat()}~{self.last_id}"
+
+    @classmethod
+    def parse(cls, text: str) -> "Cursor | None":
+        try:
+            rank, stamp, last_id = text.split("~")
+            # A "+" of the UTC offset arrives as a space when a client forgot to encode it.
+            return cls(
+                Rank(int(rank)), datetime.fromisoformat(stamp.replace(" ", "+")), int(last_id)
+            )
+        except ValueError:  # no cursor, or a mangled one: start from the top
+            return None
+
+
+def _beyond(leads: QuerySet[Lead], rank: Rank, cursor: Cursor) -> QuerySet[Lead]:
+    """The rank's leads after the cursor's row."""
+    field, descending = _ORDER[rank]
+    op = "lt" if descending else "gt"
+    return leads.filter(
+        Q(**{f"{field}__{op}": cursor.key}) | Q(**{field: cursor.key, f"id__{op}": cursor.last_id})
+    )
+
+
+def _through(leads: QuerySet[Lead], rank: Rank, cursor: Cursor) -> QuerySet[Lead]:
+    """The rank's leads up to and including the cursor's row."""
+    field, descending = _ORDER[rank]
+    op = "gt" if descending else "lt"
+    return leads.filter(
+        Q(**{f"{field}__{op}": cursor.key}) | Q(**{field: cursor.key, f"id__{op}e": cursor.last_id})
+    )
+
+
+@dataclass
+class Row:
+    lead: Lead
+    rank: Rank
+
+    @property
+    def cursor(self) -> str:
+        """This row's place in the list, where a page "after" it starts or one "through" it
+        ends."""
+        return str(Cursor(self.rank, getattr(self.lead, _ORDER[self.rank][0]), self.lead.pk))
+
+
+def queue_page(
+    leads: QuerySet[Lead],
+    user: AbstractBaseUser,
+    now: datetime,
+    after: str = "",
+    through: str = "",
+    size: int = PAGE_SIZE,
+) -> tuple[list[Row], str]:
+    """One page of the list in priority order, and the cursor of the next page ("" at the end).
+
+    `after` starts past a row ("Show more"); `through` reads from the top down to a row — as
+    far as a screen had expanded, for its live refresh — at least a page, at most MAX_ROWS."""
+    leads = leads.filter(state__in=Lead.OPEN_STATES).select_related("source", "assignee")
+    end = Cursor.parse(through)
+    if end is None:
+        rows = _read(leads, user, now, Cursor.parse(after), size + 1)
+        more, rows = len(rows) > size, rows[:size]
+    else:
+        rows = _read(leads, user, now, None, MAX_ROWS, end=end)
+        if len(rows) < PAGE_SIZE:  # rows have left the list since: show a full first page
+            return queue_page(leads, user, now, size=size)
+        more = bool(_read(leads, user, now, Cursor.parse(rows[-1].cursor), 1))
+    return rows, rows[-1].cursor if more else ""
+
+
+def _read(
+    leads: QuerySet[Lead],
+    user: AbstractBaseUser,
+    now: datetime,
+    start: Cursor | None,
+    limit: int,
+    end: Cursor | None = None,
+) -> list[Row]:
+    rows: list[Row] = []
+    for rank in Rank:
+        if start is not None and rank < start.rank:
+            continue
+        if end is not None and rank > end.rank:
+            break
+        wanted = ranked(leads, rank, user, now)
+        if start is not None and rank == start.rank:
+            wanted = _beyond(wanted, rank, start)
+        if end is not None and rank == end.rank:
+            wanted = _through(wanted, rank, end)
+        rows += [Row(lead, rank) for lead in wanted[: limit - len(rows)]]
+        if len(rows) >= limit:
+            break
+    return rows
+
+
+def nobodys(
+    leads: QuerySet[Lead], user: AbstractBaseUser, now: datetime
+) -> Iterator[QuerySet[Lead]]:
+    """Take next's candidates once the user has no lead of their own (rank 1): ranks 2–4,
+    rank by rank, each in its order."""
+    for rank in TAKEABLE[1:]:
+        yield ranked(leads, rank, user, now)

@@ -1,0 +1,108 @@
+"""The queue as a qualifier uses it in a real browser: the lead to call now on top, filters
+from the dropdowns, and a list that stays live without losing what the user expanded."""
+
+import json
+import urllib.request
+from datetime import timedelta
+
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from leads.models import Lead
+from tests.e2e.conftest import login
+from tests.factories import SourceFactory, make_lead
+
+
+def _post_to_intake(live_server, source, **fields) -> None:
+    request = urllib.request.Request(
+        f"{live_server.url}/api/v1/intake/",
+        data=json.dumps(fields).encode(),
+        headers={"Content-Type": "application/json", "X-Intake-Key": source.intake_key},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 201
+
+
+def test_the_lead_to_call_now_is_on_top_and_take_next_serves_it(page: Page, live_server, world):
+    now = timezone.now()
+    checked = make_lead(world.team, name="Чужой Проверенный", now=now - timedelta(days=7))
+    Lead.objects.filter(pk=checked.pk).update(
+        state="checked", assignee=world.teammate, first_attempt_at=now
+    )
+    tried = make_lead(world.team, name="Уже Звонили", phone="+79160000001", now=now)
+    Lead.objects.filter(pk=tried.pk).update(first_attempt_at=now, due_at=now - timedelta(minutes=1))
+    never = make_lead(
+        world.team, name="Ещё Не Звонили", phone="+79160000002", now=now - timedelta(hours=2)
+    )
+
+    login(page, live_server, "qualifier")
+    rows = page.locator("#queue-rows tr.lead-row")
+    expect(rows.first).to_contain_text("Ещё Не Звонили")
+    expect(page.locator("#queue-rows")).not_to_contain_text("Чужой Проверенный")
+
+    page.locator("#take-next").click()
+    expect(page).to_have_url(f"{live_server.url}/leads/{never.pk}/")
+
+
+def test_filters_from_the_dropdowns_narrow_the_list_and_live_in_the_url(
+    page: Page, live_server, world
+):
+    now = timezone.now()
+    make_lead(world.team, name="Старый Лид", phone="+79160000011", now=now - timedelta(days=8))
+    make_lead(world.team, name="Свежий Лид", phone="+79160000012", now=now)
+    login(page, live_server, "qualifier")
+    rows = page.locator("#queue-rows tr.lead-row")
+    expect(rows).to_have_count(2)
+
+    page.locator("#queue-filters select[name=age]").select_option("older_7d")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Старый Лид")
+    expect(page).to_have_url(
+        f"{live_server.url}/leads/?state=&source=&temperature=&assignee=&age=older_7d"
+    )
+
+    page.locator("#queue-filters select[name=temperature]").select_option("hot")
+    expect(page.locator("#queue-rows")).to_contain_text("Nothing found for these filters.")
+
+    page.go_back()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Старый Лид")
+    page.reload()  # a bookmark of the filtered list opens filtered
+    expect(rows).to_have_count(1)
+    expect(page.locator("#queue-filters select[name=age]")).to_have_value("older_7d")
+
+
+def test_a_new_lead_appears_within_three_seconds_without_collapsing_the_expanded_list(
+    page: Page, live_server, world
+):
+    source = SourceFactory()
+    source.team = world.team
+    source.save()
+    now = timezone.now()
+    for i in range(55):
+        make_lead(
+            world.team,
+            name=f"Клиент {i}",
+            phone=f"+7916100{i:04d}",
+            now=now - timedelta(minutes=30 + i),
+        )
+    page.set_viewport_size({"width": 1280, "height": 700})
+    login(page, live_server, "qualifier")
+    rows = page.locator("#queue-rows tr.lead-row")
+    expect(rows).to_have_count(50)
+    page.get_by_role("button", name="Show more").click()
+    expect(rows).to_have_count(55)
+    page.mouse.wheel(0, 1200)
+    page.wait_for_timeout(300)
+    scrolled = page.evaluate("window.scrollY")
+    assert scrolled > 0
+
+    _post_to_intake(live_server, source, name="Срочный Клиент", phone="+79035550011")
+
+    # Fresh and inside its SLA window: it ranks first, within one poll (2 s) plus the round trip.
+    expect(rows.first).to_contain_text("Срочный Клиент", timeout=3_000)
+    expect(rows).to_have_count(56)
+    page.wait_for_timeout(2_500)  # another poll: nothing changed, nothing collapses
+    expect(rows).to_have_count(56)
+    assert abs(page.evaluate("window.scrollY") - scrolled) < 60

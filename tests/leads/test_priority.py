@@ -1,0 +1,149 @@
+"""The priority rule (leads/priority.py) as a table: one team's leads of every kind, the order
+the queue shows them in, and the order Take next hands them out."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from leads import priority, services
+from leads.models import JunkReason, Lead
+from leads.selectors import leads_visible_to
+from tests.factories import UserFactory, make_lead
+
+pytestmark = pytest.mark.django_db
+
+MINUTE = timedelta(minutes=1)
+
+
+def _lead(world, name: str, arrived_min_ago: int, **fields) -> Lead:
+    now = timezone.now()
+    lead = make_lead(
+        world.team,
+        name=name,
+        phone="",
+        email=f"{name}@example.com",
+        now=now - arrived_min_ago * MINUTE,
+    )
+    if fields:
+        Lead.objects.filter(pk=lead.pk).update(**fields)
+    return lead
+
+
+@pytest.fixture
+def table(world) -> dict[str, Lead]:
+    """Each row: name, minutes since arrival, what the lead looks like now."""
+    now = timezone.now()
+    me, mate = world.qualifier, world.teammate
+    called = now - 30 * MINUTE
+    return {
+        "my-claim": _lead(world, "my-claim", 3, assignee=me, claim_expires_at=now + 10 * MINUTE),
+        "my-callback-due": _lead(
+            world,
+            "my-callback-due",
+            300,
+            assignee=me,
+            first_attempt_at=called,
+            due_at=now - 2 * MINUTE,
+        ),
+        "my-callback-later": _lead(
+            world,
+            "my-callback-later",
+            300,
+            assignee=me,
+            first_attempt_at=called,
+            due_at=now + 60 * MINUTE,
+        ),
+        "fresh-2-left": _lead(world, "fresh-2-left", 18),
+        "fresh-15-left": _lead(world, "fresh-15-left", 5),
+        "mate-lapsed-claim": _lead(
+            world, "mate-lapsed-claim", 1, assignee=mate, claim_expires_at=now - MINUTE
+        ),
+        "breached-1h": _lead(world, "breached-1h", 60),
+        "breached-2h": _lead(world, "breached-2h", 120),
+        "retry-due": _lead(world, "retry-due", 200, first_attempt_at=called, due_at=now - MINUTE),
+        "retry-later": _lead(
+            world, "retry-later", 100, first_attempt_at=called, due_at=now + 5 * MINUTE
+        ),
+        "mate-live-claim": _lead(
+            world, "mate-live-claim", 2, assignee=mate, claim_expires_at=now + 10 * MINUTE
+        ),
+        "mate-checked": _lead(
+            world, "mate-checked", 400, assignee=mate, first_attempt_at=called, state="checked"
+        ),
+        "my-checked": _lead(
+            world,
+            "my-checked",
+            500,
+            assignee=me,
+            first_attempt_at=called,
+            state="checked",
+            due_at=now - 400 * MINUTE,
+        ),
+    }
+
+
+# The README's table, row by row: what the qualifier sees, in order, and each row's rank.
+QUEUE = [
+    ("my-callback-due", "MINE"),
+    ("my-claim", "MINE"),
+    ("fresh-2-left", "FRESH"),
+    ("fresh-15-left", "FRESH"),
+    ("mate-lapsed-claim", "FRESH"),
+    ("breached-1h", "BREACHED"),
+    ("breached-2h", "BREACHED"),
+    ("retry-due", "RETRY"),
+    ("my-checked", "LATER"),
+    ("retry-later", "LATER"),
+    ("mate-live-claim", "LATER"),
+    ("my-callback-later", "LATER"),
+]
+
+
+def _default_view(world):
+    return leads_visible_to(world.qualifier).filter(priority.in_default_view(world.qualifier))
+
+
+def test_the_queue_shows_the_lead_to_call_now_first(world, table):
+    rows, cursor = priority.queue_page(_default_view(world), world.qualifier, timezone.now())
+    assert [(row.lead.name, row.rank.name) for row in rows] == QUEUE
+    assert cursor == ""
+
+
+def test_pages_continue_across_ranks_without_gaps_or_repeats(world, table):
+    now = timezone.now()
+    seen, cursor = [], ""
+    while True:
+        rows, cursor = priority.queue_page(
+            _default_view(world), world.qualifier, now, after=cursor, size=3
+        )
+        seen += [row.lead.name for row in rows]
+        if not cursor:
+            break
+    assert seen == [name for name, _rank in QUEUE]
+
+
+def test_take_next_follows_the_same_order_and_never_takes_a_live_claim(world, table):
+    newcomer = UserFactory(username="newcomer")
+    world.team.members.add(newcomer)
+    spam = JunkReason.objects.get()
+    handed = []
+    while lead := services.lead_claim_next(user=newcomer, teams=[world.team]):
+        handed.append(lead.name)
+        services.lead_junk(lead=lead, by=newcomer, reason=spam)
+    takeable = [name for name, rank in QUEUE if rank in ("FRESH", "BREACHED", "RETRY")]
+    assert handed == takeable
+
+
+def test_my_own_lead_in_progress_comes_before_anything_else(world, table):
+    lead = services.lead_claim_next(user=world.qualifier, teams=[world.team])
+    assert lead.name == "my-callback-due"
+
+
+def test_other_peoples_checked_leads_show_when_the_state_filter_asks(client, world, table):
+    client.force_login(world.qualifier)
+    default = client.get(reverse("leads:queue")).content.decode()
+    assert "my-checked" in default and "mate-checked" not in default
+    checked = client.get(reverse("leads:queue"), {"state": "checked"}).content.decode()
+    assert "my-checked" in checked and "mate-checked" in checked
