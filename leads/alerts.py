@@ -134,11 +134,12 @@ def _record_alerts(claimed: list[int], now: datetime) -> None:
 # the lead (the whole team if nobody does); breaches and escalations to the team's manager
 # (the whole team if it has none). The lead is named by its name or number, never its phone
 # or e-mail: the text also goes to e-mail subjects and to a messenger bot outside our servers.
+# "held" is Lead.claim_active spelt in SQL (tests/leads/test_alerts.py keeps them equal).
 TOLD_SQL = """
 WITH claimed AS (
     SELECT d.kind, l.id AS lead_id, l.name, l.team_id, t.manager_id, l.assignee_id,
            (l.assignee_id IS NOT NULL
-            AND (l.claim_expires_at IS NULL OR l.claim_expires_at > %s)) AS held
+            AND (l.claim_expires_at IS NULL OR l.claim_expires_at >= %s)) AS held
     FROM {deadline} d
     JOIN {lead} l ON l.id = d.lead_id
     JOIN {team} t ON t.id = l.team_id

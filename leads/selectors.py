@@ -56,8 +56,8 @@ def queue_teams(user: AbstractBaseUser) -> list[Team]:
 
 def claimable_leads(teams: list[Team], now: datetime) -> QuerySet[Lead]:
     """New leads nobody is working: never taken, or taken and left without a call."""
-    return Lead.objects.filter(team__in=teams, state=Lead.State.NEW).filter(
-        Q(assignee=None) | Q(claim_expires_at__lt=now)
+    return Lead.objects.filter(team__in=teams, state=Lead.State.NEW).exclude(
+        Lead.claim_active_q(now)
     )
 
 

@@ -8,7 +8,7 @@ from typing import TypeVar
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, TransitionNotAllowed, can_proceed
@@ -186,65 +186,86 @@ def _insert_once(lead: Lead) -> Lead | None:
     return lead
 
 
+# The namespace of the per-person Take next lock (pg_advisory_xact_lock(namespace, user id));
+# any constant works as long as nothing else uses it: "lead" in ASCII.
+CLAIM_LOCK_NAMESPACE = 0x6C656164
+
+
 def lead_claim_next(
     *, user: AbstractBaseUser, teams: list[Team], now: datetime | None = None
 ) -> Lead | None:
-    """Hand the qualifier the lead to call now, atomically.
+    """Hand the qualifier the lead to call now, atomically, and never a second unworked claim.
 
-    First their own unworked claim (pressing Take next twice hoards nothing), then their own
-    callbacks that are due, then the most urgent lead nobody is working.
+    First their own unworked claim, then their own callbacks that are due, then the most urgent
+    lead nobody is working. One person's presses run one at a time (a double click, two tabs,
+    the page and the API at once): the second sees the first's claim and gets the same lead.
     """
     now = now or timezone.now()
     team_ids = [team.id for team in teams]
-    mine = Lead.objects.filter(team__in=team_ids, state=Lead.State.NEW, assignee=user)
-    held = mine.filter(claim_expires_at__gte=now) | mine.filter(
-        claim_expires_at=None, due_at__lte=now
-    )
-    own = held.order_by("due_at", "id").first()
-    if own is not None:
-        return own
     timeouts = {team.id: team.claim_timeout_minutes for team in teams}
-    # A few rounds: between picking a candidate and claiming it, another qualifier may win it.
-    for _round in range(5):
-        lead = _claim_one(user, team_ids, timeouts, now)
-        if lead is not False:
-            return lead
+    with transaction.atomic():
+        _lock_claims_of(user)
+        mine = Lead.objects.filter(team__in=team_ids, state=Lead.State.NEW, assignee=user)
+        held = mine.filter(
+            Lead.unworked_claim_q(now) | Q(claim_expires_at__isnull=True, due_at__lte=now)
+        )
+        own = held.order_by("due_at", "id").first()
+        if own is not None:
+            return own
+        # A few rounds: another qualifier may win a candidate between our pick and our claim.
+        for _round in range(5):
+            lead = _claim_one(user, team_ids, timeouts, now)
+            if lead is not False:
+                return lead
     return None
+
+
+def _lock_claims_of(user: AbstractBaseUser) -> None:
+    """Serialise one person's Take next until the transaction ends. Without it, two presses
+    at once each find no claim of theirs and each claim a lead: one person hoarding two or
+    three leads, hidden from the others until the claims lapse. On PostgreSQL an advisory lock
+    keyed by the person (their row stays free for logins); SQLite's IMMEDIATE transaction
+    already admits one writer at a time."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [CLAIM_LOCK_NAMESPACE, user.pk])
 
 
 def _claim_one(
     user: AbstractBaseUser, team_ids: list[int], timeouts: dict[int, int], now: datetime
 ) -> Lead | None | bool:
-    with transaction.atomic():
-        # skip_locked lets concurrent claimers pass over each other's candidate on PostgreSQL;
-        # SQLite ignores it, and there the conditional UPDATE below is what keeps claims single.
-        candidate = (
-            claimable_leads(team_ids, now)
-            .order_by("due_at", "id")
-            .select_for_update(skip_locked=True, of=("self",))
-            .values("id", "team_id")
-            .first()
-        )
-        if candidate is None:
-            return None
-        expires = now + timedelta(minutes=timeouts[candidate["team_id"]])
-        won = (
-            claimable_leads(team_ids, now)
-            .filter(pk=candidate["id"])
-            .update(assignee=user, claimed_at=now, claim_expires_at=expires)
-        )
-        if not won:
-            return False
-        LeadEvent.objects.create(
-            lead_id=candidate["id"], actor=user, at=now, kind=LeadEvent.Kind.CLAIMED
-        )
+    """Claim the most urgent free lead; None when there is none, False when another claimer
+    won the candidate first. Runs inside lead_claim_next's transaction."""
+    # skip_locked lets concurrent claimers pass over each other's candidate on PostgreSQL;
+    # SQLite ignores it, and there the conditional UPDATE below is what keeps claims single.
+    candidate = (
+        claimable_leads(team_ids, now)
+        .order_by("due_at", "id")
+        .select_for_update(skip_locked=True, of=("self",))
+        .values("id", "team_id")
+        .first()
+    )
+    if candidate is None:
+        return None
+    expires = now + timedelta(minutes=timeouts[candidate["team_id"]])
+    won = (
+        claimable_leads(team_ids, now)
+        .filter(pk=candidate["id"])
+        .update(assignee=user, claimed_at=now, claim_expires_at=expires)
+    )
+    if not won:
+        return False
+    LeadEvent.objects.create(
+        lead_id=candidate["id"], actor=user, at=now, kind=LeadEvent.Kind.CLAIMED
+    )
     return Lead.objects.select_related("team", "source").get(pk=candidate["id"])
 
 
 def _raise_if_held_by_other(lead: Lead, user: AbstractBaseUser, now: datetime) -> None:
     if lead.assignee_id in (None, user.pk):
         return
-    if lead.claim_expires_at is None or lead.claim_expires_at >= now:
+    if lead.claim_active(now):
         raise LeadConflict(
             _("%(name)s is working this lead.")
             % {"name": lead.assignee.get_full_name() or lead.assignee.get_username()}

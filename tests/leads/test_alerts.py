@@ -10,7 +10,7 @@ from crm.notifications.models import Delivery, Notification
 from crm.notifications.services import deliveries_due, delivery_send
 from crm.teams.models import WorkingHours
 from leads import alerts, services
-from leads.models import JunkReason, LeadEvent
+from leads.models import JunkReason, Lead, LeadEvent
 from tests.factories import make_lead
 from tests.webhook import WebhookReceiver
 
@@ -175,3 +175,25 @@ def test_a_team_without_a_manager_hears_of_its_breaches_itself(world):
     breach = Notification.objects.get(kind="lead_breach")
     assert breach.params == {"lead": f"#{lead.pk}"}  # no name: its number, never its phone
     assert breach.url == f"/leads/{lead.pk}/"
+
+
+@pytest.mark.parametrize(
+    "expires_in",
+    [None, timedelta(seconds=-1), timedelta(0), timedelta(seconds=1), "unassigned"],
+    ids=["worked", "lapsed", "at-expiry", "live", "unassigned"],
+)
+def test_the_sweep_sees_a_claim_held_exactly_when_the_model_does(world, expires_in):
+    """alerts.TOLD_SQL spells Lead.claim_active in SQL: the two must agree at every edge."""
+    lead = make_lead(world.team, now=NOON)
+    warn_at = NOON + timedelta(minutes=15)
+    if expires_in != "unassigned":
+        lead.assignee = world.qualifier
+        lead.claim_expires_at = None if expires_in is None else warn_at + expires_in
+        Lead.objects.filter(pk=lead.pk).update(
+            assignee=lead.assignee, claim_expires_at=lead.claim_expires_at
+        )
+    alerts.sla_sweep(now=warn_at)
+    told = set(Notification.objects.values_list("recipient__username", flat=True))
+    assert told == ({"qualifier"} if lead.claim_active(warn_at) else {"qualifier", "teammate"})
+    held = Lead.objects.filter(Lead.claim_active_q(warn_at), pk=lead.pk).exists()
+    assert held is lead.claim_active(warn_at)

@@ -220,3 +220,55 @@ def test_a_pick_up_racing_a_reassignment_never_overwrites_it(world):
             assert deal.closer == world.closer
         else:  # the reassignment won: the pick-up saw it and was refused
             assert (deal.stage, deal.closer) == ("handed_off", rival)
+
+
+def press_take_next(user, teams, how: str) -> Callable[[], int | None]:
+    """One press of Take next, by the page's button, the API or the service itself."""
+    from django.test import Client
+    from rest_framework.test import APIClient
+
+    def press() -> int | None:
+        if how == "service":
+            lead = services.lead_claim_next(user=user, teams=teams)
+            return lead and lead.pk
+        if how == "page":
+            client = Client()
+            client.force_login(user)
+            response = client.post("/leads/take-next/")
+            assert response.status_code == 302, response
+            return int(response.url.rstrip("/").rsplit("/", 1)[1])
+        client = APIClient()
+        client.force_authenticate(user)
+        response = client.post("/api/v1/leads/claim-next/")
+        assert response.status_code == 200, response
+        return response.json()["id"]
+
+    return press
+
+
+def test_one_qualifier_pressing_take_next_eight_times_at_once_claims_one_lead(world):
+    for number in range(20):
+        make_lead(world.team, phone=f"+791612{number:05d}")
+    # A double click, two tabs and the API at once: every press gets the same lead.
+    hows = ["service", "service", "page", "page", "api", "api", "service", "page"]
+    results = run_together([press_take_next(world.qualifier, [world.team], how) for how in hows])
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert len(set(results)) == 1
+    assert Lead.objects.filter(assignee=world.qualifier).count() == 1
+    assert LeadEvent.objects.filter(kind=LeadEvent.Kind.CLAIMED).count() == 1
+
+
+def test_eight_qualifiers_pressing_take_next_at_once_get_eight_distinct_leads(world):
+    for number in range(20):
+        make_lead(world.team, phone=f"+791612{number:05d}")
+    qualifiers = [UserFactory(role="Qualifier") for _ in range(8)]
+    world.team.members.add(*qualifiers)
+    results = run_together(
+        [press_take_next(q, [world.team], "service") for q in qualifiers for _press in (1, 2)]
+    )
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert len(set(results)) == 8  # two presses each, one lead each, nobody's shared
+    for index, qualifier in enumerate(qualifiers):
+        assert results[2 * index] == results[2 * index + 1]
+        assert Lead.objects.get(pk=results[2 * index]).assignee == qualifier
+    assert LeadEvent.objects.filter(kind=LeadEvent.Kind.CLAIMED).count() == 8
