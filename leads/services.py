@@ -50,16 +50,45 @@ def lead_create(
     now: datetime | None = None,
     **fields: str,
 ) -> Lead:
-    """Store an arrived lead with its callback deadlines, linked to an open duplicate if any."""
+    """Store an arrived lead, linked to an open duplicate if any; only a lead that is not a
+    duplicate gets callback deadlines (a duplicate waits on its original's clock)."""
     lead = _arrived(team, source, now, **fields)
     with transaction.atomic():
+        _lock_duplicate_keys(team.pk, lead.phone, lead.email)
         lead.duplicate_of = open_duplicate_of(team, lead.phone, lead.email)
         lead.save()
         LeadEvent.objects.create(
             lead=lead, actor=by, at=lead.created_at, kind=LeadEvent.Kind.CREATED
         )
-        alerts.schedule_callback(lead, lead.warn_at, lead.breach_at)
+        if lead.duplicate_of is None:
+            alerts.schedule_callback(lead, lead.warn_at, lead.breach_at)
     return lead
+
+
+# Concurrent first posts of one person must make one original: without a lock, each insert
+# looks for an open lead with the phone, sees none (the other is not committed yet), and both
+# become originals with their own alerts. The lock is taken on the duplicate key itself —
+# (team, phone), then (team, e-mail), always in that order, so two posts sharing one of them
+# queue up and none deadlocks — and held until the insert commits. PostgreSQL only: on SQLite
+# every write transaction starts IMMEDIATE, which already lets one writer in at a time.
+# Separate statements: a statement's snapshot is taken when it starts, so the lookup must be a
+# later statement than the lock to see what the lock's previous holder committed.
+DUPLICATE_LOCK_SQL = """
+SELECT pg_advisory_xact_lock(hashtextextended(
+    'lead-duplicate:' || %(team_id)s::text || ':phone:' || %(phone)s, 0))
+WHERE %(phone)s <> '';
+SELECT pg_advisory_xact_lock(hashtextextended(
+    'lead-duplicate:' || %(team_id)s::text || ':email:' || %(email)s, 0))
+WHERE %(email)s <> '';
+"""
+
+
+def _lock_duplicate_keys(team_id: int, phone: str, email: str) -> None:
+    """Wait for (and hold to the end of the transaction) the lead's duplicate keys."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(DUPLICATE_LOCK_SQL, {"team_id": team_id, "phone": phone, "email": email})
 
 
 def _arrived(
@@ -126,16 +155,18 @@ def lead_receive(
 
 
 # On PostgreSQL an arriving lead is one statement: its open duplicate, the lead itself (ON
-# CONFLICT: a repeat of its source's external id inserts nothing), its "arrived" event and
-# its two callback deadlines. Intake is the busiest write (every web form of every client);
-# one round trip instead of seven is what lets one server take hundreds of leads a second.
-# The same rules as lead_create; tests run both (SQLite takes lead_create's path).
+# CONFLICT: a repeat of its source's external id inserts nothing), its "arrived" event and,
+# unless it is a duplicate, its two callback deadlines. It is sent after DUPLICATE_LOCK_SQL in
+# one round trip, which PostgreSQL runs as one transaction, so the lock lasts until the lead is
+# committed. Intake is the busiest write (every web form of every client); one round trip
+# instead of seven is what lets one server take hundreds of leads a second. The same rules as
+# lead_create; tests run both (SQLite takes lead_create's path).
 INSERT_ONCE_SQL = """
 WITH duplicate AS (
     SELECT id FROM {lead}
     WHERE team_id = %(team_id)s AND state = ANY(%(open_states)s)
       AND ((%(phone)s <> '' AND phone = %(phone)s) OR (%(email)s <> '' AND email = %(email)s))
-    ORDER BY created_at, id LIMIT 1
+    ORDER BY duplicate_of_id ASC NULLS FIRST, created_at, id LIMIT 1
 ), lead AS (
     INSERT INTO {lead} (team_id, source_id, name, phone, email, company_name, message,
                         external_id, utm_source, utm_medium, utm_campaign, state,
@@ -152,9 +183,9 @@ WITH duplicate AS (
     SELECT id, %(created_at)s, %(created)s, '', '', '' FROM lead
 ), deadlines AS (
     INSERT INTO {deadline} (lead_id, kind, due_at)
-    SELECT id, %(warn)s, %(warn_at)s FROM lead
+    SELECT id, %(warn)s, %(warn_at)s FROM lead WHERE duplicate_of_id IS NULL
     UNION ALL
-    SELECT id, %(breach)s, %(breach_at)s FROM lead
+    SELECT id, %(breach)s, %(breach_at)s FROM lead WHERE duplicate_of_id IS NULL
 )
 SELECT id, duplicate_of_id FROM lead
 """
@@ -162,7 +193,7 @@ SELECT id, duplicate_of_id FROM lead
 
 def _insert_once(lead: Lead) -> Lead | None:
     """Store the new lead as INSERT_ONCE_SQL; None when its external id is already stored."""
-    statement = INSERT_ONCE_SQL.format(
+    statement = DUPLICATE_LOCK_SQL + INSERT_ONCE_SQL.format(
         lead=Lead._meta.db_table, event=LeadEvent._meta.db_table, deadline=Deadline._meta.db_table
     )
     params = {

@@ -10,8 +10,8 @@ from crm.notifications.models import Delivery, Notification
 from crm.notifications.services import deliveries_due, delivery_send
 from crm.teams.models import WorkingHours
 from leads import alerts, services
-from leads.models import JunkReason, Lead, LeadEvent
-from tests.factories import make_lead
+from leads.models import Deadline, JunkReason, Lead, LeadEvent
+from tests.factories import SourceFactory, make_lead
 from tests.webhook import WebhookReceiver
 
 pytestmark = pytest.mark.django_db
@@ -175,6 +175,70 @@ def test_a_team_without_a_manager_hears_of_its_breaches_itself(world):
     breach = Notification.objects.get(kind="lead_breach")
     assert breach.params == {"lead": f"#{lead.pk}"}  # no name: its number, never its phone
     assert breach.url == f"/leads/{lead.pk}/"
+
+
+@pytest.fixture(params=["intake", "manual"])
+def arrive(request, world):
+    """Both ways a lead is stored: intake (one SQL statement on PostgreSQL, the ORM on SQLite)
+    and lead_create (manual entry, the ORM everywhere)."""
+    source = SourceFactory()
+    source.team = world.team
+    source.save()
+
+    def store(now: datetime, **fields: str) -> Lead:
+        if request.param == "intake":
+            return services.lead_receive(source=source, fields=fields, now=now)[0]
+        return services.lead_create(team=world.team, source=source, now=now, **fields)
+
+    return store
+
+
+def test_repeated_posts_of_one_person_raise_one_warning_and_one_breach(world, arrive, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    for person in (world.qualifier, world.teammate, world.head):
+        person.email = f"{person.username}@example.ru"
+        person.save()
+    original = arrive(NOON, name="Иван Петров", phone="+79161234567")
+    for minute in range(1, 21):
+        arrive(NOON + timedelta(seconds=minute), phone="8 (916) 123-45-67", name="Иван")
+    arrive(NOON + timedelta(minutes=1), email="ivan@example.ru", phone="+79161234567")
+    duplicates = Lead.objects.exclude(pk=original.pk)
+    assert duplicates.count() == 21
+    assert set(duplicates.values_list("duplicate_of", flat=True)) == {original.pk}
+    assert not Deadline.objects.filter(lead__in=duplicates).exists()
+    assert alerts.sla_sweep(now=NOON + timedelta(hours=1)) == 2
+    assert kinds(world.qualifier) == kinds(world.teammate) == ["lead_warn"]
+    assert kinds(world.head) == ["lead_breach"]
+    assert Delivery.objects.filter(channel="email").count() == 3
+
+
+def test_a_duplicate_stays_silent_after_its_original_closes_and_waits_in_the_queue(world, arrive):
+    original = arrive(NOON, name="Иван Петров", phone="+79161234567")
+    duplicate = arrive(NOON + timedelta(minutes=1), phone="+79161234567")
+    services.lead_junk(lead=original, by=world.qualifier, reason=JunkReason.objects.get(), now=NOON)
+    assert alerts.sla_sweep(now=NOON + timedelta(days=3)) == 0
+    taken = services.lead_claim_next(
+        user=world.qualifier, teams=[world.team], now=NOON + timedelta(hours=1)
+    )
+    assert taken == duplicate  # not lost: the queue hands it out at its own due time
+
+
+def test_a_lead_arriving_after_its_match_closed_has_its_own_clock(world, arrive):
+    first = arrive(NOON, name="Иван Петров", phone="+79161234567")
+    services.lead_junk(lead=first, by=world.qualifier, reason=JunkReason.objects.get(), now=NOON)
+    again = arrive(NOON + timedelta(minutes=1), phone="+79161234567")
+    assert again.duplicate_of_id is None
+    assert sorted(again.deadlines.values_list("kind", flat=True)) == ["breach", "warn"]
+
+
+def test_a_called_duplicate_asking_for_a_callback_gets_that_callbacks_alerts(world, arrive):
+    arrive(NOON, name="Иван Петров", phone="+79161234567")
+    duplicate = arrive(NOON + timedelta(minutes=1), phone="+79161234567")
+    callback_at = NOON + timedelta(days=1)
+    services.lead_attempt_log(
+        lead=duplicate, by=world.qualifier, outcome="callback", callback_at=callback_at, now=NOON
+    )
+    assert sorted(duplicate.deadlines.values_list("kind", flat=True)) == ["breach", "warn"]
 
 
 @pytest.mark.parametrize(
