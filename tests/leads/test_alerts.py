@@ -11,7 +11,7 @@ from crm.notifications.services import deliveries_due, delivery_send
 from crm.teams.models import WorkingHours
 from leads import alerts, services
 from leads.models import Deadline, JunkReason, Lead, LeadEvent
-from tests.factories import SourceFactory, make_lead
+from tests.factories import SourceFactory, UserFactory, make_lead
 from tests.webhook import WebhookReceiver
 
 pytestmark = pytest.mark.django_db
@@ -158,8 +158,10 @@ def test_a_webhook_reaches_a_local_server_and_is_retried_until_it_does(world):
         assert delivery.pk not in deliveries_due(now + timedelta(seconds=10))
         assert delivery.pk in deliveries_due(now + timedelta(seconds=30))
         assert delivery_send(delivery.pk, now=now + timedelta(seconds=30))
-        assert receiver.keys == [f"notification-{delivery.notification_id}"] * 2
-        assert receiver.bodies[-1]["id"] == delivery.notification_id
+        breach = Deadline.objects.get(kind="breach")
+        assert receiver.keys == [f"deadline-{breach.pk}"] * 2  # a retry carries the same key
+        assert receiver.bodies[-1]["key"] == f"deadline-{breach.pk}"
+        assert receiver.bodies[-1]["recipients"] == ["head"]
         assert list(delivery.log.values_list("ok", flat=True)) == [False, True]
 
 
@@ -175,6 +177,30 @@ def test_a_team_without_a_manager_hears_of_its_breaches_itself(world):
     breach = Notification.objects.get(kind="lead_breach")
     assert breach.params == {"lead": f"#{lead.pk}"}  # no name: its number, never its phone
     assert breach.url == f"/leads/{lead.pk}/"
+
+
+def test_a_team_warning_is_one_webhook_post_with_one_key_and_an_email_each(world, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    team = [world.qualifier, world.teammate, *(UserFactory() for _ in range(8))]
+    world.team.members.add(*team)
+    for person in team:
+        person.email = f"{person.username}@example.ru"
+        person.save()
+    with WebhookReceiver() as receiver:
+        world.team.alert_webhook_url = receiver.url
+        world.team.save()
+        make_lead(world.team, now=NOON)
+        alerts.sla_sweep(now=NOON + timedelta(minutes=15))  # nobody holds it: all ten told
+        assert Notification.objects.filter(kind="lead_warn").count() == 10
+        assert Delivery.objects.filter(channel="email").count() == 10  # e-mails stay per person
+        hook = Delivery.objects.get(channel="webhook")
+        assert delivery_send(hook.pk, now=NOON + timedelta(minutes=15))
+        for delivery in Delivery.objects.filter(channel="email"):
+            delivery_send(delivery.pk, now=NOON + timedelta(minutes=15))
+    warn = Deadline.objects.get(kind="warn")
+    assert receiver.keys == [f"deadline-{warn.pk}"]
+    assert sorted(receiver.bodies[0]["recipients"]) == sorted(p.username for p in team)
+    assert len(mail.outbox) == 10
 
 
 @pytest.fixture(params=["intake", "manual"])
