@@ -16,7 +16,7 @@ from django.utils.translation import gettext_noop
 
 from crm.lib import sql
 from crm.notifications.models import Notification
-from crm.notifications.services import add_deliveries
+from crm.notifications.services import WebhookPost, add_deliveries
 from crm.teams.models import Team
 from crm.teams.selectors import working_week
 from leads import sla
@@ -81,7 +81,7 @@ def sla_sweep(now: datetime | None = None, limit: int = SWEEP_LIMIT) -> int:
             return 0
         _record_alerts(claimed, now)
         notes = _notify_told(claimed, now)
-        add_deliveries([note_id for note_id, _url in notes], _webhooks(claimed, notes), now)
+        add_deliveries([note_id for note_id, *_rest in notes], _webhooks(claimed, notes), now)
     return len(claimed)
 
 
@@ -134,11 +134,12 @@ def _record_alerts(claimed: list[int], now: datetime) -> None:
 # the lead (the whole team if nobody does); breaches and escalations to the team's manager
 # (the whole team if it has none). The lead is named by its name or number, never its phone
 # or e-mail: the text also goes to e-mail subjects and to a messenger bot outside our servers.
+# "held" is Lead.claim_active spelt in SQL (tests/leads/test_alerts.py keeps them equal).
 TOLD_SQL = """
 WITH claimed AS (
     SELECT d.kind, l.id AS lead_id, l.name, l.team_id, t.manager_id, l.assignee_id,
            (l.assignee_id IS NOT NULL
-            AND (l.claim_expires_at IS NULL OR l.claim_expires_at > %s)) AS held
+            AND (l.claim_expires_at IS NULL OR l.claim_expires_at >= %s)) AS held
     FROM {deadline} d
     JOIN {lead} l ON l.id = d.lead_id
     JOIN {team} t ON t.id = l.team_id
@@ -159,12 +160,12 @@ INSERT INTO {notification} (recipient_id, kind, message, params, url, created_at
 SELECT user_id, 'lead_' || kind, CASE kind {messages} END,
        {params}, %s || lead_id || %s, %s, NULL
 FROM told
-RETURNING id, url
+RETURNING id, url, kind
 """
 
 
-def _notify_told(claimed: list[int], now: datetime) -> list[tuple[int, str]]:
-    """The in-app notifications of the claimed deadlines; their ids and links."""
+def _notify_told(claimed: list[int], now: datetime) -> list[tuple[int, str, str]]:
+    """The in-app notifications of the claimed deadlines; their ids, links and kinds."""
     matches, id_params = sql.in_ids("d.id", claimed)
     head, tail = _lead_url_parts()
     statement = TOLD_SQL.format(
@@ -185,18 +186,30 @@ def _notify_told(claimed: list[int], now: datetime) -> list[tuple[int, str]]:
         return cursor.fetchall()
 
 
-def _webhooks(claimed: list[int], notes: list[tuple[int, str]]) -> dict[int, str]:
-    """Each notification's team webhook, for the teams that have one."""
+def _webhooks(claimed: list[int], notes: list[tuple[int, str, str]]) -> list[WebhookPost]:
+    """One post per alert to its team's webhook, however many people the alert tells (a team
+    warning tells everyone): a chat gets the alert once, keyed by its deadline, and the
+    alert's first notification carries the text."""
     hooks = (
         Deadline.objects.filter(pk__in=claimed)
         .exclude(lead__team__alert_webhook_url="")
-        .values_list("lead_id", "lead__team__alert_webhook_url")
+        .values_list("id", "lead_id", "kind", "lead__team__alert_webhook_url")
     )
     if not hooks:
-        return {}
+        return []
     head, tail = _lead_url_parts()
-    by_url = {f"{head}{lead_id}{tail}": url for lead_id, url in hooks}
-    return {note_id: by_url[url] for note_id, url in notes if url in by_url}
+    # A notification names its deadline by the lead's link and the kind: a lead has at most
+    # one pending deadline of each kind.
+    alerts = {
+        (f"{head}{lead_id}{tail}", f"lead_{kind}"): (deadline_id, url)
+        for deadline_id, lead_id, kind, url in hooks
+    }
+    posts: dict[int, WebhookPost] = {}
+    for note_id, link, kind in sorted(notes):
+        alert = alerts.get((link, kind))
+        if alert is not None and alert[0] not in posts:
+            posts[alert[0]] = WebhookPost(note_id, alert[1], f"deadline-{alert[0]}")
+    return list(posts.values())
 
 
 def _lead_url_parts() -> tuple[str, str]:

@@ -1,5 +1,5 @@
 import django_filters
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -45,7 +45,7 @@ class QueueFilter(django_filters.FilterSet):
         if value == "me":
             return queryset.filter(assignee=self.request.user)
         if value == "nobody":
-            return queryset.filter(Q(assignee=None) | Q(claim_expires_at__lt=timezone.now()))
+            return queryset.exclude(Lead.claim_active_q(timezone.now()))
         return queryset
 
     def filter_age(self, queryset: QuerySet[Lead], name: str, value: str) -> QuerySet[Lead]:

@@ -1,5 +1,6 @@
 import secrets
 from collections.abc import Callable
+from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -370,6 +371,32 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     @property
     def is_open(self) -> bool:
         return self.state in self.OPEN_STATES
+
+    # "Someone holds this lead", written once: a claim worked by a call (no expiry) or one not
+    # yet lapsed (the expiry moment itself still counts as held). Querysets use claim_active_q,
+    # one row claim_active; alerts.TOLD_SQL spells it in SQL and a test holds the two equal.
+    @staticmethod
+    def claim_active_q(now: datetime) -> Q:
+        return Q(assignee__isnull=False) & (
+            Q(claim_expires_at__isnull=True) | Q(claim_expires_at__gte=now)
+        )
+
+    def claim_active(self, now: datetime) -> bool:
+        return self.assignee_id is not None and (
+            self.claim_expires_at is None or self.claim_expires_at >= now
+        )
+
+    @staticmethod
+    def claimable_q(now: datetime) -> Q:
+        """Nobody works it: never taken, or taken and left without a call past the claim
+        timeout — the complement of claim_active_q, spelled so the queue's indexes serve it."""
+        return Q(assignee__isnull=True) | Q(claim_expires_at__lt=now)
+
+    @staticmethod
+    def unworked_claim_q(now: datetime) -> Q:
+        """A live claim nobody has logged a call on yet: what Take next allows one of per
+        person (a worked claim has no expiry)."""
+        return Lead.claim_active_q(now) & Q(claim_expires_at__isnull=False)
 
     @transition(
         field=state,

@@ -44,28 +44,24 @@ class Rank(IntEnum):
 TAKEABLE = (Rank.MINE, Rank.FRESH, Rank.BREACHED, Rank.RETRY)
 
 
-def claimable_q(now: datetime) -> Q:
-    """Nobody works it: never taken, or taken and left without a call past the claim timeout."""
-    return Q(assignee=None) | Q(claim_expires_at__lt=now)
-
-
 def _never_called(now: datetime) -> Q:
-    return Q(state=Lead.State.NEW, first_attempt_at=None) & claimable_q(now)
+    return Q(state=Lead.State.NEW, first_attempt_at=None) & Lead.claimable_q(now)
 
 
 def rank_q(rank: Rank, user: AbstractBaseUser, now: datetime) -> Q:
     """The leads of one rank, for this user at this moment."""
     if rank is Rank.MINE:
-        unworked_claim = Q(claim_expires_at__gte=now)
         time_has_come = Q(claim_expires_at=None, due_at__lte=now)
-        return Q(state=Lead.State.NEW, assignee=user) & (unworked_claim | time_has_come)
+        return Q(state=Lead.State.NEW, assignee=user) & (Lead.unworked_claim_q(now) | time_has_come)
     if rank is Rank.FRESH:
         return _never_called(now) & Q(due_at__gt=now)
     if rank is Rank.BREACHED:
         return _never_called(now) & Q(due_at__lte=now)
     if rank is Rank.RETRY:
         return (
-            Q(state=Lead.State.NEW, due_at__lte=now) & ~Q(first_attempt_at=None) & claimable_q(now)
+            Q(state=Lead.State.NEW, due_at__lte=now)
+            & ~Q(first_attempt_at=None)
+            & Lead.claimable_q(now)
         )
     earlier = Q()
     for other in TAKEABLE:

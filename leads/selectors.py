@@ -56,7 +56,10 @@ def queue_teams(user: AbstractBaseUser) -> list[Team]:
 
 def open_duplicate_of(team: Team, phone: str, email: str) -> Lead | None:
     """The team's oldest open lead with the same phone or e-mail, which a new lead is linked
-    to. Within the team only: a qualifier never learns of another team's leads this way."""
+    to: an original (itself no duplicate) before any duplicate, so that one person's leads
+    all point at the one lead whose callback clock runs, even when concurrent posts committed
+    out of their arrival order. Within the team only: a qualifier never learns of another
+    team's leads this way. services.INSERT_ONCE_SQL is the same query in SQL."""
     match = Q()
     if phone:
         match |= Q(phone=phone)
@@ -65,7 +68,7 @@ def open_duplicate_of(team: Team, phone: str, email: str) -> Lead | None:
     if not match:
         return None
     leads = Lead.objects.filter(match, team=team, state__in=Lead.OPEN_STATES)
-    return leads.order_by("created_at", "id").first()
+    return leads.order_by(F("duplicate_of").asc(nulls_first=True), "created_at", "id").first()
 
 
 AGE_FILTERS = {

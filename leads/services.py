@@ -50,16 +50,45 @@ def lead_create(
     now: datetime | None = None,
     **fields: str,
 ) -> Lead:
-    """Store an arrived lead with its callback deadlines, linked to an open duplicate if any."""
+    """Store an arrived lead, linked to an open duplicate if any; only a lead that is not a
+    duplicate gets callback deadlines (a duplicate waits on its original's clock)."""
     lead = _arrived(team, source, now, **fields)
     with transaction.atomic():
+        _lock_duplicate_keys(team.pk, lead.phone, lead.email)
         lead.duplicate_of = open_duplicate_of(team, lead.phone, lead.email)
         lead.save()
         LeadEvent.objects.create(
             lead=lead, actor=by, at=lead.created_at, kind=LeadEvent.Kind.CREATED
         )
-        alerts.schedule_callback(lead, lead.warn_at, lead.breach_at)
+        if lead.duplicate_of is None:
+            alerts.schedule_callback(lead, lead.warn_at, lead.breach_at)
     return lead
+
+
+# Concurrent first posts of one person must make one original: without a lock, each insert
+# looks for an open lead with the phone, sees none (the other is not committed yet), and both
+# become originals with their own alerts. The lock is taken on the duplicate key itself —
+# (team, phone), then (team, e-mail), always in that order, so two posts sharing one of them
+# queue up and none deadlocks — and held until the insert commits. PostgreSQL only: on SQLite
+# every write transaction starts IMMEDIATE, which already lets one writer in at a time.
+# Separate statements: a statement's snapshot is taken when it starts, so the lookup must be a
+# later statement than the lock to see what the lock's previous holder committed.
+DUPLICATE_LOCK_SQL = """
+SELECT pg_advisory_xact_lock(hashtextextended(
+    'lead-duplicate:' || %(team_id)s::text || ':phone:' || %(phone)s, 0))
+WHERE %(phone)s <> '';
+SELECT pg_advisory_xact_lock(hashtextextended(
+    'lead-duplicate:' || %(team_id)s::text || ':email:' || %(email)s, 0))
+WHERE %(email)s <> '';
+"""
+
+
+def _lock_duplicate_keys(team_id: int, phone: str, email: str) -> None:
+    """Wait for (and hold to the end of the transaction) the lead's duplicate keys."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(DUPLICATE_LOCK_SQL, {"team_id": team_id, "phone": phone, "email": email})
 
 
 def _arrived(
@@ -126,16 +155,18 @@ def lead_receive(
 
 
 # On PostgreSQL an arriving lead is one statement: its open duplicate, the lead itself (ON
-# CONFLICT: a repeat of its source's external id inserts nothing), its "arrived" event and
-# its two callback deadlines. Intake is the busiest write (every web form of every client);
-# one round trip instead of seven is what lets one server take hundreds of leads a second.
-# The same rules as lead_create; tests run both (SQLite takes lead_create's path).
+# CONFLICT: a repeat of its source's external id inserts nothing), its "arrived" event and,
+# unless it is a duplicate, its two callback deadlines. It is sent after DUPLICATE_LOCK_SQL in
+# one round trip, which PostgreSQL runs as one transaction, so the lock lasts until the lead is
+# committed. Intake is the busiest write (every web form of every client); one round trip
+# instead of seven is what lets one server take hundreds of leads a second. The same rules as
+# lead_create; tests run both (SQLite takes lead_create's path).
 INSERT_ONCE_SQL = """
 WITH duplicate AS (
     SELECT id FROM {lead}
     WHERE team_id = %(team_id)s AND state = ANY(%(open_states)s)
       AND ((%(phone)s <> '' AND phone = %(phone)s) OR (%(email)s <> '' AND email = %(email)s))
-    ORDER BY created_at, id LIMIT 1
+    ORDER BY duplicate_of_id ASC NULLS FIRST, created_at, id LIMIT 1
 ), lead AS (
     INSERT INTO {lead} (team_id, source_id, name, phone, email, company_name, message,
                         external_id, utm_source, utm_medium, utm_campaign, state,
@@ -152,9 +183,9 @@ WITH duplicate AS (
     SELECT id, %(created_at)s, %(created)s, '', '', '' FROM lead
 ), deadlines AS (
     INSERT INTO {deadline} (lead_id, kind, due_at)
-    SELECT id, %(warn)s, %(warn_at)s FROM lead
+    SELECT id, %(warn)s, %(warn_at)s FROM lead WHERE duplicate_of_id IS NULL
     UNION ALL
-    SELECT id, %(breach)s, %(breach_at)s FROM lead
+    SELECT id, %(breach)s, %(breach_at)s FROM lead WHERE duplicate_of_id IS NULL
 )
 SELECT id, duplicate_of_id FROM lead
 """
@@ -162,7 +193,7 @@ SELECT id, duplicate_of_id FROM lead
 
 def _insert_once(lead: Lead) -> Lead | None:
     """Store the new lead as INSERT_ONCE_SQL; None when its external id is already stored."""
-    statement = INSERT_ONCE_SQL.format(
+    statement = DUPLICATE_LOCK_SQL + INSERT_ONCE_SQL.format(
         lead=Lead._meta.db_table, event=LeadEvent._meta.db_table, deadline=Deadline._meta.db_table
     )
     params = {
@@ -186,63 +217,81 @@ def _insert_once(lead: Lead) -> Lead | None:
     return lead
 
 
+# The namespace of the per-person Take next lock (pg_advisory_xact_lock(namespace, user id));
+# any constant works as long as nothing else uses it: "lead" in ASCII.
+CLAIM_LOCK_NAMESPACE = 0x6C656164
+
+
 def lead_claim_next(
     *, user: AbstractBaseUser, teams: list[Team], now: datetime | None = None
 ) -> Lead | None:
-    """Hand the qualifier the lead to call now (leads/priority.py), atomically.
+    """Hand the qualifier the lead to call now (leads/priority.py), atomically, and never a
+    second unworked claim.
 
-    First their own lead in progress (pressing Take next twice hoards nothing), then the first
-    lead nobody is working, rank by rank.
+    First their own lead in progress, then the first lead nobody is working, rank by rank. One
+    person's presses run one at a time (a double click, two tabs, the page and the API at
+    once): the second sees the first's claim and gets the same lead.
     """
     now = now or timezone.now()
-    team_ids = [team.id for team in teams]
-    team_leads = Lead.objects.filter(team__in=team_ids)
-    own = priority.ranked(team_leads, priority.Rank.MINE, user, now).first()
-    if own is not None:
-        return own
+    team_leads = Lead.objects.filter(team__in=[team.id for team in teams])
     timeouts = {team.id: team.claim_timeout_minutes for team in teams}
-    # A few rounds: between picking a candidate and claiming it, another qualifier may win it.
-    for _round in range(5):
-        lead = _claim_one(user, team_leads, timeouts, now)
-        if lead is not False:
-            return lead
+    with transaction.atomic():
+        _lock_claims_of(user)
+        own = priority.ranked(team_leads, priority.Rank.MINE, user, now).first()
+        if own is not None:
+            return own
+        # A few rounds: another qualifier may win a candidate between our pick and our claim.
+        for _round in range(5):
+            lead = _claim_one(user, team_leads, timeouts, now)
+            if lead is not False:
+                return lead
     return None
+
+
+def _lock_claims_of(user: AbstractBaseUser) -> None:
+    """Serialise one person's Take next until the transaction ends. Without it, two presses
+    at once each find no claim of theirs and each claim a lead: one person hoarding two or
+    three leads, hidden from the others until the claims lapse. On PostgreSQL an advisory lock
+    keyed by the person (their row stays free for logins); SQLite's IMMEDIATE transaction
+    already admits one writer at a time."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [CLAIM_LOCK_NAMESPACE, user.pk])
 
 
 def _claim_one(
     user: AbstractBaseUser, team_leads: QuerySet[Lead], timeouts: dict[int, int], now: datetime
 ) -> Lead | None | bool:
-    with transaction.atomic():
-        candidate = None
-        for leads in priority.nobodys(team_leads, user, now):
-            # skip_locked lets concurrent claimers pass over each other's candidate on
-            # PostgreSQL; SQLite ignores it, and there the conditional UPDATE below is what
-            # keeps claims single.
-            candidate = (
-                leads.select_for_update(skip_locked=True, of=("self",))
-                .values("id", "team_id")
-                .first()
-            )
-            if candidate is not None:
-                break
-        if candidate is None:
-            return None
-        expires = now + timedelta(minutes=timeouts[candidate["team_id"]])
-        won = team_leads.filter(
-            priority.claimable_q(now), pk=candidate["id"], state=Lead.State.NEW
-        ).update(assignee=user, claimed_at=now, claim_expires_at=expires)
-        if not won:
-            return False
-        LeadEvent.objects.create(
-            lead_id=candidate["id"], actor=user, at=now, kind=LeadEvent.Kind.CLAIMED
+    """Claim the first free lead, rank by rank; None when there is none, False when another
+    claimer won the candidate first. Runs inside lead_claim_next's transaction."""
+    candidate = None
+    for leads in priority.nobodys(team_leads, user, now):
+        # skip_locked lets concurrent claimers pass over each other's candidate on PostgreSQL;
+        # SQLite ignores it, and there the conditional UPDATE below is what keeps claims single.
+        candidate = (
+            leads.select_for_update(skip_locked=True, of=("self",)).values("id", "team_id").first()
         )
+        if candidate is not None:
+            break
+    if candidate is None:
+        return None
+    expires = now + timedelta(minutes=timeouts[candidate["team_id"]])
+    won = team_leads.filter(Lead.claimable_q(now), pk=candidate["id"], state=Lead.State.NEW).update(
+        assignee=user, claimed_at=now, claim_expires_at=expires
+    )
+    if not won:
+        return False
+    LeadEvent.objects.create(
+        lead_id=candidate["id"], actor=user, at=now, kind=LeadEvent.Kind.CLAIMED
+    )
     return Lead.objects.select_related("team", "source").get(pk=candidate["id"])
 
 
 def _raise_if_held_by_other(lead: Lead, user: AbstractBaseUser, now: datetime) -> None:
     if lead.assignee_id in (None, user.pk):
         return
-    if lead.claim_expires_at is None or lead.claim_expires_at >= now:
+    if lead.claim_active(now):
         raise LeadConflict(
             _("%(name)s is working this lead.")
             % {"name": lead.assignee.get_full_name() or lead.assignee.get_username()}

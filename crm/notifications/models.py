@@ -65,6 +65,9 @@ class Delivery(models.Model):
     )
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
     target = models.CharField(_("to"), max_length=300)
+    # A webhook post's Idempotency-Key: one per alert (e.g. "deadline-42"), kept on the row so
+    # every retry sends the same one. Blank for e-mails, which carry their notification's id.
+    key = models.CharField(_("idempotency key"), max_length=100, blank=True, db_default="")
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
     )

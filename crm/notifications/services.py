@@ -37,8 +37,20 @@ class Message:
     webhook_url: str = ""
 
 
+@dataclass(frozen=True)
+class WebhookPost:
+    """One alert posted to a team's webhook. A chat hears of an alert once, not once per
+    person it tells: the alert's first notification carries the text and link, and `key` (the
+    Idempotency-Key) names the alert, so every retry of the post carries the same one."""
+
+    notification_id: int
+    url: str
+    key: str
+
+
 def notify(messages: Iterable[Message], now: datetime) -> list[Notification]:
-    """Write the notifications and their deliveries; send them once the transaction commits."""
+    """Write the notifications and their deliveries; send them once the transaction commits.
+    Messages that differ only in their recipient are one alert: one webhook post."""
     messages = list(messages)
     notifications = Notification.objects.bulk_create(
         Notification(
@@ -51,16 +63,20 @@ def notify(messages: Iterable[Message], now: datetime) -> list[Notification]:
         )
         for m in messages
     )
-    webhooks = {
-        n.pk: m.webhook_url for m, n in zip(messages, notifications, strict=True) if m.webhook_url
-    }
-    add_deliveries([n.pk for n in notifications], webhooks, now)
+    posts: dict[tuple, WebhookPost] = {}
+    for m, n in zip(messages, notifications, strict=True):
+        alert = (m.webhook_url, m.kind, m.message, json.dumps(m.params, sort_keys=True), m.url)
+        if m.webhook_url and alert not in posts:
+            posts[alert] = WebhookPost(n.pk, m.webhook_url, f"notification-{n.pk}")
+    add_deliveries([n.pk for n in notifications], posts.values(), now)
     return notifications
 
 
-def add_deliveries(notification_ids: list[int], webhooks: dict[int, str], now: datetime) -> None:
+def add_deliveries(
+    notification_ids: list[int], webhooks: Iterable[WebhookPost], now: datetime
+) -> None:
     """The outbox rows of notifications just written: an e-mail to each recipient who has an
-    address, and a webhook where one is given (by notification id); sent after commit.
+    address, and one webhook post per alert; sent after commit.
 
     The e-mails are one INSERT … SELECT, so a sweep raising thousands of alerts does not build
     a model instance per delivery."""
@@ -82,12 +98,13 @@ def add_deliveries(notification_ids: list[int], webhooks: dict[int, str], now: d
             ids = [row[0] for row in cursor.fetchall()]
     hooks = Delivery.objects.bulk_create(
         Delivery(
-            notification_id=notification_id,
+            notification_id=post.notification_id,
             channel=Delivery.Channel.WEBHOOK,
-            target=url,
+            target=post.url,
+            key=post.key,
             next_attempt_at=now,
         )
-        for notification_id, url in webhooks.items()
+        for post in webhooks
     )
     ids += [d.pk for d in hooks]
     if ids:
@@ -183,12 +200,14 @@ def _send_webhook(delivery: Delivery) -> None:
     notification = delivery.notification
     with translation.override(settings.LANGUAGE_CODE):
         text = notification.text
+    # Deliveries written before keys were per alert carry none: their old per-person key.
+    key = delivery.key or f"notification-{notification.pk}"
     payload = {
-        "id": notification.pk,
+        "key": key,
         "kind": notification.kind,
         "text": text,
         "url": f"{settings.SITE_URL}{notification.url}",
-        "recipient": notification.recipient.get_username(),
+        "recipients": _alert_recipients(notification),
         "created_at": notification.created_at.isoformat(),
     }
     request = urllib.request.Request(
@@ -197,12 +216,24 @@ def _send_webhook(delivery: Delivery) -> None:
         method="POST",
         headers={
             "Content-Type": "application/json",
-            "Idempotency-Key": f"notification-{notification.pk}",
+            "Idempotency-Key": key,
         },
     )
     with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_S) as response:  # noqa: S310
         if not 200 <= response.status < 300:
             raise OSError(f"HTTP {response.status}")
+
+
+def _alert_recipients(notification: Notification) -> list[str]:
+    """Who the alert told: the people given the same notification at the same moment."""
+    username = f"recipient__{get_user_model().USERNAME_FIELD}"
+    same = Notification.objects.filter(
+        kind=notification.kind,
+        message=notification.message,
+        url=notification.url,
+        created_at=notification.created_at,
+    )
+    return list(same.order_by("id").values_list(username, flat=True))
 
 
 SENDERS = {Delivery.Channel.EMAIL: _send_email, Delivery.Channel.WEBHOOK: _send_webhook}

@@ -42,7 +42,7 @@ def sla_status(lead: Lead, now: datetime) -> str:
 
 @register.filter
 def claim_lapsed(lead: Lead, now: datetime) -> bool:
-    return lead.claim_expires_at is not None and lead.claim_expires_at < now
+    return lead.assignee_id is not None and not lead.claim_active(now)
 
 
 @register.filter

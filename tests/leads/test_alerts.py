@@ -10,8 +10,8 @@ from crm.notifications.models import Delivery, Notification
 from crm.notifications.services import deliveries_due, delivery_send
 from crm.teams.models import WorkingHours
 from leads import alerts, services
-from leads.models import JunkReason, LeadEvent
-from tests.factories import make_lead
+from leads.models import Deadline, JunkReason, Lead, LeadEvent
+from tests.factories import SourceFactory, UserFactory, make_lead
 from tests.webhook import WebhookReceiver
 
 pytestmark = pytest.mark.django_db
@@ -158,8 +158,10 @@ def test_a_webhook_reaches_a_local_server_and_is_retried_until_it_does(world):
         assert delivery.pk not in deliveries_due(now + timedelta(seconds=10))
         assert delivery.pk in deliveries_due(now + timedelta(seconds=30))
         assert delivery_send(delivery.pk, now=now + timedelta(seconds=30))
-        assert receiver.keys == [f"notification-{delivery.notification_id}"] * 2
-        assert receiver.bodies[-1]["id"] == delivery.notification_id
+        breach = Deadline.objects.get(kind="breach")
+        assert receiver.keys == [f"deadline-{breach.pk}"] * 2  # a retry carries the same key
+        assert receiver.bodies[-1]["key"] == f"deadline-{breach.pk}"
+        assert receiver.bodies[-1]["recipients"] == ["head"]
         assert list(delivery.log.values_list("ok", flat=True)) == [False, True]
 
 
@@ -175,3 +177,113 @@ def test_a_team_without_a_manager_hears_of_its_breaches_itself(world):
     breach = Notification.objects.get(kind="lead_breach")
     assert breach.params == {"lead": f"#{lead.pk}"}  # no name: its number, never its phone
     assert breach.url == f"/leads/{lead.pk}/"
+
+
+def test_a_team_warning_is_one_webhook_post_with_one_key_and_an_email_each(world, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    team = [world.qualifier, world.teammate, *(UserFactory() for _ in range(8))]
+    world.team.members.add(*team)
+    for person in team:
+        person.email = f"{person.username}@example.ru"
+        person.save()
+    with WebhookReceiver() as receiver:
+        world.team.alert_webhook_url = receiver.url
+        world.team.save()
+        make_lead(world.team, now=NOON)
+        alerts.sla_sweep(now=NOON + timedelta(minutes=15))  # nobody holds it: all ten told
+        assert Notification.objects.filter(kind="lead_warn").count() == 10
+        assert Delivery.objects.filter(channel="email").count() == 10  # e-mails stay per person
+        hook = Delivery.objects.get(channel="webhook")
+        assert delivery_send(hook.pk, now=NOON + timedelta(minutes=15))
+        for delivery in Delivery.objects.filter(channel="email"):
+            delivery_send(delivery.pk, now=NOON + timedelta(minutes=15))
+    warn = Deadline.objects.get(kind="warn")
+    assert receiver.keys == [f"deadline-{warn.pk}"]
+    assert sorted(receiver.bodies[0]["recipients"]) == sorted(p.username for p in team)
+    assert len(mail.outbox) == 10
+
+
+@pytest.fixture(params=["intake", "manual"])
+def arrive(request, world):
+    """Both ways a lead is stored: intake (one SQL statement on PostgreSQL, the ORM on SQLite)
+    and lead_create (manual entry, the ORM everywhere)."""
+    source = SourceFactory()
+    source.team = world.team
+    source.save()
+
+    def store(now: datetime, **fields: str) -> Lead:
+        if request.param == "intake":
+            return services.lead_receive(source=source, fields=fields, now=now)[0]
+        return services.lead_create(team=world.team, source=source, now=now, **fields)
+
+    return store
+
+
+def test_repeated_posts_of_one_person_raise_one_warning_and_one_breach(world, arrive, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    for person in (world.qualifier, world.teammate, world.head):
+        person.email = f"{person.username}@example.ru"
+        person.save()
+    original = arrive(NOON, name="Иван Петров", phone="+79161234567")
+    for minute in range(1, 21):
+        arrive(NOON + timedelta(seconds=minute), phone="8 (916) 123-45-67", name="Иван")
+    arrive(NOON + timedelta(minutes=1), email="ivan@example.ru", phone="+79161234567")
+    duplicates = Lead.objects.exclude(pk=original.pk)
+    assert duplicates.count() == 21
+    assert set(duplicates.values_list("duplicate_of", flat=True)) == {original.pk}
+    assert not Deadline.objects.filter(lead__in=duplicates).exists()
+    assert alerts.sla_sweep(now=NOON + timedelta(hours=1)) == 2
+    assert kinds(world.qualifier) == kinds(world.teammate) == ["lead_warn"]
+    assert kinds(world.head) == ["lead_breach"]
+    assert Delivery.objects.filter(channel="email").count() == 3
+
+
+def test_a_duplicate_stays_silent_after_its_original_closes_and_waits_in_the_queue(world, arrive):
+    original = arrive(NOON, name="Иван Петров", phone="+79161234567")
+    duplicate = arrive(NOON + timedelta(minutes=1), phone="+79161234567")
+    services.lead_junk(lead=original, by=world.qualifier, reason=JunkReason.objects.get(), now=NOON)
+    assert alerts.sla_sweep(now=NOON + timedelta(days=3)) == 0
+    taken = services.lead_claim_next(
+        user=world.qualifier, teams=[world.team], now=NOON + timedelta(hours=1)
+    )
+    assert taken == duplicate  # not lost: the queue hands it out at its own due time
+
+
+def test_a_lead_arriving_after_its_match_closed_has_its_own_clock(world, arrive):
+    first = arrive(NOON, name="Иван Петров", phone="+79161234567")
+    services.lead_junk(lead=first, by=world.qualifier, reason=JunkReason.objects.get(), now=NOON)
+    again = arrive(NOON + timedelta(minutes=1), phone="+79161234567")
+    assert again.duplicate_of_id is None
+    assert sorted(again.deadlines.values_list("kind", flat=True)) == ["breach", "warn"]
+
+
+def test_a_called_duplicate_asking_for_a_callback_gets_that_callbacks_alerts(world, arrive):
+    arrive(NOON, name="Иван Петров", phone="+79161234567")
+    duplicate = arrive(NOON + timedelta(minutes=1), phone="+79161234567")
+    callback_at = NOON + timedelta(days=1)
+    services.lead_attempt_log(
+        lead=duplicate, by=world.qualifier, outcome="callback", callback_at=callback_at, now=NOON
+    )
+    assert sorted(duplicate.deadlines.values_list("kind", flat=True)) == ["breach", "warn"]
+
+
+@pytest.mark.parametrize(
+    "expires_in",
+    [None, timedelta(seconds=-1), timedelta(0), timedelta(seconds=1), "unassigned"],
+    ids=["worked", "lapsed", "at-expiry", "live", "unassigned"],
+)
+def test_the_sweep_sees_a_claim_held_exactly_when_the_model_does(world, expires_in):
+    """alerts.TOLD_SQL spells Lead.claim_active in SQL: the two must agree at every edge."""
+    lead = make_lead(world.team, now=NOON)
+    warn_at = NOON + timedelta(minutes=15)
+    if expires_in != "unassigned":
+        lead.assignee = world.qualifier
+        lead.claim_expires_at = None if expires_in is None else warn_at + expires_in
+        Lead.objects.filter(pk=lead.pk).update(
+            assignee=lead.assignee, claim_expires_at=lead.claim_expires_at
+        )
+    alerts.sla_sweep(now=warn_at)
+    told = set(Notification.objects.values_list("recipient__username", flat=True))
+    assert told == ({"qualifier"} if lead.claim_active(warn_at) else {"qualifier", "teammate"})
+    held = Lead.objects.filter(Lead.claim_active_q(warn_at), pk=lead.pk).exists()
+    assert held is lead.claim_active(warn_at)

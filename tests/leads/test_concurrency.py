@@ -130,8 +130,8 @@ def test_two_sweeps_at_once_record_each_alert_once(world):
     from leads.alerts import sla_sweep
 
     noon = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
-    for _ in range(60):
-        make_lead(world.team, now=noon)
+    for number in range(60):  # 60 people: one person's repeats would be duplicates
+        make_lead(world.team, now=noon, phone=f"+791612{number:05d}")
     later = noon + timedelta(hours=1)
     raised = run_together([lambda: sla_sweep(now=later), lambda: sla_sweep(now=later)])
     assert sum(raised) == 120  # a warning and a breach per lead, whoever raised them
@@ -220,3 +220,107 @@ def test_a_pick_up_racing_a_reassignment_never_overwrites_it(world):
             assert deal.closer == world.closer
         else:  # the reassignment won: the pick-up saw it and was refused
             assert (deal.stage, deal.closer) == ("handed_off", rival)
+
+
+@pytest.fixture(params=["intake", "manual"])
+def arrive(request, world):
+    """Both ways a lead is stored: intake (one SQL statement on PostgreSQL, the ORM on SQLite)
+    and lead_create (manual entry, the ORM everywhere)."""
+    from leads.models import LeadSource
+
+    source = LeadSource.objects.get(slug="website")
+    source.team = world.team
+    source.save()
+
+    def store(**fields: str) -> Lead:
+        if request.param == "intake":
+            return services.lead_receive(source=source, fields=fields)[0]
+        return services.lead_create(team=world.team, source=source, **fields)
+
+    return store
+
+
+def test_ten_concurrent_first_posts_of_one_phone_make_one_original(world, arrive):
+    from leads.models import Deadline
+
+    phones = ["+79161234567", "8 916 123-45-67", "+7 (916) 1234567", "9161234567"]
+    results = run_together(
+        [lambda i=i: arrive(name=f"Иван {i}", phone=phones[i % 4]) for i in range(10)]
+    )
+    assert not [r for r in results if isinstance(r, Exception)], results
+    originals = Lead.objects.filter(duplicate_of=None)
+    assert originals.count() == 1
+    original = originals.get()
+    assert Lead.objects.filter(duplicate_of=original).count() == 9
+    assert set(Deadline.objects.values_list("lead", "kind")) == {
+        (original.pk, "warn"),
+        (original.pk, "breach"),
+    }
+
+
+def test_concurrent_posts_sharing_a_phone_or_an_e_mail_never_deadlock(world, arrive):
+    # Each post shares its phone with one neighbour and its e-mail with the other: the
+    # duplicate locks are taken phone first, so the waits cannot form a cycle.
+    results = run_together(
+        [
+            lambda i=i: arrive(phone=f"+7916000000{i // 2}", email=f"p{(i + 1) // 2}@example.ru")
+            for i in range(8)
+        ]
+    )
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert Lead.objects.count() == 8
+    for duplicate in Lead.objects.filter(duplicate_of__isnull=False).select_related("duplicate_of"):
+        original = duplicate.duplicate_of
+        assert duplicate.phone == original.phone or duplicate.email == original.email
+
+
+def press_take_next(user, teams, how: str) -> Callable[[], int | None]:
+    """One press of Take next, by the page's button, the API or the service itself."""
+    from django.test import Client
+    from rest_framework.test import APIClient
+
+    def press() -> int | None:
+        if how == "service":
+            lead = services.lead_claim_next(user=user, teams=teams)
+            return lead and lead.pk
+        if how == "page":
+            client = Client()
+            client.force_login(user)
+            response = client.post("/leads/take-next/")
+            assert response.status_code == 302, response
+            return int(response.url.rstrip("/").rsplit("/", 1)[1])
+        client = APIClient()
+        client.force_authenticate(user)
+        response = client.post("/api/v1/leads/claim-next/")
+        assert response.status_code == 200, response
+        return response.json()["id"]
+
+    return press
+
+
+def test_one_qualifier_pressing_take_next_eight_times_at_once_claims_one_lead(world):
+    for number in range(20):
+        make_lead(world.team, phone=f"+791612{number:05d}")
+    # A double click, two tabs and the API at once: every press gets the same lead.
+    hows = ["service", "service", "page", "page", "api", "api", "service", "page"]
+    results = run_together([press_take_next(world.qualifier, [world.team], how) for how in hows])
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert len(set(results)) == 1
+    assert Lead.objects.filter(assignee=world.qualifier).count() == 1
+    assert LeadEvent.objects.filter(kind=LeadEvent.Kind.CLAIMED).count() == 1
+
+
+def test_eight_qualifiers_pressing_take_next_at_once_get_eight_distinct_leads(world):
+    for number in range(20):
+        make_lead(world.team, phone=f"+791612{number:05d}")
+    qualifiers = [UserFactory(role="Qualifier") for _ in range(8)]
+    world.team.members.add(*qualifiers)
+    results = run_together(
+        [press_take_next(q, [world.team], "service") for q in qualifiers for _press in (1, 2)]
+    )
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert len(set(results)) == 8  # two presses each, one lead each, nobody's shared
+    for index, qualifier in enumerate(qualifiers):
+        assert results[2 * index] == results[2 * index + 1]
+        assert Lead.objects.get(pk=results[2 * index]).assignee == qualifier
+    assert LeadEvent.objects.filter(kind=LeadEvent.Kind.CLAIMED).count() == 8

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0007_report_indexes'),
+        ('leads', '0008_cancel_duplicate_callback_deadlines'),
         ('teams', '0004_team_acceptance_hours_team_assignment_and_more'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
