@@ -480,8 +480,11 @@ def lead_contact_update(
     with transaction.atomic():
         if {"phone", "email"} & set(changed):
             changed.append("duplicate_of")
+            # The row still holds the old values, so the match is another lead; only an older
+            # one is "the original" (a newer match is the duplicate of this one, not the reverse).
             match = open_duplicate_of(lead.team, lead.phone, lead.email)
-            lead.duplicate_of = None if match is None or match.pk == lead.pk else match
+            older = match is not None and (match.created_at, match.pk) < (lead.created_at, lead.pk)
+            lead.duplicate_of = match if older else None
         _save(lead, changed)
         note = ",".join(name for name in changed if name != "duplicate_of")
         LeadEvent.objects.create(
