@@ -480,8 +480,8 @@ def lead_contact_update(
     with transaction.atomic():
         if {"phone", "email"} & set(changed):
             changed.append("duplicate_of")
-            # The row still holds the old values, so the match is another lead; only an older
-            # one is "the original" (a newer match is the duplicate of this one, not the reverse).
+            # The match may be this lead itself (its row still holds the unchanged phone or
+            # e-mail) or a newer one: only an older lead is the original this one duplicates.
             match = open_duplicate_of(lead.team, lead.phone, lead.email)
             older = match is not None and (match.created_at, match.pk) < (lead.created_at, lead.pk)
             lead.duplicate_of = match if older else None

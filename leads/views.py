@@ -252,26 +252,31 @@ def answer_save(request: HttpRequest, pk: int) -> HttpResponse:
     criterion = Criterion.objects.filter(active=True, pk=_int(request.POST.get("criterion")))
     criterion = criterion.prefetch_related("options").first()
     if criterion is None:
-        return HttpResponse(_("This question is no longer asked."), status=400)
+        return _refused(_("This question is no longer asked."))
     form = AnswersForm(
         {f"c{criterion.pk}": request.POST.get("value", "")}, criteria=[criterion], answers={}
     )
     if not form.is_valid():
         errors = [e for field_errors in form.errors.values() for e in field_errors]
-        return HttpResponse(" ".join(errors), status=400, content_type="text/plain")
+        return _refused(" ".join(errors))
     try:
         for given, value in form.given():
             services.lead_answer(lead=lead, by=request.user, criterion=given, value=value)
     except services.LeadConflict as conflict:
-        return HttpResponse(str(conflict), status=409, content_type="text/plain")
+        return _refused(str(conflict), status=409)
     except ValidationError as error:
-        return HttpResponse(" ".join(error.messages), status=400, content_type="text/plain")
+        return _refused(" ".join(error.messages))
     knocked_out = lead.answers.filter(knocked_out=True).exists()
     return render(
         request,
         "leads/lead_detail.html#lead-badges",
         {"lead": lead, "knocked_out": knocked_out},
     )
+
+
+def _refused(reason: str, status: int = 400) -> HttpResponse:
+    """Plain text, which workspace.js shows beside the field (and does not retry)."""
+    return HttpResponse(reason, status=status, content_type="text/plain; charset=utf-8")
 
 
 def _int(value: str | None) -> int:

@@ -3,9 +3,10 @@
 
    Each change is kept in localStorage ("lead-answers:<lead id>") until the server confirms
    it; the field shows "saving…", "saved" or "not saved yet". A failed save (network, 5xx) is
-   retried every 5 s and when the browser comes back online; a value still unsaved when the
-   page is opened again is put back into its field and sent. A value the server refuses (400)
-   shows the server's reason and is dropped from the retry list. Before any other form of the
+   retried every 5 s and when the browser comes back online (a save that ends on the login page
+   counts as failed); a value still unsaved when the page is opened again is put back into its
+   field and sent. A value the server refuses (4xx: a bad value, a lead closed meanwhile) shows
+   the server's reason and is dropped from the retry list. Before any other form of the
    page is sent, pending answers are sent first (up to 3 s). */
 (function () {
   "use strict";
@@ -76,13 +77,16 @@
     }).then(function (response) {
       return response.text().then(function (text) {
         var pending = load();
+        var ours = (response.headers.get("content-type") || "").indexOf("text/plain") === 0;
+        // Logged out meanwhile: the answer went to the login page, not to the lead. Keep it.
+        if (response.redirected) throw new Error("redirected");
         if (response.ok) {
           if (pending[name] === value) { delete pending[name]; store(pending); }
           if (valueOf(name) === value) mark(name, "saved");
           var badges = document.getElementById("lead-badges");
           if (badges) badges.outerHTML = text;
           document.body.dispatchEvent(new CustomEvent("answers-saved", { bubbles: true }));
-        } else if (response.status === 400) {
+        } else if (ours && response.status >= 400 && response.status < 500) { // refused: say why
           if (pending[name] === value) { delete pending[name]; store(pending); }
           mark(name, "refused", text);
         } else {

@@ -323,3 +323,24 @@ def test_lead_convert_without_a_slot_records_no_visit(world):
     services.lead_check(lead=lead, by=world.qualifier)
     lead_convert(lead=lead, by=world.qualifier, sales_team=world.sales)
     assert not lead.events.filter(kind=LeadEvent.Kind.VISIT).exists()
+
+
+def test_answer_to_a_lead_closed_meanwhile_is_refused_as_text(qualifier_client, world):
+    kitchen = make_criterion(question="Kitchen type")
+    lead = make_lead(world.team)
+    services.lead_junk(lead=lead, by=world.qualifier, reason=services.JunkReason.objects.first())
+    response = qualifier_client.post(
+        reverse("leads:answer", args=[lead.pk]), {"criterion": kitchen.pk, "value": "custom"}
+    )
+    assert response.status_code == 409
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert "already junk" in response.content.decode()
+    assert not lead.answers.exists()
+
+
+def test_changed_email_links_to_an_older_lead_with_that_email(world):
+    older = make_lead(world.team, phone="+79031112233", email="anna@example.com")
+    lead = make_lead(world.team, phone="+79161234567")
+    services.lead_contact_update(lead=lead, by=world.qualifier, email="ANNA@example.com")
+    assert Lead.objects.get(pk=lead.pk).duplicate_of == older
+    assert Lead.objects.get(pk=older.pk).duplicate_of is None
