@@ -14,7 +14,7 @@ from deals.models import Deal, VisitSlot
 from deals.services import deal_create_from_lead
 from handoff.assignment import choose_closer
 from handoff.models import Handoff
-from leads.models import Deadline, Lead
+from leads.models import Deadline, Lead, LeadEvent
 from leads.services import lead_transition
 
 
@@ -80,6 +80,7 @@ def lead_convert(
         deal = deal_create_from_lead(lead=lead, team=team, by=by, closer=given_to, now=now)
         if slot is not None:
             _book(slot, deal, address, now)
+            _record_visit(lead, by, deal, now)
         Deadline.objects.create(
             lead=lead,
             kind=Deadline.Kind.ACCEPTANCE,
@@ -104,6 +105,20 @@ def _book(slot: VisitSlot, deal: Deal, address: str, now: datetime) -> None:
         meeting_at=slot.starts_at, meeting_address=address.strip()
     )
     deal.meeting_at, deal.meeting_address = slot.starts_at, address.strip()
+
+
+def _record_visit(lead: Lead, by: AbstractBaseUser, deal: Deal, now: datetime) -> None:
+    """The booked visit on the lead's timeline: when (in the team's time), with whom, where.
+    Dates and names read the same in every language, so the note is stored as shown."""
+    when = deal.meeting_at.astimezone(lead.team.zone)
+    closer = deal.closer.get_full_name() or deal.closer.get_username()
+    LeadEvent.objects.create(
+        lead=lead,
+        actor=by,
+        at=now,
+        kind=LeadEvent.Kind.VISIT,
+        note=f"{when:%d.%m.%Y %H:%M} · {closer} · {deal.meeting_address}",
+    )
 
 
 def _tell_closers(deal: Deal, now: datetime) -> None:

@@ -3,18 +3,28 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from deals.selectors import deal_get_for_user
+from crm.teams.templatetags.people import person
+from deals.selectors import deal_get_for_user, deals_visible_to
 from deals.services import DealConflict
 from handoff import disputes
 from handoff.disputes import disputes_visible_to
 from handoff.forms import CommentForm, ConvertForm, DisputeForm, RulingForm
-from handoff.models import Dispute
+from handoff.models import Dispute, Handoff
 from handoff.services import lead_convert
+from leads.models import Lead
 from leads.selectors import lead_get_for_user
-from leads.services import LeadConflict, TransitionBlocked, transition_blockers
+from leads.services import (
+    LeadConflict,
+    TransitionBlocked,
+    convert_condition_blockers,
+    transition_blockers,
+)
 
 
 @login_required
@@ -25,11 +35,7 @@ def convert(request: HttpRequest, pk: int) -> HttpResponse:
         return render(
             request,
             "handoff/convert_panel.html",
-            {
-                "lead": lead,
-                "form": ConvertForm(lead=lead),
-                "blockers": transition_blockers(lead, "convert"),
-            },
+            {"lead": lead, "form": ConvertForm(lead=lead), "blockers": _convert_blockers(lead)},
         )
     form = ConvertForm(request.POST, lead=lead)
     if not form.is_valid():
@@ -56,10 +62,48 @@ def convert(request: HttpRequest, pk: int) -> HttpResponse:
         for message in error.messages:
             messages.error(request, message)
     else:
-        messages.success(
-            request, _("Converted and handed off to %(team)s.") % {"team": handoff.team}
-        )
+        messages.success(request, _handed_off(request, handoff))
     return redirect("leads:detail", pk=lead.pk)
+
+
+def _convert_blockers(lead: Lead) -> list[str]:
+    """What stops Convert; for a lead not yet checked, also what will stop it once checked
+    (a missing answer), so the qualifier asks for it while the customer is still on the line."""
+    if lead.state != Lead.State.NEW:
+        return transition_blockers(lead, "convert")
+    return [_("Check the lead first.")] + convert_condition_blockers(lead)
+
+
+def _handed_off(request: HttpRequest, handoff: Handoff) -> str:
+    """The conversion's outcome in one message: the deal (a link for whoever may open it),
+    its closer or the pool, and the site visit booked, if one was."""
+    deal = handoff.deal
+    number = f"#{deal.pk}"
+    if deals_visible_to(request.user).filter(pk=deal.pk).exists():
+        number = format_html(
+            '<a href="{}" id="deal-link">{}</a>', reverse("deals:detail", args=[deal.pk]), number
+        )
+    parts = [format_html("{}", _("Converted and handed off to %(team)s.") % {"team": handoff.team})]
+    if deal.closer is not None:
+        parts.append(
+            format_html(
+                _("Deal {deal}, closer: {closer}."), deal=number, closer=person(deal.closer)
+            )
+        )
+    else:
+        parts.append(format_html(_("Deal {deal} waits in the team's pool."), deal=number))
+    if deal.meeting_at is not None:
+        when = formats.date_format(timezone.localtime(deal.meeting_at), "D d.m.Y H:i")
+        parts.append(
+            format_html(
+                _("Site visit booked: {when}, {address}."),
+                when=when,
+                address=deal.meeting_address,
+            )
+        )
+    else:
+        parts.append(_("No site visit booked yet."))
+    return format_html_join(" ", "{}", ((part,) for part in parts))
 
 
 def _dispute_for(request: HttpRequest, pk: int) -> Dispute:

@@ -72,6 +72,10 @@ class AttemptForm(forms.Form):
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
+    check = forms.BooleanField(
+        label=_("Check the lead too, if the call reached them and the data are complete"),
+        required=False,
+    )
 
 
 class JunkForm(forms.Form):
@@ -87,6 +91,7 @@ class JunkForm(forms.Form):
     def __init__(self, *args, **kwargs) -> None:
         # Its own ids: the call form on the same page has a "note" too.
         super().__init__(*args, auto_id="junk_%s", **kwargs)
+        self.fields["reason"].widget.attrs["data-shortcut"] = "j"  # j focuses the reason
 
 
 class AnswersForm(forms.Form):
@@ -135,3 +140,23 @@ def _field_for(criterion: Criterion, current: str) -> forms.Field:
             max_length=30, widget=forms.TextInput(attrs={"inputmode": "decimal"}), **common
         )
     return forms.CharField(max_length=500, **common)
+
+
+class ContactForm(forms.Form):
+    """The person's details as corrected on the call; every field may be left empty."""
+
+    name = forms.CharField(label=_("Full name"), max_length=200, required=False)
+    phone = PhoneField(label=_("Phone"), max_length=40, required=False)
+    phone2 = PhoneField(label=_("Second phone"), max_length=40, required=False)
+    email = forms.EmailField(label=_("E-mail"), required=False)
+    company_name = forms.CharField(label=_("Company"), max_length=200, required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        # Its own ids: the page has other forms.
+        super().__init__(*args, auto_id="contact_%s", **kwargs)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if not (data.get("phone") or data.get("email") or self.errors):
+            raise ValidationError(_("Enter a phone or an e-mail, so the lead can be reached."))
+        return data

@@ -194,9 +194,12 @@ class CriterionOption(models.Model):
 
 
 LeadCondition = Callable[["Lead"], bool]
+# What a user reads when a condition does not hold: a fixed text, or one made from the lead
+# (which criteria are missing), so the workspace can say exactly what to do.
+BlockerMessage = str | Callable[["Lead"], str]
 
 
-def blocks_with(message: str) -> Callable[[LeadCondition], LeadCondition]:
+def blocks_with(message: BlockerMessage) -> Callable[[LeadCondition], LeadCondition]:
     """Attach the message a user sees when this transition condition does not hold."""
 
     def attach(condition: LeadCondition) -> LeadCondition:
@@ -206,14 +209,28 @@ def blocks_with(message: str) -> Callable[[LeadCondition], LeadCondition]:
     return attach
 
 
+def blocker_message(condition: LeadCondition, lead: "Lead") -> str:
+    message = condition.message  # type: ignore[attr-defined]
+    return str(message(lead) if callable(message) else message)
+
+
 @blocks_with(_("Log at least one contact attempt."))
 def has_contact_attempt(lead: "Lead") -> bool:
     return lead.first_attempt_at is not None
 
 
-@blocks_with(_("Enter the full name (first and last name)."))
+def _name_missing(lead: "Lead") -> str:
+    if not lead.name.split():
+        return str(_("Enter the name."))
+    return str(_("Enter the surname too: this team asks for the first and last name."))
+
+
+@blocks_with(_name_missing)
 def has_full_name(lead: "Lead") -> bool:
-    return len(lead.name.split()) >= 2
+    """A first name is enough to call someone back (web forms often ask only that); a team
+    that needs the surname (e.g. for contracts) says so in its settings."""
+    words = lead.name.split()
+    return len(words) >= (2 if lead.team.surname_required else 1)
 
 
 @blocks_with(_("Enter a valid phone number."))
@@ -221,15 +238,31 @@ def has_valid_phone(lead: "Lead") -> bool:
     return is_valid_phone(lead.phone)
 
 
-@blocks_with(_("Answer every required criterion."))
-def has_required_answers(lead: "Lead") -> bool:
+def unanswered_required(lead: "Lead") -> list[str]:
+    """The questions of the required active criteria this lead has no answer to."""
     required = Criterion.objects.filter(active=True, required=True)
-    return not required.exclude(answers__lead=lead).exists()
+    return list(required.exclude(answers__lead=lead).values_list("question", flat=True))
 
 
-@blocks_with(_("A knock-out criterion failed: this lead does not qualify."))
+@blocks_with(
+    lambda lead: _("Answer: %(questions)s") % {"questions": ", ".join(unanswered_required(lead))}
+)
+def has_required_answers(lead: "Lead") -> bool:
+    return not unanswered_required(lead)
+
+
+def knocked_out_questions(lead: "Lead") -> list[str]:
+    return list(lead.answers.filter(knocked_out=True).values_list("question", flat=True))
+
+
+@blocks_with(
+    lambda lead: (
+        _("A knock-out answer disqualifies this lead: %(questions)s")
+        % {"questions": ", ".join(knocked_out_questions(lead))}
+    )
+)
 def passes_knock_outs(lead: "Lead") -> bool:
-    return not lead.answers.filter(knocked_out=True).exists()
+    return not knocked_out_questions(lead)
 
 
 class Lead(ConcurrentTransitionMixin, models.Model):
@@ -253,6 +286,11 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     source = models.ForeignKey(LeadSource, verbose_name=_("source"), on_delete=models.PROTECT)
     name = models.CharField(_("full name"), max_length=200, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True)  # E.164
+    # A second number the person gives on the call (work, a spouse's); not matched for
+    # duplicates, as intake never receives one.
+    phone2 = models.CharField(
+        _("second phone"), max_length=20, blank=True, default="", db_default=""
+    )
     email = models.EmailField(_("e-mail"), blank=True)
     company_name = models.CharField(_("company"), max_length=200, blank=True)
     message = models.TextField(_("message"), blank=True)
@@ -550,6 +588,8 @@ class LeadEvent(models.Model):
         ATTEMPT = "attempt", _("call logged")
         TRANSITION = "transition", _("state changed")
         ALERT = "alert", _("alert raised")
+        CONTACT = "contact", _("contact details changed")
+        VISIT = "visit", _("site visit booked")
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(

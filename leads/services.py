@@ -7,6 +7,7 @@ from typing import TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
@@ -26,6 +27,7 @@ from leads.models import (
     Lead,
     LeadEvent,
     LeadSource,
+    blocker_message,
 )
 from leads.selectors import open_duplicate_of
 
@@ -419,7 +421,13 @@ def transition_blockers(lead: Lead, name: str) -> list[str]:
             _("Not possible for a lead that is %(state)s.") % {"state": lead.get_state_display()}
         ]
     transition = method._django_fsm.get_transition(lead.state)
-    return [str(condition.message) for condition in transition.conditions if not condition(lead)]
+    return [blocker_message(c, lead) for c in transition.conditions if not c(lead)]
+
+
+def convert_condition_blockers(lead: Lead) -> list[str]:
+    """What would stop the conversion once the lead is checked: shown while it is still new."""
+    transition = Lead.convert._django_fsm.get_transition(Lead.State.CHECKED)
+    return [blocker_message(c, lead) for c in transition.conditions if not c(lead)]
 
 
 def lead_transition(
@@ -493,3 +501,60 @@ def _save(lead: Lead, fields: list[str]) -> None:
         raise LeadConflict(
             _("Someone else changed this lead a moment ago. Reload it and try again.")
         ) from None
+
+
+CONTACT_FIELDS = ("name", "phone", "phone2", "email", "company_name")
+
+
+def lead_contact_update(
+    *, lead: Lead, by: AbstractBaseUser, now: datetime | None = None, **fields: str
+) -> list[str]:
+    """Correct the person's name, phones, e-mail or company while working the lead. The event
+    names the fields that changed, never their values (phones and e-mails stay out of the
+    timeline and the logs); a changed phone or e-mail re-links the lead to its team's oldest
+    open lead with the same one, as intake would have. Returns the changed field names."""
+    now = now or timezone.now()
+    _raise_if_closed(lead)
+    if by.pk != lead.team.manager_id and not by.is_superuser:
+        _raise_if_held_by_other(lead, by, now)
+    changed = []
+    for name, value in _contact_cleaned(fields).items():
+        if getattr(lead, name) != value:
+            setattr(lead, name, value)
+            changed.append(name)
+    if not changed:
+        return []
+    with transaction.atomic():
+        if {"phone", "email"} & set(changed):
+            changed.append("duplicate_of")
+            # The match may be this lead itself (its row still holds the unchanged phone or
+            # e-mail) or a newer one: only an older lead is the original this one duplicates.
+            match = open_duplicate_of(lead.team, lead.phone, lead.email)
+            older = match is not None and (match.created_at, match.pk) < (lead.created_at, lead.pk)
+            lead.duplicate_of = match if older else None
+        _save(lead, changed)
+        note = ",".join(name for name in changed if name != "duplicate_of")
+        LeadEvent.objects.create(
+            lead=lead, actor=by, at=now, kind=LeadEvent.Kind.CONTACT, note=note
+        )
+    return changed
+
+
+def _contact_cleaned(fields: dict[str, str]) -> dict[str, str]:
+    unknown = set(fields) - set(CONTACT_FIELDS)
+    if unknown:
+        raise TypeError(f"not contact fields: {sorted(unknown)}")
+    cleaned = {name: " ".join(str(value).split()) for name, value in fields.items()}
+    if cleaned.get("email"):
+        cleaned["email"] = cleaned["email"].lower()
+        try:
+            validate_email(cleaned["email"])
+        except ValidationError:
+            raise ValidationError({"email": _("Enter a valid e-mail address.")}) from None
+    for name in ("phone", "phone2"):
+        if cleaned.get(name):
+            try:
+                cleaned[name] = normalise_phone(cleaned[name])
+            except ValueError:
+                raise ValidationError({name: _("Enter a valid phone number.")}) from None
+    return cleaned

@@ -20,8 +20,8 @@ from crm.teams.selectors import landing_url_name
 from crm.teams.templatetags.people import person
 from leads import priority, services
 from leads.filters import QueueFilter
-from leads.forms import AnswersForm, AttemptForm, JunkForm, LeadEntryForm
-from leads.models import Criterion, CriterionOption, Lead
+from leads.forms import AnswersForm, AttemptForm, ContactForm, JunkForm, LeadEntryForm
+from leads.models import ContactAttempt, Criterion, CriterionOption, Lead
 from leads.selectors import (
     lead_get_for_user,
     leads_visible_to,
@@ -163,9 +163,11 @@ def _workspace(request: HttpRequest, lead: Lead, **forms) -> HttpResponse:
         "lead": lead,
         "attempt_form": forms.get("attempt_form") or AttemptForm(),
         "junk_form": forms.get("junk_form") or JunkForm(),
+        "contact_form": forms.get("contact_form") or ContactForm(initial=_contact_of(lead)),
         "answers_form": forms.get("answers_form")
         or AnswersForm(criteria=_criteria(), answers={k: a.value for k, a in answers.items()}),
         "answers": sorted(answers.values(), key=lambda a: a.answered_at),
+        "knocked_out": any(a.knocked_out for a in answers.values()),
         "blockers": {
             action: services.transition_blockers(lead, method)
             for action, method in (
@@ -181,6 +183,10 @@ def _workspace(request: HttpRequest, lead: Lead, **forms) -> HttpResponse:
     }
     status = 400 if any(f.errors for f in forms.values() if f is not None) else 200
     return render(request, "leads/lead_detail.html", context, status=status)
+
+
+def _contact_of(lead: Lead) -> dict[str, str]:
+    return {name: getattr(lead, name) for name in services.CONTACT_FIELDS}
 
 
 @login_required
@@ -214,25 +220,108 @@ def _act(request: HttpRequest, lead: Lead, action, success: str, **forms) -> Htt
 @login_required
 @require_POST
 def attempt_create(request: HttpRequest, pk: int) -> HttpResponse:
+    """Log a call; with "check too" ticked, a reached lead whose data are complete is checked
+    in the same step (one click less per lead), and what still blocks it is said."""
     lead = lead_get_for_user(request.user, pk)
     form = AttemptForm(request.POST)
     if not form.is_valid():
         return _workspace(request, lead, attempt_form=form)
     data = form.cleaned_data
+    logged: list[ContactAttempt] = []
+
+    def log() -> None:
+        logged.append(
+            services.lead_attempt_log(
+                lead=lead,
+                by=request.user,
+                outcome=data["outcome"],
+                duration_s=data["duration_s"] or 0,
+                note=data["note"],
+                callback_at=data["callback_at"],
+            )
+        )
+
+    response = _act(request, lead, log, _("Call logged."), attempt_form=form)
+    if logged and data["check"] and lead.state == Lead.State.NEW:
+        _check_after_call(request, lead, data["outcome"])
+    return response
+
+
+def _check_after_call(request: HttpRequest, lead: Lead, outcome: str) -> None:
+    if outcome != ContactAttempt.Outcome.REACHED:
+        messages.info(request, _("Not checked: only a call that reached the person checks."))
+        return
+    blockers = services.transition_blockers(lead, "mark_checked")
+    if blockers:
+        messages.warning(request, _("Not checked yet: %(why)s") % {"why": " ".join(blockers)})
+        return
+    try:
+        services.lead_check(lead=lead, by=request.user)
+    except (services.LeadConflict, services.TransitionBlocked) as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("Lead checked."))
+
+
+@login_required
+@require_POST
+def contact_update(request: HttpRequest, pk: int) -> HttpResponse:
+    """The person's details corrected on the workspace (a one-word web-form name, a phone)."""
+    lead = lead_get_for_user(request.user, pk)
+    form = ContactForm(request.POST)
+    if not form.is_valid():
+        return _workspace(request, lead, contact_form=form)
     return _act(
         request,
         lead,
-        lambda: services.lead_attempt_log(
-            lead=lead,
-            by=request.user,
-            outcome=data["outcome"],
-            duration_s=data["duration_s"] or 0,
-            note=data["note"],
-            callback_at=data["callback_at"],
-        ),
-        _("Call logged."),
-        attempt_form=form,
+        lambda: services.lead_contact_update(lead=lead, by=request.user, **form.cleaned_data),
+        _("Contact details saved."),
+        contact_form=form,
     )
+
+
+@login_required
+@require_POST
+def answer_save(request: HttpRequest, pk: int) -> HttpResponse:
+    """One answer, saved as it is picked (workspace.js posts each change): the answer is
+    stored before the call is logged, so nothing typed in the script is lost. Returns the
+    heading's badges with the new score; a bad value is a 400 with the reason as text."""
+    lead = lead_get_for_user(request.user, pk)
+    criterion = Criterion.objects.filter(active=True, pk=_int(request.POST.get("criterion")))
+    criterion = criterion.prefetch_related("options").first()
+    if criterion is None:
+        return _refused(_("This question is no longer asked."))
+    form = AnswersForm(
+        {f"c{criterion.pk}": request.POST.get("value", "")}, criteria=[criterion], answers={}
+    )
+    if not form.is_valid():
+        errors = [e for field_errors in form.errors.values() for e in field_errors]
+        return _refused(" ".join(errors))
+    try:
+        for given, value in form.given():
+            services.lead_answer(lead=lead, by=request.user, criterion=given, value=value)
+    except services.LeadConflict as conflict:
+        return _refused(str(conflict), status=409)
+    except ValidationError as error:
+        return _refused(" ".join(error.messages))
+    knocked_out = lead.answers.filter(knocked_out=True).exists()
+    return render(
+        request,
+        "leads/lead_detail.html#lead-badges",
+        {"lead": lead, "knocked_out": knocked_out},
+    )
+
+
+def _refused(reason: str, status: int = 400) -> HttpResponse:
+    """Plain text, which workspace.js shows beside the field (and does not retry)."""
+    return HttpResponse(reason, status=status, content_type="text/plain; charset=utf-8")
+
+
+def _int(value: str | None) -> int:
+    try:
+        return int(value or "")
+    except ValueError:
+        return 0
 
 
 @login_required

@@ -83,6 +83,13 @@ class Team(models.Model):
         blank=True,
         help_text=_("Optional: SLA alerts are also posted here as JSON (e.g. a messenger bot)."),
     )
+    surname_required = models.BooleanField(
+        _("surname required"),
+        default=False,
+        help_text=_(
+            "A lead is checked only with a first and last name; off: a first name is enough."
+        ),
+    )
     # Sales teams
     assignment = models.CharField(
         _("new deals go to"),

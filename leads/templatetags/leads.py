@@ -53,3 +53,10 @@ def state_label(value: str) -> str:
 
 register.filter("phone", international)
 register.filter("tel_uri", tel_uri)
+
+
+@register.filter
+def contact_fields(note: str) -> str:
+    """A contact-change event's note (field names, never values) as the reader's labels."""
+    labels = {field.name: field.verbose_name for field in Lead._meta.fields}
+    return ", ".join(str(labels.get(name, name)) for name in note.split(",") if name)

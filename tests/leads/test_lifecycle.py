@@ -37,12 +37,20 @@ def test_check_needs_a_contact_attempt(world):
     assert lead.state == Lead.State.CHECKED
 
 
-def test_check_needs_a_full_name(world):
+def test_check_needs_a_name_and_the_surname_only_where_the_team_asks(world):
+    nameless = make_lead(world.team, name="")
+    reached(nameless, world.qualifier)
+    with pytest.raises(services.TransitionBlocked) as blocked:
+        services.lead_check(lead=nameless, by=world.qualifier)
+    assert blocked.value.reasons == ["Enter the name."]
+
+    world.team.surname_required = True
+    world.team.save()
     lead = make_lead(world.team, name="Иван")
     reached(lead, world.qualifier)
     with pytest.raises(services.TransitionBlocked) as blocked:
         services.lead_check(lead=lead, by=world.qualifier)
-    assert "full name" in blocked.value.reasons[0]
+    assert "surname" in blocked.value.reasons[0]
 
 
 def test_check_needs_a_phone(world):
@@ -151,7 +159,7 @@ def test_required_criterion_must_be_answered_to_convert(world):
     services.lead_check(lead=lead, by=world.qualifier)
     with pytest.raises(services.TransitionBlocked) as blocked:
         lead_convert(lead=lead, by=world.qualifier, sales_team=world.sales)
-    assert blocked.value.reasons == ["Answer every required criterion."]
+    assert blocked.value.reasons == ["Answer: Custom or modular?"]
 
 
 @pytest.mark.parametrize(

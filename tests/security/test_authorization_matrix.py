@@ -52,6 +52,8 @@ EXPECTED = {
     "leads:detail": rule("GET", "lead", 302, 200, 404, 200, 404, 200),
     "leads:attempt": rule("POST", "lead", 302, 400, 404, 400, 404, 400),
     "leads:answers": rule("POST", "lead", 302, 302, 404, 302, 404, 302),
+    "leads:answer": rule("POST", "lead", 302, 400, 404, 400, 404, 400),
+    "leads:contact": rule("POST", "lead", 302, 400, 404, 400, 404, 400),
     "leads:check": rule("POST", "lead", 302, 302, 404, 302, 404, 302),
     "leads:junk": rule("POST", "lead", 302, 400, 404, 400, 404, 400),
     "leads:export": rule("GET", None, 302, 200, 200, 200, 200, 200),

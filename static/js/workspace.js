@@ -1,0 +1,163 @@
+/* The lead workspace: the call script saves each answer as it is picked, so Log call, a
+   reload or a lost connection never wipes it.
+
+   Each change is kept in localStorage ("lead-answers:<lead id>") until the server confirms
+   it; the field shows "saving…", "saved" or "not saved yet". A failed save (network, 5xx) is
+   retried every 5 s and when the browser comes back online (a save that ends on the login page
+   counts as failed); a value still unsaved when the page is opened again is put back into its
+   field and sent. A value the server refuses (4xx: a bad value, a lead closed meanwhile) shows
+   the server's reason and is dropped from the retry list. Before any other form of the
+   page is sent, pending answers are sent first (up to 3 s). */
+(function () {
+  "use strict";
+
+  var form = document.getElementById("answers-form");
+  if (!form) return;
+  var url = form.getAttribute("data-autosave-url");
+  var storeKey = "lead-answers:" + form.getAttribute("data-lead");
+  var texts = {
+    saving: form.getAttribute("data-saving-text"),
+    saved: form.getAttribute("data-saved-text"),
+    unsaved: form.getAttribute("data-unsaved-text"),
+  };
+  var inFlight = {};
+  var retryTimer = null;
+
+  function load() {
+    try { return JSON.parse(window.localStorage.getItem(storeKey) || "{}"); }
+    catch (e) { return {}; }
+  }
+  function store(pending) {
+    try {
+      if (Object.keys(pending).length) window.localStorage.setItem(storeKey, JSON.stringify(pending));
+      else window.localStorage.removeItem(storeKey);
+    } catch (e) { /* private mode: the page still holds the values */ }
+  }
+
+  function wrapper(name) { return form.querySelector('.criterion[data-field="' + name + '"]'); }
+
+  function mark(name, state, message) {
+    var box = wrapper(name);
+    if (!box) return;
+    box.classList.remove("saving", "saved", "unsaved", "refused");
+    box.classList.add(state);
+    var note = box.querySelector(".save-state");
+    if (note) note.textContent = message || texts[state] || "";
+  }
+
+  function valueOf(name) {
+    var fields = form.elements[name];
+    if (!fields) return "";
+    if (fields.length !== undefined && fields.tagName !== "SELECT") { // radio group
+      for (var i = 0; i < fields.length; i++) if (fields[i].checked) return fields[i].value;
+      return "";
+    }
+    return fields.value;
+  }
+
+  function restore(name, value) {
+    var fields = form.elements[name];
+    if (!fields) return;
+    if (fields.length !== undefined && fields.tagName !== "SELECT") {
+      for (var i = 0; i < fields.length; i++) fields[i].checked = fields[i].value === value;
+    } else {
+      fields.value = value;
+    }
+  }
+
+  function send(name, value) {
+    var body = new FormData();
+    body.append("csrfmiddlewaretoken", form.elements.csrfmiddlewaretoken.value);
+    body.append("criterion", name.replace(/^c/, ""));
+    body.append("value", value);
+    mark(name, "saving");
+    var request = fetch(url, {
+      method: "POST", body: body, credentials: "same-origin", keepalive: true,
+      headers: { "X-Requested-With": "fetch" },
+    }).then(function (response) {
+      return response.text().then(function (text) {
+        var pending = load();
+        var ours = (response.headers.get("content-type") || "").indexOf("text/plain") === 0;
+        // Logged out meanwhile: the answer went to the login page, not to the lead. Keep it.
+        if (response.redirected) throw new Error("redirected");
+        if (response.ok) {
+          if (pending[name] === value) { delete pending[name]; store(pending); }
+          if (valueOf(name) === value) mark(name, "saved");
+          var badges = document.getElementById("lead-badges");
+          if (badges) badges.outerHTML = text;
+          document.body.dispatchEvent(new CustomEvent("answers-saved", { bubbles: true }));
+        } else if (ours && response.status >= 400 && response.status < 500) { // refused: say why
+          if (pending[name] === value) { delete pending[name]; store(pending); }
+          mark(name, "refused", text);
+        } else {
+          throw new Error(String(response.status));
+        }
+      });
+    }).catch(function () {
+      mark(name, "unsaved");
+      scheduleRetry();
+    }).then(function () {
+      if (inFlight[name] === request) delete inFlight[name];
+    });
+    inFlight[name] = request;
+    return request;
+  }
+
+  function flush() {
+    var pending = load();
+    var requests = Object.keys(pending).map(function (name) { return send(name, pending[name]); });
+    return Promise.all(requests);
+  }
+
+  function scheduleRetry() {
+    if (retryTimer) return;
+    retryTimer = window.setTimeout(function () { retryTimer = null; flush(); }, 5000);
+  }
+
+  function changed(event) {
+    var name = event.target.name;
+    if (!name || !/^c\d+$/.test(name)) return;
+    var pending = load();
+    pending[name] = valueOf(name);
+    store(pending);
+    send(name, pending[name]);
+  }
+
+  form.addEventListener("change", changed);
+  window.addEventListener("online", flush);
+
+  // Back from a lost connection or a reload: put unsaved values back and send them.
+  var pending = load();
+  Object.keys(pending).forEach(function (name) {
+    restore(name, pending[name]);
+    mark(name, "unsaved");
+  });
+  flush();
+
+  // Another form of the page (Log call, Check, Junk…) waits for pending answers first.
+  var releasing = false;
+  document.addEventListener("submit", function (event) {
+    var other = event.target;
+    if (other === form || releasing) return;
+    var busy = Object.keys(inFlight).length || Object.keys(load()).length;
+    if (!busy) return;
+    event.preventDefault();
+    var submitter = event.submitter || null;
+    var timeout = new Promise(function (resolve) { window.setTimeout(resolve, 3000); });
+    var waits = Object.keys(inFlight).map(function (k) { return inFlight[k]; });
+    Promise.race([Promise.all(waits.concat([flush()])), timeout]).then(function () {
+      releasing = true;
+      if (submitter) other.requestSubmit(submitter); else other.requestSubmit();
+      releasing = false;
+    });
+  }, true);
+
+  // "Check the lead too" is remembered: a qualifier who uses it keeps it on.
+  var checkToo = document.querySelector("#attempt-form input[name=check]");
+  if (checkToo) {
+    checkToo.checked = checkToo.checked || window.localStorage.getItem("check-after-call") === "1";
+    checkToo.addEventListener("change", function () {
+      window.localStorage.setItem("check-after-call", checkToo.checked ? "1" : "0");
+    });
+  }
+})();
