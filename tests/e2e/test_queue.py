@@ -2,6 +2,7 @@
 from the dropdowns, and a list that stays live without losing what the user expanded."""
 
 import json
+import re
 import urllib.request
 from datetime import timedelta
 
@@ -10,6 +11,7 @@ from playwright.sync_api import Page, expect
 
 from leads.models import Lead
 from tests.e2e.conftest import login
+from tests.e2e.test_workspace import Clicks, script
 from tests.factories import SourceFactory, make_lead
 
 
@@ -106,3 +108,49 @@ def test_a_new_lead_appears_within_three_seconds_without_collapsing_the_expanded
     page.wait_for_timeout(2_500)  # another poll: nothing changed, nothing collapses
     expect(rows).to_have_count(56)
     assert abs(page.evaluate("window.scrollY") - scrolled) < 60
+
+
+def test_the_due_times_tick_on_the_queue(page: Page, live_server, world):
+    make_lead(world.team, name="Тикающий Лид")
+    login(page, live_server, "qualifier")
+    due = page.locator("#queue-rows tr.lead-row td.due time")
+    first = due.inner_text()
+    page.wait_for_timeout(2_100)
+    assert due.inner_text() != first  # "in 19:58" → "in 19:56"
+
+
+def test_n_takes_the_next_lead_from_the_queue(page: Page, live_server, world):
+    lead = make_lead(world.team)
+    login(page, live_server, "qualifier")
+    page.keyboard.press("n")
+    expect(page).to_have_url(f"{live_server.url}/leads/{lead.pk}/")
+
+
+def test_from_the_queue_a_lead_is_converted_in_six_clicks_and_junked_in_three(
+    page: Page, live_server, world
+):
+    """Every click counts, a choice in a dropdown too; typing does not."""
+    kitchen, decides, budget = script(world)
+    buyer = make_lead(world.team, name="Покупатель", now=timezone.now() - timedelta(minutes=2))
+    make_lead(world.team, name="Спамер", phone="+79035550000")
+    login(page, live_server, "qualifier")
+    clicks = Clicks()
+
+    clicks(page.locator("#take-next"))
+    expect(page).to_have_url(f"{live_server.url}/leads/{buyer.pk}/")
+    form = page.locator("#answers-form")
+    clicks.choose(form.locator(f"select[name=c{kitchen.pk}]"), "custom")
+    clicks(form.locator(f"input[name=c{decides.pk}][value=yes]"))
+    form.locator(f"input[name=c{budget.pk}]").fill("450 000")
+    clicks(page.locator("#attempt-form input[name=check]"))
+    clicks(page.locator("#log-call"))  # "reached" is the outcome a call usually has
+    clicks(page.locator("#convert"))
+    expect(page.locator("h1 .state")).to_have_class(re.compile(r"\bconverted\b"))
+    assert clicks.count <= 6
+
+    clicks = Clicks()
+    clicks(page.get_by_role("button", name="Take next").first)
+    clicks.choose(page.locator("#junk-form select[name=reason]"), None, label="Spam")
+    clicks(page.locator("#junk-confirm"))
+    expect(page.locator("h1 .state")).to_have_class(re.compile(r"\bjunk\b"))
+    assert clicks.count <= 3

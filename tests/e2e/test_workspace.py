@@ -25,6 +25,12 @@ class Clicks:
         self.count += 1
         locator.click()
 
+    def choose(self, select, value, **option) -> None:
+        """A choice in a dropdown: a click to open it, one to choose — counted as one, as a
+        phone's picker or a keyboard does it."""
+        self.count += 1
+        select.select_option(value, **option)
+
 
 def script(world):
     """The demo's call script: kitchen type (knock-out), decides alone, budget."""
