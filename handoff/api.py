@@ -53,6 +53,13 @@ def convert(request: Request, pk: int) -> Response:
 
 class DisputeSerializer(serializers.ModelSerializer):
     criterion = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    # Declared so the schema admits the blank outcome of an open dispute.
+    outcome = serializers.ChoiceField(
+        choices=Dispute.Outcome.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Blank while the dispute is open.",
+    )
 
     class Meta:
         model = Dispute
