@@ -9,11 +9,16 @@ from rest_framework.authtoken.models import Token
 
 from crm.accounts.services import token_issue, token_revoke
 
+# The new key waits in the session (stored server-side, in the database that holds the token
+# anyway) for the one page that shows it: Post/Redirect/Get, so a reload neither re-posts (and
+# replaces the key just copied) nor shows the key again.
+NEW_KEY = "new_api_token"
 
-def _page(request: HttpRequest, new_key: str | None = None, status: int = 200) -> HttpResponse:
+
+def _page(request: HttpRequest, status: int = 200) -> HttpResponse:
     context = {
         "token": Token.objects.filter(user=request.user).first(),
-        "new_key": new_key,
+        "new_key": request.session.pop(NEW_KEY, None),
         "api_root": request.build_absolute_uri(reverse("api:api-root")),
     }
     return render(request, "account/profile.html", context, status=status)
@@ -22,7 +27,8 @@ def _page(request: HttpRequest, new_key: str | None = None, status: int = 200) -
 @login_required
 @require_GET
 def profile(request: HttpRequest) -> HttpResponse:
-    """Whether the user has an API token (never its key: that is shown once, when issued)."""
+    """Whether the user has an API token; its key only once, right after it was issued (pages
+    are sent with Cache-Control: no-store, so Back does not show it again either)."""
     return _page(request)
 
 
@@ -31,10 +37,10 @@ def profile(request: HttpRequest) -> HttpResponse:
 def token(request: HttpRequest) -> HttpResponse:
     action = request.POST.get("action")
     if action == "issue":
-        # Rendered, not redirected: the key must not travel through the session or a URL.
-        # Pages are sent with Cache-Control: no-store, so Back does not show it again.
-        return _page(request, new_key=token_issue(user=request.user).key)
+        request.session[NEW_KEY] = token_issue(user=request.user).key
+        return redirect("accounts:profile")
     if action == "revoke":
+        request.session.pop(NEW_KEY, None)
         if token_revoke(user=request.user):
             messages.success(request, _("Your API token was revoked: it no longer works."))
         return redirect("accounts:profile")
