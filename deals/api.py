@@ -1,7 +1,7 @@
 from decimal import Decimal
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
@@ -60,7 +60,10 @@ class QualificationSerializer(serializers.Serializer):
     calls = HandedOverCallSerializer(source="attempts", many=True, read_only=True)
 
     def _converter(self, lead: Lead) -> AbstractBaseUser | None:
-        event = next(iter(lead.conversion), None)
+        events = getattr(lead, "conversion", None)  # prefetched by qualification_lookups()
+        if events is None:
+            events = conversion_events().filter(lead=lead)
+        event = next(iter(events), None)
         return event.actor if event else None
 
     def get_qualifier(self, lead: Lead) -> int | None:
@@ -81,14 +84,15 @@ def qualification_lookups() -> list[Prefetch]:
             queryset=Answer.objects.select_related("criterion").order_by("answered_at", "id"),
         ),
         Prefetch("lead__attempts", queryset=ContactAttempt.objects.order_by("at", "id")),
-        Prefetch(
-            "lead__events",
-            queryset=LeadEvent.objects.filter(
-                kind=LeadEvent.Kind.TRANSITION, to_state=Lead.State.CONVERTED
-            ).select_related("actor"),
-            to_attr="conversion",
-        ),
+        Prefetch("lead__events", queryset=conversion_events(), to_attr="conversion"),
     ]
+
+
+def conversion_events() -> QuerySet[LeadEvent]:
+    """The event of a lead's conversion, whose actor handed it over."""
+    return LeadEvent.objects.filter(
+        kind=LeadEvent.Kind.TRANSITION, to_state=Lead.State.CONVERTED
+    ).select_related("actor")
 
 
 class DealSerializer(serializers.ModelSerializer):

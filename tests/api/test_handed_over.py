@@ -113,3 +113,11 @@ def test_the_qualification_is_read_only(world):
         client.put(f"/api/v1/deals/{deal.pk}/", {"qualification": {}}, format="json").status_code
         == 405
     )
+
+
+def test_the_serializer_reads_the_qualifier_without_the_prefetch_too(world):
+    from deals.api import DealSerializer
+
+    deal = make_deal(world)
+    data = DealSerializer(Deal.objects.get(pk=deal.pk)).data
+    assert data["qualification"]["qualifier"] == world.qualifier.pk
