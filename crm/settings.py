@@ -208,13 +208,26 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    # The intake is a plain Django view; its contract is added to the schema here.
+    # Not "`busy` - busy": crm/api_schema.py writes what each value means.
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
+    # Order matters: drf-spectacular's enum hook rebuilds the components from its registry,
+    # dropping any added before it, so the hooks that add or describe components run after it.
     "POSTPROCESSING_HOOKS": [
-        "leads.intake_schema.add_intake",
         "drf_spectacular.hooks.postprocess_schema_enums",
+        # What every enum value means (crm/api_schema.py), by the names given below.
+        "crm.api_schema.describe_enums",
+        # The intake is a plain Django view; its contract is added to the schema here.
+        "leads.intake_schema.add_intake",
     ],
+    # Stable names for the enums integrators read (and crm/api_schema.py describes).
     "ENUM_NAME_OVERRIDES": {
+        "LeadStateEnum": "leads.models.Lead.State",
+        "TemperatureEnum": "leads.models.Lead.Temperature",
+        "VerdictEnum": "leads.models.Verdict",
+        "CriterionKindEnum": "leads.models.Criterion.Kind",
+        "ChannelEnum": "leads.models.LeadSource.Channel",
         "AttemptOutcomeEnum": "leads.models.ContactAttempt.Outcome",
+        "DealStageEnum": "deals.models.Deal.Stage",
         "DisputeOutcomeEnum": "handoff.models.Dispute.Outcome",
     },
 }

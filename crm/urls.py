@@ -60,6 +60,8 @@ urlpatterns = [
     path("", home, name="home"),
     path("accounts/login/", login, name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # The user's own page: their API token.
+    path("accounts/profile/", include("crm.accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("leads/", include("leads.urls")),
     path("", include("handoff.urls")),

@@ -1,5 +1,7 @@
 from decimal import Decimal
 
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
@@ -11,12 +13,98 @@ from crm.api import IdOrSlugField, NewestFirst
 from deals import services
 from deals.models import Deal, LossReason
 from deals.selectors import deal_get_for_user, deals_visible_to
+from leads.models import Answer, ContactAttempt, Lead, LeadEvent
+
+
+class HandedOverAnswerSerializer(serializers.ModelSerializer):
+    """An answer as it was given (question, label and verdict are copied when answered, so an
+    edit of the criterion since then does not show here)."""
+
+    criterion = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    label = serializers.CharField(source="shown", read_only=True)
+
+    class Meta:
+        model = Answer
+        fields = [
+            "criterion",
+            "question",
+            "kind",
+            "value",
+            "label",
+            "verdict",
+            "points",
+            "knocked_out",
+            "answered_by",
+            "answered_at",
+        ]
+        read_only_fields = fields
+
+
+class HandedOverCallSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ContactAttempt
+        fields = ["id", "outcome", "duration_s", "at", "by", "note", "callback_at"]
+        read_only_fields = fields
+
+
+class QualificationSerializer(serializers.Serializer):
+    """What the lead was handed over with, read from the lead (the deal's own app cannot reach
+    the handoff app above it): the qualifier is whoever converted the lead."""
+
+    qualifier = serializers.SerializerMethodField(help_text="The user who converted the lead.")
+    qualifier_name = serializers.SerializerMethodField()
+    score = serializers.IntegerField(read_only=True, help_text="0–100.")
+    temperature = serializers.ChoiceField(choices=Lead.Temperature.choices, read_only=True)
+    message = serializers.CharField(read_only=True, help_text="The customer's own message.")
+    answers = HandedOverAnswerSerializer(many=True, read_only=True)
+    calls = HandedOverCallSerializer(source="attempts", many=True, read_only=True)
+
+    def _converter(self, lead: Lead) -> AbstractBaseUser | None:
+        events = getattr(lead, "conversion", None)  # prefetched by qualification_lookups()
+        if events is None:
+            events = conversion_events().filter(lead=lead)
+        event = next(iter(events), None)
+        return event.actor if event else None
+
+    def get_qualifier(self, lead: Lead) -> int | None:
+        converter = self._converter(lead)
+        return converter.pk if converter else None
+
+    def get_qualifier_name(self, lead: Lead) -> str | None:
+        converter = self._converter(lead)
+        return (converter.get_full_name() or converter.get_username()) if converter else None
+
+
+def qualification_lookups() -> list[Prefetch]:
+    """What QualificationSerializer reads, prefetched: one query per list whatever the number
+    of deals (the lead itself comes by select_related)."""
+    return [
+        Prefetch(
+            "lead__answers",
+            queryset=Answer.objects.select_related("criterion").order_by("answered_at", "id"),
+        ),
+        Prefetch("lead__attempts", queryset=ContactAttempt.objects.order_by("at", "id")),
+        Prefetch("lead__events", queryset=conversion_events(), to_attr="conversion"),
+    ]
+
+
+def conversion_events() -> QuerySet[LeadEvent]:
+    """The event of a lead's conversion, whose actor handed it over."""
+    return LeadEvent.objects.filter(
+        kind=LeadEvent.Kind.TRANSITION, to_state=Lead.State.CONVERTED
+    ).select_related("actor")
 
 
 class DealSerializer(serializers.ModelSerializer):
     contact = serializers.StringRelatedField()
     company = serializers.StringRelatedField(allow_null=True)
     loss_reason = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    qualification = QualificationSerializer(
+        source="lead",
+        read_only=True,
+        help_text="What the lead was handed over with: the answers as given, the calls, score, "
+        "temperature and the qualifier. Read-only.",
+    )
 
     class Meta:
         model = Deal
@@ -35,6 +123,7 @@ class DealSerializer(serializers.ModelSerializer):
             "created_at",
             "accepted_at",
             "closed_at",
+            "qualification",
         ]
         read_only_fields = fields
 
@@ -78,15 +167,20 @@ class DealViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_fields = ["stage", "team", "closer"]
 
     def get_queryset(self):
-        return deals_visible_to(self.request.user).select_related(
-            "contact", "company", "loss_reason"
+        return (
+            deals_visible_to(self.request.user)
+            .select_related("contact", "company", "loss_reason", "lead")
+            .prefetch_related(*qualification_lookups())
         )
 
     def get_object(self) -> Deal:
-        return deal_get_for_user(self.request.user, self.kwargs["pk"])
+        deal = deal_get_for_user(self.request.user, self.kwargs["pk"])
+        prefetch_related_objects([deal], *qualification_lookups())
+        return deal
 
     def _answer(self, deal: Deal) -> Response:
         deal.refresh_from_db()
+        prefetch_related_objects([deal], *qualification_lookups())
         return Response(DealSerializer(deal).data)
 
     @extend_schema(request=None, responses={200: DealSerializer})

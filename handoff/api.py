@@ -1,5 +1,6 @@
 from django.contrib.auth import get_user_model
 from django.http import Http404
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action, api_view
@@ -15,7 +16,7 @@ from handoff.disputes import disputes_visible_to
 from handoff.models import Dispute
 from handoff.services import lead_convert
 from leads.api import LeadSerializer
-from leads.models import Criterion
+from leads.models import Criterion, Lead
 from leads.selectors import lead_get_for_user
 
 
@@ -40,19 +41,57 @@ class ConvertInputSerializer(serializers.Serializer):
     )
 
 
-@extend_schema(request=ConvertInputSerializer, responses={200: LeadSerializer})
+class ConvertedSerializer(LeadSerializer):
+    """The converted lead (its state, as every transition answers) and the deal it became, so an
+    integrator can follow the deal without searching for it."""
+
+    deal = serializers.IntegerField(
+        source="handoff.deal_id", read_only=True, help_text="The new deal's id."
+    )
+    deal_url = serializers.SerializerMethodField(help_text="The new deal in this API.")
+    closer = serializers.IntegerField(
+        source="handoff.deal.closer_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The closer the deal was given to; null when it waits in the team's pool.",
+    )
+    sales_team = serializers.IntegerField(
+        source="handoff.team_id",
+        read_only=True,
+        help_text="The sales team that received the deal.",
+    )
+
+    class Meta(LeadSerializer.Meta):
+        fields = [*LeadSerializer.Meta.fields, "deal", "deal_url", "closer", "sales_team"]
+        read_only_fields = fields
+
+    def get_deal_url(self, lead: Lead) -> str:
+        path = reverse("api:deal-detail", args=[lead.handoff.deal_id])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
+@extend_schema(request=ConvertInputSerializer, responses={200: ConvertedSerializer})
 @api_view(["POST"])
 def convert(request: Request, pk: int) -> Response:
     lead = lead_get_for_user(request.user, pk)
     data = ConvertInputSerializer(data=request.data)
     data.is_valid(raise_exception=True)
-    lead_convert(lead=lead, by=request.user, **data.validated_data)
+    handoff = lead_convert(lead=lead, by=request.user, **data.validated_data)
     lead.refresh_from_db()
-    return Response(LeadSerializer(lead).data)
+    lead.handoff = handoff
+    return Response(ConvertedSerializer(lead, context={"request": request}).data)
 
 
 class DisputeSerializer(serializers.ModelSerializer):
     criterion = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    # Declared so the schema admits the blank outcome of an open dispute.
+    outcome = serializers.ChoiceField(
+        choices=Dispute.Outcome.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Blank while the dispute is open.",
+    )
 
     class Meta:
         model = Dispute

@@ -33,7 +33,7 @@ INTAKE_ANSWER = {
     "type": "object",
     "properties": {
         "id": {"type": "integer"},
-        "state": {"type": "string", "enum": ["new", "checked", "converted", "junk"]},
+        "state": {"$ref": "#/components/schemas/LeadStateEnum"},
         "warn_at": {"type": "string", "format": "date-time"},
         "breach_at": {"type": "string", "format": "date-time"},
     },
@@ -85,7 +85,9 @@ INTAKE_PATH = {
 
 
 def add_intake(result: dict, generator, request, public) -> dict:
-    """drf-spectacular postprocessing hook: the intake path and its two schemas."""
+    """drf-spectacular postprocessing hook: the intake path and its two schemas. It runs after
+    drf-spectacular's enum hook, which rebuilds the components and would drop these two (the
+    schema once referenced them without defining them)."""
     result.setdefault("paths", {})["/api/v1/intake/"] = INTAKE_PATH
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas["IntakeFields"] = INTAKE_FIELDS

@@ -145,3 +145,27 @@ def test_lead_schema_admits_blank_email_and_no_junk_reason(seeded):
         headers={"Authorization": f"Token {seeded['token']}"},
         checks=[not_a_server_error, response_schema_conformance],
     )
+
+
+def test_dispute_schema_admits_the_blank_outcome_of_an_open_dispute(
+    world, wsgi_keeps_test_connection
+):
+    from deals.services import deal_accept
+    from handoff.disputes import dispute_raise
+    from tests.factories import make_deal
+
+    criterion = make_criterion(required=False)
+    deal = make_deal(world, answers={criterion: "custom"})
+    deal_accept(deal=deal, by=world.closer)
+    dispute = dispute_raise(deal=deal, by=world.closer, criterion=criterion, claim="wrong")
+    assert dispute.outcome == ""
+    token = Token.objects.create(user=world.head).key
+    for path, parameters in [
+        ("/api/v1/disputes/{id}/", {"id": dispute.pk}),
+        ("/api/v1/deals/{id}/", {"id": deal.pk}),
+    ]:
+        case = SCHEMA[path]["GET"].Case(path_parameters=parameters)
+        case.call_and_validate(
+            headers={"Authorization": f"Token {token}"},
+            checks=[not_a_server_error, response_schema_conformance],
+        )

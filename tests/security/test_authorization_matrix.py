@@ -44,6 +44,9 @@ EXPECTED = {
     "login": rule("GET", None, 200, 302, 302, 302, 302, 302),
     "logout": rule("POST", None, 302, 302, 302, 302, 302, 302),
     "set_language": rule("POST", None, 302, 302, 302, 302, 302, 302),
+    # each user's own API token (no object: nobody names another user's)
+    "accounts:profile": rule("GET", None, 302, 200, 200, 200, 200, 200),
+    "accounts:token": rule("POST", None, 302, 400, 400, 400, 400, 400),  # no action chosen
     "healthz": rule("GET", None, 200, 200, 200, 200, 200, 200),
     # leads
     "leads:queue": rule("GET", None, 302, 200, 200, 200, 200, 200),
