@@ -20,18 +20,20 @@ from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 # A run of 10+ digits with the separators people type ("+7 (916) 123-45-67", "8 916 123 45 67",
 # "89161234567", a form-encoded "8+916+…"); "2026-11-30 10" (a date) and "0.028882778000024"
 # (a duration) are not phones.
-PHONE = re.compile(r"\+?\d[\d \t().+-]{8,}\d")
+PHONE = re.compile(r"\+?\d[\d \t().+-]{8,30}\d")
 NOT_PHONE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2})?|\d+\.\d+")
 # "%40" too: an address in a URL-encoded query or form body.
-EMAIL = re.compile(r"[\w.+%-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+")
+EMAIL = re.compile(r"(?<![\w.+%-])[\w.+%-]{1,64}(?:@|%40)[\w-]{1,63}(?:\.[\w-]{1,63})+")
 # A URL's query string ("/api/v1/intake/?key=…&phone=…"): a path's arguments are not logged.
-QUERY = re.compile(r"(?<=[\w/.-])\?[^\s\"'<>]*=[^\s\"'<>]*")
+QUERY = re.compile(r"(?<=[\w/.-])\?[^\s\"'<>=?]{0,256}=[^\s\"'<>]*")
 # key=…, intake_key: "…", X-Intake-Key: …, token=…, password=…, Authorization: Token …
 SECRET_PARAM = re.compile(
-    r"((?:[\w-]*(?:key|token|secret|password|passwd)|authorization)[\"']?\s*[=:]\s*[\"']?"
+    r"((?<![\w-])(?:[\w-]{0,40}(?:key|token|secret|password|passwd)|authorization)[\"']?\s*[=:]\s*[\"']?"
     r"(?:(?:token|bearer|basic)\s+)?)[^&\s\"',;}]+",
     re.IGNORECASE,
 )
+# (Each tries only where a word starts, and every repetition before the part that must follow
+# is bounded: a long log line costs linear time, never quadratic.)
 # A mapping's value under such a name is hidden whatever it looks like.
 SECRET_NAME = re.compile(
     r"(?:^|[_-])(?:key|token|secret|password|passwd|authorization|cookie)$", re.IGNORECASE

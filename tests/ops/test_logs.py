@@ -250,3 +250,14 @@ def test_the_console_e_mail_backend_is_for_debug_only(debug, backend, refused):
         assert "ImproperlyConfigured" in result.stderr
     elif not backend:
         assert result.stdout.strip() == "crm.lib.logs.LogOnlyEmailBackend"
+
+
+@pytest.mark.parametrize("unit", ["a", "key", "a?", "%40", "1 ", "a.", "a-"])
+def test_a_long_line_is_redacted_in_linear_time(unit):
+    import time
+
+    from crm.lib.logs import redact
+
+    started = time.perf_counter()
+    redact(unit * (200_000 // len(unit)))
+    assert time.perf_counter() - started < 5  # quadratic patterns took minutes here
