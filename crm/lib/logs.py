@@ -19,9 +19,11 @@ from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 
 # A run of 10+ digits with the separators people type ("+7 (916) 123-45-67", "8 916 123 45 67",
 # "89161234567", a form-encoded "8+916+…"); "2026-11-30 10" (a date) and "0.028882778000024"
-# (a duration) are not phones.
+# (a duration) are not phones, nor is a task id.
 PHONE = re.compile(r"\+?\d[\d \t().+-]{8,30}\d")
 NOT_PHONE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2})?|\d+\.\d+")
+# Celery's task ids: their digit groups are not phones either.
+UUID = re.compile(r"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})")
 # "%40" too: an address in a URL-encoded query or form body.
 EMAIL = re.compile(r"(?<![\w.+%-])[\w.+%-]{1,64}(?:@|%40)[\w-]{1,63}(?:\.[\w-]{1,63})+")
 # A URL's query string ("/api/v1/intake/?key=…&phone=…"): a path's arguments are not logged.
@@ -47,7 +49,8 @@ def redact(text: str) -> str:
     text = QUERY.sub("?[query]", text)
     text = SECRET_PARAM.sub(r"\1[hidden]", text)
     text = EMAIL.sub("[email]", text)
-    return PHONE.sub(_phone, text)
+    parts = UUID.split(text)  # the ids at odd places, left as they are
+    return "".join(part if i % 2 else PHONE.sub(_phone, part) for i, part in enumerate(parts))
 
 
 def _phone(match: re.Match) -> str:

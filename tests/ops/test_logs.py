@@ -94,10 +94,11 @@ def test_tracebacks_stacks_and_dict_messages_are_redacted():
 
 
 def test_dates_durations_and_ids_are_not_taken_for_phones():
-    line = formatted(record("sent at 2026-11-30 10:15:00 in 0.0288827780000247s, lead 12345"))
-    assert json.loads(line)["message"] == (
-        "sent at 2026-11-30 10:15:00 in 0.0288827780000247s, lead 12345"
+    text = (
+        "Task x[b791c847-eb56-4187-9012-dacdf4fb434a] sent at 2026-11-30 10:15:00 "
+        "in 0.0288827780000247s, lead 12345"
     )
+    assert json.loads(formatted(record(text)))["message"] == text
 
 
 def test_a_record_that_cannot_be_rendered_is_replaced_not_printed():
