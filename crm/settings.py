@@ -8,6 +8,9 @@ from pathlib import Path
 
 import environ
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
+
+from crm.lib import logs
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -237,7 +240,27 @@ INTAKE_MAX_BODY_BYTES = 64 * 1024
 
 PHONE_REGION = env.str("PHONE_REGION", default="RU")
 
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# E-mail. Django's console backend prints whole messages — recipient, the customer's name —
+# into the worker's log: the default under DEBUG only, and refused without it. Otherwise the
+# default sends nothing and logs only that a notification's e-mail was not sent; production
+# sets EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and the EMAIL_* below.
+CONSOLE_EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default=CONSOLE_EMAIL_BACKEND if DEBUG else "crm.lib.logs.LogOnlyEmailBackend",
+)
+if EMAIL_BACKEND == CONSOLE_EMAIL_BACKEND and not DEBUG:
+    raise ImproperlyConfigured(
+        "EMAIL_BACKEND: the console backend writes customers' data into the logs; "
+        "it is for DEBUG=true only (use the SMTP backend)"
+    )
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # a hung server must not hold a worker
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="crm@localhost")
 # Links in e-mails and webhooks point here.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
@@ -263,21 +286,7 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "crm.lib.logs.RedactPersonalData"}},
-    "formatters": {
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-        }
-    },
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["redact"]}
-    },
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # django-axes reports every successful login at INFO; lockouts still come at WARNING.
-    "loggers": {"axes": {"level": "WARNING"}},
-}
+# One JSON format and one redaction filter for every process: crm/lib/logs.py. Celery's worker
+# and beat take this too (crm/celery.py) instead of their own handlers on the root logger.
+LOGGING = logs.config(level=env.str("LOG_LEVEL", default="INFO"))
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -1,5 +1,11 @@
-"""GET /healthz: the database, the broker and the age of the last SLA sweep, for a load
-balancer or docker's healthcheck. 200 when all is well, 503 otherwise; no personal data."""
+"""GET /healthz: the database, the broker, beat, the worker and the SLA sweep, for a load
+balancer or docker's healthcheck. 200 when all is well, 503 otherwise; no personal data.
+
+- `beat`: beat's own last tick. Old: beat is dead — no sweeps are sent, alerts are late.
+- `worker`: the last heartbeat of a worker (any one of them). Old: no worker is running —
+  alerts are raised late and no e-mail or webhook goes out.
+- `sla_sweep`: the last sweep a worker finished, which needs both; old with the other two
+  fresh, the queue is stuck (or the sweep fails: see the worker's log)."""
 
 from django.conf import settings
 from django.db import connection
@@ -10,13 +16,15 @@ from django.views.decorators.cache import never_cache
 from crm.celery import app as celery_app
 from crm.health.models import Heartbeat
 
-# Beat sweeps every SLA_SWEEP_SECONDS; three missed sweeps mean it is not running.
-MISSED_SWEEPS = 3
+# Beat ticks, the worker beats and the sweep runs every SLA_SWEEP_SECONDS: three missed mean
+# the process is not running.
+MISSED = 3
+HEARTBEATS = ("beat", "worker", "sla_sweep")
 
 
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    checks = {"database": _database(), "broker": _broker(), "sla_sweep": _sweep()}
+    checks = {"database": _database(), "broker": _broker(), **_heartbeats()}
     healthy = all(check["ok"] for check in checks.values())
     return JsonResponse({"ok": healthy, **checks}, status=200 if healthy else 503)
 
@@ -39,13 +47,21 @@ def _broker() -> dict:
         return {"ok": False, "error": error.__class__.__name__}
 
 
-def _sweep() -> dict:
-    last = Heartbeat.objects.filter(name="sla_sweep").values_list("at", flat=True).first()
+def _heartbeats() -> dict:
+    try:
+        last = dict(Heartbeat.objects.filter(name__in=HEARTBEATS).values_list("name", "at"))
+    except Exception as error:  # noqa: BLE001 - the database check says why
+        return {name: {"ok": False, "error": error.__class__.__name__} for name in HEARTBEATS}
+    now = timezone.now()
+    return {name: _age(last.get(name), now) for name in HEARTBEATS}
+
+
+def _age(last, now) -> dict:
     if last is None:
         return {"ok": False, "error": "never ran"}
-    age = (timezone.now() - last).total_seconds()
+    age = (now - last).total_seconds()
     return {
-        "ok": age <= MISSED_SWEEPS * settings.SLA_SWEEP_SECONDS,
+        "ok": age <= MISSED * settings.SLA_SWEEP_SECONDS,
         "last_at": last.isoformat(),
         "age_s": round(age, 1),
     }

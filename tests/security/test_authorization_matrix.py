@@ -134,7 +134,8 @@ def test_every_route_has_an_entry():
 
 @pytest.fixture
 def objects(world) -> dict:
-    beat("sla_sweep")
+    for heartbeat in ("beat", "worker", "sla_sweep"):  # /healthz answers 200
+        beat(heartbeat)
     admin = UserFactory(username="admin", is_staff=True, is_superuser=True)
     criterion = make_criterion(required=False)
     lead = make_lead(world.team)

@@ -13,27 +13,39 @@ from tests.factories import make_lead
 pytestmark = pytest.mark.django_db
 
 
-def test_healthz_reports_the_database_the_broker_and_the_sweep(client):
+HEARTBEATS = ("beat", "worker", "sla_sweep")
+
+
+def test_healthz_reports_the_database_the_broker_beat_the_worker_and_the_sweep(client):
     response = client.get("/healthz")
     body = response.json()
     assert body["database"]["ok"] and body["broker"]["ok"]
-    assert (response.status_code, body["sla_sweep"]["ok"]) == (503, False)  # never swept
-    beat("sla_sweep")
+    assert response.status_code == 503
+    assert [body[name] for name in HEARTBEATS] == [{"ok": False, "error": "never ran"}] * 3
+    for name in HEARTBEATS:
+        beat(name)
     body = client.get("/healthz").json()
-    assert body["ok"] and body["sla_sweep"]["age_s"] < 5
+    assert body["ok"] and all(body[name]["age_s"] < 5 for name in HEARTBEATS)
 
 
-def test_an_old_sweep_means_a_dead_beat(client, settings):
+@pytest.mark.parametrize("dead", ["beat", "worker"])
+def test_a_dead_worker_is_told_from_a_dead_beat(client, dead):
     from datetime import timedelta
 
     from django.utils import timezone
 
     from crm.health.models import Heartbeat
 
-    Heartbeat.objects.create(name="sla_sweep", at=timezone.now() - timedelta(minutes=10))
+    for name in HEARTBEATS:
+        beat(name)
+    # Either one dead, sweeps stop: the sweep is old too, and only the dead one is named.
+    ten_minutes_ago = timezone.now() - timedelta(minutes=10)
+    Heartbeat.objects.filter(name__in=[dead, "sla_sweep"]).update(at=ten_minutes_ago)
     response = client.get("/healthz")
+    body = response.json()
     assert response.status_code == 503
-    assert response.json()["sla_sweep"]["ok"] is False
+    alive = "worker" if dead == "beat" else "beat"
+    assert (body[dead]["ok"], body[alive]["ok"], body["sla_sweep"]["ok"]) == (False, True, False)
 
 
 @pytest.mark.parametrize(
