@@ -6,14 +6,14 @@ import codecs
 import csv
 import io
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -132,6 +132,25 @@ def _check_parses(text: str, delimiter: str) -> None:
         ) from None
 
 
+def sources_for(teams: Iterable[Team]) -> QuerySet[LeadSource]:
+    """The active sources a lead of these teams may be given, typed in or imported: the teams'
+    own and the sources of no team (a phone call, a walk-in) — never another team's."""
+    return LeadSource.objects.filter(active=True).filter(
+        Q(team=None) | Q(team__in=[team.pk for team in teams])
+    )
+
+
+def check_source(source: LeadSource, team: Team) -> None:
+    """A source that belongs to a team brings leads to that team only."""
+    if source.team_id is not None and source.team_id != team.pk:
+        raise ValidationError(
+            {
+                "source": _("This source belongs to another team: choose one of %(team)s's.")
+                % {"team": team.name}
+            }
+        )
+
+
 def guess_mapping(header: list[str]) -> dict[str, str]:
     """Our field → the file's column, for the columns whose titles we recognise."""
     mapping = {}
@@ -179,6 +198,7 @@ def import_leads(
     """Validate every row and store the good ones in bulk, in one transaction. A dry run only
     validates; all-or-nothing validates first and stores nothing if any row is bad. A row
     whose external id this source already has counts as already imported."""
+    check_source(source, team)
     check_mapping(mapping, csv_file.header)
     if dry_run or all_or_nothing:
         checked = _import_pass(csv_file, mapping, None, progress)
