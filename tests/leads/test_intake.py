@@ -476,3 +476,13 @@ def test_a_chunked_body_over_the_limit_is_413(source, settings):
     response = chunked_post(source, body.encode())
     assert response.status_code == 413
     assert not Lead.objects.exists()
+
+
+def test_the_schema_lists_every_field_the_intake_reads(source):
+    from leads.intake import FIELDS
+
+    schema = APIClient().get("/api/v1/schema/", {"format": "json"}).json()
+    fields = schema["components"]["schemas"]["IntakeFields"]["properties"]
+    assert set(FIELDS) <= set(fields)
+    assert fields["company_name"]["maxLength"] == 200
+    assert "multipart/form-data" in schema["paths"][URL]["post"]["requestBody"]["content"]
