@@ -2,6 +2,8 @@
 leads/intake_view.py), which drf-spectacular does not see, so its contract is written here
 and added to the generated schema by a postprocessing hook."""
 
+from drf_spectacular.plumbing import ResolvedComponent
+
 from leads.intake import FIELDS, MAX_JSON_DEPTH
 
 _TEXT = {"type": "string"}
@@ -93,9 +95,14 @@ INTAKE_PATH = {
 
 
 def add_intake(result: dict, generator, request, public) -> dict:
-    """drf-spectacular postprocessing hook: the intake path and its two schemas."""
+    """drf-spectacular postprocessing hook: the intake path and its two schemas. The schemas
+    go into the generator's registry too: the enum hook after this one rebuilds the components
+    from it, and dropped them (the intake's $refs pointed nowhere)."""
     result.setdefault("paths", {})["/api/v1/intake/"] = INTAKE_PATH
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
-    schemas["IntakeFields"] = INTAKE_FIELDS
-    schemas["IntakeAnswer"] = INTAKE_ANSWER
+    for name, schema in (("IntakeFields", INTAKE_FIELDS), ("IntakeAnswer", INTAKE_ANSWER)):
+        schemas[name] = schema
+        generator.registry.register_on_missing(
+            ResolvedComponent(name, ResolvedComponent.SCHEMA, schema=schema, object=name)
+        )
     return result
