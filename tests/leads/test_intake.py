@@ -488,3 +488,10 @@ def test_the_schema_lists_every_field_the_intake_reads(source, world):
     assert set(FIELDS) <= set(fields)
     assert fields["company_name"]["maxLength"] == 200
     assert "multipart/form-data" in schema["paths"][URL]["post"]["requestBody"]["content"]
+
+
+def test_the_new_answers_are_in_the_posters_language(source):
+    nested = post(source, {"phone": "+79161234567", "name": {"a": 1}}, HTTP_ACCEPT_LANGUAGE="ru")
+    assert nested.json() == {"name": ["Передайте это поле текстом, а не объектом."]}
+    deep = raw_post(source, "[" * 30 + "]" * 30, HTTP_ACCEPT_LANGUAGE="ru")
+    assert deep.json() == {"detail": "Вложенность JSON больше 20 уровней."}
