@@ -21,7 +21,9 @@ from tests.faults.conftest import database_url, free_port, wait_for
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True),
+    # serialized_rollback: the flush after a transactional test would take the role groups
+    # (a data migration) away from the tests that follow.
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.skipif(
         not os.environ.get("DATABASE_URL", "").startswith("postgres"),
         reason="gunicorn needs the test database in PostgreSQL",
