@@ -223,14 +223,14 @@ def test_the_report_api_answers_any_period_with_a_documented_status(head_client,
 @settings(FUZZ, max_examples=50)
 @given(
     query=QUERIES,
-    page=st.sampled_from(
+    route=st.sampled_from(
         ["reports:teams", "reports:person", "reports:leaderboard", "reports:insights"]
     ),
 )
 def test_the_report_pages_answer_any_period_with_a_documented_status(
-    head_client, world, query, page
+    head_client, world, query, route
 ):
-    url = reverse(page, args=[world.qualifier.pk] if page == "reports:person" else [])
+    url = reverse(route, args=[world.qualifier.pk] if route == "reports:person" else [])
     response = head_client.get(url, query)
     event(f"status {response.status_code}")
     assert response.status_code in (200, 400), response.content[:500]

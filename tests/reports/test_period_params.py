@@ -35,10 +35,11 @@ def test_an_out_of_range_date_is_400_in_json_from_the_api(api, query, csv):
 
 
 @pytest.mark.parametrize("query", OUT_OF_RANGE)
-@pytest.mark.parametrize("page", ["reports:teams", "reports:leaderboard", "reports:insights"])
-def test_an_out_of_range_date_is_a_form_error_on_the_pages(client, world, query, page):
+# Not "page": pytest-playwright takes a test asking for that name for a browser test.
+@pytest.mark.parametrize("route", ["reports:teams", "reports:leaderboard", "reports:insights"])
+def test_an_out_of_range_date_is_a_form_error_on_the_pages(client, world, query, route):
     client.force_login(world.head)
-    response = client.get(reverse(page), query)
+    response = client.get(reverse(route), query)
     assert response.status_code in (200, 400)
     assert "2000 and 2100" in response.content.decode()
 
