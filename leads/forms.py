@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.lib.phones import normalise_phone
 from crm.teams.models import Team
+from leads.imports import check_source, sources_for
 from leads.models import ContactAttempt, Criterion, JunkReason, LeadSource
 from leads.scoring import judge
 
@@ -43,12 +44,17 @@ class LeadEntryForm(forms.Form):
         if len(teams) == 1:
             self.fields["team"].initial = teams[0]
             self.fields["team"].widget = forms.HiddenInput()
-        self.fields["source"].queryset = LeadSource.objects.filter(active=True)
-        manual = LeadSource.objects.filter(active=True, channel=LeadSource.Channel.PHONE).first()
+        self.fields["source"].queryset = sources_for(teams)
+        manual = sources_for(teams).filter(channel=LeadSource.Channel.PHONE).first()
         self.fields["source"].initial = manual
 
     def clean(self) -> dict:
         data = super().clean()
+        if data.get("source") and data.get("team"):
+            try:
+                check_source(data["source"], data["team"])
+            except ValidationError as error:
+                self.add_error(None, error)
         if (
             not data.get("phone")
             and not data.get("email")

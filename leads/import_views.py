@@ -15,7 +15,15 @@ from django.views.decorators.http import require_POST
 
 from crm.teams.models import Role, Team
 from crm.teams.selectors import teams_for_user, user_has_role
-from leads.imports import FIELDS, check_mapping, guess_mapping, lead_import_step, open_csv
+from leads.imports import (
+    FIELDS,
+    check_mapping,
+    check_source,
+    guess_mapping,
+    lead_import_step,
+    open_csv,
+    sources_for,
+)
 from leads.models import LeadImport, LeadSource
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -43,13 +51,18 @@ def _import_teams(request: HttpRequest) -> QuerySet[Team]:
 class UploadForm(forms.Form):
     file = forms.FileField(label=_("CSV file"))
     team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none())
-    source = forms.ModelChoiceField(
-        label=_("Source"), queryset=LeadSource.objects.filter(active=True)
-    )
+    source = forms.ModelChoiceField(label=_("Source"), queryset=LeadSource.objects.none())
 
     def __init__(self, *args, teams: QuerySet[Team], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = teams
+        self.fields["source"].queryset = sources_for(teams)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("source") and data.get("team"):
+            check_source(data["source"], data["team"])
+        return data
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

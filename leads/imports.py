@@ -2,17 +2,18 @@
 a column mapping, a dry run, row-numbered errors, and either "skip bad rows" or "all or
 nothing". Rows are validated like intake posts and written in bulk, a batch at a time."""
 
+import codecs
 import csv
 import io
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -67,15 +68,23 @@ class ImportResult:
 
 
 def open_csv(raw: bytes) -> CsvFile:
-    """Decode (UTF-8, else Windows-1251), find the delimiter and read the header row."""
-    for encoding in ("utf-8-sig", "cp1251"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise ValidationError(_("The file is neither UTF-8 nor Windows-1251 text."))
+    """Decode (UTF-16 with its BOM, else UTF-8, else Windows-1251), find the delimiter, read the
+    header row and check the whole file reads as CSV, so a broken file is refused on upload
+    with its line number rather than failing half-way through the import."""
+    text, encoding = _decode(raw)
+    if "\x00" in text:
+        # No CSV text holds one (the database would refuse it): a spreadsheet's own format or
+        # UTF-16 without its byte-order mark, decoded as if it were text.
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise ValidationError(
+            _(
+                "Line %(line)d holds a NUL character: this is not a CSV text file (a .xlsx "
+                "workbook, or UTF-16 text?). Save it from the spreadsheet as CSV (UTF-8)."
+            )
+            % {"line": line}
+        )
+    if "\n" not in text:  # old Mac exports end lines with CR alone
+        text = text.replace("\r", "\n")
     first_line = text.split("\n", 1)[0]
     delimiter = max((";", ",", "\t"), key=first_line.count)
     header = [
@@ -87,7 +96,59 @@ def open_csv(raw: bytes) -> CsvFile:
     repeated = sorted({t for t in header if t and header.count(t) > 1})
     if repeated:
         raise ValidationError(_("Columns named twice: %(names)s.") % {"names": ", ".join(repeated)})
+    _check_parses(text, delimiter)
     return CsvFile(text=text, encoding=encoding, delimiter=delimiter, header=header)
+
+
+def _decode(raw: bytes) -> tuple[str, str]:
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Excel's "Unicode text"
+        encodings: tuple[str, ...] = ("utf-16",)
+    else:
+        encodings = ("utf-8-sig", "cp1251")
+    for encoding in encodings:
+        try:
+            return raw.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    raise ValidationError(_("The file is neither UTF-8 nor Windows-1251 text."))
+
+
+def _check_parses(text: str, delimiter: str) -> None:
+    """One quick pass of the CSV reader over the file (a fraction of a second for 100,000
+    rows). What it refuses — a field longer than the reader takes, usually a quote opened and
+    never closed — would otherwise stop an import in the middle."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    row_starts = 1  # the line the row being read starts on (a quoted field may span lines)
+    try:
+        for _row in reader:
+            row_starts = reader.line_num + 1
+    except csv.Error as error:
+        raise ValidationError(
+            _(
+                "Line %(line)d cannot be read as CSV (%(error)s): often a quote is opened and "
+                "never closed."
+            )
+            % {"line": row_starts, "error": error}
+        ) from None
+
+
+def sources_for(teams: Iterable[Team]) -> QuerySet[LeadSource]:
+    """The active sources a lead of these teams may be given, typed in or imported: the teams'
+    own and the sources of no team (a phone call, a walk-in) — never another team's."""
+    return LeadSource.objects.filter(active=True).filter(
+        Q(team=None) | Q(team__in=[team.pk for team in teams])
+    )
+
+
+def check_source(source: LeadSource, team: Team) -> None:
+    """A source that belongs to a team brings leads to that team only."""
+    if source.team_id is not None and source.team_id != team.pk:
+        raise ValidationError(
+            {
+                "source": _("This source belongs to another team: choose one of %(team)s's.")
+                % {"team": team.name}
+            }
+        )
 
 
 def guess_mapping(header: list[str]) -> dict[str, str]:
@@ -137,6 +198,7 @@ def import_leads(
     """Validate every row and store the good ones in bulk, in one transaction. A dry run only
     validates; all-or-nothing validates first and stores nothing if any row is bad. A row
     whose external id this source already has counts as already imported."""
+    check_source(source, team)
     check_mapping(mapping, csv_file.header)
     if dry_run or all_or_nothing:
         checked = _import_pass(csv_file, mapping, None, progress)

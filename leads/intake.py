@@ -17,6 +17,7 @@ FIELDS = (
     "name",
     "phone",
     "email",
+    "company_name",
     "message",
     "external_id",
     "utm_source",
@@ -25,6 +26,20 @@ FIELDS = (
 )
 
 Payload = Mapping[str, str]
+# JSON nested deeper than this is refused: no form or webhook we read comes near it, and a
+# bound keeps a hostile body from exhausting the parser's stack.
+MAX_JSON_DEPTH = 20
+
+
+class NotText(str):
+    """Stands in the flat payload for a value no text field can hold unchanged: a JSON object,
+    a true/false, a fraction, or a list (or a form field repeated) with different values. It
+    is not an error by itself — only if a field we read holds one (`clean_fields`)."""
+
+    def __new__(cls, problem: str) -> "NotText":
+        marker = super().__new__(cls, "\ufffd")  # never empty: the presets test truthiness
+        marker.problem = problem
+        return marker
 
 
 def _generic(payload: Payload) -> dict[str, str]:
@@ -38,12 +53,14 @@ def _tilda(payload: Payload) -> dict[str, str]:
     lead["name"] = payload.get("Name", "") or payload.get("name", "")
     lead["phone"] = payload.get("Phone", "") or payload.get("phone", "")
     lead["email"] = payload.get("Email", "") or payload.get("email", "")
+    lead["company_name"] = payload.get("Company", "") or lead["company_name"]
     lead["message"] = next(
         (payload[k] for k in ("Comments", "Comment", "Message", "Textarea") if payload.get(k)),
         lead["message"],
     )
     lead["external_id"] = payload.get("tranid", "")
-    cookie_utm = _tilda_utm(payload.get("COOKIES", ""))
+    cookies = payload.get("COOKIES", "")
+    cookie_utm = {} if isinstance(cookies, NotText) else _tilda_utm(cookies)
     for tag in ("utm_source", "utm_medium", "utm_campaign"):
         lead[tag] = lead[tag] or cookie_utm.get(tag, "")
     return lead
@@ -78,7 +95,9 @@ def _amocrm(payload: Payload) -> dict[str, str]:
     lead = _generic({})
     lead["name"] = payload.get(f"{prefix}[name]", "")
     contact_id = payload.get(f"{prefix}[id]", "")
-    lead["external_id"] = f"contact:{contact_id}" if contact_id else ""
+    lead["external_id"] = contact_id and (
+        contact_id if isinstance(contact_id, NotText) else f"contact:{contact_id}"
+    )
     index = 0
     while f"{prefix}[custom_fields][{index}][code]" in payload:
         code = payload[f"{prefix}[custom_fields][{index}][code]"]
@@ -104,7 +123,10 @@ def map_payload(source: LeadSource, payload: Payload) -> dict[str, str]:
     for field, their_key in (source.field_map or {}).items():
         if field in FIELDS and isinstance(their_key, str):
             lead[field] = payload.get(their_key, "")
-    return {field: str(value).strip() for field, value in lead.items()}
+    return {
+        field: value if isinstance(value, NotText) else str(value).strip()
+        for field, value in lead.items()
+    }
 
 
 def is_builder_ping(source: LeadSource, payload: Payload) -> bool:
@@ -129,13 +151,19 @@ def clean_fields(values: Mapping[str, str]) -> tuple[dict[str, str], dict[str, l
     row): (clean fields, errors by field). Plain code, not a Form: a 100,000-row import runs it
     100,000 times."""
     data = {f: str(values.get(f) or "").strip() for f in (*MAX_LENGTHS, "phone")}
-    errors: dict[str, list[str]] = {
-        f: [_("Null characters are not allowed.")] for f, v in data.items() if "\x00" in v
-    }
+    errors: dict[str, list[str]] = {}
+    for field_name, value in data.items():
+        if isinstance(values.get(field_name), NotText):
+            errors[field_name] = [values[field_name].problem]
+        elif "\x00" in value:
+            errors[field_name] = [_("Null characters are not allowed.")]
+        elif not value.isascii() and _has_lone_surrogate(value):
+            # No UTF-8 text can hold it (JSON's "\ud800" escape); the database would refuse.
+            errors[field_name] = [_("The text holds an invalid character (a lone surrogate).")]
     for field_name, limit in MAX_LENGTHS.items():
-        if len(data[field_name]) > limit:
+        if len(data[field_name]) > limit and field_name not in errors:
             errors[field_name] = [_("At most %(limit)d characters.") % {"limit": limit}]
-    if data["phone"]:
+    if data["phone"] and "phone" not in errors:
         try:
             data["phone"] = normalise_phone(data["phone"])
         except ValueError:
@@ -152,17 +180,62 @@ def clean_fields(values: Mapping[str, str]) -> tuple[dict[str, str], dict[str, l
     return data, errors
 
 
+def _has_lone_surrogate(value: str) -> bool:
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def flat_payload(data: Mapping) -> dict[str, str]:
-    """A flat {key: text} view of a JSON or form body; JSON-RPC `params` become `params.*`."""
+    """A flat {key: text} view of a JSON or form body; JSON-RPC `params` become `params.*`.
+    A value no text can hold unchanged becomes a NotText, refused if a field we read holds it."""
     flat: dict[str, str] = {}
     items = data.lists() if hasattr(data, "lists") else data.items()
     for key, value in items:
-        if isinstance(value, list):
-            value = value[0] if value else ""
         if isinstance(value, dict):
-            flat.update(
-                {f"{key}.{k}": str(v) for k, v in value.items() if not isinstance(v, dict | list)}
-            )
-            continue
-        flat[str(key)] = "" if value is None else str(value)
+            flat[str(key)] = NotText(_("Send this field as text, not as an object."))
+            flat.update({f"{key}.{k}": _text(v) for k, v in value.items()})
+        else:
+            flat[str(key)] = _text(value)
     return flat
+
+
+def _text(value: object) -> str:
+    """A JSON or form value as the text it stands for; a NotText when there is none."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # a phone or an id sent as a JSON number, exactly as sent
+    if isinstance(value, list):  # a form's repeated field, or a JSON array
+        if len(value) == 1 and isinstance(value[0], str):
+            return value[0]
+        texts = [_text(v) for v in value]
+        odd = next((t for t in texts if isinstance(t, NotText)), None)
+        given = set(filter(None, texts))
+        if odd is None and len(given) > 1:
+            return NotText(_("Send one value for this field, not several."))
+        return odd or next(iter(given), "")
+    if isinstance(value, dict):
+        return NotText(_("Send this field as text, not as an object."))
+    # true / false, and fractions (which JSON would write back differently: 1e5 is 100000.0)
+    return NotText(_("Send this field as text."))
+
+
+def too_deep(data: object, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether JSON data nests more than `limit` objects or arrays deep. A walk one level at a
+    time that stops at the limit: a flat body (the usual post) costs one pass over its values."""
+    level = [data] if isinstance(data, dict | list) else []
+    for _depth in range(limit):
+        if not level:
+            return False
+        level = [
+            child
+            for node in level
+            for child in (node.values() if isinstance(node, dict) else node)
+            if isinstance(child, dict | list)
+        ]
+    return bool(level)

@@ -2,7 +2,8 @@
 leads/intake_view.py), which drf-spectacular does not see, so its contract is written here
 and added to the generated schema by a postprocessing hook."""
 
-from leads.intake import FIELDS
+
+from leads.intake import FIELDS, MAX_JSON_DEPTH
 
 _TEXT = {"type": "string"}
 _DETAIL = {
@@ -19,10 +20,15 @@ def _answer(description: str, schema: dict) -> dict:
 INTAKE_FIELDS = {
     "type": "object",
     "description": "The generic preset's fields (a phone or an e-mail is required). A source's "
-    "preset or field map may read other names (Tilda, Yandex Forms, amoCRM, Bitrix24).",
+    "preset or field map may read other names (Tilda, Yandex Forms, amoCRM, Bitrix24). Each "
+    "field read is text; a JSON integer is taken as its digits, and a list of one value as "
+    "that value. An object, true/false, a fraction, several different values (a JSON list or "
+    "a repeated form field) or a lone UTF-16 surrogate in a field read is a 400 naming the "
+    "field; other keys may hold anything. Form bodies may declare their charset "
+    f"(windows-1251); JSON nested more than {MAX_JSON_DEPTH} levels deep is refused.",
     "properties": {
         **{field: {"type": "string", "maxLength": 200} for field in FIELDS},
-        "email": {"type": "string", "format": "email"},
+        "email": {"type": "string", "format": "email", "maxLength": 254},
         "message": {"type": "string", "maxLength": 5000},
         "external_id": {"type": "string", "maxLength": 100},
     },
@@ -62,6 +68,7 @@ INTAKE_PATH = {
                 "application/x-www-form-urlencoded": {
                     "schema": {"$ref": "#/components/schemas/IntakeFields"}
                 },
+                "multipart/form-data": {"schema": {"$ref": "#/components/schemas/IntakeFields"}},
             },
         },
         "responses": {
@@ -71,13 +78,15 @@ INTAKE_PATH = {
                 {"$ref": "#/components/schemas/IntakeAnswer"},
             ),
             "400": _answer(
-                "Field errors, by field; or a body that is not a JSON object.",
+                "Field errors, by field (`{field: [messages]}`); or `{detail}` for a body that "
+                "is not a JSON object or a form, malformed, nested too deeply, or a post the "
+                "spam checks refused.",
                 {"type": "object", "additionalProperties": True},
             ),
             "401": _answer("No intake key.", _DETAIL),
             "403": _answer("Unknown or disabled intake key.", _DETAIL),
-            "413": _answer("Body too large.", _DETAIL),
-            "415": _answer("Not JSON or form-encoded.", _DETAIL),
+            "413": _answer("Body too large (also a chunked one, counted as it arrives).", _DETAIL),
+            "415": _answer("Not JSON or form-encoded, or a charset that is no text.", _DETAIL),
             "429": _answer("Too many posts from this address.", _DETAIL),
         },
     }

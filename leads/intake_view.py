@@ -4,13 +4,14 @@ A plain Django view, not a DRF one: intake is the busiest endpoint (every form o
 client), and DRF's request, negotiation and response machinery doubled its CPU per post. Its
 contract is documented in the OpenAPI schema by leads/intake_schema.py."""
 
+import io
 import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -58,9 +59,8 @@ def _receive(request: HttpRequest, source: LeadSource) -> HttpResponse:
     if intake.is_builder_ping(source, payload):
         return HttpResponse("ok", content_type="text/plain")
     if source.honeypot_field and payload.get(source.honeypot_field):
-        return JsonResponse(
-            {source.honeypot_field: [_("This field must be left empty.")]}, status=400
-        )
+        # Not naming the field: a bot must not learn which one gave it away.
+        return _error(_("This post was not accepted."), 400)
     fields, errors = intake.clean_fields(intake.map_payload(source, payload))
     if errors:
         return JsonResponse(errors, status=400)
@@ -88,22 +88,76 @@ def _moment(value: datetime) -> str:
 
 def _body(request: HttpRequest) -> Mapping | HttpResponse:
     content_type = request.content_type
+    if content_type != "application/json" and content_type not in FORM_TYPES:
+        return _error(_("Send the fields as JSON or as a form."), 415)
+    if not request.META.get("CONTENT_LENGTH") and request.META.get("wsgi.input_terminated"):
+        too_big = _read_chunked(request)
+        if too_big:
+            return too_big
     try:
         if content_type == "application/json":
-            data = json.loads(request.body or b"{}")
-        elif content_type in FORM_TYPES:
-            data = request.POST
+            data = _json(request)
+        elif content_type == FORM_TYPES[0] and not _utf8(request):
+            # Django reads form-encoded bodies as UTF-8 only (BadRequest otherwise); an old
+            # site's form posts in the charset it declares, windows-1251 for a Russian one.
+            data = QueryDict(request.body, encoding=request.encoding)
         else:
-            return _error(_("Send the fields as JSON or as a form."), 415)
+            data = request.POST
     except RequestDataTooBig:
         return _error(_("The body is too large."), 413)
-    except ValueError:  # bad JSON, or bytes that are not UTF-8
+    except RecursionError:  # nested deeper than the parser's stack; too_deep catches the rest
+        return _too_deep()
+    except LookupError:  # a declared charset Python knows but that is no text encoding (hex)
+        return _error(_("Send the body as UTF-8 text."), 415)
+    except ValueError:  # bad JSON, bytes that are not UTF-8 (or the declared charset)
         return _error(_("The body is not valid JSON."), 400)
     except MultiPartParserError:
         return _error(_("The form data is malformed."), 400)
+    except SuspiciousOperation:  # more form fields or files than Django reads
+        return _error(_("The form data has too many fields."), 400)
+    except BadRequest:
+        return _error(_("The form data is malformed."), 400)
+    if content_type == "application/json" and intake.too_deep(data):
+        return _too_deep()
     if not isinstance(data, Mapping):
         return _error(_("Send the fields as a JSON object or a form."), 400)
     return data
+
+
+def _too_deep() -> JsonResponse:
+    return _error(
+        _("The JSON is nested more than %(depth)d levels deep.") % {"depth": intake.MAX_JSON_DEPTH},
+        400,
+    )
+
+
+def _json(request: HttpRequest) -> object:
+    body = request.body or b"{}"
+    # JSON is UTF-8 (json.loads also tells UTF-16/32 by their bytes); a body that declares
+    # another charset (charset=windows-1251) is read in it.
+    if not _utf8(request):
+        body = body.decode(request.encoding)
+    return json.loads(body)
+
+
+def _utf8(request: HttpRequest) -> bool:
+    """Whether the body is UTF-8: no charset declared, or UTF-8 declared."""
+    charset = request.encoding
+    return not charset or charset.lower().replace("_", "-") in ("utf-8", "utf8")
+
+
+def _read_chunked(request: HttpRequest) -> HttpResponse | None:
+    """A chunked body (Transfer-Encoding: chunked) has no Content-Length, so Django reads it as
+    empty. gunicorn marks such a stream as ending by itself (wsgi.input_terminated): read it
+    here, up to the intake's limit, and hand it to the request as if its length had been sent."""
+    limit = settings.INTAKE_MAX_BODY_BYTES
+    body = request.META["wsgi.input"].read(limit + 1)
+    if len(body) > limit:
+        return _error(_("The body is too large."), 413)
+    # What HttpRequest.body itself keeps once read; the multipart parser reads the length.
+    request._body, request._stream = body, io.BytesIO(body)
+    request.META["CONTENT_LENGTH"] = str(len(body))
+    return None
 
 
 def _preflight(request: HttpRequest) -> HttpResponse:

@@ -35,6 +35,15 @@ class CsvRenderer(BaseRenderer):
 class TeamReportView(APIView):
     renderer_classes = [JSONRenderer, CsvRenderer]
 
+    def handle_exception(self, exc: Exception) -> Response:
+        """Errors are JSON, as everywhere in the API, even when the CSV was asked for: a
+        script that asked for the file gets a readable reason, not a one-cell spreadsheet."""
+        response = super().handle_exception(exc)
+        if isinstance(getattr(self.request, "accepted_renderer", None), CsvRenderer):
+            self.request.accepted_renderer = JSONRenderer()
+            self.request.accepted_media_type = JSONRenderer.media_type
+        return response
+
     @extend_schema(
         responses={200: OpenApiTypes.OBJECT},
         parameters=[

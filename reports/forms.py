@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django import forms
 from django.utils import timezone
@@ -8,6 +8,16 @@ from reports.periods import Period
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 MAX_DAYS = 400
+# The years a report can cover (and the lead filters accept, crm/api.py). Outside them a
+# period's day arithmetic would leave the calendar (0001-01-01 minus 29 days) or the dates
+# SQLite can convert.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
+
+
+def _within_years(day: date | None) -> date | None:
+    if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+        raise forms.ValidationError(_("Enter a date between the years 2000 and 2100."))
+    return day
 
 
 class PeriodForm(forms.Form):
@@ -16,8 +26,16 @@ class PeriodForm(forms.Form):
     date_from = forms.DateField(label=_("From"), required=False, widget=DATE)
     date_to = forms.DateField(label=_("To"), required=False, widget=DATE)
 
+    def clean_date_from(self) -> date | None:
+        return _within_years(self.cleaned_data["date_from"])
+
+    def clean_date_to(self) -> date | None:
+        return _within_years(self.cleaned_data["date_to"])
+
     def clean(self) -> dict:
         data = super().clean()
+        if self.errors:  # a field's own error says it all; the defaults need both fields
+            return data
         today = timezone.localdate()
         data["date_to"] = data.get("date_to") or today
         data["date_from"] = data.get("date_from") or data["date_to"] - timedelta(days=29)

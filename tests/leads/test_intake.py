@@ -1,6 +1,7 @@
 """POST /api/v1/intake/: every channel's web form lands here; bad posts get their answer and
 store nothing."""
 
+import io
 import json
 
 import pytest
@@ -108,7 +109,6 @@ def test_duplicates_are_the_oldest_open_lead_of_the_same_team_by_phone_or_email(
         ({"phone": "12345"}, "phone"),
         ({"email": "not-an-email"}, "email"),
         ({"phone": "+79161234567", "name": "x" * 300}, "name"),
-        ({"phone": "+79161234567", "fax": "I am a bot"}, "fax"),
     ],
 )
 def test_bad_posts_get_400_with_field_errors_and_store_nothing(source, body, field):
@@ -272,3 +272,226 @@ def test_other_methods_are_405(source):
     response = APIClient().get(URL, HTTP_X_INTAKE_KEY=source.intake_key)
     assert response.status_code == 405
     assert "POST" in response["Allow"]
+
+
+def raw_post(source, raw: bytes | str, content_type="application/json", **headers):
+    return APIClient().post(
+        URL, raw, content_type=content_type, HTTP_X_INTAKE_KEY=source.intake_key, **headers
+    )
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "[" * 30_000 + "]" * 30_000,  # deeper than the parser's stack: RecursionError
+        '{"a":' * 10_000 + "1" + "}" * 10_000,
+        '{"phone": "+79161234567", "x": ' + "[" * 21 + "]" * 21 + "}",  # parses, but too deep
+    ],
+)
+def test_deeply_nested_json_is_400_with_the_depth_limit(source, raw):
+    response = raw_post(source, raw)
+    assert response.status_code == 400
+    assert "nested more than 20 levels" in response.json()["detail"]
+    assert not Lead.objects.exists()
+
+
+def test_json_nested_within_the_limit_is_taken(source):
+    body = {"phone": "+79161234567", "extra": [[[{"deep": [1, 2, {"a": None}]}]]]}
+    assert post(source, body).status_code == 201
+
+
+@pytest.mark.parametrize("field", ["name", "message", "company_name", "utm_campaign", "phone"])
+def test_a_lone_surrogate_is_400_naming_the_field(source, field):
+    body = {"phone": "+79161234567", field: "Ива\ud800н"}  # json.dumps writes "\ud800"
+    response = post(source, body)
+    assert response.status_code == 400, response.content
+    assert field in response.json()
+    assert not Lead.objects.exists()
+
+
+def test_a_surrogate_pair_is_a_character_and_is_kept(source):
+    response = raw_post(source, '{"phone": "+79161234567", "name": "Kitchen \\ud83c\\udf73"}')
+    assert response.status_code == 201
+    assert Lead.objects.get().name == "Kitchen \N{COOKING}"
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "name",
+        "phone",
+        "email",
+        "company_name",
+        "message",
+        "external_id",
+        "utm_source",
+        "utm_medium",
+        "utm_campaign",
+    ],
+)
+@pytest.mark.parametrize("value", [{"a": 1}, ["Анна", "Мария"], [{"a": 1}], True, 1.5, {}])
+def test_a_value_that_is_not_text_is_a_field_error_never_a_mangled_lead(source, field, value):
+    body = {"phone": "+79161234567", "email": "a@example.ru", field: value}
+    response = post(source, body)
+    assert response.status_code == 400, response.content
+    assert field in response.json()
+    assert not Lead.objects.exists()
+
+
+def test_numbers_and_single_values_are_taken_as_the_text_they_are(source):
+    body = {
+        "phone": 79161234567,
+        "external_id": 42,
+        "name": ["Анна"],
+        "message": [],
+        "utm_source": None,
+    }
+    response = post(source, body)
+    assert response.status_code == 201, response.content
+    lead = Lead.objects.get()
+    assert (lead.phone, lead.external_id, lead.name, lead.message) == (
+        "+79161234567",
+        "42",
+        "Анна",
+        "",
+    )
+
+
+def test_a_form_field_sent_twice_with_different_values_is_400(source):
+    response = raw_post(
+        source, "phone=%2B79161234567&name=A&name=B", "application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 400
+    assert "name" in response.json()
+    same = raw_post(
+        source,
+        "phone=%2B79161234567&phone=%2B79161234567&name=",
+        "application/x-www-form-urlencoded",
+    )
+    assert same.status_code == 201
+
+
+def test_yandex_params_that_are_not_text_are_400(source):
+    source.preset = LeadSource.Preset.YANDEX_FORMS
+    source.save()
+    body = {"params": {"phone": "+79161230000", "name": {"first": "Пётр"}}}
+    response = post(source, body)
+    assert response.status_code == 400
+    assert "name" in response.json()
+
+
+def test_unread_keys_may_hold_anything(source):
+    body = {"phone": "+79161234567", "answers": [{"q": 1}, True, 2.5], "meta": {"a": [1]}}
+    assert post(source, body).status_code == 201
+
+
+def test_company_name_is_stored(source):
+    response = post(source, {"phone": "+79161234567", "company_name": "  ООО «Кухни»  "})
+    assert response.status_code == 201
+    assert Lead.objects.get().company_name == "ООО «Кухни»"
+    long = post(source, {"phone": "+79161234568", "company_name": "x" * 201})
+    assert long.status_code == 400 and "company_name" in long.json()
+
+
+def test_tilda_company_field_and_field_map_reach_company_name(source):
+    source.preset = LeadSource.Preset.TILDA
+    source.save()
+    body = "Phone=%2B79161234567&Company=Kitchens+Ltd&tranid=1"
+    response = raw_post(source, body, "application/x-www-form-urlencoded")
+    assert response.status_code == 201
+    assert Lead.objects.get().company_name == "Kitchens Ltd"
+    source.preset, source.field_map = LeadSource.Preset.GENERIC, {"company_name": "org"}
+    source.save()
+    post(source, {"phone": "+79161234568", "org": "Org"})
+    assert Lead.objects.get(phone="+79161234568").company_name == "Org"
+
+
+def test_the_honeypot_answer_does_not_name_the_field(source):
+    response = post(source, {"phone": "+79161234567", "fax": "I am a bot"})
+    assert response.status_code == 400
+    assert "fax" not in response.content.decode()
+    assert set(response.json()) == {"detail"}
+    assert not Lead.objects.exists()
+
+
+def test_a_form_in_windows_1251_is_read_in_its_charset(source):
+    body = "phone=%2B79161234567&name=%" + "%".join(f"{b:02X}" for b in "Анна".encode("cp1251"))
+    response = raw_post(source, body, "application/x-www-form-urlencoded; charset=windows-1251")
+    assert response.status_code == 201, response.content
+    assert Lead.objects.get().name == "Анна"
+
+
+def test_json_in_windows_1251_is_read_in_its_charset(source):
+    raw = '{"phone": "+79161234567", "name": "Анна"}'.encode("cp1251")
+    response = raw_post(source, raw, "application/json; charset=windows-1251")
+    assert response.status_code == 201, response.content
+    assert Lead.objects.get().name == "Анна"
+
+
+@pytest.mark.parametrize("charset", ["hex", "rot13", "no-such-charset"])
+def test_a_charset_that_is_no_text_encoding_is_a_4xx(source, charset):
+    response = raw_post(
+        source, b'{"phone": "+79161234567"}', f"application/json; charset={charset}"
+    )
+    assert response.status_code in (201, 415), response.content
+
+
+def chunked_post(source, body: bytes, content_type="application/json"):
+    """What gunicorn hands Django for Transfer-Encoding: chunked: no Content-Length, and a
+    stream that ends by itself (wsgi.input_terminated)."""
+    environ = {
+        "CONTENT_LENGTH": "",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.input_terminated": True,
+        "HTTP_TRANSFER_ENCODING": "chunked",
+    }
+    return APIClient().generic(
+        "POST", URL, b"", content_type=content_type, HTTP_X_INTAKE_KEY=source.intake_key, **environ
+    )
+
+
+def test_a_chunked_json_body_is_read(source):
+    response = chunked_post(source, json.dumps({"phone": "+79161234567", "name": "Анна"}).encode())
+    assert response.status_code == 201, response.content
+    assert Lead.objects.get().name == "Анна"
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/x-www-form-urlencoded", "multipart/form-data; boundary=XyZ"]
+)
+def test_a_chunked_form_body_is_read(source, content_type):
+    body = b"phone=%2B79161234567&name=Anna"
+    if content_type.startswith("multipart"):
+        body = (
+            b'--XyZ\r\nContent-Disposition: form-data; name="phone"\r\n\r\n+79161234567\r\n'
+            b'--XyZ\r\nContent-Disposition: form-data; name="name"\r\n\r\nAnna\r\n--XyZ--\r\n'
+        )
+    response = chunked_post(source, body, content_type)
+    assert response.status_code == 201, response.content
+    assert Lead.objects.get().name == "Anna"
+
+
+def test_a_chunked_body_over_the_limit_is_413(source, settings):
+    body = json.dumps({"phone": "+79161234567", "message": "x" * settings.INTAKE_MAX_BODY_BYTES})
+    response = chunked_post(source, body.encode())
+    assert response.status_code == 413
+    assert not Lead.objects.exists()
+
+
+def test_the_schema_lists_every_field_the_intake_reads(source, world):
+    from leads.intake import FIELDS
+
+    client = APIClient()
+    client.force_authenticate(world.qualifier)
+    schema = client.get("/api/v1/schema/", {"format": "json"}).json()
+    fields = schema["components"]["schemas"]["IntakeFields"]["properties"]
+    assert set(FIELDS) <= set(fields)
+    assert fields["company_name"]["maxLength"] == 200
+    assert "multipart/form-data" in schema["paths"][URL]["post"]["requestBody"]["content"]
+
+
+def test_the_new_answers_are_in_the_posters_language(source):
+    nested = post(source, {"phone": "+79161234567", "name": {"a": 1}}, HTTP_ACCEPT_LANGUAGE="ru")
+    assert nested.json() == {"name": ["Передайте это поле текстом, а не объектом."]}
+    deep = raw_post(source, "[" * 30 + "]" * 30, HTTP_ACCEPT_LANGUAGE="ru")
+    assert deep.json() == {"detail": "Вложенность JSON больше 20 уровней."}

@@ -43,6 +43,11 @@ class Command(BaseCommand):
         source_obj = LeadSource.objects.filter(slug=source).first()
         if team_obj is None or source_obj is None:
             raise CommandError("No such qualification team or lead source.")
+        if source_obj.team_id not in (None, team_obj.pk):
+            raise CommandError(
+                f"The source {source_obj.slug} belongs to the team {source_obj.team}, "
+                f"not to {team_obj}: choose that team or another source."
+            )
         try:
             csv_file = open_csv(file.read_bytes())
             mapping = {**guess_mapping(csv_file.header), **self._parse_map(map)}
