@@ -2,7 +2,6 @@
 leads/intake_view.py), which drf-spectacular does not see, so its contract is written here
 and added to the generated schema by a postprocessing hook."""
 
-
 from leads.intake import FIELDS, MAX_JSON_DEPTH
 
 _TEXT = {"type": "string"}
