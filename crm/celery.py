@@ -18,6 +18,8 @@ import os
 from celery import Celery, bootsteps, signals
 from celery.beat import PersistentScheduler
 
+from crm.lib import logs
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 
 app = Celery("crm")
@@ -31,6 +33,7 @@ def configure_logging(**_kwargs) -> None:
 
     logging.config.dictConfig(settings.LOGGING)
     logging.captureWarnings(True)  # a Python warning is a JSON line too
+    logs.log_uncaught_exceptions()  # beat can die on a closed schedule file at shutdown
 
 
 # Sent before the worker checks its privileges (a warning, when it runs as root) and long

@@ -10,6 +10,8 @@ of a record before any formatter sees it — the message, its arguments, the ext
 
 import logging
 import re
+import sys
+import threading
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -203,6 +205,24 @@ def config(level: str = "INFO") -> dict:
             "axes": {"level": "WARNING"},
         },
     }
+
+
+def log_uncaught_exceptions() -> None:
+    """An exception nobody caught — in the main thread or another — is logged like any error
+    (JSON, redacted) instead of Python printing its traceback as plain text on stderr, where
+    a customer's phone in an exception's message would go unredacted."""
+    log = logging.getLogger("crm.uncaught")
+
+    def main_thread(kind, value, traceback) -> None:
+        log.critical("uncaught exception", exc_info=(kind, value, traceback))
+
+    def other_thread(args: threading.ExceptHookArgs) -> None:
+        if args.exc_type is not SystemExit:
+            exc_info = (args.exc_type, args.exc_value, args.exc_traceback)
+            log.critical("uncaught exception in a thread", exc_info=exc_info)
+
+    sys.excepthook = main_thread
+    threading.excepthook = other_thread
 
 
 class LogOnlyEmailBackend(BaseEmailBackend):

@@ -69,12 +69,14 @@ def test_each_process_killed_in_turn_comes_back_alone_and_no_alert_is_lost_or_do
         notifications = Notification.objects.all()
         assert notifications.count() == 3 * 3
         assert len(set(notifications.values_list("recipient", "kind", "url"))) == 3 * 3
-        # Each sent once: one webhook per notification, one successful attempt, one POST.
+        # Each alert sent once: one team webhook post per alert (a warning and a breach per
+        # lead), one successful attempt, one POST, keyed by the alert's deadline.
         deliveries = Delivery.objects.all()
         assert set(deliveries.values_list("status", "attempts")) == {("sent", 1)}
-        assert deliveries.count() == 3 * 3
-        assert DeliveryAttempt.objects.filter(ok=True).count() == 3 * 3
-        expected = {f"notification-{pk}" for pk in notifications.values_list("pk", flat=True)}
+        assert deliveries.count() == 3 * 2
+        assert DeliveryAttempt.objects.filter(ok=True).count() == 3 * 2
+        raised = Deadline.objects.filter(lead__in=leads, raised_at__isnull=False)
+        expected = {f"deadline-{pk}" for pk in raised.values_list("pk", flat=True)}
         wait_for(lambda: len(receiver.keys) >= len(expected), 10)
         assert sorted(receiver.keys) == sorted(expected)
         wait_for(lambda: served.get("/healthz") == 200, BACK_WITHIN_S)

@@ -262,3 +262,36 @@ def test_a_long_line_is_redacted_in_linear_time(unit):
     started = time.perf_counter()
     redact(unit * (200_000 // len(unit)))
     assert time.perf_counter() - started < 5  # quadratic patterns took minutes here
+
+
+def test_an_uncaught_exception_is_logged_as_redacted_json_not_printed(monkeypatch):
+    """Beat can die at shutdown on its closed schedule file; Python would print that traceback
+    as plain text, and with it whatever the exception's message holds."""
+    import threading
+
+    from crm.lib.logs import log_uncaught_exceptions
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RedactPersonalData())
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    monkeypatch.setattr(threading, "excepthook", threading.excepthook)
+    logging.getLogger("crm.uncaught").addHandler(handler)
+    try:
+        log_uncaught_exceptions()
+        try:
+            raise ValueError(f"no such lead {PHONES[0]} for {EMAIL}")
+        except ValueError:
+            sys.excepthook(*sys.exc_info())
+        worker = threading.Thread(target=lambda: 1 / 0)
+        worker.start()
+        worker.join()
+    finally:
+        logging.getLogger("crm.uncaught").removeHandler(handler)
+    lines = [assert_clean(line) for line in stream.getvalue().splitlines()]
+    assert [line["message"] for line in lines] == [
+        "uncaught exception",
+        "uncaught exception in a thread",
+    ]
+    assert "ValueError" in lines[0]["exc_info"] and "ZeroDivisionError" in lines[1]["exc_info"]
