@@ -84,7 +84,9 @@ def in_default_view(user: AbstractBaseUser) -> Q:
     return ~Q(state=Lead.State.CHECKED) | Q(assignee=user)
 
 
-def ranked(leads: QuerySet[Lead], rank: Rank, user: AbstractBaseUser, now: datetime):
+def ranked(
+    leads: QuerySet[Lead], rank: Rank, user: AbstractBaseUser, now: datetime
+) -> QuerySet[Lead]:
     field, descending = _ORDER[rank]
     order = (f"-{field}", "-id") if descending else (field, "id")
     return leads.filter(rank_q(rank, user, now)).order_by(*order)
