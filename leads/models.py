@@ -368,13 +368,20 @@ class Lead(ConcurrentTransitionMixin, models.Model):
                 name="lead_open_due",
                 condition=Q(state__in=["new", "checked"]),
             ),
-            # Priority (leads/priority.py): never-called leads newest first (the breached
-            # ones), and retries by due time — without walking past each other in the queue
-            # index. A lead leaves the first at its first call; only called leads enter the
-            # second, so intake pays for one small index.
+            # Priority (leads/priority.py): never-called leads by due time (the fresh ones
+            # from the least time left, the breached ones from the latest breach), and
+            # retries by due time, without walking past each other in the queue index. A lead
+            # leaves the first two at its first call, so intake pays for two small indexes;
+            # only called leads enter the third. The one without the team serves someone who
+            # reads several teams (a head), as lead_open_due does.
             models.Index(
-                fields=["team", "created_at", "id"],
+                fields=["team", "due_at", "id"],
                 name="lead_never_called",
+                condition=Q(state="new", first_attempt_at=None),
+            ),
+            models.Index(
+                fields=["due_at", "id"],
+                name="lead_never_called_due",
                 condition=Q(state="new", first_attempt_at=None),
             ),
             models.Index(

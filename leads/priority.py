@@ -5,8 +5,9 @@ A team's open leads fall into ranks, called in this order (the README holds the 
 1. MINE     my own lead in progress — an unworked claim, or a lead I hold whose time has come
             (a callback the customer asked for, once its time is here)
 2. FRESH    never called, still inside the SLA window — least time left first
-3. BREACHED never called, past the breach — newest first: a fresher lead answers more often,
-            and the oldest of a backlog are the least likely to pick up
+3. BREACHED never called, past the breach — latest breach first, i.e. newest first (a lead's
+            breach follows its arrival): a fresher lead answers more often, and the oldest of
+            a backlog are the least likely to pick up
 4. RETRY    called before without reaching anyone (no answer, busy), the retry delay passed —
             longest waiting first
 5. LATER    the rest of the list: my checked leads, retries and callbacks not due yet,
@@ -73,7 +74,7 @@ def rank_q(rank: Rank, user: AbstractBaseUser, now: datetime) -> Q:
 _ORDER = {
     Rank.MINE: ("due_at", False),
     Rank.FRESH: ("due_at", False),
-    Rank.BREACHED: ("created_at", True),
+    Rank.BREACHED: ("due_at", True),
     Rank.RETRY: ("due_at", False),
     Rank.LATER: ("due_at", False),
 }

@@ -15,7 +15,11 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='lead',
-            index=models.Index(condition=models.Q(('first_attempt_at', None), ('state', 'new')), fields=['team', 'created_at', 'id'], name='lead_never_called'),
+            index=models.Index(condition=models.Q(('first_attempt_at', None), ('state', 'new')), fields=['team', 'due_at', 'id'], name='lead_never_called'),
+        ),
+        migrations.AddIndex(
+            model_name='lead',
+            index=models.Index(condition=models.Q(('first_attempt_at', None), ('state', 'new')), fields=['due_at', 'id'], name='lead_never_called_due'),
         ),
         migrations.AddIndex(
             model_name='lead',
