@@ -157,6 +157,8 @@ def _job_for(request: HttpRequest, pk: int) -> LeadImport:
 @login_required
 def job(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job_for(request, pk)
+    if request.method == "POST" and "import_now" in request.POST:
+        return _import_after_dry_run(job)
     form = MappingForm(request.POST or None, job=job)
     if request.method == "POST" and job.status == LeadImport.Status.READY and form.is_valid():
         job.start(
@@ -173,6 +175,26 @@ def job(request: HttpRequest, pk: int) -> HttpResponse:
         "leads/import_job.html",
         {"job": job, "form": form, "preview": preview, "preset": preset, "columns": _columns(job)},
     )
+
+
+def _import_after_dry_run(job: LeadImport) -> HttpResponse:
+    """After a dry run, the same file and mapping as a new import, waiting on its mapping page
+    for Start (the dry run's report stays as it was)."""
+    if job.status != LeadImport.Status.DONE or not job.dry_run:
+        return redirect("leads:import_job", pk=job.pk)
+    again = LeadImport.objects.create(
+        created_by=job.created_by,
+        team=job.team,
+        source=job.source,
+        file_name=job.file_name,
+        text=job.text,
+        encoding=job.encoding,
+        delimiter=job.delimiter,
+        header=job.header,
+        mapping=job.mapping,
+        total_rows=job.total_rows,
+    )
+    return redirect("leads:import_job", pk=again.pk)
 
 
 def _columns(job: LeadImport) -> list[tuple[str, str]]:

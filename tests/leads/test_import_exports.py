@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from leads.import_presets import AMOCRM, BITRIX24, detect_preset
 from leads.imports import guess_mapping, import_leads, open_file
-from leads.models import JunkReason, Lead, LeadImport, LeadSource
+from leads.models import Deadline, JunkReason, Lead, LeadImport, LeadSource
 from tests.leads.exports import (
     BITRIX24_HEADER,
     Bitrix24Lead,
@@ -205,6 +205,19 @@ def test_import_page_dry_run_then_import_of_a_bitrix24_export(client, world):
     assert "dry-run-columns" in page and "Мобильный телефон" in page
     assert "Converted in the other CRM" in page
     assert not Lead.objects.exists()
+
+    # "Import this file now": the same file and mapping, on its own mapping page.
+    response = client.post(reverse("leads:import_job", args=[job.pk]), {"import_now": "1"})
+    again = LeadImport.objects.exclude(pk=job.pk).get()
+    assert response["Location"] == reverse("leads:import_job", args=[again.pk])
+    assert (again.mapping, again.status) == (job.mapping, LeadImport.Status.READY)
+    client.post(reverse("leads:import_job", args=[again.pk]), data)
+    for _ in range(5):
+        client.post(reverse("leads:import_step", args=[again.pk]))
+    again.refresh_from_db()
+    assert (again.status, again.created, again.bad_rows) == (LeadImport.Status.DONE, 100, 1)
+    assert Lead.objects.count() == 100
+    assert not Deadline.objects.exists()  # no SLA alerts for imported leads
 
 
 def test_import_leads_command_with_a_bitrix24_export(world, tmp_path, capsys):
