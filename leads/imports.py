@@ -139,7 +139,9 @@ def open_file(raw: bytes) -> CsvFile:
 
 
 def _from_table(table: list[list[str]], encoding: str) -> CsvFile:
-    table = [row for row in table if any(cell.strip() for cell in row)]
+    # Blank rows are dropped at the ends only, so row numbers stay those the spreadsheet shows.
+    filled = [i for i, row in enumerate(table) if any(cell.strip() for cell in row)]
+    table = table[filled[0] : filled[-1] + 1] if filled else []
     if not table:
         raise ValidationError(_("The first row must name the columns."))
     width = max(i + 1 for row in table for i, cell in enumerate(row) if cell.strip())
@@ -296,6 +298,7 @@ def rows(csv_file: CsvFile, mapping: Mapping) -> Iterator[tuple[int, dict[str, l
 EXTENSION = re.compile(
     r"^(.*?\d.*?)[\s,]*(?:доб|добавочный|вн|внутр|ext|extension|x|#)\.?\s*(\d{1,6})$", re.I
 )
+PLAIN_PHONE = "0123456789 +-()."
 CELL_SPLIT = re.compile(r"[,;\n]+")
 EMAIL_SPLIT = re.compile(r"[,;\s]+")
 DATE_FORMATS = ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
@@ -380,48 +383,49 @@ def prepare_row(
 def _phones(cells: list[str]) -> tuple[list[str], list[str], list[tuple[str, str]], str]:
     """(valid numbers in E.164, the rest as written, (number, extension) pairs, the first
     number that is not valid — shown in the error when no number is)."""
+    pieces = [p.strip() for cell in cells if cell for p in CELL_SPLIT.split(cell)]
+    pieces = [p for p in pieces if p]
+    if len(pieces) == 1 and not pieces[0].strip(PLAIN_PHONE):
+        # The common case, one plainly written number: clean_fields parses it (once).
+        return pieces, [], [], ""
     valid: list[str] = []
     others: list[str] = []
     extensions: list[tuple[str, str]] = []
     first_bad = ""
-    for cell in cells:
-        for written in (p.strip() for p in CELL_SPLIT.split(cell)):
-            if not written:
-                continue
-            match = EXTENSION.match(written)
-            number, extension = (match.group(1), match.group(2)) if match else (written, "")
-            try:
-                e164 = normalise_phone(number)
-            except ValueError:
-                first_bad = first_bad or written
-                others.append(written)
-                continue
-            if extension:
-                extensions.append((e164, extension))
-            if e164 not in valid:
-                valid.append(e164)
+    for written in pieces:
+        match = EXTENSION.match(written) if written.strip(PLAIN_PHONE) else None
+        number, extension = (match.group(1), match.group(2)) if match else (written, "")
+        try:
+            e164 = normalise_phone(number)
+        except ValueError:
+            first_bad = first_bad or written
+            others.append(written)
+            continue
+        if extension:
+            extensions.append((e164, extension))
+        if e164 not in valid:
+            valid.append(e164)
     if valid:
-        others = valid[2:] + others
-    else:
-        others = others[1:]
-    return valid[:2], others, extensions, first_bad
+        return valid[:2], valid[2:] + others, extensions, first_bad
+    return [], others[1:], extensions, first_bad
 
 
 def _emails(cells: list[str]) -> tuple[list[str], list[str]]:
+    """([the e-mail kept as the lead's], the others as written)."""
+    pieces = [e for cell in cells if cell for e in EMAIL_SPLIT.split(cell.strip()) if e]
+    if len(pieces) <= 1:  # the common case: clean_fields checks it
+        return pieces, []
     valid: list[str] = []
     others: list[str] = []
-    for cell in cells:
-        for written in (e.strip() for e in EMAIL_SPLIT.split(cell)):
-            if not written:
-                continue
-            try:
-                validate_email(written)
-            except ValidationError:
-                others.append(written)
-                continue
-            if written.lower() not in valid:
-                valid.append(written.lower())
-    if not valid and others:  # the first one is shown in the row's error
+    for written in pieces:
+        try:
+            validate_email(written)
+        except ValidationError:
+            others.append(written)
+            continue
+        if written.lower() not in valid:
+            valid.append(written.lower())
+    if not valid:  # the first one is shown in the row's error
         return [others[0]], others[1:]
     return valid[:1], valid[1:] + others
 
