@@ -229,3 +229,18 @@ def test_import_leads_command_with_a_bitrix24_export(world, tmp_path, capsys):
     assert "phone=Мобильный телефон+Рабочий телефон+Домашний телефон" in out
     assert "50 rows: 50 created" in out
     assert Lead.objects.get(external_id="100010").phone2 == e164(10, "925")
+
+
+def test_a_workbook_row_keeps_its_spreadsheet_number_past_a_blank_row(world):
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in (["ФИО", "Телефон"], ["Иванов Иван", "+79161234567"], [], ["Петров", "12345"]):
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    result = run(world, out.getvalue())
+    assert (result.created, [number for number, _ in result.errors]) == (1, [4])
