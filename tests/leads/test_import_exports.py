@@ -244,3 +244,50 @@ def test_a_workbook_row_keeps_its_spreadsheet_number_past_a_blank_row(world):
     book.save(out)
     result = run(world, out.getvalue())
     assert (result.created, [number for number, _ in result.errors]) == (1, [4])
+
+
+def test_bitrix24_english_titles_and_a_responsible_matched_by_e_mail(world):
+    world.qualifier.email = "Anna.Q@example.com"
+    world.qualifier.save()
+    raw = (
+        b"ID,Lead name,First name,Middle name,Last name,Status,Work phone,Mobile phone,"
+        b"Work e-mail,Responsible person,Created\n"
+        b'7,Web form,John,Paul,Smith,Junk lead,,"+79161234567, +79161234568",j@example.com,'
+        b"anna.q@example.com,02.03.2026 09:15\n"
+    )
+    assert detect_preset(open_file(raw).header) is BITRIX24
+    result = run(world, raw)
+    assert result.created == 1, result.errors
+    lead = Lead.objects.get()
+    assert (lead.name, lead.phone, lead.phone2) == (
+        "Smith John Paul",
+        "+79161234567",
+        "+79161234568",
+    )
+    assert (lead.state, lead.assignee) == (Lead.State.JUNK, world.qualifier)
+    assert lead.created_at == datetime(2026, 3, 2, 9, 15, tzinfo=ZoneInfo("Europe/Moscow"))
+
+
+def test_amocrm_csv_export_maps_like_its_workbook(world):
+    import csv
+    import io
+
+    from tests.leads.exports import AMOCRM_HEADER, amocrm_rows
+
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow(AMOCRM_HEADER)
+    for row in amocrm_rows(6, ["Анна Tester1"]):
+        writer.writerow(
+            [v.strftime("%d.%m.%Y %H:%M:%S") if hasattr(v, "strftime") else v for v in row]
+        )
+    result = run(world, out.getvalue().encode("utf-8-sig"))
+    assert (result.created, result.bad_rows) == (6, 0), result.errors
+    assert Lead.objects.get(external_id="5001").phone == e164(1, "965")
+
+
+def test_an_unparsable_date_is_kept_in_the_message(world):
+    raw = "ФИО;Телефон;Дата создания\nИванов;+79161234567;вчера вечером\n".encode()
+    result = run(world, raw)
+    assert result.created == 1
+    assert "Created: вчера вечером" in Lead.objects.get().message
