@@ -6,7 +6,9 @@ duplicate linking, bulk inserts of leads, events and deadlines): the wall time.
         .venv/bin/python bench/import_bench.py [--rows 100000]
 
 Creates the database if missing, migrates, writes a Windows-1251 file with ';' (as Excel's
-Russian export does, with a few bad rows), times the command, and prints rows per second."""
+Russian export does, with a few bad rows), times the command, and prints rows per second.
+`--format bitrix24` writes a Bitrix24 lead export instead (tests/leads/exports.py: 30 columns,
+phones in two columns and two to a cell, surnames, statuses, dates, responsibles)."""
 
 import argparse
 import os
@@ -27,6 +29,7 @@ from bench.load_bench import create_database  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--format", choices=["plain", "bitrix24"], default="plain")
     args = parser.parse_args()
     create_database(os.environ["DATABASE_URL"])
     subprocess.run(
@@ -55,7 +58,12 @@ def main() -> None:
             else f"8 (916) {i // 10000:03d}-{i % 10000 // 100:02d}-{i % 100:02d}"
         )
         lines.append(f"Клиент Номер{i};{phone};client{i}@example.ru;ООО Ромашка {i % 50};Кухня")
-    path.write_bytes("\r\n".join(lines).encode("cp1251"))
+    if args.format == "bitrix24":
+        from tests.leads.exports import bitrix24_csv
+
+        path.write_bytes(bitrix24_csv(args.rows, encoding="cp1251"))
+    else:
+        path.write_bytes("\r\n".join(lines).encode("cp1251"))
     started = time.perf_counter()
     result = subprocess.run(
         [
@@ -74,7 +82,8 @@ def main() -> None:
     )
     elapsed = time.perf_counter() - started
     summary = [line for line in result.stdout.splitlines() if line.endswith(" bad")]
-    print(f"{args.rows:,} rows (cp1251, ';'): {elapsed:.1f} s, {args.rows / elapsed:,.0f} rows/s")
+    rate = args.rows / elapsed
+    print(f"{args.rows:,} rows ({args.format}, cp1251, ';'): {elapsed:.1f} s, {rate:,.0f} rows/s")
     print(summary[-1] if summary else result.stdout[-500:])
 
 

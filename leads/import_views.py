@@ -1,4 +1,5 @@
-"""The CSV import page, for admins and sales heads: upload, map the columns, watch it run."""
+"""The import page (CSV, .xlsx, Bitrix24's HTML .xls), for admins and sales heads: upload,
+map the columns, watch it run."""
 
 import csv
 import io
@@ -15,24 +16,31 @@ from django.views.decorators.http import require_POST
 
 from crm.teams.models import Role, Team
 from crm.teams.selectors import teams_for_user, user_has_role
+from leads.import_presets import MULTI_FIELDS, detect_preset
 from leads.imports import (
     FIELDS,
     check_mapping,
     check_source,
+    columns_of,
     guess_mapping,
     lead_import_step,
-    open_csv,
+    open_file,
     sources_for,
 )
 from leads.models import LeadImport, LeadSource
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 FIELD_LABELS = {
-    "name": _("Full name"),
-    "phone": _("Phone"),
-    "email": _("E-mail"),
+    "name": _("Full name or first name"),
+    "last_name": _("Surname"),
+    "middle_name": _("Patronymic"),
+    "phone": _("Phones (the first two are kept as phone and second phone, more in the message)"),
+    "email": _("E-mails (the first is kept as the e-mail, more in the message)"),
     "company_name": _("Company"),
-    "message": _("Message"),
+    "message": _("Message (several columns: each added with its title)"),
+    "status": _("Status (junk is imported as junk, converted is refused)"),
+    "created": _("Created (dd.mm.yyyy hh:mm:ss), kept as the lead's arrival"),
+    "responsible": _("Responsible (a team member's full name or e-mail)"),
     "external_id": _("External id"),
     "utm_source": "utm_source",
     "utm_medium": "utm_medium",
@@ -49,7 +57,10 @@ def _import_teams(request: HttpRequest) -> QuerySet[Team]:
 
 
 class UploadForm(forms.Form):
-    file = forms.FileField(label=_("CSV file"))
+    file = forms.FileField(
+        label=_("File: CSV, .xlsx, or Bitrix24's .xls"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.xlsx,.xls"}),
+    )
     team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none())
     source = forms.ModelChoiceField(label=_("Source"), queryset=LeadSource.objects.none())
 
@@ -69,7 +80,7 @@ class UploadForm(forms.Form):
         if upload.size > MAX_UPLOAD_BYTES:
             raise ValidationError(_("The file is larger than 50 MB."))
         try:
-            self.csv_file = open_csv(upload.read())
+            self.csv_file = open_file(upload.read())
         except ValidationError as error:
             raise ValidationError(error.messages) from None
         return upload
@@ -86,12 +97,20 @@ class MappingForm(forms.Form):
         super().__init__(*args, **kwargs)
         choices = [("", "—")] + [(c, c) for c in job.header]
         for our_field in FIELDS:
-            self.fields[f"map_{our_field}"] = forms.ChoiceField(
-                label=FIELD_LABELS[our_field],
-                choices=choices,
-                required=False,
-                initial=job.mapping.get(our_field, ""),
-            )
+            if our_field in MULTI_FIELDS:
+                self.fields[f"map_{our_field}"] = forms.MultipleChoiceField(
+                    label=FIELD_LABELS[our_field],
+                    choices=choices[1:],
+                    required=False,
+                    initial=columns_of(job.mapping.get(our_field)),
+                )
+            else:
+                self.fields[f"map_{our_field}"] = forms.ChoiceField(
+                    label=FIELD_LABELS[our_field],
+                    choices=choices,
+                    required=False,
+                    initial=job.mapping.get(our_field, ""),
+                )
         self.header = job.header
 
     def clean(self) -> dict:
@@ -138,6 +157,8 @@ def _job_for(request: HttpRequest, pk: int) -> LeadImport:
 @login_required
 def job(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job_for(request, pk)
+    if request.method == "POST" and "import_now" in request.POST:
+        return _import_after_dry_run(job)
     form = MappingForm(request.POST or None, job=job)
     if request.method == "POST" and job.status == LeadImport.Status.READY and form.is_valid():
         job.start(
@@ -148,14 +169,46 @@ def job(request: HttpRequest, pk: int) -> HttpResponse:
         job.save()
         return redirect("leads:import_job", pk=job.pk)
     preview = _preview(job)
-    return render(request, "leads/import_job.html", {"job": job, "form": form, "preview": preview})
+    preset = detect_preset(job.header)
+    return render(
+        request,
+        "leads/import_job.html",
+        {"job": job, "form": form, "preview": preview, "preset": preset, "columns": _columns(job)},
+    )
+
+
+def _import_after_dry_run(job: LeadImport) -> HttpResponse:
+    """After a dry run, the same file and mapping as a new import, waiting on its mapping page
+    for Start (the dry run's report stays as it was)."""
+    if job.status != LeadImport.Status.DONE or not job.dry_run:
+        return redirect("leads:import_job", pk=job.pk)
+    again = LeadImport.objects.create(
+        created_by=job.created_by,
+        team=job.team,
+        source=job.source,
+        file_name=job.file_name,
+        text=job.text,
+        encoding=job.encoding,
+        delimiter=job.delimiter,
+        header=job.header,
+        mapping=job.mapping,
+        total_rows=job.total_rows,
+    )
+    return redirect("leads:import_job", pk=again.pk)
+
+
+def _columns(job: LeadImport) -> list[tuple[str, str]]:
+    """Each column of the file and what it is imported as ("—": not imported): the dry run's
+    per-column report."""
+    feeds = {c: FIELD_LABELS[f] for f, v in job.mapping.items() for c in columns_of(v)}
+    return [(column, feeds.get(column, "—")) for column in job.header]
 
 
 @login_required
 @require_POST
 def step(request: HttpRequest, pk: int) -> HttpResponse:
     job = lead_import_step(_job_for(request, pk).pk)
-    return render(request, "leads/import_job.html#progress", {"job": job})
+    return render(request, "leads/import_job.html#progress", {"job": job, "columns": _columns(job)})
 
 
 def _preview(job: LeadImport, size: int = 5) -> list[list[str]]:

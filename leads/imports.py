@@ -1,28 +1,95 @@
-"""CSV import of leads: Russian Excel exports (Windows-1251, ";") as well as UTF-8 with ",",
-a column mapping, a dry run, row-numbered errors, and either "skip bad rows" or "all or
-nothing". Rows are validated like intake posts and written in bulk, a batch at a time."""
+"""Import of leads: CSV (Russian Excel exports in Windows-1251 with ";", UTF-8 with ","),
+.xlsx workbooks and the HTML tables Bitrix24 saves as .xls; the exports of Bitrix24 and amoCRM
+mapped by their column titles; a column mapping, a dry run, row-numbered errors, and either
+"skip bad rows" or "all or nothing". Rows are validated like intake posts and written in bulk,
+a batch at a time. Nothing a row holds is dropped: what has no field of its own (a third
+phone, an extension, an unknown responsible) is appended to the lead's message."""
 
 import codecs
 import csv
 import io
 import itertools
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.lib.phones import normalise_phone
+from crm.lib.spreadsheets import html_table_rows, looks_like_html, rows_to_csv, xlsx_rows
 from crm.teams.models import Team
+from leads.import_presets import MULTI_FIELDS, PRESETS, detect_preset, preset_mapping
 from leads.intake import clean_fields
-from leads.models import Lead, LeadEvent, LeadImport, LeadSource
+from leads.models import JunkReason, Lead, LeadEvent, LeadImport, LeadSource
 
 FIELDS = (
     "name",
+    "last_name",
+    "middle_name",
+    "phone",
+    "email",
+    "company_name",
+    "message",
+    "external_id",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "status",
+    "created",
+    "responsible",
+)
+# Column titles we recognise without a mapping, lower-cased (English and Russian exports).
+TITLES = {
+    "name": {"name", "full name", "fio", "фио", "имя", "клиент", "контакт", "контактное лицо"},
+    "last_name": {"фамилия", "last name", "surname"},
+    "middle_name": {"отчество", "middle name"},
+    "phone": {
+        "phone",
+        "telephone",
+        "tel",
+        "mobile",
+        "телефон",
+        "тел",
+        "тел.",
+        "мобильный",
+        "мобильный телефон",
+        "рабочий телефон",
+        "mobile phone",
+        "work phone",
+    },
+    "email": {
+        "email",
+        "e-mail",
+        "mail",
+        "почта",
+        "эл. почта",
+        "электронная почта",
+        "рабочий e-mail",
+        "рабочий email",
+        "work e-mail",
+    },
+    "company_name": {"company", "company name", "компания", "организация"},
+    "message": {"message", "comment", "note", "комментарий", "сообщение", "примечание"},
+    "external_id": {"external_id", "external id", "id"},
+    "utm_source": {"utm_source"},
+    "utm_medium": {"utm_medium"},
+    "utm_campaign": {"utm_campaign"},
+    "status": {"статус", "status"},
+    "created": {"дата создания", "created"},
+    "responsible": {"ответственный", "responsible"},
+}
+BATCH = 2000
+# The fields of a row stored as the Lead's own, as they are (name and the extras apart).
+LEAD_FIELDS = (
     "phone",
     "email",
     "company_name",
@@ -32,19 +99,6 @@ FIELDS = (
     "utm_medium",
     "utm_campaign",
 )
-# Column titles we recognise without a mapping, lower-cased (English and Russian exports).
-TITLES = {
-    "name": {"name", "full name", "fio", "фио", "имя", "клиент", "контакт", "контактное лицо"},
-    "phone": {"phone", "telephone", "tel", "mobile", "телефон", "тел", "тел.", "мобильный"},
-    "email": {"email", "e-mail", "mail", "почта", "эл. почта", "электронная почта"},
-    "company_name": {"company", "company name", "компания", "организация"},
-    "message": {"message", "comment", "note", "комментарий", "сообщение", "примечание"},
-    "external_id": {"external_id", "external id", "id"},
-    "utm_source": {"utm_source"},
-    "utm_medium": {"utm_medium"},
-    "utm_campaign": {"utm_campaign"},
-}
-BATCH = 2000
 
 
 @dataclass
@@ -67,11 +121,41 @@ class ImportResult:
         return len(self.errors)
 
 
+def open_file(raw: bytes) -> CsvFile:
+    """An uploaded export as CSV text, whatever it is: an .xlsx workbook (amoCRM's export),
+    an HTML table saved as .xls (Bitrix24's "Excel" export) or CSV text."""
+    if raw.startswith(b"PK\x03\x04"):  # a zip archive: .xlsx
+        try:
+            table = xlsx_rows(raw)
+        except ValueError:
+            raise ValidationError(
+                _("This workbook cannot be read: save it again as .xlsx, or as CSV (UTF-8).")
+            ) from None
+        return _from_table(table, "xlsx")
+    text, encoding = _decode(raw)
+    if looks_like_html(text):
+        return _from_table(html_table_rows(text), f"html {encoding}")
+    return _open_text(text, encoding)
+
+
+def _from_table(table: list[list[str]], encoding: str) -> CsvFile:
+    # Blank rows are dropped at the ends only, so row numbers stay those the spreadsheet shows.
+    filled = [i for i, row in enumerate(table) if any(cell.strip() for cell in row)]
+    table = table[filled[0] : filled[-1] + 1] if filled else []
+    if not table:
+        raise ValidationError(_("The first row must name the columns."))
+    width = max(i + 1 for row in table for i, cell in enumerate(row) if cell.strip())
+    return _open_text(rows_to_csv([row[:width] for row in table]), encoding)
+
+
 def open_csv(raw: bytes) -> CsvFile:
     """Decode (UTF-16 with its BOM, else UTF-8, else Windows-1251), find the delimiter, read the
     header row and check the whole file reads as CSV, so a broken file is refused on upload
     with its line number rather than failing half-way through the import."""
-    text, encoding = _decode(raw)
+    return _open_text(*_decode(raw))
+
+
+def _open_text(text: str, encoding: str) -> CsvFile:
     if "\x00" in text:
         # No CSV text holds one (the database would refuse it): a spreadsheet's own format or
         # UTF-16 without its byte-order mark, decoded as if it were text.
@@ -151,41 +235,213 @@ def check_source(source: LeadSource, team: Team) -> None:
         )
 
 
-def guess_mapping(header: list[str]) -> dict[str, str]:
-    """Our field → the file's column, for the columns whose titles we recognise."""
-    mapping = {}
+Mapping = dict[str, str | list[str]]
+
+
+def columns_of(value: str | list[str] | None) -> list[str]:
+    """A mapping's value as a list of columns: phones, e-mails and notes may take several."""
+    if not value:
+        return []
+    return [value] if isinstance(value, str) else [c for c in value if c]
+
+
+def guess_mapping(header: list[str]) -> Mapping:
+    """Our field → the file's column(s): by the preset of the CRM whose export this is (told
+    by its header row), else by the titles we recognise."""
+    preset = detect_preset(header)
+    if preset is not None:
+        return preset_mapping(preset, header)
+    mapping: Mapping = {}
     for column in header:
         for our_field, titles in TITLES.items():
-            if column.strip().lower() in titles and our_field not in mapping:
+            if column.strip().lower() not in titles:
+                continue
+            if our_field in MULTI_FIELDS:
+                mapping[our_field] = [*columns_of(mapping.get(our_field)), column]
+            elif our_field not in mapping:
                 mapping[our_field] = column
     return mapping
 
 
-def check_mapping(mapping: dict[str, str], header: list[str]) -> None:
-    unknown = [column for column in mapping.values() if column and column not in header]
+def check_mapping(mapping: Mapping, header: list[str]) -> None:
+    unknown = [c for value in mapping.values() for c in columns_of(value) if c not in header]
     if unknown:
         raise ValidationError(_("No such column: %(names)s.") % {"names": ", ".join(unknown)})
     if not mapping.get("phone") and not mapping.get("email"):
         raise ValidationError(_("Map a phone or an e-mail column."))
 
 
-def rows(csv_file: CsvFile, mapping: dict[str, str]) -> Iterator[tuple[int, dict[str, str]]]:
-    """(row number as a spreadsheet shows it, our fields); the header is row 1."""
+def rows(csv_file: CsvFile, mapping: Mapping) -> Iterator[tuple[int, dict[str, list[str]]]]:
+    """(row number as a spreadsheet shows it, our field → its cells); the header is row 1. A
+    note field's cells past the first come titled, "Теги: VIP"."""
     reader = csv.reader(io.StringIO(csv_file.text), delimiter=csv_file.delimiter)
     next(reader, None)
-    positions = {f: csv_file.header.index(c) for f, c in mapping.items() if c}
+    header = csv_file.header
+    positions = {f: [header.index(c) for c in columns_of(v)] for f, v in mapping.items()}
+    positions = {f: p for f, p in positions.items() if p}
     for number, values in enumerate(reader, start=2):
         if not any(v.strip() for v in values):
             continue  # blank lines are not rows
-        yield (
-            number,
-            {f: values[i].strip() if i < len(values) else "" for f, i in positions.items()},
-        )
+        cells = {
+            f: [values[i].strip() if i < len(values) else "" for i in places]
+            for f, places in positions.items()
+        }
+        if len(cells.get("message", ())) > 1:
+            first, *rest = cells["message"]
+            places = positions["message"][1:]
+            titled = [f"{header[i]}: {v}" for i, v in zip(places, rest, strict=True) if v]
+            cells["message"] = ["\n".join(v for v in (first, *titled) if v)]
+        yield number, cells
+
+
+# "+7 495 123-45-67 доб. 123": the number, then its extension (kept in the note).
+EXTENSION = re.compile(
+    r"^(.*?\d.*?)[\s,]*(?:доб|добавочный|вн|внутр|ext|extension|x|#)\.?\s*(\d{1,6})$", re.I
+)
+PLAIN_PHONE = "0123456789 +-()."
+CELL_SPLIT = re.compile(r"[,;\n]+")
+EMAIL_SPLIT = re.compile(r"[,;\s]+")
+DATE_FORMATS = ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
+JUNK_STATUSES = frozenset().union(*(p.junk_statuses for p in PRESETS), {"junk"})
+CONVERTED_STATUSES = frozenset().union(*(p.converted_statuses for p in PRESETS), {"converted"})
+IMPORTED_JUNK_SLUG = "imported"
+
+
+class RowContext:
+    """What turning a row into a lead needs beyond the row: the team's people (for the
+    responsible column), its time zone (for dates), the junk reasons."""
+
+    def __init__(self, team: Team) -> None:
+        self.time_zone = ZoneInfo(team.time_zone)
+        self.people: dict[str, int] = {}
+        users = get_user_model().objects.filter(Q(teams=team) | Q(managed_teams=team))
+        for user in users.distinct():
+            first, last = user.first_name.strip(), user.last_name.strip()
+            for key in (f"{first} {last}", f"{last} {first}", user.email, user.username):
+                if key.strip():
+                    self.people.setdefault(" ".join(key.lower().split()), user.pk)
+        self.reasons = {r.name.strip().lower(): r.pk for r in JunkReason.objects.all()}
+
+
+def prepare_row(
+    cells: dict[str, list[str]], context: RowContext
+) -> tuple[dict[str, str], dict, dict[str, list[str]]]:
+    """(fields for clean_fields, the lead's other attributes, errors) of one row. The first
+    two phones become phone and phone2, the first e-mail the e-mail; whatever has no field
+    (more phones or e-mails, extensions, an unknown status or responsible) goes to a note
+    appended to the message, so nothing the file holds is lost."""
+    one = {f: next((v for v in values if v), "") for f, values in cells.items()}
+    notes: list[str] = []
+    extra: dict = {}
+    errors: dict[str, list[str]] = {}
+    values = {f: one.get(f, "") for f in FIELDS}
+    values["name"] = " ".join(
+        part for part in (one.get("last_name"), one.get("name"), one.get("middle_name")) if part
+    )
+    phones, other_phones, extensions, first_bad = _phones(cells.get("phone", []))
+    values["phone"] = phones[0] if phones else first_bad
+    extra["phone2"] = phones[1] if len(phones) > 1 else ""
+    if other_phones:
+        notes.append(_("Other phones: %(phones)s") % {"phones": ", ".join(other_phones)})
+    for phone, extension in extensions:
+        notes.append(_("Extension %(ext)s for %(phone)s") % {"ext": extension, "phone": phone})
+    emails, other_emails = _emails(cells.get("email", []))
+    values["email"] = emails[0] if emails else ""
+    if other_emails:
+        notes.append(_("Other e-mails: %(emails)s") % {"emails": ", ".join(other_emails)})
+    status = " ".join(one.get("status", "").split())
+    if status.lower() in CONVERTED_STATUSES:
+        errors["status"] = [
+            _(
+                "Converted in the other CRM (%(status)s): its deal is there, so the lead is not "
+                "imported again."
+            )
+            % {"status": status}
+        ]
+    elif status.lower() in JUNK_STATUSES:
+        extra["state"] = Lead.State.JUNK
+        extra["junk_reason_id"] = context.reasons.get(status.lower())
+    elif status:
+        notes.append(_("Status in the other CRM: %(status)s") % {"status": status})
+    created = one.get("created", "")
+    if created:
+        arrived = _parse_date(created, context.time_zone)
+        if arrived is None:
+            notes.append(_("Created: %(date)s") % {"date": created})
+        else:
+            extra["created_at"] = arrived
+    responsible = " ".join(one.get("responsible", "").split())
+    if responsible:
+        extra["assignee_id"] = context.people.get(responsible.lower())
+        if extra["assignee_id"] is None:
+            notes.append(_("Responsible: %(name)s") % {"name": responsible})
+    if notes:
+        values["message"] = "\n".join(v for v in (values["message"], *notes) if v)
+    return values, extra, errors
+
+
+def _phones(cells: list[str]) -> tuple[list[str], list[str], list[tuple[str, str]], str]:
+    """(valid numbers in E.164, the rest as written, (number, extension) pairs, the first
+    number that is not valid — shown in the error when no number is)."""
+    pieces = [p.strip() for cell in cells if cell for p in CELL_SPLIT.split(cell)]
+    pieces = [p for p in pieces if p]
+    if len(pieces) == 1 and not pieces[0].strip(PLAIN_PHONE):
+        # The common case, one plainly written number: clean_fields parses it (once).
+        return pieces, [], [], ""
+    valid: list[str] = []
+    others: list[str] = []
+    extensions: list[tuple[str, str]] = []
+    first_bad = ""
+    for written in pieces:
+        match = EXTENSION.match(written) if written.strip(PLAIN_PHONE) else None
+        number, extension = (match.group(1), match.group(2)) if match else (written, "")
+        try:
+            e164 = normalise_phone(number)
+        except ValueError:
+            first_bad = first_bad or written
+            others.append(written)
+            continue
+        if extension:
+            extensions.append((e164, extension))
+        if e164 not in valid:
+            valid.append(e164)
+    if valid:
+        return valid[:2], valid[2:] + others, extensions, first_bad
+    return [], others[1:], extensions, first_bad
+
+
+def _emails(cells: list[str]) -> tuple[list[str], list[str]]:
+    """([the e-mail kept as the lead's], the others as written)."""
+    pieces = [e for cell in cells if cell for e in EMAIL_SPLIT.split(cell.strip()) if e]
+    if len(pieces) <= 1:  # the common case: clean_fields checks it
+        return pieces, []
+    valid: list[str] = []
+    others: list[str] = []
+    for written in pieces:
+        try:
+            validate_email(written)
+        except ValidationError:
+            others.append(written)
+            continue
+        if written.lower() not in valid:
+            valid.append(written.lower())
+    if not valid:  # the first one is shown in the row's error
+        return [others[0]], others[1:]
+    return valid[:1], valid[1:] + others
+
+
+def _parse_date(text: str, time_zone: ZoneInfo) -> datetime | None:
+    for date_format in DATE_FORMATS:
+        try:
+            return datetime.strptime(text.strip(), date_format).replace(tzinfo=time_zone)
+        except ValueError:
+            continue
+    return None
 
 
 def import_leads(
     csv_file: CsvFile,
-    mapping: dict[str, str],
+    mapping: Mapping,
     *,
     team: Team,
     source: LeadSource,
@@ -200,18 +456,20 @@ def import_leads(
     whose external id this source already has counts as already imported."""
     check_source(source, team)
     check_mapping(mapping, csv_file.header)
+    context = RowContext(team)
     if dry_run or all_or_nothing:
-        checked = _import_pass(csv_file, mapping, None, progress)
+        checked = _import_pass(csv_file, mapping, context, None, progress)
         if dry_run or checked.errors:
             return checked
     writer = _BatchWriter(team=team, source=source, by=by, now=now or timezone.now())
     with transaction.atomic():
-        return _import_pass(csv_file, mapping, writer, progress)
+        return _import_pass(csv_file, mapping, context, writer, progress)
 
 
 def _import_pass(
     csv_file: CsvFile,
-    mapping: dict[str, str],
+    mapping: Mapping,
+    context: RowContext,
     writer: "_BatchWriter | None",
     progress: Callable[[int], None] = lambda done: None,
     start: int = 0,
@@ -220,13 +478,15 @@ def _import_pass(
     """Validate rows [start, start + limit) and hand the good ones to the writer, if any."""
     result = ImportResult()
     stop = None if limit is None else start + limit
-    for number, values in itertools.islice(rows(csv_file, mapping), start, stop):
+    for number, cells in itertools.islice(rows(csv_file, mapping), start, stop):
         result.total += 1
-        fields, errors = clean_fields(values)
+        values, extra, errors = prepare_row(cells, context)
+        fields, field_errors = clean_fields(values)
+        errors = {**field_errors, **errors}
         if errors:
             result.errors.append((number, errors))
         elif writer is not None:
-            writer.add(fields, result)
+            writer.add({**fields, **extra}, result)
         if result.total % 1000 == 0:
             progress(start + result.total)
     if writer is not None:
@@ -249,7 +509,14 @@ def lead_import_step(job_id: int, max_rows: int = 5000) -> LeadImport:
                 team=job.team, source=job.source, by=job.created_by, now=timezone.now()
             )
         csv_file = CsvFile(job.text, job.encoding, job.delimiter, job.header)
-        result = _import_pass(csv_file, job.mapping, writer, start=job.rows_done, limit=max_rows)
+        result = _import_pass(
+            csv_file,
+            job.mapping,
+            RowContext(job.team),
+            writer,
+            start=job.rows_done,
+            limit=max_rows,
+        )
         job.record(result, finished=result.total < max_rows)
         job.save()
     return job
@@ -266,10 +533,11 @@ class _BatchWriter:
         # A purchased list is not waiting for a callback: its leads join the queue due now,
         # without callback alerts (thousands of rows would each warn the whole team).
         self.warn_at = self.breach_at = now
-        self.pending: list[dict[str, str]] = []
+        self.pending: list[dict] = []
         self.keys: set[str] = set()
+        self.junk_reason_id: int | None = None
 
-    def add(self, fields: dict[str, str], result: ImportResult) -> None:
+    def add(self, fields: dict, result: ImportResult) -> None:
         keys = {
             k
             for k in (fields["phone"], fields["email"], "id:" + fields["external_id"])
@@ -317,15 +585,38 @@ class _BatchWriter:
             originals.update({str(k): lead_id for k in (phone, email) if k})
         return originals
 
-    def _lead(self, fields: dict[str, str], duplicate_of: int | None) -> Lead:
+    def _lead(self, fields: dict, duplicate_of: int | None) -> Lead:
+        extra = {}
+        if fields.get("state") == Lead.State.JUNK:
+            # Junk in the other CRM: closed here too, with its status's reason if we have
+            # one of that name, else the reason kept for imported junk.
+            extra = {
+                "state": Lead.State.JUNK,
+                "junk_reason_id": fields.get("junk_reason_id") or self._imported_junk_reason(),
+                "closed_at": self.now,
+            }
+        if fields.get("assignee_id"):
+            # The other CRM's responsible keeps the lead: a worked claim, one that never lapses.
+            extra.update(assignee_id=fields["assignee_id"], claimed_at=self.now)
         return Lead(
             team=self.team,
             source=self.source,
-            created_at=self.now,
+            created_at=fields.get("created_at") or self.now,
             warn_at=self.warn_at,
             breach_at=self.breach_at,
             due_at=self.breach_at,
             duplicate_of_id=duplicate_of,
             name=" ".join(fields["name"].split()),
-            **{k: v for k, v in fields.items() if k != "name"},
+            phone2=fields.get("phone2", ""),
+            **{k: v for k, v in fields.items() if k in LEAD_FIELDS},
+            **extra,
         )
+
+    def _imported_junk_reason(self) -> int:
+        if self.junk_reason_id is None:
+            reason, _created = JunkReason.objects.get_or_create(
+                slug=IMPORTED_JUNK_SLUG,
+                defaults={"name": _("Junk in the CRM it was imported from"), "order": 1000},
+            )
+            self.junk_reason_id = reason.pk
+        return self.junk_reason_id

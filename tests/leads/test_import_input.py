@@ -21,7 +21,7 @@ UNCLOSED_QUOTE = (
 BROKEN = [
     pytest.param(NUL, "Line 3 holds a NUL character", id="nul"),
     pytest.param(GOOD.encode("utf-16-le"), "Line 1 holds a NUL character", id="utf16-no-bom"),
-    pytest.param(b"PK\x03\x04\x14\x00\x06\x00", "NUL character", id="xlsx"),
+    pytest.param(b"PK\x03\x04\x14\x00\x06\x00", "workbook cannot be read", id="xlsx"),
     pytest.param(UNCLOSED_QUOTE, "Line 3 cannot be read as CSV", id="unclosed-quote"),
 ]
 

@@ -37,7 +37,7 @@ def test_head_uploads_maps_and_imports_skipping_bad_rows(client, world):
     response = upload(client, world)
     job = LeadImport.objects.get()
     assert response["Location"] == reverse("leads:import_job", args=[job.pk])
-    assert job.mapping == {"name": "ФИО", "phone": "Телефон"}
+    assert job.mapping == {"name": "ФИО", "phone": ["Телефон"]}
     page = client.get(response["Location"]).content.decode()
     assert "Иванов Иван" in page  # the preview
     client.post(response["Location"], {"map_name": "ФИО", "map_phone": "Телефон"})

@@ -6,7 +6,8 @@ from django.db.models import Q
 from tqdm import tqdm
 
 from crm.teams.models import Team
-from leads.imports import FIELDS, guess_mapping, import_leads, open_csv
+from leads.import_presets import MULTI_FIELDS, detect_preset
+from leads.imports import FIELDS, columns_of, guess_mapping, import_leads, open_file
 from leads.models import LeadSource
 
 SHOWN_ERRORS = 50
@@ -14,8 +15,10 @@ SHOWN_ERRORS = 50
 
 class Command(BaseCommand):
     help = (
-        "Import leads from a CSV file (UTF-8 or Windows-1251, ';' or ','). Columns are matched "
-        "by their titles; --map name=ФИО overrides. Exits with status 1 when rows were bad."
+        "Import leads from a CSV file (UTF-8 or Windows-1251, ';' or ','), an .xlsx workbook or "
+        "Bitrix24's HTML .xls. Columns are matched by their titles (Bitrix24 and amoCRM exports "
+        "as they are); --map name=ФИО overrides (phone, email, message may be given several "
+        "times). Exits with status 1 when rows were bad."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -49,7 +52,7 @@ class Command(BaseCommand):
                 f"not to {team_obj}: choose that team or another source."
             )
         try:
-            csv_file = open_csv(file.read_bytes())
+            csv_file = open_file(file.read_bytes())
             mapping = {**guess_mapping(csv_file.header), **self._parse_map(map)}
             rows_in_file = csv_file.text.rstrip("\n").count("\n")
             with tqdm(total=rows_in_file, unit=" rows", file=self.stderr._out) as bar:
@@ -66,21 +69,27 @@ class Command(BaseCommand):
             raise CommandError(" ".join(getattr(error, "messages", [str(error)]))) from None
         self._report(csv_file, mapping, result, options)
 
-    def _parse_map(self, pairs: list[str]) -> dict[str, str]:
-        mapping = {}
+    def _parse_map(self, pairs: list[str]) -> dict[str, str | list[str]]:
+        mapping: dict[str, str | list[str]] = {}
         for pair in pairs:
             our_field, sep, column = pair.partition("=")
             if not sep or our_field not in FIELDS:
                 raise CommandError(
                     f"--map takes FIELD=COLUMN with FIELD one of {', '.join(FIELDS)}"
                 )
-            mapping[our_field] = column
+            if our_field in MULTI_FIELDS:
+                mapping[our_field] = [*columns_of(mapping.get(our_field)), column]
+            else:
+                mapping[our_field] = column
         return mapping
 
     def _report(self, csv_file, mapping, result, options) -> None:
+        preset = detect_preset(csv_file.header)
         self.stdout.write(
-            f"{csv_file.encoding}, delimiter {csv_file.delimiter!r}; columns: "
-            + ", ".join(f"{f}={c}" for f, c in mapping.items())
+            f"{csv_file.encoding}, delimiter {csv_file.delimiter!r}"
+            + (f", a {preset.label} export" if preset else "")
+            + "; columns: "
+            + ", ".join(f"{f}={'+'.join(columns_of(c))}" for f, c in mapping.items())
         )
         for number, errors in result.errors[:SHOWN_ERRORS]:
             text = "; ".join(f"{f}: {' '.join(m)}" for f, m in errors.items())

@@ -1,0 +1,243 @@
+"""Files shaped like other CRMs' lead exports, for the import tests.
+
+Shapes, as those CRMs write them:
+- Bitrix24, CRM → Лиды → Экспорт (CSV): ";" between columns, UTF-8 with a BOM or Windows-1251,
+  the lead's system fields under their Russian titles ("Название лида", "Имя", "Отчество",
+  "Фамилия", "Статус", "Рабочий телефон", "Мобильный телефон", "Рабочий e-mail", "Ответственный",
+  "Дата создания" as dd.mm.yyyy hh:mm:ss, "UTM Source" …), several values of one kind joined
+  with ", " in one cell, comments quoted across lines. Its "Excel" export is the same table as
+  an HTML page saved as .xls.
+- amoCRM, Сделки → Экспорт (.xlsx): one row per deal with its main contact's fields ("Название
+  сделки", "Основной контакт", "Рабочий телефон", "Мобильный телефон", "Рабочий email",
+  "Статус", "Ответственный", "Дата создания", "Теги", utm_source …).
+"""
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+BITRIX24_HEADER = [
+    "ID",
+    "Название лида",
+    "Имя",
+    "Отчество",
+    "Фамилия",
+    "Дата рождения",
+    "Должность",
+    "Адрес",
+    "Рабочий телефон",
+    "Мобильный телефон",
+    "Домашний телефон",
+    "Рабочий e-mail",
+    "Частный e-mail",
+    "Название компании",
+    "Источник",
+    "Дополнительно об источнике",
+    "Статус",
+    "Дополнительно о статусе",
+    "Комментарий",
+    "Валюта",
+    "Сумма",
+    "Ответственный",
+    "Дата создания",
+    "Дата изменения",
+    "Кем создан",
+    "UTM Source",
+    "UTM Medium",
+    "UTM Campaign",
+    "UTM Content",
+    "UTM Term",
+]
+
+AMOCRM_HEADER = [
+    "ID",
+    "Название сделки",
+    "Бюджет",
+    "Ответственный",
+    "Дата создания",
+    "Кем создана",
+    "Дата редактирования",
+    "Теги",
+    "Примечание",
+    "Статус",
+    "Воронка",
+    "Основной контакт",
+    "Компания контакта",
+    "Рабочий телефон",
+    "Мобильный телефон",
+    "Рабочий email",
+    "Личный email",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+]
+
+SURNAMES = ["Иванов", "Петрова", "Сидоров", "Кузнецова", "Смирнов"]
+NAMES = ["Иван", "Анна", "Пётр", "Мария", "Олег"]
+PATRONYMICS = ["Иванович", "Сергеевна", "Петрович", "Олеговна", "Андреевич"]
+START = datetime(2026, 3, 2, 9, 15, 7)
+
+
+def phone(i: int, operator: str = "916") -> str:
+    digits = f"{i:07d}"
+    return f"8 ({operator}) {digits[:3]}-{digits[3:5]}-{digits[5:]}"
+
+
+def e164(i: int, operator: str = "916") -> str:
+    return f"+7{operator}{i:07d}"
+
+
+@dataclass
+class Bitrix24Lead:
+    """What row i of the generated Bitrix24 export holds, for the tests to check against."""
+
+    i: int
+
+    @property
+    def surname(self) -> str:
+        return SURNAMES[self.i % 5]
+
+    @property
+    def full_name(self) -> str:
+        i = self.i
+        return f"{SURNAMES[i % 5]} {NAMES[i % 5]} {PATRONYMICS[i % 5]}"
+
+    @property
+    def work_phone(self) -> str:  # even rows: the work phone column only
+        if self.i % 2:
+            return ""
+        if self.i % 10 == 0:  # two numbers in one cell, as Bitrix24 joins them
+            return f"{phone(self.i)}, {phone(self.i, '925')}"
+        return phone(self.i)
+
+    @property
+    def mobile_phone(self) -> str:  # odd rows: the mobile column only
+        return phone(self.i) if self.i % 2 else ""
+
+    @property
+    def status(self) -> str:
+        if self.i % 50 == 7:
+            return "Некачественный лид"
+        return "Не обработан" if self.i % 3 else "В работе"
+
+    @property
+    def created(self) -> datetime:
+        return START + timedelta(hours=self.i)
+
+    def row(self, responsible: str) -> list[str]:
+        i = self.i
+        comment = f'Звонил {i}-й раз;\nпросит перезвонить "после обеда"' if i % 4 == 0 else ""
+        return [
+            str(100000 + i),
+            f"Заявка с сайта №{i}",
+            NAMES[i % 5],
+            PATRONYMICS[i % 5],
+            SURNAMES[i % 5],
+            "",
+            "",
+            "",
+            self.work_phone,
+            self.mobile_phone,
+            "",
+            f"client{i}@example.ru" if i % 3 == 0 else "",
+            "",
+            f"ООО Ромашка {i}" if i % 5 == 0 else "",
+            "Веб-сайт",
+            "",
+            self.status,
+            "",
+            comment,
+            "RUB",
+            "0",
+            responsible,
+            self.created.strftime("%d.%m.%Y %H:%M:%S"),
+            self.created.strftime("%d.%m.%Y %H:%M:%S"),
+            responsible,
+            "yandex" if i % 2 else "google",
+            "cpc",
+            f"spring-{i % 7}",
+            "",
+            "",
+        ]
+
+
+def bitrix24_rows(count: int, responsibles: list[str]) -> list[list[str]]:
+    return [Bitrix24Lead(i).row(responsibles[i % len(responsibles)]) for i in range(count)]
+
+
+def bitrix24_csv(
+    count: int, *, encoding: str = "utf-8-sig", responsibles: list[str] | None = None
+) -> bytes:
+    """Bitrix24's CSV export of `count` leads: ';', CRLF, the titles in Russian."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(BITRIX24_HEADER)
+    writer.writerows(bitrix24_rows(count, responsibles or ["Анна Tester1"]))
+    return out.getvalue().encode(encoding)
+
+
+def bitrix24_html_xls(count: int, *, responsibles: list[str] | None = None) -> bytes:
+    """Bitrix24's "Excel" export: an HTML table with a charset meta, saved as .xls."""
+    from html import escape
+
+    def cells(tag: str, row: list[str]) -> str:
+        return "".join(f"<{tag}>{escape(v).replace(chr(10), '<br>')}</{tag}>" for v in row)
+
+    body = "\n".join(
+        f"<tr>{cells('td', row)}</tr>"
+        for row in bitrix24_rows(count, responsibles or ["Анна Tester1"])
+    )
+    page = (
+        '<html><head><meta http-equiv="Content-type" content="text/html;charset=utf-8" />'
+        '</head><body>\n<table border="1">\n'
+        f"<tr>{cells('th', BITRIX24_HEADER)}</tr>\n{body}\n</table>\n</body></html>"
+    )
+    return page.encode("utf-8")
+
+
+def amocrm_rows(count: int, responsibles: list[str]) -> list[list]:
+    rows = []
+    for i in range(count):
+        created = START + timedelta(days=i)
+        rows.append(
+            [
+                5000 + i,  # a number cell, as Excel keeps ids
+                f"Сделка #{i}",
+                15000,
+                responsibles[i % len(responsibles)],
+                created,  # a date cell
+                "Администратор",
+                created,
+                "VIP, сайт" if i % 2 else "",
+                f"Примечание {i}" if i % 3 == 0 else "",
+                "Закрыто и не реализовано" if i % 4 == 3 else "Первичный контакт",
+                "Воронка",
+                f"{SURNAMES[i % 5]} {NAMES[i % 5]}",
+                f"ИП {SURNAMES[i % 5]}" if i % 2 else "",
+                phone(i, "903") if i % 2 == 0 else "",
+                # a mobile number Excel stored as a number
+                int(e164(i, "965")[1:]) if i % 2 else "",
+                f"amo{i}@example.com",
+                "",
+                "vk",
+                "social",
+                "autumn",
+            ]
+        )
+    return rows
+
+
+def amocrm_xlsx(count: int, *, responsibles: list[str] | None = None) -> bytes:
+    """amoCRM's export of deals with their main contacts, as .xlsx."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Сделки"
+    sheet.append(AMOCRM_HEADER)
+    for row in amocrm_rows(count, responsibles or ["Анна Tester1"]):
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
