@@ -65,15 +65,21 @@
     }
   }
 
+  // One save at a time, in the order they were made: each answer carries the lead's score
+  // and badge as the server sees them, so the last answer to arrive is the latest state.
+  var queue = Promise.resolve();
+
   function send(name, value) {
     var body = new FormData();
     body.append("csrfmiddlewaretoken", form.elements.csrfmiddlewaretoken.value);
     body.append("criterion", name.replace(/^c/, ""));
     body.append("value", value);
     mark(name, "saving");
-    var request = fetch(url, {
-      method: "POST", body: body, credentials: "same-origin", keepalive: true,
-      headers: { "X-Requested-With": "fetch" },
+    var request = queue.then(function () {
+      return fetch(url, {
+        method: "POST", body: body, credentials: "same-origin", keepalive: true,
+        headers: { "X-Requested-With": "fetch" },
+      });
     }).then(function (response) {
       return response.text().then(function (text) {
         var pending = load();
@@ -99,6 +105,7 @@
     }).then(function () {
       if (inFlight[name] === request) delete inFlight[name];
     });
+    queue = request;
     inFlight[name] = request;
     return request;
   }
