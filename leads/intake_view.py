@@ -61,9 +61,10 @@ def _receive(request: HttpRequest, source: LeadSource) -> HttpResponse:
     if source.honeypot_field and payload.get(source.honeypot_field):
         # Not naming the field: a bot must not learn which one gave it away.
         return _error(_("This post was not accepted."), 400)
-    fields, errors = intake.clean_fields(intake.map_payload(source, payload))
+    fields, errors = intake.clean_fields(intake.map_payload(source, payload), forgive_contacts=True)
     if errors:
         return JsonResponse(errors, status=400)
+    fields["form_answers"] = intake.form_answers(source, payload)
     lead, created = services.lead_receive(source=source, fields=fields)
     return JsonResponse(answer(lead), status=201 if created else 200)
 
@@ -101,6 +102,14 @@ def _body(request: HttpRequest) -> Mapping | HttpResponse:
             # Django reads form-encoded bodies as UTF-8 only (BadRequest otherwise); an old
             # site's form posts in the charset it declares, windows-1251 for a Russian one.
             data = QueryDict(request.body, encoding=request.encoding)
+        elif content_type == FORM_TYPES[0]:
+            # Undeclared (or said to be UTF-8): Django would put U+FFFD for each byte that is
+            # no UTF-8 and answer 201 with the name lost. An old Russian page's form sends
+            # Windows-1251 without saying so: read it so when it is no UTF-8 and reads as it.
+            charset = intake.form_charset(request.body)
+            if charset is None:
+                return _error(_("Send the form as UTF-8 (or declare its charset)."), 400)
+            data = QueryDict(request.body, encoding=charset)
         else:
             data = request.POST
     except RequestDataTooBig:
