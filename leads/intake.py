@@ -191,7 +191,15 @@ def form_answers(source: LeadSource, payload: Payload) -> dict[str, str]:
         and key.removeprefix("params.") not in read
         and value
         and not isinstance(value, NotText)
+        and _storable(key)
+        and _storable(value)
     }
+
+
+def _storable(text: str) -> bool:
+    """Whether PostgreSQL's jsonb can hold the text: not a NUL nor a lone surrogate, which no
+    person's answer holds (a bot's key or value is left out rather than refusing the lead)."""
+    return "\x00" not in text and (text.isascii() or not _has_lone_surrogate(text))
 
 
 def is_builder_ping(source: LeadSource, payload: Payload) -> bool:

@@ -293,3 +293,20 @@ def test_the_one_statement_insert_stores_every_column_the_orm_path_stores(source
     )
     assert first == second, connection.vendor
     assert first["form_answers"] == {"Бюджет": "300 000"}
+
+
+def test_form_answers_jsonb_cannot_hold_are_left_out_never_a_5xx(source):
+    raw = (
+        '{"phone": "+79161234567", "bad\\u0000key": "x", "odd": "\\ud800", "Город": "Тверь\\u0000"}'
+    )
+    response = APIClient().post(
+        f"{URL}?key={source.intake_key}", raw, content_type="application/json"
+    )
+    assert response.status_code == 201, response.content
+    assert Lead.objects.get().form_answers == {}
+
+
+def test_form_answers_keep_numbers_and_nested_answers_as_text(source):
+    body = {"phone": "+79161234567", "rooms": 3, "address": {"city": "Тверь"}}
+    assert post(source, body).status_code == 201
+    assert Lead.objects.get().form_answers == {"rooms": "3", "address.city": "Тверь"}
