@@ -54,6 +54,10 @@ def _generic(payload: Payload) -> dict[str, str]:
     return {field: payload.get(field, "") for field in FIELDS}
 
 
+# Where a Tilda form's free text may be; the first one filled is the message, others are kept.
+TILDA_MESSAGE_KEYS = ("Comments", "Comment", "Message", "Textarea")
+
+
 def _tilda(payload: Payload) -> dict[str, str]:
     """Tilda posts form-encoded Name / Phone / Email, its submission id as `tranid`, and the
     UTM tags either as hidden fields or inside the TILDAUTM cookie ("k=v|||k=v")."""
@@ -63,7 +67,7 @@ def _tilda(payload: Payload) -> dict[str, str]:
     lead["email"] = payload.get("Email", "") or payload.get("email", "")
     lead["company_name"] = payload.get("Company", "") or lead["company_name"]
     lead["message"] = next(
-        (payload[k] for k in ("Comments", "Comment", "Message", "Textarea") if payload.get(k)),
+        (payload[k] for k in TILDA_MESSAGE_KEYS if payload.get(k)),
         lead["message"],
     )
     lead["external_id"] = payload.get("tranid", "")
@@ -178,12 +182,17 @@ def form_answers(source: LeadSource, payload: Payload) -> dict[str, str]:
             return {
                 name: ", ".join(filter(None, values))
                 for code, name, values in _amocrm_custom_fields(payload, prefix)
-                if not code and name and any(values)
+                if not code
+                and name
+                and any(values)
+                and _storable(name)
+                and all(_storable(v) for v in values)
             }
     read = {*FIELDS, *TECHNICAL_KEYS, source.honeypot_field}
     read.update(key for key in (source.field_map or {}).values() if isinstance(key, str))
     if source.preset == LeadSource.Preset.TILDA:
-        read |= TILDA_KEYS
+        read |= TILDA_KEYS - set(TILDA_MESSAGE_KEYS)
+        read.add(next((k for k in TILDA_MESSAGE_KEYS if payload.get(k)), ""))
     return {
         key.removeprefix("params."): value
         for key, value in payload.items()

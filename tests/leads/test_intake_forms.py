@@ -180,10 +180,16 @@ def tilda_body(**fields: str) -> str:
 def test_tilda_keeps_the_forms_own_questions_and_every_utm_tag(source):
     source.preset = LeadSource.Preset.TILDA
     source.save()
-    response = post(source, tilda_body(), FORM)
+    response = post(source, tilda_body(Comments="Позвоните", Textarea="Хочу остров"), FORM)
     assert response.status_code == 201, response.content
     lead = Lead.objects.get()
-    assert lead.form_answers == {"Тип кухни": "угловая", "Бюджет": "300 000 ₽", "Город": "Казань"}
+    assert lead.message == "Позвоните"
+    assert lead.form_answers == {
+        "Тип кухни": "угловая",
+        "Бюджет": "300 000 ₽",
+        "Город": "Казань",
+        "Textarea": "Хочу остров",
+    }
     assert (lead.utm_source, lead.utm_content, lead.utm_term) == ("yandex", "ad-7", "кухня")
 
 
