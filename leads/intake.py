@@ -337,7 +337,12 @@ def form_charset(body: bytes) -> str | None:
         text = raw.decode("cp1251")
     except UnicodeDecodeError:
         return None
-    return "windows-1251" if _CP1251_TEXT.fullmatch(text) else None
+    return "windows-1251" if reads_as_russian(text) else None
+
+
+def reads_as_russian(text: str) -> bool:
+    """Whether text decoded as Windows-1251 holds only what Russian text does."""
+    return _CP1251_TEXT.fullmatch(text) is not None
 
 
 def _text(value: object) -> str:

@@ -11,8 +11,9 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
+from django.core.files.uploadhandler import load_handler
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
-from django.http.multipartparser import MultiPartParserError
+from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -110,8 +111,12 @@ def _body(request: HttpRequest) -> Mapping | HttpResponse:
             if charset is None:
                 return _error(_("Send the form as UTF-8 (or declare its charset)."), 400)
             data = QueryDict(request.body, encoding=charset)
-        else:
+        elif not _utf8(request):
             data = request.POST
+        else:
+            data = _multipart(request)
+            if data is None:
+                return _error(_("Send the form as UTF-8 (or declare its charset)."), 400)
     except RequestDataTooBig:
         return _error(_("The body is too large."), 413)
     except RecursionError:  # nested deeper than the parser's stack; too_deep catches the rest
@@ -130,6 +135,30 @@ def _body(request: HttpRequest) -> Mapping | HttpResponse:
         return _too_deep()
     if not isinstance(data, Mapping):
         return _error(_("Send the fields as a JSON object or a form."), 400)
+    return data
+
+
+def _multipart(request: HttpRequest) -> QueryDict | None:
+    """A multipart form without a charset: each part in UTF-8, or, where its bytes are no
+    UTF-8 (Django would have put U+FFFD for them), in Windows-1251 if it reads as Russian text
+    in it; None when a part reads in neither."""
+    body = request.body  # kept in memory (at most the intake's limit): the parts may be read twice
+    as_utf8 = request.POST
+    if not any("\ufffd" in text for key, values in as_utf8.lists() for text in (key, *values)):
+        return as_utf8
+    handlers = [load_handler(path, request) for path in settings.FILE_UPLOAD_HANDLERS]
+    parser = MultiPartParser(request.META, io.BytesIO(body), handlers, "windows-1251")
+    as_cp1251 = parser.parse()[0]
+    pairs = list(zip(as_utf8.lists(), as_cp1251.lists(), strict=False))
+    if len(pairs) != len(as_utf8):
+        return None
+    data = QueryDict(mutable=True)
+    for (key, values), (key_1251, values_1251) in pairs:
+        if "\ufffd" in key or any("\ufffd" in value for value in values):
+            if not all(map(intake.reads_as_russian, (key_1251, *values_1251))):
+                return None
+            key, values = key_1251, values_1251
+        data.setlist(key, values)
     return data
 
 

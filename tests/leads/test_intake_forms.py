@@ -316,3 +316,28 @@ def test_form_answers_keep_numbers_and_nested_answers_as_text(source):
     body = {"phone": "+79161234567", "rooms": 3, "address": {"city": "Тверь"}}
     assert post(source, body).status_code == 201
     assert Lead.objects.get().form_answers == {"rooms": "3", "address.city": "Тверь"}
+
+
+def multipart(fields: dict[str, bytes]) -> bytes:
+    parts = [
+        b'--XyZ\r\nContent-Disposition: form-data; name="' + name.encode() + b'"\r\n\r\n' + value
+        for name, value in fields.items()
+    ]
+    return b"\r\n".join(parts) + b"\r\n--XyZ--\r\n"
+
+
+def test_a_multipart_form_in_windows_1251_without_a_charset_is_stored_right(source):
+    body = multipart(
+        {"phone": b"+79161234567", "name": "Анна".encode("cp1251"), "city": "Тверь".encode()}
+    )
+    response = post(source, body, "multipart/form-data; boundary=XyZ")
+    assert response.status_code == 201, response.content
+    lead = Lead.objects.get()
+    assert (lead.name, lead.form_answers) == ("Анна", {"city": "Тверь"})
+
+
+def test_a_multipart_part_in_neither_charset_is_a_400(source):
+    body = multipart({"phone": b"+79161234567", "name": b"\x98\x98"})
+    response = post(source, body, "multipart/form-data; boundary=XyZ")
+    assert response.status_code == 400
+    assert not Lead.objects.exists()
