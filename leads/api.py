@@ -43,6 +43,14 @@ class LeadSerializer(serializers.ModelSerializer):
             "breach_at",
             "first_attempt_at",
             "closed_at",
+            "utm_source",
+            "utm_medium",
+            "utm_campaign",
+            "utm_content",
+            "utm_term",
+            "phone_ext",
+            "form_answers",
+            "contact_problems",
         ]
         read_only_fields = fields
 

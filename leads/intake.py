@@ -3,14 +3,15 @@ preset turns its payload into our fields, and a source's field map can override 
 
 Pure functions over a flat {key: value} payload; the view does HTTP, the service stores."""
 
+import re
 from collections.abc import Callable, Mapping
-from urllib.parse import unquote
+from urllib.parse import unquote, unquote_to_bytes
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
-from crm.lib.phones import normalise_phone
+from crm.lib.phones import PhoneError, parse_phone
 from leads.models import LeadSource
 
 FIELDS = (
@@ -23,6 +24,13 @@ FIELDS = (
     "utm_source",
     "utm_medium",
     "utm_campaign",
+    "utm_content",
+    "utm_term",
+    "phone2",
+)
+# Keys of a form post that are the builder's bookkeeping, not a question to the visitor.
+TECHNICAL_KEYS = frozenset(
+    {"formid", "formname", "tranid", "COOKIES", "form-spec-comments", "jsonrpc", "method", "id"}
 )
 
 Payload = Mapping[str, str]
@@ -46,6 +54,10 @@ def _generic(payload: Payload) -> dict[str, str]:
     return {field: payload.get(field, "") for field in FIELDS}
 
 
+# Where a Tilda form's free text may be; the first one filled is the message, others are kept.
+TILDA_MESSAGE_KEYS = ("Comments", "Comment", "Message", "Textarea")
+
+
 def _tilda(payload: Payload) -> dict[str, str]:
     """Tilda posts form-encoded Name / Phone / Email, its submission id as `tranid`, and the
     UTM tags either as hidden fields or inside the TILDAUTM cookie ("k=v|||k=v")."""
@@ -55,15 +67,21 @@ def _tilda(payload: Payload) -> dict[str, str]:
     lead["email"] = payload.get("Email", "") or payload.get("email", "")
     lead["company_name"] = payload.get("Company", "") or lead["company_name"]
     lead["message"] = next(
-        (payload[k] for k in ("Comments", "Comment", "Message", "Textarea") if payload.get(k)),
+        (payload[k] for k in TILDA_MESSAGE_KEYS if payload.get(k)),
         lead["message"],
     )
     lead["external_id"] = payload.get("tranid", "")
     cookies = payload.get("COOKIES", "")
     cookie_utm = {} if isinstance(cookies, NotText) else _tilda_utm(cookies)
-    for tag in ("utm_source", "utm_medium", "utm_campaign"):
+    for tag in ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term"):
         lead[tag] = lead[tag] or cookie_utm.get(tag, "")
     return lead
+
+
+# The keys the Tilda preset reads itself; any other key is one of the form's own questions.
+TILDA_KEYS = frozenset(
+    {"Name", "Phone", "Email", "Company", "Comments", "Comment", "Message", "Textarea"}
+)
 
 
 def _tilda_utm(cookies: str) -> dict[str, str]:
@@ -83,14 +101,8 @@ def _yandex_forms(payload: Payload) -> dict[str, str]:
 
 def _amocrm(payload: Payload) -> dict[str, str]:
     """amoCRM's contact webhook: contacts[add][0][name] and custom fields coded PHONE / EMAIL."""
-    for prefix in (
-        "contacts[add][0]",
-        "contacts[update][0]",
-        "unsorted[add][0][data][contacts][0]",
-    ):
-        if f"{prefix}[id]" in payload or f"{prefix}[name]" in payload:
-            break
-    else:
+    prefix = _amocrm_prefix(payload)
+    if prefix is None:
         return _generic(payload)
     lead = _generic({})
     lead["name"] = payload.get(f"{prefix}[name]", "")
@@ -98,16 +110,47 @@ def _amocrm(payload: Payload) -> dict[str, str]:
     lead["external_id"] = contact_id and (
         contact_id if isinstance(contact_id, NotText) else f"contact:{contact_id}"
     )
-    index = 0
-    while f"{prefix}[custom_fields][{index}][code]" in payload:
-        code = payload[f"{prefix}[custom_fields][{index}][code]"]
-        value = payload.get(f"{prefix}[custom_fields][{index}][values][0][value]", "")
-        if code == "PHONE" and not lead["phone"]:
-            lead["phone"] = value
-        elif code == "EMAIL" and not lead["email"]:
-            lead["email"] = value
-        index += 1
+    for code, _name, values in _amocrm_custom_fields(payload, prefix):
+        if code == "PHONE":
+            phones = [v for v in values if v]
+            lead["phone"] = lead["phone"] or (phones[0] if phones else "")
+            lead["phone2"] = lead["phone2"] or next((v for v in phones[1:] if v), "")
+        elif code == "EMAIL":
+            lead["email"] = lead["email"] or next((v for v in values if v), "")
     return lead
+
+
+def _amocrm_custom_fields(payload: Payload, prefix: str) -> list[tuple[str, str, list[str]]]:
+    """Each custom field of the contact as (code, name, values). amoCRM numbers them from 0,
+    and only its system fields (PHONE, EMAIL, POSITION) carry a `code`: a field of the
+    account's own has an id and a name only, and must not end the walk."""
+    fields = []
+    index = 0
+    while f"{prefix}[custom_fields][{index}][id]" in payload or (
+        f"{prefix}[custom_fields][{index}][code]" in payload
+        or f"{prefix}[custom_fields][{index}][name]" in payload
+    ):
+        field = f"{prefix}[custom_fields][{index}]"
+        values = []
+        while f"{field}[values][{len(values)}][value]" in payload:
+            value = payload[f"{field}[values][{len(values)}][value]"]
+            values.append("" if isinstance(value, NotText) else str(value).strip())
+        code = payload.get(f"{field}[code]", "")
+        name = payload.get(f"{field}[name]", "")
+        fields.append((code if isinstance(code, str) else "", str(name), values))
+        index += 1
+    return fields
+
+
+def _amocrm_prefix(payload: Payload) -> str | None:
+    for prefix in (
+        "contacts[add][0]",
+        "contacts[update][0]",
+        "unsorted[add][0][data][contacts][0]",
+    ):
+        if f"{prefix}[id]" in payload or f"{prefix}[name]" in payload:
+            return prefix
+    return None
 
 
 PRESETS: dict[str, Callable[[Payload], dict[str, str]]] = {
@@ -129,6 +172,45 @@ def map_payload(source: LeadSource, payload: Payload) -> dict[str, str]:
     }
 
 
+def form_answers(source: LeadSource, payload: Payload) -> dict[str, str]:
+    """The form's own questions and their answers, as sent: every key the source's preset and
+    field map did not read (a kitchen's type, a budget, a city). Kept on the lead, so that no
+    answer a visitor gave is lost; amoCRM's are the contact's custom fields without a code."""
+    if source.preset == LeadSource.Preset.AMOCRM:
+        prefix = _amocrm_prefix(payload)
+        if prefix is not None:
+            return {
+                name: ", ".join(filter(None, values))
+                for code, name, values in _amocrm_custom_fields(payload, prefix)
+                if not code
+                and name
+                and any(values)
+                and _storable(name)
+                and all(_storable(v) for v in values)
+            }
+    read = {*FIELDS, *TECHNICAL_KEYS, source.honeypot_field}
+    read.update(key for key in (source.field_map or {}).values() if isinstance(key, str))
+    if source.preset == LeadSource.Preset.TILDA:
+        read |= TILDA_KEYS - set(TILDA_MESSAGE_KEYS)
+        read.add(next((k for k in TILDA_MESSAGE_KEYS if payload.get(k)), ""))
+    return {
+        key.removeprefix("params."): value
+        for key, value in payload.items()
+        if key not in read
+        and key.removeprefix("params.") not in read
+        and value
+        and not isinstance(value, NotText)
+        and _storable(key)
+        and _storable(value)
+    }
+
+
+def _storable(text: str) -> bool:
+    """Whether PostgreSQL's jsonb can hold the text: not a NUL nor a lone surrogate, which no
+    person's answer holds (a bot's key or value is left out rather than refusing the lead)."""
+    return "\x00" not in text and (text.isascii() or not _has_lone_surrogate(text))
+
+
 def is_builder_ping(source: LeadSource, payload: Payload) -> bool:
     """Tilda checks a new webhook URL by posting test=test; it must not become a lead."""
     return source.preset == LeadSource.Preset.TILDA and dict(payload) == {"test": "test"}
@@ -143,14 +225,25 @@ MAX_LENGTHS = {
     "utm_source": 200,
     "utm_medium": 200,
     "utm_campaign": 200,
+    "utm_content": 200,
+    "utm_term": 200,
 }
+# The fields a person can be reached by: one usable is enough to keep the lead.
+CHANNELS = ("phone", "email", "phone2")
 
 
-def clean_fields(values: Mapping[str, str]) -> tuple[dict[str, str], dict[str, list[str]]]:
+def clean_fields(
+    values: Mapping[str, str], *, forgive_contacts: bool = False
+) -> tuple[dict, dict[str, list[str]]]:
     """Validate and normalise an arriving lead's fields, however it arrived (web form, API, CSV
     row): (clean fields, errors by field). Plain code, not a Form: a 100,000-row import runs it
-    100,000 times."""
-    data = {f: str(values.get(f) or "").strip() for f in (*MAX_LENGTHS, "phone")}
+    100,000 times.
+
+    With `forgive_contacts` (a web form: its visitor is gone and cannot retype), a phone or an
+    e-mail that is no valid one does not refuse the lead when another channel works: it is
+    kept as typed in `contact_problems` for the qualifier. With no channel at all, it is the
+    field errors still."""
+    data: dict = {f: str(values.get(f) or "").strip() for f in (*MAX_LENGTHS, "phone", "phone2")}
     errors: dict[str, list[str]] = {}
     for field_name, value in data.items():
         if isinstance(values.get(field_name), NotText):
@@ -163,18 +256,36 @@ def clean_fields(values: Mapping[str, str]) -> tuple[dict[str, str], dict[str, l
     for field_name, limit in MAX_LENGTHS.items():
         if len(data[field_name]) > limit and field_name not in errors:
             errors[field_name] = [_("At most %(limit)d characters.") % {"limit": limit}]
-    if data["phone"] and "phone" not in errors:
-        try:
-            data["phone"] = normalise_phone(data["phone"])
-        except ValueError:
-            errors["phone"] = [_("Enter a valid phone number.")]
+    problems: dict[str, dict[str, str]] = {}
+    data["phone_ext"] = ""
+    for field_name in ("phone", "phone2"):
+        if data[field_name] and field_name not in errors:
+            typed = data[field_name]
+            try:
+                phone = parse_phone(typed)
+            except PhoneError as error:
+                errors[field_name] = [str(error.message)]
+                problems[field_name] = {"typed": typed[:200], "problem": error.code}
+                continue
+            data[field_name] = phone.e164
+            if field_name == "phone":
+                data["phone_ext"] = phone.extension
+            if phone.note:  # "Иван, после 18:00" typed in the phone box
+                data["message"] = "\n".join(filter(None, (data["message"], phone.note)))
     if data["email"] and "email" not in errors:
         try:
             validate_email(data["email"])
             data["email"] = data["email"].lower()
         except ValidationError:
             errors["email"] = [_("Enter a valid e-mail address.")]
-    if not data["phone"] and not data["email"] and not errors:
+            problems["email"] = {"typed": data["email"], "problem": "invalid"}
+    data["contact_problems"] = {}
+    reachable = any(data[c] and c not in errors for c in CHANNELS)
+    if forgive_contacts and reachable and set(errors) <= set(problems):
+        for field_name in errors:
+            data[field_name] = ""
+        data["contact_problems"], errors = problems, {}
+    if not any(data[c] for c in CHANNELS) and not errors:
         errors["non_field_errors"] = [_("A phone or an e-mail is required.")]
     data["name"] = " ".join(data["name"].split())
     return data, errors
@@ -200,6 +311,38 @@ def flat_payload(data: Mapping) -> dict[str, str]:
         else:
             flat[str(key)] = _text(value)
     return flat
+
+
+# What Windows-1251 text of a Russian form holds beyond ASCII: letters and the typographer's
+# marks. Bytes that decode to anything else (C1 controls, Serbian or Ukrainian letters in a
+# Russian form are rare but kept) mean the body is in neither charset.
+_CP1251_TEXT = re.compile(
+    r"[\t\n\r\x20-\x7e\u0400-\u045f\u00a0\u00ab\u00bb\u00b0\u00b1\u00a7"
+    r"\u00a9\u00ae\u00b5\u00b6\u00b7\u2013\u2014\u2018\u2019\u201a"
+    r"\u201c\u201d\u201e\u2020\u2021\u2022\u2026\u2030\u2039\u203a"
+    r"\u20ac\u2116\u2122\u0490\u0491]*"
+)
+
+
+def form_charset(body: bytes) -> str | None:
+    """The charset of a form-encoded body that does not declare one: UTF-8 when its bytes are
+    UTF-8, else Windows-1251 when they read as Russian text in it; None when neither."""
+    raw = unquote_to_bytes(body.replace(b"+", b" "))
+    try:
+        raw.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = raw.decode("cp1251")
+    except UnicodeDecodeError:
+        return None
+    return "windows-1251" if reads_as_russian(text) else None
+
+
+def reads_as_russian(text: str) -> bool:
+    """Whether text decoded as Windows-1251 holds only what Russian text does."""
+    return _CP1251_TEXT.fullmatch(text) is not None
 
 
 def _text(value: object) -> str:

@@ -23,8 +23,11 @@ INTAKE_FIELDS = {
     "field read is text; a JSON integer is taken as its digits, and a list of one value as "
     "that value. An object, true/false, a fraction, several different values (a JSON list or "
     "a repeated form field) or a lone UTF-16 surrogate in a field read is a 400 naming the "
-    "field; other keys may hold anything. Form bodies may declare their charset "
-    f"(windows-1251); JSON nested more than {MAX_JSON_DEPTH} levels deep is refused.",
+    "field; other keys are kept as the lead's form answers. A phone or e-mail that is no "
+    "valid one beside one that is is stored as typed (the lead's contact_problems), not refused; "
+    "a phone may carry an extension (доб. 123, ext. 45). Form bodies may declare their charset "
+    "(windows-1251); an undeclared one that is not UTF-8 is read as windows-1251 when it is "
+    f"Russian text, else refused. JSON nested more than {MAX_JSON_DEPTH} levels deep is refused.",
     "properties": {
         **{field: {"type": "string", "maxLength": 200} for field in FIELDS},
         "email": {"type": "string", "format": "email", "maxLength": 254},

@@ -11,8 +11,9 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
+from django.core.files.uploadhandler import load_handler
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
-from django.http.multipartparser import MultiPartParserError
+from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -61,9 +62,10 @@ def _receive(request: HttpRequest, source: LeadSource) -> HttpResponse:
     if source.honeypot_field and payload.get(source.honeypot_field):
         # Not naming the field: a bot must not learn which one gave it away.
         return _error(_("This post was not accepted."), 400)
-    fields, errors = intake.clean_fields(intake.map_payload(source, payload))
+    fields, errors = intake.clean_fields(intake.map_payload(source, payload), forgive_contacts=True)
     if errors:
         return JsonResponse(errors, status=400)
+    fields["form_answers"] = intake.form_answers(source, payload)
     lead, created = services.lead_receive(source=source, fields=fields)
     return JsonResponse(answer(lead), status=201 if created else 200)
 
@@ -101,8 +103,20 @@ def _body(request: HttpRequest) -> Mapping | HttpResponse:
             # Django reads form-encoded bodies as UTF-8 only (BadRequest otherwise); an old
             # site's form posts in the charset it declares, windows-1251 for a Russian one.
             data = QueryDict(request.body, encoding=request.encoding)
-        else:
+        elif content_type == FORM_TYPES[0]:
+            # Undeclared (or said to be UTF-8): Django would put U+FFFD for each byte that is
+            # no UTF-8 and answer 201 with the name lost. An old Russian page's form sends
+            # Windows-1251 without saying so: read it so when it is no UTF-8 and reads as it.
+            charset = intake.form_charset(request.body)
+            if charset is None:
+                return _error(_("Send the form as UTF-8 (or declare its charset)."), 400)
+            data = QueryDict(request.body, encoding=charset)
+        elif not _utf8(request):
             data = request.POST
+        else:
+            data = _multipart(request)
+            if data is None:
+                return _error(_("Send the form as UTF-8 (or declare its charset)."), 400)
     except RequestDataTooBig:
         return _error(_("The body is too large."), 413)
     except RecursionError:  # nested deeper than the parser's stack; too_deep catches the rest
@@ -121,6 +135,30 @@ def _body(request: HttpRequest) -> Mapping | HttpResponse:
         return _too_deep()
     if not isinstance(data, Mapping):
         return _error(_("Send the fields as a JSON object or a form."), 400)
+    return data
+
+
+def _multipart(request: HttpRequest) -> QueryDict | None:
+    """A multipart form without a charset: each part in UTF-8, or, where its bytes are no
+    UTF-8 (Django would have put U+FFFD for them), in Windows-1251 if it reads as Russian text
+    in it; None when a part reads in neither."""
+    body = request.body  # kept in memory (at most the intake's limit): the parts may be read twice
+    as_utf8 = request.POST
+    if not any("\ufffd" in text for key, values in as_utf8.lists() for text in (key, *values)):
+        return as_utf8
+    handlers = [load_handler(path, request) for path in settings.FILE_UPLOAD_HANDLERS]
+    parser = MultiPartParser(request.META, io.BytesIO(body), handlers, "windows-1251")
+    as_cp1251 = parser.parse()[0]
+    pairs = list(zip(as_utf8.lists(), as_cp1251.lists(), strict=False))
+    if len(pairs) != len(as_utf8):
+        return None
+    data = QueryDict(mutable=True)
+    for (key, values), (key_1251, values_1251) in pairs:
+        if "\ufffd" in key or any("\ufffd" in value for value in values):
+            if not all(map(intake.reads_as_russian, (key_1251, *values_1251))):
+                return None
+            key, values = key_1251, values_1251
+        data.setlist(key, values)
     return data
 
 

@@ -299,6 +299,20 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     utm_source = models.CharField("utm_source", max_length=200, blank=True, db_default="")
     utm_medium = models.CharField("utm_medium", max_length=200, blank=True, db_default="")
     utm_campaign = models.CharField("utm_campaign", max_length=200, blank=True, db_default="")
+    utm_content = models.CharField("utm_content", max_length=200, blank=True, db_default="")
+    utm_term = models.CharField("utm_term", max_length=200, blank=True, db_default="")
+    # What a web form sent beyond our fields: its own questions ("Kitchen type": "corner"), by
+    # the form's name for them, as typed.
+    form_answers = models.JSONField(_("form answers"), blank=True, default=dict, db_default={})
+    # The extension typed after the phone ("доб. 123"): `phone` stays a dialable E.164.
+    phone_ext = models.CharField(
+        _("phone extension"), max_length=20, blank=True, default="", db_default=""
+    )
+    # A phone or e-mail that came in unusable, beside one that works: kept as typed for the
+    # qualifier to fix on the call, {field: {"typed": ..., "problem": code}}.
+    contact_problems = models.JSONField(
+        _("contact problems"), blank=True, default=dict, db_default={}
+    )
     state = FSMField(_("state"), default=State.NEW, choices=State.choices, protected=True)
     duplicate_of = models.ForeignKey(
         "self",

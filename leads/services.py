@@ -106,6 +106,12 @@ def _arrived(
     utm_source: str = "",
     utm_medium: str = "",
     utm_campaign: str = "",
+    utm_content: str = "",
+    utm_term: str = "",
+    phone2: str = "",
+    phone_ext: str = "",
+    form_answers: dict[str, str] | None = None,
+    contact_problems: dict[str, dict[str, str]] | None = None,
 ) -> Lead:
     """A new lead, not yet stored: its fields normalised and its callback due times set."""
     now = now or timezone.now()
@@ -114,6 +120,10 @@ def _arrived(
         phone = normalise_phone(phone) if phone else ""
     except ValueError:
         raise ValidationError({"phone": _("Enter a valid phone number.")}) from None
+    try:
+        phone2 = normalise_phone(phone2) if phone2 else ""
+    except ValueError:
+        raise ValidationError({"phone2": _("Enter a valid phone number.")}) from None
     return Lead(
         team=team,
         source=source,
@@ -126,6 +136,12 @@ def _arrived(
         utm_source=utm_source,
         utm_medium=utm_medium,
         utm_campaign=utm_campaign,
+        utm_content=utm_content,
+        utm_term=utm_term,
+        phone2=phone2,
+        phone_ext=phone_ext,
+        form_answers=form_answers or {},
+        contact_problems=contact_problems or {},
         created_at=now,
         warn_at=warn_at,
         breach_at=breach_at,
@@ -171,13 +187,15 @@ WITH duplicate AS (
     ORDER BY duplicate_of_id ASC NULLS FIRST, created_at, id LIMIT 1
 ), lead AS (
     INSERT INTO {lead} (team_id, source_id, name, phone, email, company_name, message,
-                        external_id, utm_source, utm_medium, utm_campaign, state,
+                        external_id, utm_source, utm_medium, utm_campaign, utm_content,
+                        utm_term, phone2, phone_ext, form_answers, contact_problems, state,
                         duplicate_of_id, due_at, warn_at, breach_at, score, temperature,
                         created_at)
     VALUES (%(team_id)s, %(source_id)s, %(name)s, %(phone)s, %(email)s, %(company_name)s,
             %(message)s, %(external_id)s, %(utm_source)s, %(utm_medium)s, %(utm_campaign)s,
-            %(state)s, (SELECT id FROM duplicate), %(due_at)s, %(warn_at)s, %(breach_at)s,
-            %(score)s, %(temperature)s, %(created_at)s)
+            %(utm_content)s, %(utm_term)s, %(phone2)s, %(phone_ext)s, %(form_answers)s,
+            %(contact_problems)s, %(state)s, (SELECT id FROM duplicate), %(due_at)s,
+            %(warn_at)s, %(breach_at)s, %(score)s, %(temperature)s, %(created_at)s)
     ON CONFLICT (source_id, external_id) WHERE NOT (external_id = '') DO NOTHING
     RETURNING id, duplicate_of_id
 ), event AS (
@@ -193,6 +211,9 @@ SELECT id, duplicate_of_id FROM lead
 """
 
 
+_JSON_COLUMNS = ("form_answers", "contact_problems")
+
+
 def _insert_once(lead: Lead) -> Lead | None:
     """Store the new lead as INSERT_ONCE_SQL; None when its external id is already stored."""
     statement = DUPLICATE_LOCK_SQL + INSERT_ONCE_SQL.format(
@@ -203,6 +224,8 @@ def _insert_once(lead: Lead) -> Lead | None:
         for field in Lead._meta.concrete_fields
         if not field.primary_key
     }
+    for name in _JSON_COLUMNS:  # a dict is no SQL value: the field adapts it (jsonb)
+        params[name] = Lead._meta.get_field(name).get_db_prep_save(params[name], connection)
     params |= {
         "open_states": list(Lead.OPEN_STATES),
         "created": LeadEvent.Kind.CREATED,

@@ -389,6 +389,8 @@ EXPORT_COLUMNS = [
     ("utm_source", "utm_source"),
     ("utm_medium", "utm_medium"),
     ("utm_campaign", "utm_campaign"),
+    ("utm_content", "utm_content"),
+    ("utm_term", "utm_term"),
 ]
 
 
@@ -426,6 +428,8 @@ def export_csv(request: HttpRequest) -> StreamingHttpResponse:
                         lead.utm_source,
                         lead.utm_medium,
                         lead.utm_campaign,
+                        lead.utm_content,
+                        lead.utm_term,
                     ],
                     trusted=(2,),  # the phone, formatted by us
                 )
