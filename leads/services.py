@@ -414,6 +414,10 @@ def lead_answer(
     _raise_if_closed(lead)
     judgement = scoring.judge(criterion, value)
     with transaction.atomic():
+        # The lead first: answers saved at once for one lead (the script's fields as they are
+        # picked, and the whole script from "Save answers") then queue here, instead of each
+        # holding one answer while waiting for the other's score update — a deadlock.
+        list(Lead.objects.select_for_update().filter(pk=lead.pk).values_list("pk"))
         answer, _created = Answer.objects.update_or_create(
             lead=lead,
             criterion=criterion,

@@ -324,3 +324,34 @@ def test_eight_qualifiers_pressing_take_next_at_once_get_eight_distinct_leads(wo
         assert results[2 * index] == results[2 * index + 1]
         assert Lead.objects.get(pk=results[2 * index]).assignee == qualifier
     assert LeadEvent.objects.filter(kind=LeadEvent.Kind.CLAIMED).count() == 8
+
+
+def test_answers_saved_at_once_one_by_one_and_all_together_never_deadlock(world):
+    """The workspace saves each field as it is picked while "Save answers" may send the whole
+    script: both write the same answers and the lead's score (a 500 from a deadlock, once)."""
+    from django.db import transaction
+
+    from leads.models import Answer, Criterion
+    from tests.factories import make_criterion
+
+    criteria = [
+        make_criterion(f"q{i}", question=f"Q{i}", kind=Criterion.Kind.YES_NO) for i in range(4)
+    ]
+    lead = make_lead(world.team)
+
+    def save(order: list[Criterion]) -> Callable[[], None]:
+        def work() -> None:
+            with transaction.atomic():
+                for criterion in order:
+                    fresh = Lead.objects.get(pk=lead.pk)
+                    services.lead_answer(
+                        lead=fresh, by=world.qualifier, criterion=criterion, value="yes"
+                    )
+
+        return work
+
+    results = run_together(
+        [save(criteria), save(criteria[::-1])] + [save([c]) for c in criteria] * 2
+    )
+    assert [r for r in results if isinstance(r, Exception)] == []
+    assert Answer.objects.filter(lead=lead).count() == 4
