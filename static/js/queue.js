@@ -26,6 +26,17 @@
     event.detail.parameters.digest = list.dataset.digest || "";
   });
 
+  // A filter chosen while a poll is on its way: the poll asked for the old list, and its
+  // answer must not come back over the filtered one (and keep polling the old filters).
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var list = document.getElementById("queue-rows");
+    if (list && event.detail.elt.id === "queue-filters") htmx.trigger(list, "htmx:abort");
+  });
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (!document.body.contains(event.detail.elt)) event.detail.shouldSwap = false;
+  });
+
   document.addEventListener("htmx:afterSettle", function () {
     var list = document.getElementById("queue-rows");
     if (!list) return;
