@@ -122,6 +122,7 @@ def test_the_due_times_tick_on_the_queue(page: Page, live_server, world):
 def test_n_takes_the_next_lead_from_the_queue(page: Page, live_server, world):
     lead = make_lead(world.team)
     login(page, live_server, "qualifier")
+    page.wait_for_load_state("domcontentloaded")  # the shortcuts' script (deferred) has run
     page.keyboard.press("n")
     expect(page).to_have_url(f"{live_server.url}/leads/{lead.pk}/")
 
