@@ -5,9 +5,10 @@
    it; the field shows "saving…", "saved" or "not saved yet". A failed save (network, 5xx) is
    retried every 5 s and when the browser comes back online (a save that ends on the login page
    counts as failed); a value still unsaved when the page is opened again is put back into its
-   field and sent. A value the server refuses (4xx: a bad value, a lead closed meanwhile) shows
-   the server's reason and is dropped from the retry list. Before any other form of the
-   page is sent, pending answers are sent first (up to 3 s). */
+   field and sent, and one picked before this script ran is sent as it loads. A value the
+   server refuses (4xx: a bad value, a lead closed meanwhile) shows the server's reason and is
+   dropped from the retry list. Before any other form of the page is sent, pending answers are
+   sent first (up to 3 s). */
 (function () {
   "use strict";
 
@@ -133,12 +134,39 @@
   form.addEventListener("change", changed);
   window.addEventListener("online", flush);
 
-  // Back from a lost connection or a reload: put unsaved values back and send them.
+  // A field changed from what the server wrote: picked before this (deferred) script ran.
+  function changedEarly(name) {
+    var fields = form.elements[name];
+    if (!fields) return false;
+    if (fields.tagName === "SELECT") {
+      for (var i = 0; i < fields.options.length; i++) {
+        if (fields.options[i].selected !== fields.options[i].defaultSelected) return true;
+      }
+      return false;
+    }
+    if (fields.length !== undefined) { // radio group
+      for (var j = 0; j < fields.length; j++) {
+        if (fields[j].checked !== fields[j].defaultChecked) return true;
+      }
+      return false;
+    }
+    return fields.value !== fields.defaultValue;
+  }
+
+  // Back from a lost connection or a reload: put unsaved values back and send them. What was
+  // picked on this page before the script ran is newer than anything kept, so it wins.
   var pending = load();
+  var early = {};
+  Array.prototype.forEach.call(form.elements, function (field) {
+    if (/^c\d+$/.test(field.name) && !(field.name in early)) early[field.name] = changedEarly(field.name);
+  });
   Object.keys(pending).forEach(function (name) {
+    if (early[name]) return;
     restore(name, pending[name]);
     mark(name, "unsaved");
   });
+  Object.keys(early).forEach(function (name) { if (early[name]) pending[name] = valueOf(name); });
+  store(pending);
   flush();
 
   // Another form of the page (Log call, Check, Junk…) waits for pending answers first.

@@ -114,6 +114,8 @@ def test_the_due_times_tick_on_the_queue(page: Page, live_server, world):
     make_lead(world.team, name="Тикающий Лид")
     login(page, live_server, "qualifier")
     due = page.locator("#queue-rows tr.lead-row td.due time")
+    # The server writes "in 19 min"; the deferred countdown script turns it into m:ss.
+    expect(due).to_have_text(re.compile(r"in \d+:\d\d"))
     first = due.inner_text()
     page.wait_for_timeout(2_100)
     assert due.inner_text() != first  # "in 19:58" → "in 19:56"

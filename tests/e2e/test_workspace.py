@@ -77,6 +77,23 @@ def test_answers_picked_then_log_call_are_still_there_after_a_reload(
     assert Lead.objects.get(pk=lead.pk).answers.count() == 3
 
 
+def test_an_answer_picked_before_the_page_script_ran_is_saved(page: Page, live_server, world):
+    """On a slow line the page shows before its deferred script runs; a pick made then counts."""
+    kitchen, _decides, _budget = script(world)
+    lead = make_lead(world.team)
+    login(page, live_server, "qualifier")
+    held = []
+    page.route("**/js/workspace*.js", lambda route: held.append(route))
+    page.goto(f"{live_server.url}/leads/{lead.pk}/", wait_until="commit")
+    page.locator(f"select[name=c{kitchen.pk}]").select_option("custom")
+    while not held:
+        page.wait_for_timeout(50)
+    held[0].continue_()
+    box = page.locator(f'.criterion[data-field="c{kitchen.pk}"]')
+    expect(box).to_have_class(re.compile(r"\bsaved\b"))
+    assert lead.answers.get().value == "custom"
+
+
 def test_an_answer_picked_offline_is_kept_and_saved_when_the_connection_returns(
     page: Page, live_server, world
 ):
