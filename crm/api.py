@@ -15,18 +15,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from deals.services import DealConflict
-from leads.services import LeadConflict, TransitionBlocked
+from crm.lib.errors import Blocked, Conflict
 
 
 def exception_handler(error: Exception, context: dict) -> Response | None:
-    """A conflict or an illegal transition is 409; a broken rule on the input is 400."""
-    if isinstance(error, LeadConflict | DealConflict):
-        return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
-    if isinstance(error, TransitionBlocked):
+    """The API's answer to crm/lib/errors.py: a conflict or an illegal transition is 409; a
+    broken rule on the input is 400; NotAllowed (a PermissionDenied) is DRF's 403."""
+    if isinstance(error, Blocked):
         return Response(
             {"detail": str(error), "reasons": error.reasons}, status=status.HTTP_409_CONFLICT
         )
+    if isinstance(error, Conflict):
+        return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
     if isinstance(error, DjangoValidationError):
         body = error.message_dict if hasattr(error, "error_dict") else {"detail": error.messages}
         return Response(body, status=status.HTTP_400_BAD_REQUEST)

@@ -2,12 +2,15 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_fsm import ConcurrentTransition, can_proceed
+from django_fsm import ConcurrentTransition
 
+from crm import access
+from crm.lib.errors import Conflict, NotAllowed
+from crm.lib.transitions import transition_blockers as blockers_of
 from crm.teams.models import Team
 from deals.models import CloserStatus, Company, Contact, Deal, DealEvent, LossReason, VisitSlot
 from leads import alerts
@@ -89,14 +92,41 @@ def deal_create_from_lead(
     return deal
 
 
-class DealConflict(Exception):
+class DealConflict(Conflict):
     """Someone else changed the deal first, or the action does not fit its stage."""
 
 
 def check_hands(deal: Deal, by: AbstractBaseUser) -> None:
     """Only the deal's closer works it; its team's manager (and an admin) may step in."""
-    if by.pk != deal.closer_id and by.pk != deal.team.manager_id and not by.is_superuser:
-        raise PermissionDenied(_("Only the deal's closer or the team's manager can do that."))
+    if not access.works_deal(by, deal):
+        raise NotAllowed(_("Only the deal's closer or the team's manager can do that."))
+
+
+def deal_blockers(deal: Deal, name: str) -> list[str]:
+    """Why the named stage transition cannot run now (empty: it can): the deal page's buttons
+    and `deal_transition` ask the same question."""
+    not_possible = _("Not possible for a deal that is %(stage)s.")
+    return blockers_of(deal, name, not_possible=not_possible % {"stage": deal.get_stage_display()})
+
+
+def deal_actions(deal: Deal, user: AbstractBaseUser) -> dict[str, bool]:
+    """The deal page's buttons: shown when the user may (crm/access.py) and the stage allows."""
+    works = access.works_deal(user, deal)
+    still_in_pool = not deal_blockers(deal, "accept")
+    return {
+        "pick_up": still_in_pool and access.may_pick_up(user, deal),
+        "reassign": still_in_pool and access.may_reassign(user, deal),
+        **{
+            action: works and not deal_blockers(deal, name)
+            for action, name in (
+                ("meeting", "set_meeting"),
+                ("propose", "propose"),
+                ("win", "win"),
+                ("lose", "lose"),
+            )
+        },
+        "note": works,
+    }
 
 
 def deal_event(deal: Deal, by: AbstractBaseUser | None, kind: str, now: datetime, **fields) -> None:
@@ -117,10 +147,9 @@ def deal_transition(
     once: the UPDATE matches only the stage they saw, so exactly one wins."""
     now = now or timezone.now()
     method = getattr(deal, name)
-    if not can_proceed(method):
-        raise DealConflict(
-            _("Not possible for a deal that is %(stage)s.") % {"stage": deal.get_stage_display()}
-        )
+    blockers = deal_blockers(deal, name)
+    if blockers:
+        raise DealConflict(" ".join(blockers))
     if name != "accept" and not checked:  # `checked`: the caller has its own rule (a ruling)
         check_hands(deal, by)
     from_stage = deal.stage
@@ -153,8 +182,8 @@ def deal_transition(
 
 def deal_accept(*, deal: Deal, by: AbstractBaseUser, now: datetime | None = None) -> Deal:
     """Pick up: from the pool by any closer of the team, or the deal given to this closer."""
-    if not deal.team.members.filter(pk=by.pk).exists():
-        raise PermissionDenied(_("Only a closer of the deal's team can pick it up."))
+    if not access.member_of(by, deal.team):
+        raise NotAllowed(_("Only a closer of the deal's team can pick it up."))
     with transaction.atomic():
         # Read who holds it under a row lock: a head reassigning it at this moment either
         # finishes first (and we see the new closer) or waits and then finds it picked up.
@@ -214,8 +243,8 @@ def deal_assign(
     """Give a deal not yet picked up to a closer of its team, or back to the pool: the team's
     manager (or an admin) decides."""
     now = now or timezone.now()
-    if by is not None and by.pk != deal.team.manager_id and not by.is_superuser:
-        raise PermissionDenied(_("Only the team's manager can reassign its deals."))
+    if by is not None and not access.may_reassign(by, deal):
+        raise NotAllowed(_("Only the team's manager can reassign its deals."))
     if closer is not None and not deal.team.members.filter(pk=closer.pk).exists():
         raise ValidationError({"closer": _("This closer is not in the deal's team.")})
     with transaction.atomic():

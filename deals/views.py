@@ -2,35 +2,45 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from crm import access
+from crm.access import page_for
+from crm.lib.pages import act
 from crm.teams.models import Role
-from crm.teams.selectors import user_has_role
 from deals import services
 from deals.forms import LoseForm, MeetingForm, NoteForm, SlotsForm, WinForm
 from deals.models import CloserStatus, Deal, VisitSlot
 from deals.selectors import board as board_columns
 from deals.selectors import contact_get_for_user, contact_history, deal_get_for_user
+from deals.services import deal_actions, deal_blockers
 from leads.models import Lead
 
 
-@login_required
+@page_for(access.works_deals)
 def board(request: HttpRequest) -> HttpResponse:
     """The closer's board: the pool and their own deals by stage; a head sees the team's."""
-    is_head = user_has_role(request.user, Role.SALES_HEAD) or request.user.is_staff
+    is_head = access.heads_teams(request.user)
     show_all = is_head and request.GET.get("show") != "mine"
     columns = board_columns(request.user, mine_only=not show_all)
     status = CloserStatus.objects.filter(closer=request.user).first()
+    team_ids = set(request.user.teams.values_list("pk", flat=True))
+    for deals in columns.values():
+        for deal in deals:  # the Pick up button: the same rule as the deal page's
+            deal.can_pick_up = not deal_blockers(deal, "accept") and access.may_pick_up(
+                request.user, deal, team_ids=team_ids
+            )
     context = {
         "columns": [(stage, Deal.Stage(stage).label, columns[stage]) for stage in columns],
         "show_all": show_all,
         "is_head": is_head,
+        "keeps_slots": access.keeps_visit_slots(request.user),
         "available": status.available if status else True,
     }
     return render(request, "deals/board.html", context)
@@ -52,14 +62,9 @@ def _page(request: HttpRequest, deal: Deal, status: int = 200, **forms) -> HttpR
         "win_form": forms.get("win_form") or WinForm(),
         "lose_form": forms.get("lose_form") or LoseForm(),
         "note_form": forms.get("note_form") or NoteForm(),
-        "is_head": user_has_role(request.user, Role.SALES_HEAD) or request.user.is_staff,
+        "can": deal_actions(deal, request.user),
         "team_closers": deal.team.members.filter(groups__name=Role.CLOSER),
-        "now": timezone.now(),
     }
-    if handoff is not None:
-        from handoff.disputes import dispute_deadline
-
-        context["dispute_until"] = dispute_deadline(deal)
     return render(request, "deals/deal_detail.html", context, status=status)
 
 
@@ -71,22 +76,14 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _act(
     request: HttpRequest, deal: Deal, action: Callable[[], object], done: str, **forms
 ) -> HttpResponse:
-    try:
-        action()
-    except services.DealConflict as conflict:
-        messages.error(request, str(conflict))
-    except PermissionDenied as denied:
-        messages.error(request, str(denied) or _("Not allowed."))
-    except ValidationError as error:
-        form = next(iter(forms.values()), None)
-        if form is not None and hasattr(error, "error_dict"):
-            for field, errors in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
-            return _page(request, deal, status=400, **forms)
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, done)
-    return redirect("deals:detail", pk=deal.pk)
+    return act(
+        request,
+        action,
+        done=done,
+        back=reverse("deals:detail", args=[deal.pk]),
+        page=lambda status: _page(request, deal, status=status, **forms),
+        form=next(iter(forms.values()), None),
+    )
 
 
 @login_required
@@ -191,8 +188,7 @@ def note(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def assign(request: HttpRequest, pk: int) -> HttpResponse:
     deal = deal_get_for_user(request.user, pk)
-    if not (user_has_role(request.user, Role.SALES_HEAD) or request.user.is_staff):
-        raise PermissionDenied
+    access.require(access.may_reassign(request.user, deal))
     closer = (
         deal.team.members.filter(pk=request.POST.get("closer") or 0).first()
         if (request.POST.get("closer") or "").isdigit()
@@ -206,11 +202,9 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@login_required
+@page_for(access.keeps_visit_slots)
 def slots(request: HttpRequest) -> HttpResponse:
     """A closer's free time for site visits, which qualifiers book during the call."""
-    if not user_has_role(request.user, Role.CLOSER):
-        raise PermissionDenied
     form = SlotsForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -4,7 +4,7 @@ answer, and a sales head — never one of the two sides — rules on it, once.""
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -12,6 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from crm import access
+from crm.lib.errors import NotAllowed
 from crm.notifications.services import Message, notify
 from crm.teams.selectors import teams_for_user
 from deals.models import Deal
@@ -31,6 +33,22 @@ def dispute_deadline(deal: Deal) -> datetime:
     return deal.handoff.handed_off_at + timedelta(days=deal.team.dispute_window_days)
 
 
+def dispute_blockers(deal: Deal, now: datetime) -> list[str]:
+    """Why the deal's handoff cannot be disputed now (empty: it can): the deal page's dispute
+    box and `dispute_raise` ask the same question. Who may dispute is crm/access.py's."""
+    if getattr(deal, "handoff", None) is None:
+        return [_("This deal came from no handoff.")]
+    if Dispute.objects.filter(deal=deal).exists():
+        return [_("This deal is already disputed.")]
+    if deal.stage in (Deal.Stage.WON, Deal.Stage.RETURNED):
+        return [
+            _("A deal that is %(stage)s cannot be disputed.") % {"stage": deal.get_stage_display()}
+        ]
+    if now > dispute_deadline(deal):
+        return [_("The dispute window of this handoff has closed.")]
+    return []
+
+
 def dispute_raise(
     *,
     deal: Deal,
@@ -40,14 +58,11 @@ def dispute_raise(
     now: datetime | None = None,
 ) -> Dispute:
     now = now or timezone.now()
-    if deal.closer_id != by.pk:
-        raise PermissionDenied(_("Only the deal's closer can dispute its handoff."))
-    if deal.stage in (Deal.Stage.WON, Deal.Stage.RETURNED):
-        raise DealConflict(
-            _("A deal that is %(stage)s cannot be disputed.") % {"stage": deal.get_stage_display()}
-        )
-    if now > dispute_deadline(deal):
-        raise DealConflict(_("The dispute window of this handoff has closed."))
+    if not access.may_dispute(by, deal):
+        raise NotAllowed(_("Only the deal's closer can dispute its handoff."))
+    blockers = dispute_blockers(deal, now)
+    if blockers:
+        raise DealConflict(" ".join(blockers))
     errors = {}
     if criterion is None:
         errors["criterion"] = _("Name the criterion the qualification got wrong.")
@@ -86,8 +101,8 @@ def dispute_raise(
 
 
 def dispute_comment(*, dispute: Dispute, by: AbstractBaseUser, text: str) -> None:
-    if by.pk != dispute.handoff.qualifier_id:
-        raise PermissionDenied(_("Only the qualifier who handed the lead off can answer."))
+    if not access.may_comment_dispute(by, dispute):
+        raise NotAllowed(_("Only the qualifier who handed the lead off can answer."))
     if not dispute.is_open:
         raise DealConflict(_("This dispute is already resolved."))
     if not text.strip():
@@ -98,10 +113,7 @@ def dispute_comment(*, dispute: Dispute, by: AbstractBaseUser, text: str) -> Non
 
 def can_resolve(dispute: Dispute, user: AbstractBaseUser) -> bool:
     """A manager of either team, or an admin — but nobody rules on their own deal."""
-    if user.pk in (dispute.deal.closer_id, dispute.handoff.qualifier_id):
-        return False
-    managers = {dispute.deal.team.manager_id, dispute.handoff.from_team.manager_id}
-    return user.is_superuser or user.pk in managers
+    return access.may_rule(user, dispute)
 
 
 def dispute_resolve(
@@ -114,7 +126,7 @@ def dispute_resolve(
 ) -> Dispute:
     now = now or timezone.now()
     if not can_resolve(dispute, by):
-        raise PermissionDenied(_("You cannot rule on this dispute."))
+        raise NotAllowed(_("You cannot rule on this dispute."))
     if outcome not in Dispute.Outcome.values:
         raise ValidationError({"outcome": _("Rule upheld or rejected.")})
     with transaction.atomic():

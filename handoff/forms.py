@@ -4,7 +4,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.teams.models import Role, Team
-from deals.models import VisitSlot
+from deals.models import Deal, VisitSlot
 from handoff.models import Dispute
 from handoff.services import free_slots
 from leads.models import Criterion, Lead
@@ -63,6 +63,16 @@ class DisputeForm(forms.Form):
         label=_("Which criterion was wrong"), queryset=Criterion.objects.all()
     )
     claim = forms.CharField(label=_("What was wrong"), widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, deal: Deal | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if deal is not None and not self.is_bound:  # offer the criteria the lead was asked
+            answered = deal.lead.answers.exclude(criterion=None).order_by("answered_at")
+            self.fields["criterion"].queryset = Criterion.objects.filter(
+                pk__in=answered.values("criterion")
+            )
+            questions = dict(answered.values_list("criterion_id", "question"))
+            self.fields["criterion"].label_from_instance = lambda c: questions.get(c.pk, c.question)
 
 
 class CommentForm(forms.Form):

@@ -1,6 +1,5 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -9,9 +8,11 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm import access
+from crm.lib.pages import act
 from crm.teams.templatetags.people import person
+from deals.models import Deal
 from deals.selectors import deal_get_for_user, deals_visible_to
-from deals.services import DealConflict
 from handoff import disputes
 from handoff.disputes import disputes_visible_to
 from handoff.forms import CommentForm, ConvertForm, DisputeForm, RulingForm
@@ -19,12 +20,7 @@ from handoff.models import Dispute, Handoff
 from handoff.services import lead_convert
 from leads.models import Lead
 from leads.selectors import lead_get_for_user
-from leads.services import (
-    LeadConflict,
-    TransitionBlocked,
-    convert_condition_blockers,
-    transition_blockers,
-)
+from leads.services import convert_condition_blockers, transition_blockers
 
 
 @login_required
@@ -44,26 +40,25 @@ def convert(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.error(request, error)
         return redirect("leads:detail", pk=lead.pk)
     data = form.cleaned_data
-    try:
-        handoff = lead_convert(
-            lead=lead,
-            by=request.user,
-            sales_team=data["sales_team"],
-            closer=data["closer"],
-            slot=data["slot"],
-            address=data["address"],
+    done: list[Handoff] = []
+
+    def convert_lead() -> None:
+        done.append(
+            lead_convert(
+                lead=lead,
+                by=request.user,
+                sales_team=data["sales_team"],
+                closer=data["closer"],
+                slot=data["slot"],
+                address=data["address"],
+            )
         )
-    except LeadConflict as conflict:
-        messages.error(request, str(conflict))
-    except TransitionBlocked as blocked:
-        for reason in blocked.reasons:
-            messages.error(request, reason)
-    except ValidationError as error:
-        for message in error.messages:
-            messages.error(request, message)
-    else:
-        messages.success(request, _handed_off(request, handoff))
-    return redirect("leads:detail", pk=lead.pk)
+
+    back = reverse("leads:detail", args=[lead.pk])
+    response = act(request, convert_lead, done="", back=back)
+    if done:
+        messages.success(request, _handed_off(request, done[0]))
+    return response
 
 
 def _convert_blockers(lead: Lead) -> list[str]:
@@ -154,8 +149,8 @@ def dispute(request: HttpRequest, pk: int, status: int = 200, **forms) -> HttpRe
             "lead": lead,
             "answers": lead.answers.order_by("answered_at"),
             "attempts": lead.attempts.select_related("by"),
-            "can_resolve": item.is_open and disputes.can_resolve(item, request.user),
-            "can_comment": item.is_open and request.user.pk == item.handoff.qualifier_id,
+            "can_resolve": item.is_open and access.may_rule(request.user, item),
+            "can_comment": item.is_open and access.may_comment_dispute(request.user, item),
             "ruling_form": forms.get("ruling_form") or RulingForm(),
             "comment_form": forms.get("comment_form") or CommentForm(),
         },
@@ -164,27 +159,53 @@ def dispute(request: HttpRequest, pk: int, status: int = 200, **forms) -> HttpRe
 
 
 @login_required
-@require_POST
 def dispute_raise(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: the deal page's dispute box (loaded by htmx: the deals app imports nothing from
+    this one). POST: the closer disputes the handoff."""
     deal = deal_get_for_user(request.user, pk)
+    if request.method != "POST":
+        return _dispute_box(request, deal)
+    access.require(access.may_dispute(request.user, deal))
     form = DisputeForm(request.POST)
-    if not form.is_valid():
+    if not form.is_valid():  # the box is a part of the deal page: its errors are shown there
         for errors in form.errors.values():
             for error in errors:
                 messages.error(request, error)
         return redirect("deals:detail", pk=deal.pk)
-    try:
-        item = disputes.dispute_raise(
-            deal=deal,
-            by=request.user,
-            criterion=form.cleaned_data["criterion"],
-            claim=form.cleaned_data["claim"],
+    raised: list[Dispute] = []
+
+    def raise_dispute() -> None:
+        raised.append(
+            disputes.dispute_raise(
+                deal=deal,
+                by=request.user,
+                criterion=form.cleaned_data["criterion"],
+                claim=form.cleaned_data["claim"],
+            )
         )
-    except (DealConflict, PermissionDenied, ValidationError) as error:
-        messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
-        return redirect("deals:detail", pk=deal.pk)
-    messages.success(request, _("Dispute sent to the sales head."))
-    return redirect("handoff:dispute", pk=item.pk)
+
+    response = act(
+        request,
+        raise_dispute,
+        done=_("Dispute sent to the sales head."),
+        back=reverse("deals:detail", args=[deal.pk]),
+    )
+    return redirect("handoff:dispute", pk=raised[0].pk) if raised else response
+
+
+def _dispute_box(request: HttpRequest, deal: Deal) -> HttpResponse:
+    now = timezone.now()
+    handoff = getattr(deal, "handoff", None)
+    context = {
+        "deal": deal,
+        "dispute": getattr(deal, "dispute", None),
+        "form": DisputeForm(deal=deal),
+        "may_dispute": handoff is not None
+        and access.may_dispute(request.user, deal)
+        and not disputes.dispute_blockers(deal, now),
+        "until": disputes.dispute_deadline(deal) if handoff is not None else None,
+    }
+    return render(request, "handoff/dispute_box.html", context)
 
 
 @login_required
@@ -194,11 +215,16 @@ def dispute_comment(request: HttpRequest, pk: int) -> HttpResponse:
     form = CommentForm(request.POST)
     if not form.is_valid():
         return dispute(request, pk, status=400, comment_form=form)
-    try:
-        disputes.dispute_comment(dispute=item, by=request.user, text=form.cleaned_data["text"])
-    except (DealConflict, PermissionDenied) as error:
-        messages.error(request, str(error))
-    return redirect("handoff:dispute", pk=pk)
+    return act(
+        request,
+        lambda: disputes.dispute_comment(
+            dispute=item, by=request.user, text=form.cleaned_data["text"]
+        ),
+        done=_("Comment sent."),
+        back=reverse("handoff:dispute", args=[pk]),
+        page=lambda status: dispute(request, pk, status=status, comment_form=form),
+        form=form,
+    )
 
 
 @login_required
@@ -208,15 +234,16 @@ def dispute_resolve(request: HttpRequest, pk: int) -> HttpResponse:
     form = RulingForm(request.POST)
     if not form.is_valid():
         return dispute(request, pk, status=400, ruling_form=form)
-    try:
-        disputes.dispute_resolve(
+    return act(
+        request,
+        lambda: disputes.dispute_resolve(
             dispute=item,
             by=request.user,
             outcome=form.cleaned_data["outcome"],
             note=form.cleaned_data["note"],
-        )
-    except (DealConflict, PermissionDenied) as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, _("Ruling recorded."))
-    return redirect("handoff:dispute", pk=pk)
+        ),
+        done=_("Ruling recorded."),
+        back=reverse("handoff:dispute", args=[pk]),
+        page=lambda status: dispute(request, pk, status=status, ruling_form=form),
+        form=form,
+    )

@@ -7,15 +7,15 @@ import itertools
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from crm.teams.models import Role, Team
-from crm.teams.selectors import teams_for_user, user_has_role
+from crm import access
+from crm.teams.models import Team
 from leads.import_presets import MULTI_FIELDS, detect_preset
 from leads.imports import (
     FIELDS,
@@ -49,11 +49,10 @@ FIELD_LABELS = {
 
 
 def _import_teams(request: HttpRequest) -> QuerySet[Team]:
-    user = request.user
-    if not (user.is_staff or user_has_role(user, Role.SALES_HEAD)):
-        raise PermissionDenied
-    teams = Team.objects.all() if user.is_staff else teams_for_user(user)
-    return teams.filter(kind=Team.Kind.QUALIFICATION)
+    """The teams the user may import into (those they manage); none: the 403 page."""
+    teams = access.import_teams(request.user)
+    access.require(teams.exists())
+    return teams
 
 
 class UploadForm(forms.Form):
@@ -142,16 +141,11 @@ def upload(request: HttpRequest) -> HttpResponse:
 
 
 def _job_for(request: HttpRequest, pk: int) -> LeadImport:
-    _import_teams(request)
-    jobs = (
-        LeadImport.objects.all()
-        if request.user.is_staff
-        else LeadImport.objects.filter(created_by=request.user)
-    )
-    try:
-        return jobs.select_related("team", "source").get(pk=pk)
-    except LeadImport.DoesNotExist:
-        raise Http404 from None
+    """An import job the user may open (crm/access.py `may_open_import`); else a 404."""
+    job = LeadImport.objects.select_related("team", "source").filter(pk=pk).first()
+    if job is None or not access.may_open_import(request.user, job):
+        raise Http404
+    return job
 
 
 @login_required

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from crm.lib.phones import is_valid_phone
+from crm.lib.transitions import blocks_with
 from crm.teams.models import Team
 
 
@@ -193,25 +194,9 @@ class CriterionOption(models.Model):
         return self.label
 
 
+# Conditions carry their message (crm/lib/transitions.py): a fixed text, or one made from the
+# lead (which criteria are missing), so the workspace can say exactly what to do.
 LeadCondition = Callable[["Lead"], bool]
-# What a user reads when a condition does not hold: a fixed text, or one made from the lead
-# (which criteria are missing), so the workspace can say exactly what to do.
-BlockerMessage = str | Callable[["Lead"], str]
-
-
-def blocks_with(message: BlockerMessage) -> Callable[[LeadCondition], LeadCondition]:
-    """Attach the message a user sees when this transition condition does not hold."""
-
-    def attach(condition: LeadCondition) -> LeadCondition:
-        condition.message = message  # type: ignore[attr-defined]
-        return condition
-
-    return attach
-
-
-def blocker_message(condition: LeadCondition, lead: "Lead") -> str:
-    message = condition.message  # type: ignore[attr-defined]
-    return str(message(lead) if callable(message) else message)
 
 
 @blocks_with(_("Log at least one contact attempt."))

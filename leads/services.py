@@ -12,9 +12,13 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_fsm import ConcurrentTransition, TransitionNotAllowed, can_proceed
+from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
+from crm import access
+from crm.lib.errors import Blocked, Conflict
 from crm.lib.phones import normalise_phone
+from crm.lib.transitions import blocker_message
+from crm.lib.transitions import transition_blockers as blockers_of
 from crm.teams.models import Team
 from crm.teams.selectors import working_week
 from leads import alerts, priority, scoring, sla
@@ -27,21 +31,18 @@ from leads.models import (
     Lead,
     LeadEvent,
     LeadSource,
-    blocker_message,
 )
 from leads.selectors import open_duplicate_of
 
 T = TypeVar("T")
 
 
-class LeadConflict(Exception):
+class LeadConflict(Conflict):
     """Someone else changed the lead first; the user should reload and look again."""
 
 
-class TransitionBlocked(Exception):
-    def __init__(self, reasons: list[str]) -> None:
-        super().__init__(" ".join(reasons))
-        self.reasons = reasons
+class TransitionBlocked(Blocked):
+    """A lead's transition whose conditions do not hold."""
 
 
 def lead_create(
@@ -442,13 +443,8 @@ def lead_answer(
 
 def transition_blockers(lead: Lead, name: str) -> list[str]:
     """Why the named transition cannot run now; empty when it can."""
-    method = getattr(lead, name)
-    if not can_proceed(method, check_conditions=False):
-        return [
-            _("Not possible for a lead that is %(state)s.") % {"state": lead.get_state_display()}
-        ]
-    transition = method._django_fsm.get_transition(lead.state)
-    return [blocker_message(c, lead) for c in transition.conditions if not c(lead)]
+    not_possible = _("Not possible for a lead that is %(state)s.")
+    return blockers_of(lead, name, not_possible=not_possible % {"state": lead.get_state_display()})
 
 
 def convert_condition_blockers(lead: Lead) -> list[str]:
@@ -470,7 +466,7 @@ def lead_transition(
     """Run a transition with its event in one transaction; `then` runs inside it too, so a
     conversion's deal exists exactly when the lead is converted."""
     now = now or timezone.now()
-    if by.pk != lead.team.manager_id and not by.is_superuser:
+    if not access.manages(by, lead.team):
         _raise_if_held_by_other(lead, by, now)  # a manager may step in; a teammate may not
     blockers = transition_blockers(lead, name)
     if blockers:
@@ -542,7 +538,7 @@ def lead_contact_update(
     open lead with the same one, as intake would have. Returns the changed field names."""
     now = now or timezone.now()
     _raise_if_closed(lead)
-    if by.pk != lead.team.manager_id and not by.is_superuser:
+    if not access.manages(by, lead.team):
         _raise_if_held_by_other(lead, by, now)
     changed = []
     for name, value in _contact_cleaned(fields).items():

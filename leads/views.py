@@ -7,15 +7,21 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Prefetch
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as _noop
 from django.views.decorators.http import require_POST
 
+from crm import access
+from crm.access import page_for
+from crm.lib.errors import Conflict
+from crm.lib.pages import act
 from crm.lib.phones import international
 from crm.lib.spreadsheets import spreadsheet_safe
+from crm.teams.models import Team
 from crm.teams.selectors import landing_url_name
 from crm.teams.templatetags.people import person
 from leads import priority, services
@@ -37,7 +43,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect(landing_url_name(request.user))
 
 
-@login_required
+@page_for(access.works_leads)
 def queue(request: HttpRequest) -> HttpResponse:
     """The qualifier's day: the team's open leads in the order to call them (leads/priority.py),
     kept live by a poll that costs nothing when nothing changed (204)."""
@@ -96,20 +102,17 @@ def _digest(rows: list[priority.Row], next_cursor: str, count: int, now: datetim
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
-@login_required
+@page_for(access.heads_teams)
 def sla_board(request: HttpRequest) -> HttpResponse:
     """ "SLA now": the leads in warning and in breach of the teams the user manages."""
-    teams = [t for t in queue_teams(request.user) if t.manager_id == request.user.pk]
-    if request.user.is_staff:
-        teams = queue_teams(request.user)
-    if not teams:
-        raise Http404
+    teams = list(access.managed_teams(request.user).filter(kind=Team.Kind.QUALIFICATION))
+    access.require(bool(teams))
     context = {"groups": sla_now(teams, timezone.now()), "now": timezone.now(), "teams": teams}
     template = "leads/sla_now.html#sla-rows" if request.htmx else "leads/sla_now.html"
     return render(request, template, context)
 
 
-@login_required
+@page_for(access.works_leads)
 @require_POST
 def take_next(request: HttpRequest) -> HttpResponse:
     lead = services.lead_claim_next(user=request.user, teams=queue_teams(request.user))
@@ -119,13 +122,11 @@ def take_next(request: HttpRequest) -> HttpResponse:
     return redirect("leads:detail", pk=lead.pk)
 
 
-@login_required
+@page_for(access.works_leads)
 def lead_create(request: HttpRequest) -> HttpResponse:
     """Manual entry. A phone or e-mail matching an open lead asks once before saving, then
     links the new lead to it as a duplicate."""
     teams = queue_teams(request.user)
-    if not teams:
-        raise Http404
     form = LeadEntryForm(request.POST or None, teams=teams)
     duplicate = None
     if request.method == "POST" and form.is_valid():
@@ -157,7 +158,7 @@ def _criteria() -> list[Criterion]:
     )
 
 
-def _workspace(request: HttpRequest, lead: Lead, **forms) -> HttpResponse:
+def _workspace(request: HttpRequest, lead: Lead, status: int = 200, **forms) -> HttpResponse:
     answers = {a.criterion_id: a for a in lead.answers.all()}
     context = {
         "lead": lead,
@@ -181,7 +182,8 @@ def _workspace(request: HttpRequest, lead: Lead, **forms) -> HttpResponse:
         "duplicates": lead.duplicates.all()[:10],
         "now": timezone.now(),
     }
-    status = 400 if any(f.errors for f in forms.values() if f is not None) else 200
+    if any(f.errors for f in forms.values() if f is not None):
+        status = 400
     return render(request, "leads/lead_detail.html", context, status=status)
 
 
@@ -196,25 +198,15 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _act(request: HttpRequest, lead: Lead, action, success: str, **forms) -> HttpResponse:
     """Run a service; a conflict or a rule it breaks is shown on the workspace, not lost."""
-    try:
-        action()
-    except services.LeadConflict as conflict:
-        messages.error(request, str(conflict))
-        return redirect("leads:detail", pk=lead.pk)
-    except services.TransitionBlocked as blocked:
-        for reason in blocked.reasons:
-            messages.error(request, reason)
-        return redirect("leads:detail", pk=lead.pk)
-    except ValidationError as error:
-        form = next(iter(forms.values()), None)
-        if form is not None and hasattr(error, "error_dict"):
-            for field, errors in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
-        else:
-            messages.error(request, " ".join(error.messages))
-        return _workspace(request, lead, **forms)
-    messages.success(request, success)
-    return redirect("leads:detail", pk=lead.pk)
+    form = next(iter(forms.values()), None)
+    return act(
+        request,
+        action,
+        done=success,
+        back=reverse("leads:detail", args=[lead.pk]),
+        page=lambda status: _workspace(request, lead, status=status, **forms),
+        form=form,
+    )
 
 
 @login_required
@@ -257,7 +249,7 @@ def _check_after_call(request: HttpRequest, lead: Lead, outcome: str) -> None:
         return
     try:
         services.lead_check(lead=lead, by=request.user)
-    except (services.LeadConflict, services.TransitionBlocked) as error:
+    except Conflict as error:
         messages.error(request, str(error))
     else:
         messages.success(request, _("Lead checked."))
@@ -300,7 +292,7 @@ def answer_save(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         for given, value in form.given():
             services.lead_answer(lead=lead, by=request.user, criterion=given, value=value)
-    except services.LeadConflict as conflict:
+    except Conflict as conflict:
         return _refused(str(conflict), status=409)
     except ValidationError as error:
         return _refused(" ".join(error.messages))
@@ -394,7 +386,7 @@ EXPORT_COLUMNS = [
 ]
 
 
-@login_required
+@page_for(access.works_leads)
 def export_csv(request: HttpRequest) -> StreamingHttpResponse:
     """The queue as filtered on the page, as CSV that Excel opens as it is (UTF-8 with a BOM,
     ";"), streamed so a big list never sits in memory."""

@@ -9,8 +9,8 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncWeek
 
-from crm.teams.models import Role, Team
-from crm.teams.selectors import teams_for_user, user_has_role
+from crm import access
+from crm.teams.models import Team
 from deals.models import Deal
 from handoff.models import Dispute, Handoff
 from leads.models import Deadline, Lead
@@ -19,12 +19,8 @@ from reports.periods import Period
 
 
 def report_teams(user: AbstractBaseUser) -> list[Team]:
-    """A sales head sees the teams they manage; an admin sees all."""
-    if user.is_superuser or user.is_staff:
-        return list(Team.objects.all())
-    if not user_has_role(user, Role.SALES_HEAD):
-        return []
-    return list(teams_for_user(user).filter(manager=user))
+    """The teams the user manages (an admin: all) — crm/access.py."""
+    return access.report_teams(user)
 
 
 def money(amount: Decimal | None) -> Decimal:

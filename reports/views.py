@@ -3,11 +3,12 @@ import io
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from crm import access
+from crm.access import page_for
 from crm.lib.spreadsheets import spreadsheet_safe
 from crm.teams.selectors import teams_for_user
 from reports import exports, people, presentation
@@ -21,13 +22,11 @@ def _period(request: HttpRequest) -> tuple[PeriodForm, Period | None]:
     return form, form.period(timezone.get_current_timezone()) if form.is_valid() else None
 
 
-@login_required
+@page_for(access.heads_teams)
 def teams(request: HttpRequest) -> HttpResponse:
     """The team report: qualification and sales teams side by side, against the previous
     period; ?format=csv downloads the same numbers."""
     visible = report_teams(request.user)
-    if not visible:
-        raise PermissionDenied
     form, period = _period(request)
     report = exports.team_report(visible, period) if period else []
     if period and request.GET.get("format") == "csv":
@@ -75,12 +74,10 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
     return render(request, "reports/leaderboard.html", {"form": form, "board": board})
 
 
-@login_required
+@page_for(access.heads_teams)
 def insights(request: HttpRequest) -> HttpResponse:
     """Which answers predict a sale, and which sources bring junk or disputes."""
     visible = report_teams(request.user)
-    if not visible:
-        raise PermissionDenied
     team_ids = [t.pk for t in visible]
     form, period = _period(request)
     context = {"form": form}

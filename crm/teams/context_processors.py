@@ -1,12 +1,13 @@
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
-from crm.teams.models import Role
+from crm import access
 
 
-def roles(request: HttpRequest) -> dict[str, bool]:
-    """Which role-specific links the header shows."""
+def roles(request: HttpRequest) -> dict[str, object]:
+    """`may`: which header links the user sees (crm/access.py `menu`). Lazy, so the htmx
+    partials that never show the header never pay for it."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    names = set(user.groups.values_list("name", flat=True))
-    return {"is_sales_head": Role.SALES_HEAD in names}
+    return {"may": SimpleLazyObject(lambda: access.menu(user))}

@@ -1,32 +1,13 @@
 import time
 
-from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Q, QuerySet
-
+from crm import access
 from crm.lib.business_time import WorkingWeek
-from crm.teams.models import Role, Team
+from crm.teams.models import Team
 
-
-def teams_for_user(user: AbstractBaseUser) -> QuerySet[Team]:
-    """The teams whose data the user may see: those they belong to or manage."""
-    if not user.is_authenticated:
-        return Team.objects.none()
-    if user.is_superuser:
-        return Team.objects.all()
-    return Team.objects.filter(Q(members=user) | Q(manager=user)).distinct()
-
-
-def user_has_role(user: AbstractBaseUser, role: str) -> bool:
-    return user.is_authenticated and user.groups.filter(name=role).exists()
-
-
-def landing_url_name(user: AbstractBaseUser) -> str:
-    """Each role lands on the page it works in."""
-    if user_has_role(user, Role.SALES_HEAD):
-        return "reports:teams"
-    if user_has_role(user, Role.CLOSER) and not user_has_role(user, Role.QUALIFIER):
-        return "deals:board"
-    return "leads:queue"
+# Who sees which team, and the roles, are access rules: they live in crm/access.py.
+teams_for_user = access.teams_seen
+user_has_role = access.has_role
+landing_url_name = access.landing_url_name
 
 
 _WEEK_TTL_S = 60.0

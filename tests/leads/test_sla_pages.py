@@ -77,4 +77,4 @@ def test_sla_now_shows_breaches_by_qualifier_to_the_manager(client, world, breac
 
 def test_sla_now_is_for_managers(client, world):
     client.force_login(world.qualifier)
-    assert client.get(reverse("leads:sla")).status_code == 404
+    assert client.get(reverse("leads:sla")).status_code == 403  # a page not for their role

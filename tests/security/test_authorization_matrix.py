@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 
 from crm.health.services import beat
 from crm.notifications.models import Notification
+from crm.teams.models import Role
 from deals import services as deals
 from deals.models import VisitSlot
 from handoff.disputes import dispute_raise
@@ -21,7 +22,7 @@ from leads.models import LeadImport, LeadSource
 from tests.factories import UserFactory, make_criterion, make_deal, make_lead
 from tests.security.routes import named_routes
 
-ROLES = ("anonymous", "qualifier", "closer", "head", "outsider", "admin")
+ROLES = ("anonymous", "qualifier", "closer", "head", "head_b", "outsider", "staff", "admin")
 
 
 @dataclass(frozen=True)
@@ -36,93 +37,98 @@ def rule(method: str, obj: str | None, *codes: int) -> Rule:
     return Rule(method, obj, codes)
 
 
-# anonymous, qualifier (team A), closer (sales team S), head (manages A and S),
-# outsider (a qualifier of team B), admin (staff)
+# anonymous, qualifier (team A), closer (sales team S), head (manages A and S), head_b (a Sales
+# head who manages team B only), outsider (a qualifier of team B), staff (is_staff, no
+# superuser, no group, no team: Django's admin and nothing else), admin (superuser).
+# The refusals (crm/access.py): 404 for an object the user may not see, 403 for a page that is
+# not for their role or an action they may not take on what they see.
 EXPECTED = {
-    "admin:*": rule("GET", None, 302, 302, 302, 302, 302, 200),
-    "home": rule("GET", None, 302, 302, 302, 302, 302, 302),
-    "login": rule("GET", None, 200, 302, 302, 302, 302, 302),
-    "logout": rule("POST", None, 302, 302, 302, 302, 302, 302),
-    "set_language": rule("POST", None, 302, 302, 302, 302, 302, 302),
+    "admin:*": rule("GET", None, 302, 302, 302, 302, 302, 302, 200, 200),
+    "home": rule("GET", None, 302, 302, 302, 302, 302, 302, 302, 302),
+    "login": rule("GET", None, 200, 302, 302, 302, 302, 302, 302, 302),
+    "logout": rule("POST", None, 302, 302, 302, 302, 302, 302, 302, 302),
+    "set_language": rule("POST", None, 302, 302, 302, 302, 302, 302, 302, 302),
     # each user's own API token (no object: nobody names another user's)
-    "accounts:profile": rule("GET", None, 302, 200, 200, 200, 200, 200),
-    "accounts:token": rule("POST", None, 302, 400, 400, 400, 400, 400),  # no action chosen
-    "healthz": rule("GET", None, 200, 200, 200, 200, 200, 200),
+    "accounts:profile": rule("GET", None, 302, 200, 200, 200, 200, 200, 200, 200),
+    # no action chosen
+    "accounts:token": rule("POST", None, 302, 400, 400, 400, 400, 400, 400, 400),
+    "healthz": rule("GET", None, 200, 200, 200, 200, 200, 200, 200, 200),
     # leads
-    "leads:queue": rule("GET", None, 302, 200, 200, 200, 200, 200),
-    "leads:take_next": rule("POST", None, 302, 302, 302, 302, 302, 302),
-    "leads:create": rule("GET", None, 302, 200, 404, 200, 200, 200),
-    "leads:detail": rule("GET", "lead", 302, 200, 404, 200, 404, 200),
-    "leads:attempt": rule("POST", "lead", 302, 400, 404, 400, 404, 400),
-    "leads:answers": rule("POST", "lead", 302, 302, 404, 302, 404, 302),
-    "leads:answer": rule("POST", "lead", 302, 400, 404, 400, 404, 400),
-    "leads:contact": rule("POST", "lead", 302, 400, 404, 400, 404, 400),
-    "leads:check": rule("POST", "lead", 302, 302, 404, 302, 404, 302),
-    "leads:junk": rule("POST", "lead", 302, 400, 404, 400, 404, 400),
-    "leads:export": rule("GET", None, 302, 200, 200, 200, 200, 200),
-    "leads:sla": rule("GET", None, 302, 404, 404, 200, 404, 200),
-    "leads:import": rule("GET", None, 302, 403, 403, 200, 403, 200),
-    "leads:import_job": rule("GET", "import", 302, 403, 403, 200, 403, 200),
-    "leads:import_step": rule("POST", "import", 302, 403, 403, 200, 403, 200),
-    "handoff:convert": rule("GET", "lead", 302, 200, 404, 200, 404, 200),
+    "leads:queue": rule("GET", None, 302, 200, 403, 200, 200, 200, 403, 200),
+    "leads:take_next": rule("POST", None, 302, 302, 403, 302, 302, 302, 403, 302),
+    "leads:create": rule("GET", None, 302, 200, 403, 200, 200, 200, 403, 200),
+    "leads:detail": rule("GET", "lead", 302, 200, 404, 200, 404, 404, 404, 200),
+    "leads:attempt": rule("POST", "lead", 302, 400, 404, 400, 404, 404, 404, 400),
+    "leads:answers": rule("POST", "lead", 302, 302, 404, 302, 404, 404, 404, 302),
+    "leads:answer": rule("POST", "lead", 302, 400, 404, 400, 404, 404, 404, 400),
+    "leads:contact": rule("POST", "lead", 302, 400, 404, 400, 404, 404, 404, 400),
+    "leads:check": rule("POST", "lead", 302, 302, 404, 302, 404, 404, 404, 302),
+    "leads:junk": rule("POST", "lead", 302, 400, 404, 400, 404, 404, 404, 400),
+    "leads:export": rule("GET", None, 302, 200, 403, 200, 200, 200, 403, 200),
+    "leads:sla": rule("GET", None, 302, 403, 403, 200, 200, 403, 403, 200),
+    "leads:import": rule("GET", None, 302, 403, 403, 200, 200, 403, 403, 200),
+    "leads:import_job": rule("GET", "import", 302, 404, 404, 200, 404, 404, 404, 200),
+    "leads:import_step": rule("POST", "import", 302, 404, 404, 200, 404, 404, 404, 200),
+    "handoff:convert": rule("GET", "lead", 302, 200, 404, 200, 404, 404, 404, 200),
     # deals
-    "deals:board": rule("GET", None, 302, 200, 200, 200, 200, 200),
-    "deals:detail": rule("GET", "deal", 302, 404, 200, 200, 404, 200),
-    "deals:accept": rule("POST", "deal", 302, 404, 302, 302, 404, 302),
-    "deals:meeting": rule("POST", "deal", 302, 404, 400, 400, 404, 400),
-    "deals:propose": rule("POST", "deal", 302, 404, 302, 302, 404, 302),
-    "deals:win": rule("POST", "deal", 302, 404, 400, 400, 404, 400),
-    "deals:lose": rule("POST", "deal", 302, 404, 400, 400, 404, 400),
-    "deals:note": rule("POST", "deal", 302, 404, 400, 400, 404, 400),
-    "deals:assign": rule("POST", "deal", 302, 404, 403, 302, 404, 302),
-    "deals:slots": rule("GET", None, 302, 403, 200, 403, 403, 403),
-    "deals:slot_remove": rule("POST", "slot", 302, 302, 302, 302, 302, 302),
-    "deals:availability": rule("POST", None, 302, 302, 302, 302, 302, 302),
-    "deals:contact": rule("GET", "contact", 302, 404, 200, 200, 404, 200),
-    "handoff:dispute_raise": rule("POST", "deal", 302, 404, 302, 302, 404, 302),
-    "handoff:disputes": rule("GET", None, 302, 200, 200, 200, 200, 200),
-    "handoff:dispute": rule("GET", "dispute", 302, 200, 200, 200, 404, 200),
-    "handoff:dispute_comment": rule("POST", "dispute", 302, 400, 400, 400, 404, 400),
-    "handoff:dispute_resolve": rule("POST", "dispute", 302, 400, 400, 400, 404, 400),
+    "deals:board": rule("GET", None, 302, 403, 200, 200, 403, 403, 403, 200),
+    "deals:detail": rule("GET", "deal", 302, 404, 200, 200, 404, 404, 404, 200),
+    "deals:accept": rule("POST", "deal", 302, 404, 302, 403, 404, 404, 404, 403),
+    "deals:meeting": rule("POST", "deal", 302, 404, 400, 400, 404, 404, 404, 400),
+    "deals:propose": rule("POST", "deal", 302, 404, 302, 302, 404, 404, 404, 302),
+    "deals:win": rule("POST", "deal", 302, 404, 400, 400, 404, 404, 404, 400),
+    "deals:lose": rule("POST", "deal", 302, 404, 400, 400, 404, 404, 404, 400),
+    "deals:note": rule("POST", "deal", 302, 404, 400, 400, 404, 404, 404, 400),
+    "deals:assign": rule("POST", "deal", 302, 404, 403, 302, 404, 404, 404, 302),
+    "deals:slots": rule("GET", None, 302, 403, 200, 403, 403, 403, 403, 403),
+    "deals:slot_remove": rule("POST", "slot", 302, 302, 302, 302, 302, 302, 302, 302),
+    "deals:availability": rule("POST", None, 302, 302, 302, 302, 302, 302, 302, 302),
+    "deals:contact": rule("GET", "contact", 302, 404, 200, 200, 404, 404, 404, 200),
+    "handoff:dispute_raise": rule("POST", "deal", 302, 404, 403, 403, 404, 404, 404, 403),
+    "handoff:disputes": rule("GET", None, 302, 200, 200, 200, 200, 200, 200, 200),
+    "handoff:dispute": rule("GET", "dispute", 302, 200, 200, 200, 404, 404, 404, 200),
+    "handoff:dispute_comment": rule("POST", "dispute", 302, 400, 400, 400, 404, 404, 404, 400),
+    "handoff:dispute_resolve": rule("POST", "dispute", 302, 400, 400, 400, 404, 404, 404, 400),
     # notifications and reports
-    "notifications:inbox": rule("GET", None, 302, 200, 200, 200, 200, 200),
-    "notifications:badge": rule("GET", None, 302, 200, 200, 200, 200, 200),
-    "notifications:open": rule("GET", "notification", 302, 404, 404, 302, 404, 404),
-    "notifications:mark_all_read": rule("POST", None, 302, 302, 302, 302, 302, 302),
-    "reports:teams": rule("GET", None, 302, 403, 403, 200, 403, 200),
-    "reports:person": rule("GET", "person", 302, 404, 404, 200, 404, 200),
-    "reports:leaderboard": rule("GET", None, 302, 200, 200, 200, 200, 200),
-    "reports:insights": rule("GET", None, 302, 403, 403, 200, 403, 200),
+    "notifications:inbox": rule("GET", None, 302, 200, 200, 200, 200, 200, 200, 200),
+    "notifications:badge": rule("GET", None, 302, 200, 200, 200, 200, 200, 200, 200),
+    "notifications:open": rule("GET", "notification", 302, 404, 404, 302, 404, 404, 404, 404),
+    "notifications:mark_all_read": rule("POST", None, 302, 302, 302, 302, 302, 302, 302, 302),
+    "reports:teams": rule("GET", None, 302, 403, 403, 200, 200, 403, 403, 200),
+    "reports:person": rule("GET", "person", 302, 404, 404, 200, 404, 404, 404, 200),
+    "reports:leaderboard": rule("GET", None, 302, 200, 200, 200, 200, 200, 200, 200),
+    "reports:insights": rule("GET", None, 302, 403, 403, 200, 200, 403, 403, 200),
     # API: 401 without credentials (token auth answers first), 404 for another team's object
-    "api:api-root": rule("GET", None, 401, 200, 200, 200, 200, 200),
+    "api:api-root": rule("GET", None, 401, 200, 200, 200, 200, 200, 200, 200),
     # The schema and its docs need a login or a token; the docs send a browser to log in.
-    "api:schema": rule("GET", None, 401, 200, 200, 200, 200, 200),
-    "api:docs": rule("GET", None, 302, 200, 200, 200, 200, 200),
-    "api:intake": rule("POST", None, 401, 401, 401, 401, 401, 401),  # the source key decides
-    "api:lead-list": rule("GET", None, 401, 200, 200, 200, 200, 200),
-    "api:lead-detail": rule("GET", "lead", 401, 200, 404, 200, 404, 200),
-    "api:lead-claim-next": rule("POST", None, 401, 200, 204, 200, 204, 200),
-    "api:lead-attempts": rule("POST", "lead", 401, 400, 404, 400, 404, 400),
-    "api:lead-answers": rule("POST", "lead", 401, 400, 404, 400, 404, 400),
-    "api:lead-check": rule("POST", "lead", 401, 409, 404, 409, 404, 409),
-    "api:lead-junk": rule("POST", "lead", 401, 400, 404, 400, 404, 400),
-    "api:lead-convert": rule("POST", "lead", 401, 409, 404, 409, 404, 409),
-    "api:criterion-list": rule("GET", None, 401, 200, 200, 200, 200, 200),
-    "api:junk-reason-list": rule("GET", None, 401, 200, 200, 200, 200, 200),
-    "api:loss-reason-list": rule("GET", None, 401, 200, 200, 200, 200, 200),
-    "api:source-list": rule("GET", None, 401, 200, 200, 200, 200, 200),
-    "api:deal-list": rule("GET", None, 401, 200, 200, 200, 200, 200),
-    "api:deal-detail": rule("GET", "deal", 401, 404, 200, 200, 404, 200),
-    "api:deal-accept": rule("POST", "deal", 401, 404, 200, 403, 404, 403),
-    "api:deal-stage": rule("POST", "deal", 401, 404, 400, 400, 404, 400),
-    "api:deal-win": rule("POST", "deal", 401, 404, 400, 400, 404, 400),
-    "api:deal-lose": rule("POST", "deal", 401, 404, 400, 400, 404, 400),
-    "api:deal-dispute": rule("POST", "deal", 401, 404, 400, 400, 404, 400),
-    "api:dispute-list": rule("GET", None, 401, 200, 200, 200, 200, 200),
-    "api:dispute-detail": rule("GET", "dispute", 401, 200, 200, 200, 404, 200),
-    "api:dispute-resolve": rule("POST", "dispute", 401, 400, 400, 400, 404, 400),
-    "api:notification-list": rule("GET", None, 401, 200, 200, 200, 200, 200),
-    "api:team-report": rule("GET", None, 401, 403, 403, 200, 403, 200),
+    "api:schema": rule("GET", None, 401, 200, 200, 200, 200, 200, 200, 200),
+    "api:docs": rule("GET", None, 302, 200, 200, 200, 200, 200, 200, 200),
+    # the source key decides
+    "api:intake": rule("POST", None, 401, 401, 401, 401, 401, 401, 401, 401),
+    "api:lead-list": rule("GET", None, 401, 200, 200, 200, 200, 200, 200, 200),
+    "api:lead-detail": rule("GET", "lead", 401, 200, 404, 200, 404, 404, 404, 200),
+    "api:lead-claim-next": rule("POST", None, 401, 200, 204, 200, 204, 204, 204, 200),
+    "api:lead-attempts": rule("POST", "lead", 401, 400, 404, 400, 404, 404, 404, 400),
+    "api:lead-answers": rule("POST", "lead", 401, 400, 404, 400, 404, 404, 404, 400),
+    "api:lead-check": rule("POST", "lead", 401, 409, 404, 409, 404, 404, 404, 409),
+    "api:lead-junk": rule("POST", "lead", 401, 400, 404, 400, 404, 404, 404, 400),
+    "api:lead-convert": rule("POST", "lead", 401, 409, 404, 409, 404, 404, 404, 409),
+    "api:criterion-list": rule("GET", None, 401, 200, 200, 200, 200, 200, 200, 200),
+    "api:junk-reason-list": rule("GET", None, 401, 200, 200, 200, 200, 200, 200, 200),
+    "api:loss-reason-list": rule("GET", None, 401, 200, 200, 200, 200, 200, 200, 200),
+    "api:source-list": rule("GET", None, 401, 200, 200, 200, 200, 200, 200, 200),
+    "api:deal-list": rule("GET", None, 401, 200, 200, 200, 200, 200, 200, 200),
+    "api:deal-detail": rule("GET", "deal", 401, 404, 200, 200, 404, 404, 404, 200),
+    "api:deal-accept": rule("POST", "deal", 401, 404, 200, 403, 404, 404, 404, 403),
+    "api:deal-stage": rule("POST", "deal", 401, 404, 400, 400, 404, 404, 404, 400),
+    "api:deal-win": rule("POST", "deal", 401, 404, 400, 400, 404, 404, 404, 400),
+    "api:deal-lose": rule("POST", "deal", 401, 404, 400, 400, 404, 404, 404, 400),
+    "api:deal-dispute": rule("POST", "deal", 401, 404, 400, 400, 404, 404, 404, 400),
+    "api:dispute-list": rule("GET", None, 401, 200, 200, 200, 200, 200, 200, 200),
+    "api:dispute-detail": rule("GET", "dispute", 401, 200, 200, 200, 404, 404, 404, 200),
+    "api:dispute-resolve": rule("POST", "dispute", 401, 400, 400, 400, 404, 404, 404, 400),
+    "api:notification-list": rule("GET", None, 401, 200, 200, 200, 200, 200, 200, 200),
+    "api:team-report": rule("GET", None, 401, 403, 403, 200, 200, 403, 403, 200),
 }
 
 
@@ -157,12 +163,20 @@ def objects(world) -> dict:
         closer=world.closer, starts_at=deal.created_at, ends_at=deal.created_at.replace(year=2099)
     )
     Group.objects.get_or_create(name="Sales head")
+    # A head of one team only (team B): a Sales head who manages nothing of team A's.
+    head_b = UserFactory(username="head_b", role=Role.SALES_HEAD)
+    world.other_team.manager = head_b
+    world.other_team.save()
+    # Staff but no superuser, no group, no team: Django's admin lets them in, nothing else.
+    staff = UserFactory(username="staff", is_staff=True)
     return {
         "users": {
             "qualifier": world.qualifier,
             "closer": world.closer,
             "head": world.head,
+            "head_b": head_b,
             "outsider": world.outsider,
+            "staff": staff,
             "admin": admin,
         },
         "lead": {"pk": lead.pk},
