@@ -8,7 +8,7 @@ from tests.e2e.conftest import login
 from tests.factories import make_deal, make_lead
 
 PAGES = {
-    "qualifier": ["/leads/", "/leads/{lead}/", "/leads/new/", "/deals/", "/notifications/"],
+    "qualifier": ["/leads/", "/leads/{lead}/", "/leads/new/", "/notifications/"],
     "closer": ["/deals/", "/deals/{deal}/"],
     "head": ["/reports/", "/reports/insights/", "/reports/leaderboard/", "/leads/sla/"],
 }
