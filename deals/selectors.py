@@ -2,6 +2,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from crm import access
 from crm.teams.models import Team
 from crm.teams.selectors import teams_for_user
 from deals.models import Contact, Deal
@@ -43,7 +44,7 @@ def board(user: AbstractBaseUser, mine_only: bool) -> dict[str, list[Deal]]:
 def contacts_visible_to(user: AbstractBaseUser) -> QuerySet[Contact]:
     """A contact belongs to one sales team: it is seen by whoever sees that team's deals (its
     closers, its manager, an admin) — never through another team's deal of the same person."""
-    if user.is_authenticated and user.is_superuser:
+    if access.is_admin(user):
         return Contact.objects.all()
     return Contact.objects.filter(team__in=teams_for_user(user).filter(kind=Team.Kind.SALES))
 

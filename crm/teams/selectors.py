@@ -6,7 +6,6 @@ from crm.teams.models import Team
 
 # Who sees which team, and the roles, are access rules: they live in crm/access.py.
 teams_for_user = access.teams_seen
-user_has_role = access.has_role
 landing_url_name = access.landing_url_name
 
 
