@@ -111,11 +111,6 @@ def dispute_comment(*, dispute: Dispute, by: AbstractBaseUser, text: str) -> Non
     dispute.qualifier_comment = text.strip()
 
 
-def can_resolve(dispute: Dispute, user: AbstractBaseUser) -> bool:
-    """A manager of either team, or an admin — but nobody rules on their own deal."""
-    return access.may_rule(user, dispute)
-
-
 def dispute_resolve(
     *,
     dispute: Dispute,
@@ -125,7 +120,7 @@ def dispute_resolve(
     now: datetime | None = None,
 ) -> Dispute:
     now = now or timezone.now()
-    if not can_resolve(dispute, by):
+    if not access.may_rule(by, dispute):
         raise NotAllowed(_("You cannot rule on this dispute."))
     if outcome not in Dispute.Outcome.values:
         raise ValidationError({"outcome": _("Rule upheld or rejected.")})
@@ -137,7 +132,7 @@ def dispute_resolve(
         if not ruled:
             raise DealConflict(_("This dispute is already resolved."))
         if outcome == Dispute.Outcome.UPHELD and dispute.deal.is_open:
-            # can_resolve above is the rule for rulings, not the closer's-hands rule
+            # access.may_rule above is the rule for rulings, not the closer's-hands rule
             deal_transition(
                 deal=dispute.deal,
                 by=by,

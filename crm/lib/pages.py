@@ -20,7 +20,7 @@ def act(
     form: django_forms.Form | None = None,
 ) -> HttpResponse:
     """Run a service for a page and answer as every page does:
-    - done: the success message, and back to `back` (a URL);
+    - done: the success message `done` (if any), and back to `back` (a URL);
     - `Blocked`: one message per reason, back; `Conflict`: its message, back;
     - bad input (`ValidationError`): onto `form`'s fields and `page(status=400)` shows it
       again, nothing typed lost — or, with no form to hold it, a message and back;
@@ -39,5 +39,6 @@ def act(
             return page(status=400)
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, done)
+        if done:  # "": the caller words the success itself (it needs the result)
+            messages.success(request, done)
     return redirect(back)
