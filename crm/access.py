@@ -91,8 +91,13 @@ def keeps_visit_slots(user: User) -> bool:
 
 
 def heads_teams(user: User) -> bool:
-    """Reports, insights, "SLA now": whoever manages a team."""
+    """Reports and insights: whoever manages a team."""
     return managed_teams(user).exists()
+
+
+def heads_qualification(user: User) -> bool:
+    """ "SLA now" and the import: whoever manages a qualification team."""
+    return managed_teams(user).filter(kind=Team.Kind.QUALIFICATION).exists()
 
 
 def report_teams(user: User) -> list[Team]:
@@ -105,7 +110,7 @@ def import_teams(user: User) -> QuerySet[Team]:
 
 
 def may_import(user: User) -> bool:
-    return import_teams(user).exists()
+    return heads_qualification(user)
 
 
 # Objects: what may be done to one the user already sees.
@@ -158,12 +163,13 @@ def menu(user: User) -> dict[str, bool]:
     if not user.is_authenticated:
         return {}
     leads, deals, heads = works_leads(user), works_deals(user), heads_teams(user)
+    heads_leads = heads and heads_qualification(user)
     return {
         "queue": leads,
         "new_lead": leads,
-        "import": may_import(user),
+        "import": heads_leads,
         "deals": deals,
-        "sla": heads and leads,
+        "sla": heads_leads,
         "disputes": leads or deals,
         "reports": heads,
         "leaderboard": teams_seen(user).exists(),

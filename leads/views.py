@@ -102,11 +102,10 @@ def _digest(rows: list[priority.Row], next_cursor: str, count: int, now: datetim
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
-@page_for(access.heads_teams)
+@page_for(access.heads_qualification)
 def sla_board(request: HttpRequest) -> HttpResponse:
     """ "SLA now": the leads in warning and in breach of the teams the user manages."""
     teams = list(access.managed_teams(request.user).filter(kind=Team.Kind.QUALIFICATION))
-    access.require(bool(teams))
     context = {"groups": sla_now(teams, timezone.now()), "now": timezone.now(), "teams": teams}
     template = "leads/sla_now.html#sla-rows" if request.htmx else "leads/sla_now.html"
     return render(request, template, context)

@@ -21,7 +21,11 @@ TABLE = {
     "works_leads (queue, new lead)": (lambda u, o: access.works_leads(u), Y, N, Y, Y, Y, N, Y, N),
     "works_deals (board)": (lambda u, o: access.works_deals(u), N, Y, Y, N, N, N, Y, N),
     "keeps_visit_slots": (lambda u, o: access.keeps_visit_slots(u), N, Y, N, N, N, N, N, N),
-    "heads_teams (reports, SLA now)": (lambda u, o: access.heads_teams(u), N, N, Y, Y, N, N, Y, N),
+    "heads_teams (reports)": (lambda u, o: access.heads_teams(u), N, N, Y, Y, N, N, Y, N),
+    "heads_qualification (SLA now)": (
+        lambda u, o: access.heads_qualification(u),
+        N, N, Y, Y, N, N, Y, N,
+    ),
     "may_import": (lambda u, o: access.may_import(u), N, N, Y, Y, N, N, Y, N),
     "manages team A": (lambda u, o: access.manages(u, o.team), N, N, Y, N, N, N, Y, N),
     "manages the sales team": (lambda u, o: access.manages(u, o.sales), N, N, Y, N, N, N, Y, N),
