@@ -39,6 +39,7 @@ def acceptance_sweep(now: datetime | None = None) -> int:
                     params={"contact": deal.contact.name},
                     url=reverse("deals:detail", args=[deal.pk]),
                     webhook_url=deal.team.alert_webhook_url,
+                    team=deal.team,
                 )
                 for deal in deals
                 for user in _told(deal)

@@ -88,12 +88,14 @@ def dispute_raise(
                 dispute,
                 now,
                 gettext_noop("%(closer)s disputes the handoff of %(contact)s."),
+                deal.team,
             )
             _tell(
                 deal.handoff.qualifier,
                 dispute,
                 now,
                 gettext_noop("%(closer)s disputes your handoff of %(contact)s."),
+                deal.handoff.from_team,
             )
     except IntegrityError:
         raise DealConflict(_("This deal is already disputed.")) from None
@@ -145,7 +147,9 @@ def dispute_resolve(
     return dispute
 
 
-def _tell(user: AbstractBaseUser | None, dispute: Dispute, now: datetime, message: str) -> None:
+def _tell(
+    user: AbstractBaseUser | None, dispute: Dispute, now: datetime, message: str, team=None
+) -> None:
     if user is None:
         return
     notify(
@@ -161,6 +165,7 @@ def _tell(user: AbstractBaseUser | None, dispute: Dispute, now: datetime, messag
                     "contact": dispute.deal.lead.name,
                 },
                 url=reverse("handoff:dispute", args=[dispute.pk]),
+                team=team,
             )
         ],
         now,

@@ -136,6 +136,7 @@ def _tell_closers(deal: Deal, now: datetime) -> None:
                 message=gettext_noop("New deal handed off: %(contact)s."),
                 params={"contact": deal.contact.name},
                 url=reverse("deals:detail", args=[deal.pk]),
+                team=deal.team,
             )
             for user in closers
         ),

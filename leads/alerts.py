@@ -156,8 +156,9 @@ WITH claimed AS (
     JOIN {user} u ON u.id = m.user_id AND u.is_active
     WHERE CASE WHEN c.kind IN ({to_manager}) THEN c.manager_id IS NULL ELSE NOT c.held END
 )
-INSERT INTO {notification} (recipient_id, kind, message, params, url, created_at, read_at)
-SELECT user_id, 'lead_' || kind, CASE kind {messages} END,
+INSERT INTO {notification}
+    (recipient_id, kind, team_id, message, params, url, created_at, read_at)
+SELECT user_id, 'lead_' || kind, team_id, CASE kind {messages} END,
        {params}, %s || lead_id || %s, %s, NULL
 FROM told
 RETURNING id, url, kind

@@ -51,6 +51,13 @@ class PeriodForm(forms.Form):
         return Period(self.cleaned_data["date_from"], self.cleaned_data["date_to"], zone)
 
     @classmethod
+    def showing(cls, period: Period) -> "PeriodForm":
+        """A form filled with the days a page covers (the defaults made visible)."""
+        form = cls({"date_from": period.first_day, "date_to": period.last_day})
+        form.is_valid()
+        return form
+
+    @classmethod
     def from_query(cls, query) -> "PeriodForm":
         """Accepts ?from=&to= (the API's names) as well as the form's own."""
         data = {

@@ -2,6 +2,7 @@
 
 from collections import defaultdict
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, F, Q, Sum
 
@@ -71,7 +72,7 @@ def person_figures(user: AbstractBaseUser, period: Period) -> dict:
 def leaderboard(team_ids: list[int], period: Period) -> dict:
     """Points per person for the actions that count, and per qualifier–closer chain."""
     weights = LeaderboardWeights.current()
-    points: dict[str, dict] = defaultdict(
+    points: dict[int, dict] = defaultdict(
         lambda: {"points": 0, "reached_calls": 0, "checks": 0, "conversions": 0, "wins": 0}
     )
     span = {"at__gte": period.start, "at__lt": period.end}
@@ -82,10 +83,10 @@ def leaderboard(team_ids: list[int], period: Period) -> dict:
             duration_s__gte=REACHED_CALL_SECONDS,
             **span,
         )
-        .values("by__username")
+        .values("by")
         .annotate(n=Count("id"))
     ):
-        _add(points, row["by__username"], "reached_calls", row["n"], weights.reached_call)
+        _add(points, row["by"], "reached_calls", row["n"], weights.reached_call)
     for row in (
         LeadEvent.objects.filter(
             lead__team__in=team_ids,
@@ -93,10 +94,10 @@ def leaderboard(team_ids: list[int], period: Period) -> dict:
             to_state=Lead.State.CHECKED,
             **span,
         )
-        .values("actor__username")
+        .values("actor")
         .annotate(n=Count("id"))
     ):
-        _add(points, row["actor__username"], "checks", row["n"], weights.checked_lead)
+        _add(points, row["actor"], "checks", row["n"], weights.checked_lead)
     # A sales team's board counts the handoffs it received, a qualification team's those it made.
     handoffs = Handoff.objects.filter(
         Q(from_team__in=team_ids) | Q(team__in=team_ids),
@@ -105,32 +106,35 @@ def leaderboard(team_ids: list[int], period: Period) -> dict:
     )
     # A conversion counts unless a dispute took it back.
     kept = handoffs.exclude(dispute__outcome=Dispute.Outcome.UPHELD)
-    for row in kept.values("qualifier__username").annotate(n=Count("id")):
-        _add(points, row["qualifier__username"], "conversions", row["n"], weights.conversion)
+    for row in kept.values("qualifier").annotate(n=Count("id")):
+        _add(points, row["qualifier"], "conversions", row["n"], weights.conversion)
     for row in (
         closed_deals(Deal.objects.filter(stage=Deal.Stage.WON), period)
         .filter(Q(team__in=team_ids) | Q(lead__team__in=team_ids))
-        .values("closer__username")
+        .values("closer")
         .annotate(n=Count("id"))
     ):
-        _add(points, row["closer__username"], "wins", row["n"], weights.won_deal)
-    people = sorted(
-        ({"person": name, **row} for name, row in points.items()),
-        key=lambda r: (-r["points"], r["person"]),
-    )
-    chains = (
+        _add(points, row["closer"], "wins", row["n"], weights.won_deal)
+    chains = list(
         kept.filter(deal__closer__isnull=False)
-        .values("qualifier__username", "deal__closer__username")
+        .values("qualifier", "deal__closer")
         .annotate(handoffs=Count("id"), won=Count("id", filter=Q(deal__stage=Deal.Stage.WON)))
         .order_by("-won", "-handoffs")
+    )
+    names = _names(
+        {*points, *(c["qualifier"] for c in chains), *(c["deal__closer"] for c in chains)}
+    )
+    people = sorted(
+        ({"person": names.get(pk, ""), **row} for pk, row in points.items()),
+        key=lambda r: (-r["points"], r["person"]),
     )
     return {
         "weights": weights,
         "people": people,
         "chains": [
             {
-                "qualifier": c["qualifier__username"],
-                "closer": c["deal__closer__username"],
+                "qualifier": names.get(c["qualifier"], ""),
+                "closer": names.get(c["deal__closer"], ""),
                 "handoffs": c["handoffs"],
                 "won": c["won"],
                 "points": c["handoffs"] * weights.conversion + c["won"] * weights.won_deal,
@@ -140,7 +144,13 @@ def leaderboard(team_ids: list[int], period: Period) -> dict:
     }
 
 
-def _add(points: dict, person: str | None, action: str, count: int, weight: int) -> None:
+def _names(ids: set) -> dict[int, str]:
+    """People as pages name them: the full name, else the login."""
+    users = get_user_model().objects.filter(pk__in=[pk for pk in ids if pk is not None])
+    return {u.pk: u.get_full_name() or u.get_username() for u in users}
+
+
+def _add(points: dict, person: int | None, action: str, count: int, weight: int) -> None:
     if person:
         points[person][action] += count
         points[person]["points"] += count * weight

@@ -1,59 +1,134 @@
 """What the report page shows of the figures: labelled rows and chart series."""
 
-from django.utils.translation import gettext_lazy as _
+from dataclasses import dataclass
 
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from reports.formatting import (
+    COUNT,
+    DOWN,
+    MINUTES,
+    MONEY,
+    NEUTRAL,
+    SHARE,
+    UP,
+    Trend,
+    figure,
+    plain,
+    trend,
+)
+
+WITHIN_WARN, WITHIN_BREACH = "within_warn", "within_breach"
+KINDS = {"qualification": _("qualifies leads"), "sales": _("closes deals")}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of a report table, ready to show: the figures formatted in the reader's
+    language, and the change judged by the metric's good direction."""
+
+    label: str
+    key: str
+    kind: str
+    good: str
+    now: object
+    before: object
+
+    @property
+    def now_text(self) -> str:
+        return figure(self.now, self.kind)
+
+    @property
+    def before_text(self) -> str:
+        return figure(self.before, self.kind)
+
+    @property
+    def now_plain(self) -> str:
+        return plain(self.now, self.kind)
+
+    @property
+    def before_plain(self) -> str:
+        return plain(self.before, self.kind)
+
+    @property
+    def trend(self) -> Trend:
+        return trend(self.now, self.before, self.good)
+
+
+def _label(label, figures: dict) -> str:
+    """The label as read: the "within" rows name the team's own SLA minutes."""
+    if label == WITHIN_WARN:
+        minutes = figures["sla_warn_minutes"]
+        return ngettext(
+            "Called within %(minutes)d minute (warning)",
+            "Called within %(minutes)d minutes (warning)",
+            minutes,
+        ) % {"minutes": minutes}
+    if label == WITHIN_BREACH:
+        minutes = figures["sla_breach_minutes"]
+        return ngettext(
+            "Called within %(minutes)d minute (breach)",
+            "Called within %(minutes)d minutes (breach)",
+            minutes,
+        ) % {"minutes": minutes}
+    return str(label)
+
+
+# (label, key, kind, which way is good). The "within" rows name the team's own SLA minutes.
 ROWS = {
     "qualification": [
-        (_("Leads in"), "leads", ""),
-        (_("Called"), "called", ""),
-        (_("Reaction, median (working minutes)"), "reaction_median", ""),
-        (_("Reaction, 90th percentile"), "reaction_p90", ""),
-        (_("Called within 15 minutes"), "within_15_share", "%"),
-        (_("Called within 20 minutes"), "within_20_share", "%"),
-        (_("Still new"), "new", ""),
-        (_("Checked, not yet converted"), "checked", ""),
-        (_("Converted"), "converted", ""),
-        (_("Junk"), "junk", ""),
-        (_("Lead → handoff"), "lead_to_handoff", "%"),
-        (_("Handoff → accepted"), "handoff_to_accepted", "%"),
-        (_("Handoff → won"), "handoff_to_won", "%"),
-        (_("Lead → won"), "lead_to_won", "%"),
-        (_("Revenue won"), "revenue", ""),
-        (_("Disputes raised"), "disputes", ""),
-        (_("Disputes upheld"), "upheld", ""),
-        (_("Disputes rejected"), "rejected", ""),
-        (_("Disputes open"), "disputes_open", ""),
-        (_("Disputes per 100 handoffs"), "disputes_per_100", ""),
-        (_("SLA breaches"), "breaches_total", ""),
+        (_("Leads in"), "leads", COUNT, UP),
+        (_("Called"), "called", COUNT, UP),
+        (_("Reaction, median (working minutes)"), "reaction_median", MINUTES, DOWN),
+        (_("Reaction, 90th percentile (working minutes)"), "reaction_p90", MINUTES, DOWN),
+        (WITHIN_WARN, "within_warn_share", SHARE, UP),
+        (WITHIN_BREACH, "within_breach_share", SHARE, UP),
+        (_("Still new"), "new", COUNT, DOWN),
+        (_("Checked, not yet converted"), "checked", COUNT, NEUTRAL),
+        (_("Converted"), "converted", COUNT, UP),
+        (_("Junk"), "junk", COUNT, DOWN),
+        (_("Lead → handoff"), "lead_to_handoff", SHARE, UP),
+        (_("Handoff → accepted"), "handoff_to_accepted", SHARE, UP),
+        (_("Handoff → won"), "handoff_to_won", SHARE, UP),
+        (_("Lead → won"), "lead_to_won", SHARE, UP),
+        (_("Revenue won"), "revenue", MONEY, UP),
+        (_("Disputes raised"), "disputes", COUNT, DOWN),
+        (_("Disputes upheld"), "upheld", COUNT, DOWN),
+        (_("Disputes rejected"), "rejected", COUNT, NEUTRAL),
+        (_("Disputes open"), "disputes_open", COUNT, DOWN),
+        (_("Disputes per 100 handoffs"), "disputes_per_100", MINUTES, DOWN),
+        (_("SLA breaches"), "breaches_total", COUNT, DOWN),
     ],
     "sales": [
-        (_("Handoffs received"), "handoffs", ""),
-        (_("Accepted"), "accepted", ""),
-        (_("Handoff → accepted"), "handoff_to_accepted", "%"),
-        (_("Won (of these handoffs)"), "won", ""),
-        (_("Handoff → won"), "handoff_to_won", "%"),
-        (_("Returned by disputes"), "returned", ""),
-        (_("Deals won in the period"), "closed_won", ""),
-        (_("Deals lost in the period"), "closed_lost", ""),
-        (_("Win rate"), "win_rate", "%"),
-        (_("Revenue won"), "revenue", ""),
-        (_("Disputes raised"), "disputes", ""),
-        (_("Disputes upheld"), "upheld", ""),
-        (_("Disputes rejected"), "rejected", ""),
-        (_("Disputes open"), "disputes_open", ""),
-        (_("Disputes per 100 handoffs"), "disputes_per_100", ""),
+        (_("Handoffs received"), "handoffs", COUNT, UP),
+        (_("Accepted"), "accepted", COUNT, UP),
+        (_("Handoff → accepted"), "handoff_to_accepted", SHARE, UP),
+        (_("Won (of these handoffs)"), "won", COUNT, UP),
+        (_("Handoff → won"), "handoff_to_won", SHARE, UP),
+        (_("Returned by disputes"), "returned", COUNT, DOWN),
+        (_("Deals won in the period"), "closed_won", COUNT, UP),
+        (_("Deals lost in the period"), "closed_lost", COUNT, DOWN),
+        (_("Win rate"), "win_rate", SHARE, UP),
+        (_("Revenue won"), "revenue", MONEY, UP),
+        (_("Disputes raised"), "disputes", COUNT, DOWN),
+        (_("Disputes upheld"), "upheld", COUNT, NEUTRAL),
+        (_("Disputes rejected"), "rejected", COUNT, DOWN),
+        (_("Disputes open"), "disputes_open", COUNT, DOWN),
+        (_("Disputes per 100 handoffs"), "disputes_per_100", MINUTES, DOWN),
     ],
 }
 WEEKDAYS = [_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")]
 
 
-def table(team: dict) -> list[tuple]:
+def table(team: dict) -> list[Row]:
     now, before = team["figures"], team["previous"]
     if "breaches" in now:
         now["breaches_total"] = now["breaches"]["total"]
         before["breaches_total"] = before["breaches"]["total"]
     return [
-        (label, key, now[key], before[key], suffix) for label, key, suffix in ROWS[team["kind"]]
+        Row(_label(label, now), key, kind, good, now[key], before[key])
+        for label, key, kind, good in ROWS[team["kind"]]
     ]
 
 
@@ -93,29 +168,65 @@ def charts(team: dict) -> dict:
 
 PERSON_ROWS = {
     "qualifier": [
-        (_("Calls logged"), "calls"),
-        (_("Reached calls of 30 s or more"), "reached_calls"),
-        (_("First calls to new leads"), "first_calls"),
-        (_("Reaction, median (working minutes)"), "reaction_median"),
-        (_("Reaction, 90th percentile"), "reaction_p90"),
-        (_("Checked"), "checked"),
-        (_("Converted"), "converted"),
-        (_("Junk"), "junk"),
-        (_("Converted per first call"), "lead_to_handoff"),
-        (_("Handoffs"), "handoffs"),
-        (_("Handoffs won"), "handoffs_won"),
-        (_("Disputes upheld against"), "disputes_upheld"),
+        (_("Calls logged"), "calls", COUNT, UP),
+        (_("Reached calls of 30 s or more"), "reached_calls", COUNT, UP),
+        (_("First calls to new leads"), "first_calls", COUNT, UP),
+        (_("Reaction, median (working minutes)"), "reaction_median", MINUTES, DOWN),
+        (_("Reaction, 90th percentile (working minutes)"), "reaction_p90", MINUTES, DOWN),
+        (_("Checked"), "checked", COUNT, UP),
+        (_("Converted"), "converted", COUNT, UP),
+        (_("Junk"), "junk", COUNT, NEUTRAL),
+        (_("Converted per first call"), "lead_to_handoff", SHARE, UP),
+        (_("Handoffs"), "handoffs", COUNT, UP),
+        (_("Handoffs won"), "handoffs_won", COUNT, UP),
+        (_("Disputes upheld against"), "disputes_upheld", COUNT, DOWN),
     ],
     "closer": [
-        (_("Deals accepted"), "accepted"),
-        (_("Won"), "won"),
-        (_("Lost"), "lost"),
-        (_("Win rate"), "win_rate"),
-        (_("Revenue won"), "revenue"),
-        (_("Disputes rejected against"), "disputes_rejected"),
+        (_("Deals accepted"), "accepted", COUNT, UP),
+        (_("Won"), "won", COUNT, UP),
+        (_("Lost"), "lost", COUNT, DOWN),
+        (_("Win rate"), "win_rate", SHARE, UP),
+        (_("Revenue won"), "revenue", MONEY, UP),
+        (_("Disputes rejected against"), "disputes_rejected", COUNT, DOWN),
     ],
 }
 
 
-def person_table(now: dict, before: dict, role: str) -> list[tuple]:
-    return [(label, key, now[role][key], before[role][key]) for label, key in PERSON_ROWS[role]]
+def person_table(now: dict, before: dict, role: str) -> list[Row]:
+    return [
+        Row(str(label), key, kind, good, now[role][key], before[role][key])
+        for label, key, kind, good in PERSON_ROWS[role]
+    ]
+
+
+def human_rows(report: list[dict]) -> list[list[str]]:
+    """The team report as a person's spreadsheet: headers and labels in the reader's
+    language, numbers with its decimal mark, no codes."""
+    rows = [
+        [
+            str(_("Team")),
+            str(_("Metric")),
+            str(_("This period")),
+            str(_("Before")),
+            str(_("Change")),
+        ]
+    ]
+    for team in report:
+        name = f"{team['name']} ({KINDS[team['kind']]})"
+        for row in table(team):
+            rows.append([name, row.label, row.now_plain, row.before_plain, row.trend.text])
+        now, before = team["figures"], team["previous"]
+        for key, title in (
+            ("by_source", _("Leads by source")),
+            ("junk_by_reason", _("Junk reasons")),
+        ):
+            previous = dict(before.get(key, []))
+            for label, count in now.get(key, []):
+                was = previous.get(label, 0)
+                change = trend(count, was, NEUTRAL).text
+                rows.append([name, f"{title}: {label}", str(count), str(was), change])
+        for closer in now.get("closers", []):
+            rows.append(
+                [name, f"{_('Revenue won')}: {closer['closer']}", plain(closer["revenue"], MONEY)]
+            )
+    return rows

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncWeek
 
 from crm import access
@@ -45,7 +45,9 @@ def qualification_report(teams: list[Team], periods: list[Period]) -> dict[int, 
     sort every row.)"""
     leads = Lead.objects.filter(team__in=teams, **_range("created_at", periods))
     counts = _split(
-        leads.values("team").annotate(**_per_period(periods, "created_at", _lead_counts)),
+        leads.values("team").annotate(
+            **_per_period(periods, "created_at", lambda cohort: _lead_counts(cohort, teams))
+        ),
         "team",
     )
     # Deal and dispute are one-to-one with the lead; only leads with a deal are joined.
@@ -70,6 +72,8 @@ def qualification_report(teams: list[Team], periods: list[Period]) -> dict[int, 
                 cohort = Lead.objects.filter(_within("created_at", period), team=team)
                 row["median"], row["p90"] = percentiles(cohort, "reaction_minutes", (0.5, 0.9))
             figures = _qualification(row)
+            figures["sla_warn_minutes"] = team.sla_warn_minutes
+            figures["sla_breach_minutes"] = team.sla_breach_minutes
             figures["by_source"] = by_source.get(key, [])
             figures["junk_by_reason"] = junk_by_reason.get(key, [])
             figures["weekly"] = weekly.get(key, [])
@@ -78,12 +82,29 @@ def qualification_report(teams: list[Team], periods: list[Period]) -> dict[int, 
     return report
 
 
-def _lead_counts(cohort: Q) -> dict:
+def _sla_minutes(teams: list[Team], field: str) -> Case:
+    """Each team's own SLA minutes as a CASE over the lead's team column: the lead index
+    still answers (a join to the team table would not be index-only)."""
+    return Case(
+        *(When(team_id=team.pk, then=Value(getattr(team, field))) for team in teams),
+        default=Value(None),
+        output_field=IntegerField(),
+    )
+
+
+def _lead_counts(cohort: Q, teams: list[Team]) -> dict:
+    warn, breach = (
+        _sla_minutes(teams, "sla_warn_minutes"),
+        _sla_minutes(teams, "sla_breach_minutes"),
+    )
     counts = {
         "leads": Count("id", filter=cohort),
         "called": Count("id", filter=cohort & Q(first_attempt_at__isnull=False)),
         "within_15": Count("id", filter=cohort & Q(reaction_minutes__lte=15)),
         "within_20": Count("id", filter=cohort & Q(reaction_minutes__lte=20)),
+        # Within the team's own warning and breach minutes (Settings → Teams).
+        "within_warn": Count("id", filter=cohort & Q(reaction_minutes__lte=warn)),
+        "within_breach": Count("id", filter=cohort & Q(reaction_minutes__lte=breach)),
         "new": Count("id", filter=cohort & Q(state=Lead.State.NEW)),
         "checked": Count("id", filter=cohort & Q(state=Lead.State.CHECKED)),
         "converted": Count("id", filter=cohort & Q(state=Lead.State.CONVERTED)),
@@ -107,7 +128,8 @@ def _deal_counts(cohort: Q) -> dict:
 
 
 def _no_leads() -> dict:
-    zero = ("leads", "called", "within_15", "within_20", "new", "checked", "converted", "junk")
+    zero = ("leads", "called", "within_15", "within_20", "within_warn", "within_breach")
+    zero += ("new", "checked", "converted", "junk")
     more = ("accepted", "won", "disputes", "upheld", "rejected")
     return {**dict.fromkeys(zero + more, 0), "revenue": None, "median": None, "p90": None}
 
@@ -123,6 +145,8 @@ def _qualification(row: dict) -> dict:
         "reaction_p90": _minutes(row["p90"]),
         "within_15_share": share(counts["within_15"], counts["called"]),
         "within_20_share": share(counts["within_20"], counts["called"]),
+        "within_warn_share": share(counts["within_warn"], counts["called"]),
+        "within_breach_share": share(counts["within_breach"], counts["called"]),
         "lead_to_handoff": share(handoffs, total),
         "handoff_to_accepted": share(counts["accepted"], handoffs),
         "handoff_to_won": share(counts["won"], handoffs),

@@ -5,7 +5,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.http import urlencode
 
 from crm import access
 from crm.access import page_for
@@ -18,8 +20,13 @@ from reports.selectors import report_teams
 
 
 def _period(request: HttpRequest) -> tuple[PeriodForm, Period | None]:
+    """The period asked for (the last 30 days by default), and the form showing it: From and
+    To filled with the days the page covers, not left empty."""
     form = PeriodForm.from_query(request.GET)
-    return form, form.period(timezone.get_current_timezone()) if form.is_valid() else None
+    if not form.is_valid():
+        return form, None
+    period = form.period(timezone.get_current_timezone())
+    return PeriodForm.showing(period), period
 
 
 @page_for(access.heads_teams)
@@ -30,9 +37,13 @@ def teams(request: HttpRequest) -> HttpResponse:
     form, period = _period(request)
     report = exports.team_report(visible, period) if period else []
     if period and request.GET.get("format") == "csv":
-        return _csv(exports.rows(report), f"team-report-{period.first_day}-{period.last_day}.csv")
+        return _human_csv(
+            presentation.human_rows(report),
+            f"team-report-{period.first_day}-{period.last_day}.csv",
+        )
     for team in report:
         team["table"], team["charts"] = presentation.table(team), presentation.charts(team)
+        team["kind_label"] = presentation.KINDS[team["kind"]]
     return render(
         request,
         "reports/teams.html",
@@ -43,7 +54,10 @@ def teams(request: HttpRequest) -> HttpResponse:
             "members": get_user_model()
             .objects.filter(teams__in=visible)
             .distinct()
-            .order_by("username"),
+            .order_by("last_name", "first_name", "username"),
+            "api_csv": f"{reverse('api:team-report')}?{_api_query(period)}&format=csv"
+            if period
+            else "",
         },
         status=200 if period else 400,
     )
@@ -87,9 +101,16 @@ def insights(request: HttpRequest) -> HttpResponse:
     return render(request, "reports/insights.html", context)
 
 
-def _csv(rows, filename: str) -> HttpResponse:
+def _api_query(period: Period) -> str:
+    return urlencode({"from": period.first_day.isoformat(), "to": period.last_day.isoformat()})
+
+
+def _human_csv(rows, filename: str) -> HttpResponse:
+    """A spreadsheet as the reader's Excel opens it: where the language writes a decimal
+    comma (Russian), Excel expects `;` between fields; elsewhere `,`."""
+    delimiter = ";" if formats.get_format("DECIMAL_SEPARATOR") == "," else ","
     buffer = io.StringIO()
-    csv.writer(buffer, delimiter=";").writerows(spreadsheet_safe(row) for row in rows)
+    csv.writer(buffer, delimiter=delimiter).writerows(spreadsheet_safe(row) for row in rows)
     response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -1,10 +1,16 @@
+from datetime import timedelta
+
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
+from crm.notifications.models import Notification
 from crm.teams.models import Team
 from deals.models import Deal, VisitSlot
 from handoff.models import Dispute
 from leads.models import Lead
+from reports.exports import team_report
+from reports.forms import PeriodForm
 
 pytestmark = pytest.mark.django_db
 
@@ -34,3 +40,35 @@ def test_seed_demo_loads_every_state_and_is_safe_to_run_twice(settings):
         Team.objects.count(),
         VisitSlot.objects.count(),
     ) == counts
+
+
+def test_seed_demo_spans_two_whole_report_periods_with_real_movement(settings):
+    """The report's default period (the last 30 days) and the one before both hold work, so
+    the comparison moves: a faster reaction, more conversions, breaches in both."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    call_command("seed_demo")
+    form = PeriodForm.from_query({})
+    assert form.is_valid()
+    teams = list(Team.objects.filter(manager__username="head").order_by("kind"))
+    report = {
+        t["kind"]: t for t in team_report(teams, form.period(timezone.get_current_timezone()))
+    }
+    now, before = report["qualification"]["figures"], report["qualification"]["previous"]
+    for figures in (now, before):
+        assert figures["leads"] >= 50 and figures["converted"] >= 10 and figures["junk"] >= 10
+        assert figures["won"] > 0 and figures["revenue"] > 0
+        assert figures["breaches"]["total"] > 0
+        # Calls come in working time: a reaction is minutes, not 0 for a night arrival.
+        assert figures["reaction_median"] > 2
+        assert len([w for w in figures["weekly"] if w["reaction_median"]]) >= 4
+    assert now["reaction_median"] < before["reaction_median"]
+    assert now["lead_to_handoff"] > before["lead_to_handoff"]
+    sales_now, sales_before = report["sales"]["figures"], report["sales"]["previous"]
+    assert sales_now["closed_won"] > 0 and sales_before["closed_won"] > 0
+    # Nothing happens in the future: no deal closed or accepted after now.
+    assert not Deal.objects.filter(closed_at__gt=timezone.now()).exists()
+    assert not Deal.objects.filter(accepted_at__gt=timezone.now()).exists()
+    # What was told before today has been read: the head's inbox starts at today's alerts.
+    assert not Notification.objects.filter(
+        read_at=None, created_at__lt=timezone.now() - timedelta(days=1)
+    ).exists()

@@ -16,6 +16,16 @@ class Notification(models.Model):
         related_name="notifications",
     )
     kind = models.CharField(_("kind"), max_length=30)
+    # The team the notification is about (a lead's, a deal's): the inbox groups by kind and
+    # team ("12 SLA breaches in Call centre"). Empty for notifications written before.
+    team = models.ForeignKey(
+        "teams.Team",
+        verbose_name=_("team"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     # The English message (a catalogue msgid) and its values, translated when read, so each
     # reader sees it in their own language.
     message = models.CharField(_("notification text"), max_length=200)

@@ -9,6 +9,7 @@ import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -35,6 +36,7 @@ class Message:
     params: dict
     url: str = ""
     webhook_url: str = ""
+    team: Any = None  # the Team it is about: the inbox groups by kind and team
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ def notify(messages: Iterable[Message], now: datetime) -> list[Notification]:
             message=m.message,
             params=m.params,
             url=m.url,
+            team=m.team,
             created_at=now,
         )
         for m in messages

@@ -1,29 +1,60 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm.notifications import groups
 from crm.notifications.models import Notification
 
 PAGE = 100
 
 
 def unread_count(user) -> int:
-    return Notification.objects.filter(recipient=user, read_at=None).count()
+    """What the bell shows: the inbox's lines with something unread, not every row."""
+    return groups.unread_groups(user)
+
+
+def _filters(data) -> tuple[str, str, str]:
+    """The kind and group asked for, and an error for a value that names none."""
+    kind, key = data.get("kind", ""), data.get("group", "")
+    if kind and kind not in groups.KINDS:
+        return "", "", _("There is no such kind of notification; showing them all.")
+    if key and groups.in_group(Notification.objects.none(), key) is None:
+        return kind, "", _("There is no such group of notifications; showing them all.")
+    return kind, key, ""
+
+
+def _kinds(user) -> list[tuple[str, str, int]]:
+    """The kind filter's choices with each one's unread count."""
+    unread = groups.unread_by_kind(user)
+    return [(kind, label, unread.get(kind, 0)) for kind, label in groups.KINDS.items()]
 
 
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
-    notifications = Notification.objects.filter(recipient=request.user).order_by("-created_at")
-    return render(
-        request,
-        "notifications/inbox.html",
-        {
-            "notifications": notifications[:PAGE],
-            "unread": unread_count(request.user),
-        },
-    )
+    """A person's notifications grouped by kind, team and hour, newest first; filtered by
+    kind, or unread only; one group opened as its notifications."""
+    kind, key, error = _filters(request.GET)
+    unread_only = request.GET.get("unread") == "1"
+    rows = groups.mine(request.user, kind, unread_only)
+    context = {
+        "kinds": _kinds(request.user),
+        "kind": kind,
+        "unread_only": unread_only,
+        "unread": unread_count(request.user),
+        "error": error,
+    }
+    if key:
+        context["group"] = key
+        context["notifications"] = groups.in_group(rows, key).order_by("-created_at")[:PAGE]
+    else:
+        context["groups"] = groups.groups(rows, PAGE)
+    return render(request, "notifications/inbox.html", context, status=400 if error else 200)
 
 
 @login_required
@@ -43,5 +74,14 @@ def open_notification(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def mark_all_read(request: HttpRequest) -> HttpResponse:
-    Notification.objects.filter(recipient=request.user, read_at=None).update(read_at=timezone.now())
-    return redirect("notifications:inbox")
+    """Mark read: everything, one kind (`kind`), or one group (`group`)."""
+    kind, key, error = _filters(request.POST)
+    back = reverse("notifications:inbox")
+    if error:  # a filter that names nothing marks nothing, and says so
+        messages.error(request, _("Nothing was marked as read: %(error)s") % {"error": error})
+        return redirect(back)
+    rows = groups.mine(request.user, kind).filter(read_at=None)
+    if key:
+        rows = groups.in_group(rows, key)
+    rows.update(read_at=timezone.now())
+    return redirect(f"{back}?{urlencode({'kind': kind})}" if kind else back)

@@ -1,3 +1,5 @@
+import re
+
 from django.template import Context, Template
 from django.utils import translation
 
@@ -15,4 +17,5 @@ def test_chart_coordinates_stay_numbers_in_russian():
             )
         )
     assert 'cx="160.0"' in html and 'cy="10.0"' in html
+    assert not re.search(r'(cx|cy|width)="[^"]*,', html)
     assert 'width="33"' in html

@@ -3,7 +3,7 @@ every state, made through the same services as real work so timelines and scores
 Safe to run twice: what exists is kept, leads are only added to an empty team."""
 
 import random
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand
@@ -11,12 +11,14 @@ from django.db import transaction
 from django.utils import timezone
 from faker import Faker
 
+from crm.notifications.models import Notification
 from crm.teams.models import Role, Team
 from deals import services as deals
 from deals.models import LossReason
 from handoff import disputes
 from handoff.services import lead_convert
 from leads import services
+from leads.alerts import sla_sweep
 from leads.models import ContactAttempt, Criterion, CriterionOption, JunkReason, Lead, LeadSource
 
 PASSWORD = "demo12345"
@@ -201,6 +203,33 @@ class Command(BaseCommand):
                     criterion=criterion, value=value, label=label, verdict=verdict, order=order
                 )
 
+    def _plan(self, rng: random.Random, team: Team, now) -> list[tuple]:
+        """(arrival, outcome, quality) of every demo lead, oldest first, over two whole report
+        periods (the last 60 days) and today: the earlier 30 days slower and weaker, the last
+        30 better, so the report's comparison shows real movement. Most leads arrive in
+        working hours, some at night (a web form never closes)."""
+        zone = team.zone
+        today = timezone.localdate(now, zone)
+        plan = []
+        for days_ago, count, quality in ((range(31, 61), 80, "before"), (range(1, 31), 90, "now")):
+            weights = (
+                {"junk": 40, "converted": 22, "checked": 3}
+                if quality == "before"
+                else {"junk": 30, "converted": 35, "checked": 12}
+            )
+            for _ in range(count):
+                day = today - timedelta(days=rng.choice(days_ago))
+                if rng.random() < 0.85:
+                    at = time(rng.randint(9, 19), rng.randint(0, 59))
+                else:
+                    at = time(rng.choice([0, 6, 7, 21, 22, 23]), rng.randint(0, 59))
+                arrived = timezone.make_aware(datetime.combine(day, at), zone)
+                outcome = rng.choices(list(weights), list(weights.values()))[0]
+                plan.append((arrived, outcome, quality))
+        # Today's newest leads: waiting for their first call, or called without an answer.
+        plan += [(now - timedelta(minutes=rng.randint(0, 600)), "new", "now") for _ in range(30)]
+        return sorted(plan, key=lambda item: item[0])
+
     def _leads(self, rng: random.Random, team: Team, sales: Team, users: dict[str, User]) -> int:
         fake = Faker("ru_RU")
         fake.seed_instance(42)
@@ -209,13 +238,9 @@ class Command(BaseCommand):
         criteria = {c.slug: c for c in Criterion.objects.all()}
         qualifiers = [users["qualifier"], users["qualifier2"]]
         now = timezone.now()
-        # (state, how many): the newest leads are still new, older ones were decided.
-        plan = ["junk"] * 55 + ["converted"] * 50 + ["checked"] * 30 + ["new"] * 65
-        for index, outcome in enumerate(plan):
-            minutes_ago = (
-                int((len(plan) - index) ** 1.6 * 7) if outcome != "new" else rng.randint(0, 600)
-            )
-            arrived = now - timedelta(minutes=minutes_ago)
+        week = team.working_week()
+        plan = self._plan(rng, team, now)
+        for arrived, outcome, quality in plan:
             lead = services.lead_create(
                 team=team,
                 source=rng.choice(sources),
@@ -236,7 +261,14 @@ class Command(BaseCommand):
             if outcome == "new" and rng.random() < 0.6:
                 continue  # still waiting for the first call
             by = rng.choice(qualifiers)
-            called = arrived + timedelta(minutes=rng.randint(3, 40))
+            # The first call comes in working time: the earlier period slower than the last.
+            slowest = 50 if quality == "before" else 22
+            called = week.add(arrived, rng.triangular(2, slowest, 6))
+            if called > now:
+                continue  # its call is still to come
+            # Alerts due before the call are raised as they were at the time: a late call
+            # leaves a breach in the report, as in real work.
+            sla_sweep(now=called)
             if outcome == "new":
                 services.lead_attempt_log(
                     lead=lead, by=by, outcome=rng.choice(["no_answer", "busy"]), now=called
@@ -283,13 +315,20 @@ class Command(BaseCommand):
             if outcome == "converted":
                 handed = called + timedelta(minutes=8)
                 handoff = lead_convert(lead=lead, by=by, sales_team=sales, now=handed)
-                self._work_deal(rng, handoff, users, criteria["kitchen-type"], handed)
+                self._work_deal(rng, handoff, users, criteria["kitchen-type"], handed, now)
+        # What the head and the team were told before today has been read by now.
+        Notification.objects.filter(created_at__lt=now - timedelta(days=1), read_at=None).update(
+            read_at=now
+        )
         return len(plan)
 
-    def _work_deal(self, rng, handoff, users, disputed_criterion, handed) -> None:
-        """Move a demo deal along the pipeline the way closers would, stopping anywhere."""
+    def _work_deal(self, rng, handoff, users, disputed_criterion, handed, now) -> None:
+        """Move a demo deal along the pipeline the way closers would, stopping anywhere — and
+        never past today: a deal handed off yesterday is not won tomorrow."""
         deal, closers = handoff.deal, [users["closer"], users["closer2"]]
         step = rng.random()
+        if handed + timedelta(days=3) > now:
+            step = min(step, 0.44)  # picked up, at most disputed
         if step < 0.2:
             deals.deal_assign(deal=deal, by=users["head"], closer=None, now=handed)
             return
