@@ -190,7 +190,7 @@ BITRIX24_USER_FIELDS = ["Тип кухни", "Бюджет клиента"]
 
 
 def bitrix24_user_answers(i: int) -> list[str]:
-    budget = "дорого" if i % 7 == 3 else f"{300 + i % 5 * 50} 000 ₽"
+    budget = "дорого" if i % 7 == 3 else f"{300 + i % 5 * 50} 000 руб."
     return [KITCHEN_TYPES[i % 4], budget]
 
 

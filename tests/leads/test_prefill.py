@@ -314,3 +314,39 @@ def _file(name: str, raw: bytes):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile(name, raw, content_type="text/csv")
+
+
+# --- Item 2: every UTM tag, under the titles Bitrix24 gives them ----------------------------
+
+
+def test_a_bitrix24_export_brings_all_five_utm_tags_and_its_stage(world):
+    raw = bitrix24_csv(12, responsibles=[world.qualifier.get_full_name()])
+    mapping = guess_mapping(open_file(raw).header)
+    assert {tag: mapping[tag] for tag in ("utm_content", "utm_term", "status")} == {
+        "utm_content": "Содержание кампании",
+        "utm_term": "Условие поиска кампании",
+        "status": "Стадия",
+    }
+    import_leads(open_file(raw), mapping, team=world.team, source=LeadSource.objects.get())
+    odd = Lead.objects.get(external_id="100001")
+    assert (odd.utm_source, odd.utm_medium, odd.utm_campaign) == ("yandex", "cpc", "spring-1")
+    assert (odd.utm_content, odd.utm_term) == ("banner-1", "кухня на заказ")
+    assert Lead.objects.get(external_id="100007").state == Lead.State.JUNK  # by its "Стадия"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        ["Телефон", "utm_content", "utm_term"],
+        ["Телефон", "UTM Content", "UTM Term"],
+    ],
+)
+def test_any_file_maps_utm_content_and_term_by_itself(world, header):
+    raw = (";".join(header) + "\n+79161234567;banner-2;кухни на заказ\n").encode()
+    csv_file = open_file(raw)
+    result = import_leads(
+        csv_file, guess_mapping(csv_file.header), team=world.team, source=LeadSource.objects.get()
+    )
+    assert result.created == 1
+    lead = Lead.objects.get()
+    assert (lead.utm_content, lead.utm_term) == ("banner-2", "кухни на заказ")
