@@ -67,7 +67,8 @@ def main() -> None:
     if args.format == "bitrix24":
         from tests.leads.exports import bitrix24_csv
 
-        path.write_bytes(bitrix24_csv(args.rows, encoding="cp1251", user_fields=args.user_fields))
+        extra = {"user_fields": True} if args.user_fields else {}
+        path.write_bytes(bitrix24_csv(args.rows, encoding="cp1251", **extra))
     else:
         path.write_bytes("\r\n".join(lines).encode("cp1251"))
     started = time.perf_counter()

@@ -8,6 +8,8 @@ from urllib.parse import urlencode
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from leads import services
@@ -23,6 +25,7 @@ from tests.leads.exports import (
 )
 
 pytestmark = pytest.mark.django_db
+NAMES = ["Тип кухни", "Бюджет", "budget_rub", "decision-maker", "Город", "Комментарий"]
 
 URL = "/api/v1/intake/"
 FORM = "application/x-www-form-urlencoded"
@@ -132,6 +135,34 @@ def test_an_answer_that_fits_is_judged_as_the_qualifiers_would_be(
 )
 def test_an_answer_that_does_not_fit_is_not_forced(criteria, key, sent):
     assert CriteriaIndex.active().match({key: sent}) == []
+
+
+ANSWER_TEXT = st.one_of(
+    st.text(max_size=60),
+    st.sampled_from(["Под заказ", "modular", "да", "нет", "on", "450 000 ₽", "1,500", "₽"]),
+    st.builds(
+        lambda n, unit: f"{n} {unit}",
+        st.integers(-(10**18), 10**18),
+        st.sampled_from(["₽", "руб.", "рублей", "$", "тыс", ""]),
+    ),
+)
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    # The criteria are read, never changed, by each example.
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(answers=st.dictionaries(st.sampled_from(NAMES), ANSWER_TEXT, max_size=5))
+def test_any_answer_prefills_a_valid_judgement_or_nothing_never_an_error(criteria, answers):
+    for found in CriteriaIndex.active().match(answers):
+        judgement = found.judgement
+        assert found.key in answers
+        assert 0 < len(judgement.value) <= 500 and len(judgement.label) <= 500
+        assert judgement.verdict in ("good", "neutral", "bad")
 
 
 def test_the_first_field_that_fits_answers_a_criterion_named_twice(criteria):
@@ -350,3 +381,12 @@ def test_any_file_maps_utm_content_and_term_by_itself(world, header):
     assert result.created == 1
     lead = Lead.objects.get()
     assert (lead.utm_content, lead.utm_term) == ("banner-2", "кухни на заказ")
+
+
+def test_the_admin_edits_a_criterions_names_in_forms(criteria, client, django_user_model):
+    admin = django_user_model.objects.create_superuser("boss", "boss@example.ru", "x")
+    client.force_login(admin)
+    page = client.get(reverse("admin:leads_criterion_change", args=[criteria["budget"].pk]))
+    assert page.status_code == 200
+    assert 'name="form_names"' in page.content.decode()
+    assert "budget_rub" in page.content.decode()
