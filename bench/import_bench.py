@@ -8,10 +8,13 @@ duplicate linking, bulk inserts of leads, events and deadlines): the wall time.
 Creates the database if missing, migrates, writes a Windows-1251 file with ';' (as Excel's
 Russian export does, with a few bad rows), times the command, and prints rows per second.
 `--format bitrix24` writes a Bitrix24 lead export instead (tests/leads/exports.py: 30 columns,
-phones in two columns and two to a cell, surnames, statuses, dates, responsibles)."""
+phones in two columns and two to a cell, surnames, statuses, dates, responsibles);
+`--user-fields` adds two of the account's own fields ("Тип кухни", "Бюджет клиента") and two
+criteria named like them, so every row pre-fills its script (leads/prefill.py)."""
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -30,6 +33,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--format", choices=["plain", "bitrix24"], default="plain")
+    parser.add_argument("--user-fields", action="store_true", help="bitrix24: pre-fill answers")
     args = parser.parse_args()
     create_database(os.environ["DATABASE_URL"])
     subprocess.run(
@@ -45,6 +49,8 @@ def main() -> None:
 
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE leads_lead, leads_leadevent, leads_deadline CASCADE")
+    if args.user_fields:
+        _criteria_named_like_the_user_fields()
     team, _ = Team.objects.get_or_create(name="Import team", defaults={"kind": "qualification"})
     LeadSource.objects.get_or_create(
         slug="import-list", defaults={"name": "List", "channel": "purchased_list"}
@@ -61,10 +67,12 @@ def main() -> None:
     if args.format == "bitrix24":
         from tests.leads.exports import bitrix24_csv
 
-        path.write_bytes(bitrix24_csv(args.rows, encoding="cp1251"))
+        extra = {"user_fields": True} if args.user_fields else {}
+        path.write_bytes(bitrix24_csv(args.rows, encoding="cp1251", **extra))
     else:
         path.write_bytes("\r\n".join(lines).encode("cp1251"))
     started = time.perf_counter()
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = subprocess.run(
         [
             sys.executable,
@@ -81,10 +89,38 @@ def main() -> None:
         text=True,
     )
     elapsed = time.perf_counter() - started
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # The import process's own CPU time (PostgreSQL's is apart): on a machine other jobs load,
+    # it moves far less than the wall time does.
+    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
     summary = [line for line in result.stdout.splitlines() if line.endswith(" bad")]
     rate = args.rows / elapsed
-    print(f"{args.rows:,} rows ({args.format}, cp1251, ';'): {elapsed:.1f} s, {rate:,.0f} rows/s")
+    shape = args.format + (" with user fields" if args.user_fields else "")
+    print(f"{args.rows:,} rows ({shape}, cp1251, ';'): {elapsed:.1f} s, {rate:,.0f} rows/s")
+    print(f"import process CPU {cpu:.1f} s; load average {os.getloadavg()[0]:.1f}")
     print(summary[-1] if summary else result.stdout[-500:])
+
+
+def _criteria_named_like_the_user_fields() -> None:
+    from leads.models import Criterion, CriterionOption
+
+    kitchen, _ = Criterion.objects.update_or_create(
+        slug="bench-kitchen-type",
+        defaults={"question": "Kitchen type", "kind": "choice", "form_names": "Тип кухни"},
+    )
+    for value, label in (("custom", "Под заказ"), ("modular", "Модульная")):
+        CriterionOption.objects.get_or_create(
+            criterion=kitchen, value=value, defaults={"label": label}
+        )
+    Criterion.objects.update_or_create(
+        slug="bench-budget",
+        defaults={
+            "question": "Budget",
+            "kind": "number",
+            "min_value": 250_000,
+            "form_names": "Бюджет клиента",
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -62,6 +62,13 @@ MEANINGS: dict[str, dict[str, str]] = {
         "number": "Answer a number; good inside [`min_value`, `max_value`].",
         "text": "Answer free text; good when given.",
     },
+    "AnswerOriginEnum": {
+        "qualifier": "Given by `answered_by` on the call.",
+        "form": "Pre-filled from the lead's web form (`answered_by` is null); the qualifier "
+        "may answer over it.",
+        "import": "Pre-filled from a column of the file the lead was imported from "
+        "(`answered_by` is null).",
+    },
     # drf-spectacular's name for the empty value of a field that may be blank.
     "BlankEnum": {"": "Not set yet: an open dispute has no outcome."},
     "ChannelEnum": {

@@ -228,6 +228,7 @@ SPECTACULAR_SETTINGS = {
         "LeadStateEnum": "leads.models.Lead.State",
         "TemperatureEnum": "leads.models.Lead.Temperature",
         "VerdictEnum": "leads.models.Verdict",
+        "AnswerOriginEnum": "leads.models.Answer.Origin",
         "CriterionKindEnum": "leads.models.Criterion.Kind",
         "ChannelEnum": "leads.models.LeadSource.Channel",
         "AttemptOutcomeEnum": "leads.models.ContactAttempt.Outcome",

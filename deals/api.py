@@ -36,6 +36,7 @@ class HandedOverAnswerSerializer(serializers.ModelSerializer):
             "knocked_out",
             "answered_by",
             "answered_at",
+            "origin",
         ]
         read_only_fields = fields
 

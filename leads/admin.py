@@ -79,6 +79,7 @@ class CriterionAdmin(admin.ModelAdmin):
         (None, {"fields": ["question", "slug", "help_text", "kind", "order", "active"]}),
         (None, {"fields": ["required", "knock_out", "weight"]}),
         (None, {"fields": ["good_answer_yes", "min_value", "max_value"]}),
+        (None, {"fields": ["form_names"]}),
     ]
     prepopulated_fields = {"slug": ["question"]}
 

@@ -6,8 +6,9 @@ A preset only proposes a mapping; the import page shows it and lets the user cha
 from dataclasses import dataclass
 
 # Fields a row may spread over several columns (Bitrix24 has "Рабочий телефон", "Мобильный
-# телефон" … each of which may hold several numbers joined by ", ").
-MULTI_FIELDS = ("phone", "email", "message")
+# телефон" … each of which may hold several numbers joined by ", "); form answers are kept
+# each under its column's title.
+MULTI_FIELDS = ("phone", "email", "message", "form_answers")
 
 
 @dataclass(frozen=True)
@@ -23,10 +24,20 @@ class Preset:
     converted_statuses: frozenset[str]
 
 
+# Every UTM tag, as a column of our own CSV or an amoCRM account's utm_* fields ("utm_source"),
+# or as the title "UTM Source" some exports give it.
 UTM = {
-    "utm_source": ("utm source", "utm_source"),
-    "utm_medium": ("utm medium", "utm_medium"),
-    "utm_campaign": ("utm campaign", "utm_campaign"),
+    tag: (tag, tag.replace("_", " "))
+    for tag in ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
+}
+# Bitrix24 titles its UTM fields in words (crm.lead.fields, the lead list and its export):
+# "Рекламная система" is UTM_SOURCE, and so on.
+BITRIX24_UTM = {
+    "utm_source": ("рекламная система", *UTM["utm_source"]),
+    "utm_medium": ("тип трафика", *UTM["utm_medium"]),
+    "utm_campaign": ("обозначение рекламной кампании", *UTM["utm_campaign"]),
+    "utm_content": ("содержание кампании", *UTM["utm_content"]),
+    "utm_term": ("условие поиска кампании", *UTM["utm_term"]),
 }
 
 BITRIX24 = Preset(
@@ -62,10 +73,11 @@ BITRIX24 = Preset(
         ),
         "company_name": ("название компании", "company name"),
         "message": ("комментарий", "comment", "название лида", "lead name"),
-        "status": ("статус", "status"),
+        # "Стадия" in Bitrix24 today (crm.lead.fields STATUS_ID), "Статус" in older exports.
+        "status": ("стадия", "статус", "stage", "status"),
         "created": ("дата создания", "created", "date created"),
         "responsible": ("ответственный", "responsible", "responsible person"),
-        **UTM,
+        **BITRIX24_UTM,
     },
     junk_statuses=frozenset({"некачественный лид", "junk lead", "неудачный лид"}),
     converted_statuses=frozenset(
@@ -94,9 +106,20 @@ AMOCRM = Preset(
         ),
         "email": ("рабочий email", "личный email", "другой email", "work email", "private email"),
         "company_name": ("компания контакта", "компания", "company"),
-        "message": ("примечание", "примечание 1", "теги", "название сделки", "note", "tags"),
-        "status": ("статус", "этап сделки", "status", "stage"),
-        "created": ("дата создания", "created", "date created"),
+        "message": (
+            "примечание",
+            "примечание 1",
+            "примечание 2",
+            "примечание 3",
+            "примечание 4",
+            "примечание 5",
+            "теги",
+            "название сделки",
+            "note",
+            "tags",
+        ),
+        "status": ("этап сделки", "статус", "status", "stage"),
+        "created": ("дата создания сделки", "дата создания", "created", "date created"),
         "responsible": ("ответственный", "responsible", "responsible user"),
         **UTM,
     },

@@ -28,6 +28,7 @@ from leads.imports import (
     sources_for,
 )
 from leads.models import LeadImport, LeadSource
+from leads.prefill import CriteriaIndex
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 FIELD_LABELS = {
@@ -45,6 +46,12 @@ FIELD_LABELS = {
     "utm_source": "utm_source",
     "utm_medium": "utm_medium",
     "utm_campaign": "utm_campaign",
+    "utm_content": "utm_content",
+    "utm_term": "utm_term",
+    "form_answers": _(
+        "Form answers (each kept under its title; one named like a qualification criterion "
+        "pre-fills its answer)"
+    ),
 }
 
 
@@ -195,6 +202,13 @@ def _columns(job: LeadImport) -> list[tuple[str, str]]:
     """Each column of the file and what it is imported as ("—": not imported): the dry run's
     per-column report."""
     feeds = {c: FIELD_LABELS[f] for f, v in job.mapping.items() for c in columns_of(v)}
+    criteria = CriteriaIndex.active()
+    for column in columns_of(job.mapping.get("form_answers")):
+        criterion = criteria.criterion_for(column)
+        if criterion is not None:
+            feeds[column] = _("Pre-fills the answer: %(question)s") % {
+                "question": criterion.question
+            }
     return [(column, feeds.get(column, "—")) for column in job.header]
 
 

@@ -27,9 +27,11 @@ from django.utils.translation import gettext as _
 from crm.lib.phones import normalise_phone
 from crm.lib.spreadsheets import html_table_rows, looks_like_html, rows_to_csv, xlsx_rows
 from crm.teams.models import Team
+from leads import scoring
 from leads.import_presets import MULTI_FIELDS, PRESETS, detect_preset, preset_mapping
 from leads.intake import clean_fields
-from leads.models import JunkReason, Lead, LeadEvent, LeadImport, LeadSource
+from leads.models import Answer, JunkReason, Lead, LeadEvent, LeadImport, LeadSource
+from leads.prefill import CriteriaIndex, Prefill
 
 FIELDS = (
     "name",
@@ -43,9 +45,12 @@ FIELDS = (
     "utm_source",
     "utm_medium",
     "utm_campaign",
+    "utm_content",
+    "utm_term",
     "status",
     "created",
     "responsible",
+    "form_answers",
 )
 # Column titles we recognise without a mapping, lower-cased (English and Russian exports).
 TITLES = {
@@ -80,9 +85,11 @@ TITLES = {
     "company_name": {"company", "company name", "компания", "организация"},
     "message": {"message", "comment", "note", "комментарий", "сообщение", "примечание"},
     "external_id": {"external_id", "external id", "id"},
-    "utm_source": {"utm_source"},
-    "utm_medium": {"utm_medium"},
-    "utm_campaign": {"utm_campaign"},
+    "utm_source": {"utm_source", "utm source"},
+    "utm_medium": {"utm_medium", "utm medium"},
+    "utm_campaign": {"utm_campaign", "utm campaign"},
+    "utm_content": {"utm_content", "utm content"},
+    "utm_term": {"utm_term", "utm term"},
     "status": {"статус", "status"},
     "created": {"дата создания", "created"},
     "responsible": {"ответственный", "responsible"},
@@ -98,6 +105,8 @@ LEAD_FIELDS = (
     "utm_source",
     "utm_medium",
     "utm_campaign",
+    "utm_content",
+    "utm_term",
 )
 
 
@@ -247,7 +256,18 @@ def columns_of(value: str | list[str] | None) -> list[str]:
 
 def guess_mapping(header: list[str]) -> Mapping:
     """Our field → the file's column(s): by the preset of the CRM whose export this is (told
-    by its header row), else by the titles we recognise."""
+    by its header row), else by the titles we recognise; and the columns named like a
+    qualification criterion as form answers, which pre-fill the script (leads/prefill.py)."""
+    mapping = _guess_fields(header)
+    taken = {c for value in mapping.values() for c in columns_of(value)}
+    index = CriteriaIndex.active()
+    answers = [c for c in header if c not in taken and index.criterion_for(c) is not None]
+    if answers:
+        mapping["form_answers"] = answers
+    return mapping
+
+
+def _guess_fields(header: list[str]) -> Mapping:
     preset = detect_preset(header)
     if preset is not None:
         return preset_mapping(preset, header)
@@ -286,6 +306,9 @@ def rows(csv_file: CsvFile, mapping: Mapping) -> Iterator[tuple[int, dict[str, l
             f: [values[i].strip() if i < len(values) else "" for i in places]
             for f, places in positions.items()
         }
+        if "form_answers" in positions:  # {column title: its cell}, the filled ones
+            answers = zip(positions["form_answers"], cells["form_answers"], strict=True)
+            cells["form_answers"] = {header[i]: v for i, v in answers if v}
         if len(cells.get("message", ())) > 1:
             first, *rest = cells["message"]
             places = positions["message"][1:]
@@ -321,6 +344,7 @@ class RowContext:
                 if key.strip():
                     self.people.setdefault(" ".join(key.lower().split()), user.pk)
         self.reasons = {r.name.strip().lower(): r.pk for r in JunkReason.objects.all()}
+        self.criteria = CriteriaIndex.active()
 
 
 def prepare_row(
@@ -330,9 +354,10 @@ def prepare_row(
     two phones become phone and phone2, the first e-mail the e-mail; whatever has no field
     (more phones or e-mails, extensions, an unknown status or responsible) goes to a note
     appended to the message, so nothing the file holds is lost."""
+    answers = cells.pop("form_answers", None) or {}
     one = {f: next((v for v in values if v), "") for f, values in cells.items()}
     notes: list[str] = []
-    extra: dict = {}
+    extra: dict = {"form_answers": answers, "prefill": context.criteria.match(answers)}
     errors: dict[str, list[str]] = {}
     values = {f: one.get(f, "") for f in FIELDS}
     values["name"] = " ".join(
@@ -536,6 +561,7 @@ class _BatchWriter:
         self.pending: list[dict] = []
         self.keys: set[str] = set()
         self.junk_reason_id: int | None = None
+        self.total_weight = CriteriaIndex.active().total_weight
 
     def add(self, fields: dict, result: ImportResult) -> None:
         keys = {
@@ -568,6 +594,13 @@ class _BatchWriter:
         LeadEvent.objects.bulk_create(
             LeadEvent(lead=lead, actor=self.by, at=self.now, kind=LeadEvent.Kind.CREATED)
             for lead in leads
+        )
+        # The columns that answer a criterion pre-fill the script (the lead's score was set
+        # from them in _lead); bulk_create gave each lead its id.
+        Answer.objects.bulk_create(
+            found.answer(lead.pk, Answer.Origin.IMPORT, self.now)
+            for lead, f in zip(leads, fresh, strict=True)
+            for found in f.get("prefill", ())
         )
         result.created += len(leads)
 
@@ -608,9 +641,18 @@ class _BatchWriter:
             duplicate_of_id=duplicate_of,
             name=" ".join(fields["name"].split()),
             phone2=fields.get("phone2", ""),
+            form_answers=fields.get("form_answers") or {},
+            **self._score(fields.get("prefill", ())),
             **{k: v for k, v in fields.items() if k in LEAD_FIELDS},
             **extra,
         )
+
+    def _score(self, found: Iterable[Prefill]) -> dict[str, int | str]:
+        points = [f.judgement.points for f in found]
+        if not points:
+            return {}
+        score = scoring.score(points, self.total_weight)
+        return {"score": score, "temperature": scoring.temperature(score)}
 
     def _imported_junk_reason(self) -> int:
         if self.junk_reason_id is None:

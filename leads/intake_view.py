@@ -67,6 +67,10 @@ def _receive(request: HttpRequest, source: LeadSource) -> HttpResponse:
         return JsonResponse(errors, status=400)
     fields["form_answers"] = intake.form_answers(source, payload)
     lead, created = services.lead_receive(source=source, fields=fields)
+    if created and fields["form_answers"]:
+        # After the lead is stored: the form's answers that fit a criterion pre-fill the
+        # script; what does not fit stays in form_answers alone (stored with the lead).
+        services.lead_prefill(lead=lead, answers=fields["form_answers"], now=lead.created_at)
     return JsonResponse(answer(lead), status=201 if created else 200)
 
 

@@ -153,6 +153,19 @@ class Criterion(models.Model):
     )
     order = models.PositiveIntegerField(_("order"), default=0)
     active = models.BooleanField(_("active"), default=True)
+    # How web forms and imported files name this question besides its own wording and slug
+    # ("Тип кухни", "kitchen_type"): their answer pre-fills it (leads/prefill.py).
+    form_names = models.TextField(
+        _("names in forms and files"),
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_(
+            "Other names web forms or imported files give this question, one per line "
+            "(e.g. Тип кухни). An answer sent under this name, the question or the slug "
+            "pre-fills the script; case and spaces do not matter."
+        ),
+    )
 
     class Meta:
         verbose_name = _("qualification criterion")
@@ -505,6 +518,11 @@ class Answer(models.Model):
     """An answer as it was given: the question, label and verdict are copied so that a later
     edit of the criterion never rewrites what the lead was qualified (or disputed) with."""
 
+    class Origin(models.TextChoices):
+        QUALIFIER = "qualifier", _("the qualifier")
+        FORM = "form", _("from the form")
+        IMPORT = "import", _("from the imported file")
+
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="answers")
     criterion = models.ForeignKey(
         Criterion, on_delete=models.SET_NULL, null=True, related_name="answers"
@@ -516,13 +534,24 @@ class Answer(models.Model):
     verdict = models.CharField(_("verdict"), max_length=10, choices=Verdict.choices)
     points = models.PositiveIntegerField(_("points"), default=0)
     knocked_out = models.BooleanField(_("knocked out"), default=False)
+    # Null for an answer pre-filled from the lead's form or imported file (origin says which),
+    # until a qualifier saves one over it.
     answered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("answered by"),
         on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="+",
     )
     answered_at = models.DateTimeField(_("answered at"))
+    origin = models.CharField(
+        _("answered"),
+        max_length=10,
+        choices=Origin.choices,
+        default=Origin.QUALIFIER,
+        db_default=Origin.QUALIFIER,
+    )
 
     class Meta:
         verbose_name = _("answer")

@@ -21,7 +21,7 @@ from crm.lib.transitions import blocker_message
 from crm.lib.transitions import transition_blockers as blockers_of
 from crm.teams.models import Team
 from crm.teams.selectors import working_week
-from leads import alerts, priority, scoring, sla
+from leads import alerts, prefill, priority, scoring, sla
 from leads.models import (
     Answer,
     ContactAttempt,
@@ -432,6 +432,7 @@ def lead_answer(
                 "knocked_out": judgement.knocked_out,
                 "answered_by": by,
                 "answered_at": now,
+                "origin": Answer.Origin.QUALIFIER,
             },
         )
         total = Criterion.objects.filter(active=True).aggregate(w=Sum("weight"))["w"] or 0
@@ -439,6 +440,41 @@ def lead_answer(
         lead.temperature = scoring.temperature(lead.score)
         _save(lead, ["score", "temperature"])
     return answer
+
+
+def lead_prefill(
+    *,
+    lead: Lead,
+    answers: dict[str, str],
+    origin: str = Answer.Origin.FORM,
+    now: datetime | None = None,
+) -> list[Answer]:
+    """Pre-fill the lead's script from its form answers (`leads/prefill.py` says which answer
+    which criterion, and how): each as an Answer marked with its origin, and the lead
+    re-scored. An answer a qualifier already gave is never replaced; the form answers stay
+    on the lead as sent, whatever was pre-filled."""
+    if not answers:
+        return []
+    index = prefill.CriteriaIndex.active()
+    found = index.match(answers)
+    if not found:
+        return []
+    now = now or timezone.now()
+    with transaction.atomic():
+        # The lead first, as lead_answer does: a qualifier's answer saved at this moment
+        # waits, then finds the pre-filled one and replaces it.
+        list(Lead.objects.select_for_update().filter(pk=lead.pk).values_list("pk"))
+        given = set(lead.answers.values_list("criterion_id", flat=True))
+        new = [f.answer(lead.pk, origin, now) for f in found]
+        new = [a for a in new if a.criterion_id not in given]
+        Answer.objects.bulk_create(new)
+        lead.score = scoring.score(
+            lead.answers.values_list("points", flat=True), index.total_weight
+        )
+        lead.temperature = scoring.temperature(lead.score)
+        # Not _save: only the score moves, and it must land whatever state the lead is in now.
+        Lead.objects.filter(pk=lead.pk).update(score=lead.score, temperature=lead.temperature)
+    return new
 
 
 def transition_blockers(lead: Lead, name: str) -> list[str]:

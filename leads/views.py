@@ -27,7 +27,7 @@ from crm.teams.templatetags.people import person
 from leads import priority, services
 from leads.filters import QueueFilter
 from leads.forms import AnswersForm, AttemptForm, ContactForm, JunkForm, LeadEntryForm
-from leads.models import ContactAttempt, Criterion, CriterionOption, Lead
+from leads.models import Answer, ContactAttempt, Criterion, CriterionOption, Lead
 from leads.selectors import (
     lead_get_for_user,
     leads_visible_to,
@@ -159,13 +159,19 @@ def _criteria() -> list[Criterion]:
 
 def _workspace(request: HttpRequest, lead: Lead, status: int = 200, **forms) -> HttpResponse:
     answers = {a.criterion_id: a for a in lead.answers.all()}
+    answers_form = forms.get("answers_form") or AnswersForm(
+        criteria=_criteria(), answers={k: a.value for k, a in answers.items()}
+    )
+    for criterion_id, answer in answers.items():
+        field = answers_form.fields.get(f"c{criterion_id}")
+        if field is not None and answer.origin != Answer.Origin.QUALIFIER:
+            field.origin = answer.get_origin_display()  # "from the form", beside the field
     context = {
         "lead": lead,
         "attempt_form": forms.get("attempt_form") or AttemptForm(),
         "junk_form": forms.get("junk_form") or JunkForm(),
         "contact_form": forms.get("contact_form") or ContactForm(initial=_contact_of(lead)),
-        "answers_form": forms.get("answers_form")
-        or AnswersForm(criteria=_criteria(), answers={k: a.value for k, a in answers.items()}),
+        "answers_form": answers_form,
         "answers": sorted(answers.values(), key=lambda a: a.answered_at),
         "knocked_out": any(a.knocked_out for a in answers.values()),
         "blockers": {

@@ -1,15 +1,22 @@
 """Files shaped like other CRMs' lead exports, for the import tests.
 
-Shapes, as those CRMs write them:
+Shapes, as those CRMs write them (titles checked against the products' public material; the
+README's import section cites it):
 - Bitrix24, CRM → Лиды → Экспорт (CSV): ";" between columns, UTF-8 with a BOM or Windows-1251,
-  the lead's system fields under their Russian titles ("Название лида", "Имя", "Отчество",
-  "Фамилия", "Статус", "Рабочий телефон", "Мобильный телефон", "Рабочий e-mail", "Ответственный",
-  "Дата создания" as dd.mm.yyyy hh:mm:ss, "UTM Source" …), several values of one kind joined
-  with ", " in one cell, comments quoted across lines. Its "Excel" export is the same table as
-  an HTML page saved as .xls.
-- amoCRM, Сделки → Экспорт (.xlsx): one row per deal with its main contact's fields ("Название
-  сделки", "Основной контакт", "Рабочий телефон", "Мобильный телефон", "Рабочий email",
-  "Статус", "Ответственный", "Дата создания", "Теги", utm_source …).
+  the lead's fields under the titles crm.lead.fields gives them ("Название лида", "Имя",
+  "Отчество", "Фамилия", "Стадия", "Дополнительно о стадии", "Ответственный", "Дата создания"
+  as dd.mm.yyyy hh:mm:ss, the UTM tags as "Рекламная система", "Тип трафика", "Обозначение
+  рекламной кампании", "Содержание кампании", "Условие поиска кампании"; the phone and e-mail
+  kinds as "Рабочий телефон", "Мобильный телефон", "Рабочий e-mail" …), a user field under its
+  label ("Тип кухни"), several values of one kind joined with ", " in one cell, comments quoted
+  across lines. Its "Excel" export is the same table as an HTML page saved as .xls.
+- amoCRM, Сделки → Экспорт (.xlsx): one row per deal with its main contact's fields, as public
+  importers of that file read it: "Название сделки", "Бюджет", "Ответственный", "Дата создания
+  сделки", "Кем создана сделка", "Дата редактирования", "Кем редактирована", "Дата закрытия",
+  "Теги", "Примечание", "Примечание 2" …, "Этап сделки", "Воронка", "Полное имя контакта",
+  "Компания контакта", "Ответственный за контакт", "Компания", "Рабочий телефон", "Рабочий
+  прямой телефон", "Мобильный телефон", "Рабочий email", "Личный email", "Другой email", the
+  account's own fields (utm_source … utm_term, "Тип кухни").
 """
 
 import csv
@@ -34,8 +41,8 @@ BITRIX24_HEADER = [
     "Название компании",
     "Источник",
     "Дополнительно об источнике",
-    "Статус",
-    "Дополнительно о статусе",
+    "Стадия",
+    "Дополнительно о стадии",
     "Комментарий",
     "Валюта",
     "Сумма",
@@ -43,11 +50,11 @@ BITRIX24_HEADER = [
     "Дата создания",
     "Дата изменения",
     "Кем создан",
-    "UTM Source",
-    "UTM Medium",
-    "UTM Campaign",
-    "UTM Content",
-    "UTM Term",
+    "Рекламная система",
+    "Тип трафика",
+    "Обозначение рекламной кампании",
+    "Содержание кампании",
+    "Условие поиска кампании",
 ]
 
 AMOCRM_HEADER = [
@@ -55,23 +62,34 @@ AMOCRM_HEADER = [
     "Название сделки",
     "Бюджет",
     "Ответственный",
-    "Дата создания",
-    "Кем создана",
+    "Дата создания сделки",
+    "Кем создана сделка",
     "Дата редактирования",
+    "Кем редактирована",
+    "Дата закрытия",
     "Теги",
     "Примечание",
-    "Статус",
+    "Примечание 2",
+    "Этап сделки",
     "Воронка",
-    "Основной контакт",
+    "Полное имя контакта",
     "Компания контакта",
+    "Ответственный за контакт",
+    "Компания",
     "Рабочий телефон",
+    "Рабочий прямой телефон",
     "Мобильный телефон",
     "Рабочий email",
     "Личный email",
+    "Другой email",
     "utm_source",
     "utm_medium",
     "utm_campaign",
+    "utm_term",
+    "utm_content",
 ]
+# A user field of the account, as both CRMs export it: under its label.
+KITCHEN_TYPES = ["Под заказ", "модульная", "Ещё не решили", "не знаю"]
 
 SURNAMES = ["Иванов", "Петрова", "Сидоров", "Кузнецова", "Смирнов"]
 NAMES = ["Иван", "Анна", "Пётр", "Мария", "Олег"]
@@ -157,8 +175,8 @@ class Bitrix24Lead:
             "yandex" if i % 2 else "google",
             "cpc",
             f"spring-{i % 7}",
-            "",
-            "",
+            f"banner-{i % 3}" if i % 2 else "",
+            "кухня на заказ" if i % 2 else "",
         ]
 
 
@@ -166,14 +184,30 @@ def bitrix24_rows(count: int, responsibles: list[str]) -> list[list[str]]:
     return [Bitrix24Lead(i).row(responsibles[i % len(responsibles)]) for i in range(count)]
 
 
+# User fields of a kitchen maker's Bitrix24, exported under their labels: what the site's
+# form asked. Row i holds these answers (the budget as people type it, now and then a word).
+BITRIX24_USER_FIELDS = ["Тип кухни", "Бюджет клиента"]
+
+
+def bitrix24_user_answers(i: int) -> list[str]:
+    budget = "дорого" if i % 7 == 3 else f"{300 + i % 5 * 50} 000 руб."
+    return [KITCHEN_TYPES[i % 4], budget]
+
+
 def bitrix24_csv(
-    count: int, *, encoding: str = "utf-8-sig", responsibles: list[str] | None = None
+    count: int,
+    *,
+    encoding: str = "utf-8-sig",
+    responsibles: list[str] | None = None,
+    user_fields: bool = False,
 ) -> bytes:
-    """Bitrix24's CSV export of `count` leads: ';', CRLF, the titles in Russian."""
+    """Bitrix24's CSV export of `count` leads: ';', CRLF, the titles in Russian; with
+    `user_fields`, the account's own fields after the system ones."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(BITRIX24_HEADER)
-    writer.writerows(bitrix24_rows(count, responsibles or ["Анна Tester1"]))
+    writer.writerow(BITRIX24_HEADER + (BITRIX24_USER_FIELDS if user_fields else []))
+    for i, row in enumerate(bitrix24_rows(count, responsibles or ["Анна Tester1"])):
+        writer.writerow(row + (bitrix24_user_answers(i) if user_fields else []))
     return out.getvalue().encode(encoding)
 
 
@@ -209,20 +243,29 @@ def amocrm_rows(count: int, responsibles: list[str]) -> list[list]:
                 created,  # a date cell
                 "Администратор",
                 created,
+                "Администратор",
+                "",
                 "VIP, сайт" if i % 2 else "",
                 f"Примечание {i}" if i % 3 == 0 else "",
+                "перезвонить вечером" if i % 5 == 0 else "",
                 "Закрыто и не реализовано" if i % 4 == 3 else "Первичный контакт",
                 "Воронка",
                 f"{SURNAMES[i % 5]} {NAMES[i % 5]}",
                 f"ИП {SURNAMES[i % 5]}" if i % 2 else "",
+                "Администратор",
+                "",
                 phone(i, "903") if i % 2 == 0 else "",
+                "",
                 # a mobile number Excel stored as a number
                 int(e164(i, "965")[1:]) if i % 2 else "",
                 f"amo{i}@example.com",
                 "",
+                "",
                 "vk",
                 "social",
                 "autumn",
+                "кухни" if i % 2 else "",
+                f"ad-{i}",
             ]
         )
     return rows

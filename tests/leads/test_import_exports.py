@@ -185,7 +185,7 @@ def test_a_broken_workbook_is_refused_clearly(world):
 def test_import_page_dry_run_then_import_of_a_bitrix24_export(client, world):
     client.force_login(world.head)
     converted = Bitrix24Lead(101).row("")
-    converted[BITRIX24_HEADER.index("Статус")] = "Сконвертирован"
+    converted[BITRIX24_HEADER.index("Стадия")] = "Сконвертирован"
     raw = bitrix24_csv(100, encoding="cp1251") + ";".join(converted).encode("cp1251")
     source = LeadSource.objects.get()
     file = SimpleUploadedFile("leads.csv", raw, content_type="text/csv")

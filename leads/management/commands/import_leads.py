@@ -17,8 +17,8 @@ class Command(BaseCommand):
     help = (
         "Import leads from a CSV file (UTF-8 or Windows-1251, ';' or ','), an .xlsx workbook or "
         "Bitrix24's HTML .xls. Columns are matched by their titles (Bitrix24 and amoCRM exports "
-        "as they are); --map name=ФИО overrides (phone, email, message may be given several "
-        "times). Exits with status 1 when rows were bad."
+        "as they are); --map name=ФИО overrides (phone, email, message, form_answers may be given "
+        "several times). Exits with status 1 when rows were bad."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
