@@ -21,7 +21,9 @@ def user_has_role(user: AbstractBaseUser, role: str) -> bool:
 
 
 def landing_url_name(user: AbstractBaseUser) -> str:
-    """Each role lands on the page it works in."""
+    """Each role lands on the page it works in; an admin on Settings."""
+    if user.is_active and user.is_superuser:
+        return "setup:index"
     if user_has_role(user, Role.SALES_HEAD):
         return "reports:teams"
     if user_has_role(user, Role.CLOSER) and not user_has_role(user, Role.QUALIFIER):
