@@ -84,6 +84,12 @@ class OptionForm(forms.ModelForm):
         self.fields["value"].required = False
         self.fields["order"].required = False
 
+    def has_changed(self) -> bool:
+        # A blank new row (its verdict and order at their defaults) is no option.
+        if self.instance.pk is None and not (self["label"].data or self["value"].data):
+            return False
+        return super().has_changed()
+
     def clean(self) -> dict:
         data = super().clean()
         if data.get("label") and not data.get("value"):
@@ -105,7 +111,6 @@ class BaseOptionFormSet(BaseInlineFormSet):
     kind: str = ""
 
     def clean(self) -> None:
-        super().clean()
         if any(self.errors):
             return
         kept = [
@@ -117,10 +122,13 @@ class BaseOptionFormSet(BaseInlineFormSet):
         for form in kept:
             value = form.cleaned_data["value"]
             if value in values:
+                # Said on the row, before Django's formset-wide "duplicate data" message.
                 form.add_error(
                     "value", _("Two options share the value “%(value)s”.") % {"value": value}
                 )
+                return
             values[value] = form
+        super().clean()
         live = [f for f in kept if not f.cleaned_data.get("archived")]
         if self.kind == Criterion.Kind.CHOICE and len(live) < 2:
             raise ValidationError(_("A choice needs at least two options to choose from."))
@@ -139,6 +147,11 @@ OptionFormSet = inlineformset_factory(
 class ReasonForm(SlugFromForm):
     class Meta:
         fields = ["name", "slug", "order", "active"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["order"].required = False
+        self.fields["order"].help_text = _("Left empty, a new reason goes last.")
 
 
 class JunkReasonForm(ReasonForm):

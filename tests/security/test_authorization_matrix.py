@@ -17,7 +17,7 @@ from crm.notifications.models import Notification
 from deals import services as deals
 from deals.models import VisitSlot
 from handoff.disputes import dispute_raise
-from leads.models import LeadImport, LeadSource
+from leads.models import JunkReason, LeadImport, LeadSource
 from tests.factories import UserFactory, make_criterion, make_deal, make_lead
 from tests.security.routes import named_routes
 
@@ -123,6 +123,23 @@ EXPECTED = {
     "api:dispute-resolve": rule("POST", "dispute", 401, 400, 400, 400, 404, 400),
     "api:notification-list": rule("GET", None, 401, 200, 200, 200, 200, 200),
     "api:team-report": rule("GET", None, 401, 403, 403, 200, 403, 200),
+    # Settings: admins everything; a manager their teams and their teams' sources
+    "setup:index": rule("GET", None, 302, 403, 403, 200, 403, 200),
+    "setup:criteria": rule("GET", None, 302, 403, 403, 403, 403, 200),
+    "setup:criterion_add": rule("GET", None, 302, 403, 403, 403, 403, 200),
+    "setup:criterion_edit": rule("GET", "criterion", 302, 403, 403, 403, 403, 200),
+    "setup:criterion_move": rule("POST", "criterion", 302, 403, 403, 403, 403, 400),
+    "setup:criteria_order": rule("POST", None, 302, 403, 403, 403, 403, 400),
+    "setup:criterion_preview": rule("POST", None, 302, 403, 403, 403, 403, 200),
+    "setup:reasons": rule("GET", None, 302, 403, 403, 403, 403, 200),
+    "setup:reason_add": rule("GET", "reason_kind", 302, 403, 403, 403, 403, 200),
+    "setup:reason_edit": rule("GET", "reason", 302, 403, 403, 403, 403, 200),
+    "setup:sources": rule("GET", None, 302, 403, 403, 200, 403, 200),
+    "setup:source_add": rule("GET", None, 302, 403, 403, 200, 403, 200),
+    "setup:source_edit": rule("GET", "source", 302, 403, 403, 200, 403, 200),
+    "setup:source_rotate": rule("POST", "source", 302, 403, 403, 302, 403, 302),
+    "setup:teams": rule("GET", None, 302, 403, 403, 200, 403, 200),
+    "setup:team_edit": rule("GET", "team", 302, 403, 403, 200, 403, 200),
 }
 
 
@@ -146,7 +163,7 @@ def objects(world) -> dict:
     job = LeadImport.objects.create(
         created_by=world.head,
         team=world.team,
-        source=LeadSource.objects.get(),
+        source=LeadSource.objects.get(slug="website"),
         file_name="x.csv",
         text="phone\n+79161234567\n",
         encoding="utf-8",
@@ -157,6 +174,7 @@ def objects(world) -> dict:
         closer=world.closer, starts_at=deal.created_at, ends_at=deal.created_at.replace(year=2099)
     )
     Group.objects.get_or_create(name="Sales head")
+    team_source = LeadSource.objects.create(name="A's form", slug="a-form", team=world.team)
     return {
         "users": {
             "qualifier": world.qualifier,
@@ -173,6 +191,11 @@ def objects(world) -> dict:
         "slot": {"slot_id": slot.pk},
         "person": {"pk": world.qualifier.pk},
         "notification": {"pk": Notification.objects.filter(recipient=world.head).first().pk},
+        "criterion": {"pk": criterion.pk},
+        "source": {"pk": team_source.pk},
+        "team": {"pk": world.team.pk},
+        "reason_kind": {"kind": "junk"},
+        "reason": {"kind": "junk", "pk": JunkReason.objects.get().pk},
     }
 
 
