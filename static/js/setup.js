@@ -66,8 +66,10 @@
     var button = event.target.closest && event.target.closest("form.move button");
     if (button) lastMove = { id: button.closest("li").dataset.id, dir: button.value };
   });
-  document.body.addEventListener("htmx:afterSettle", function () {
-    if (!lastMove) return;
+  // htmx:load fires on the new section (an outerHTML swap leaves the old one detached, and
+  // events on it never reach the document).
+  document.addEventListener("htmx:load", function (event) {
+    if (!lastMove || event.target.id !== "criteria-section") return;
     var row = document.querySelector('#criteria-list li[data-id="' + lastMove.id + '"]');
     var again = row && row.querySelector('button[value="' + lastMove.dir + '"]');
     var other = row && row.querySelector("form.move button:not([disabled])");
