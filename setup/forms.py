@@ -166,7 +166,7 @@ class LossReasonForm(ReasonForm):
 
 class SourceForm(SlugFromForm):
     field_map = forms.CharField(
-        label=_("field mapping"),
+        label=_("Field mapping"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
         help_text=_('Overrides, our field to theirs, e.g. {"message": "Comments"}. Our fields: %s')
@@ -187,6 +187,7 @@ class SourceForm(SlugFromForm):
             "allowed_origins",
             "rate_limit_per_minute",
         ]
+        widgets = {"allowed_origins": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args: Any, teams: Any, team_required: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
