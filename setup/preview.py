@@ -24,17 +24,12 @@ def with_draft(draft: Criterion, options: list[CriterionOption]) -> list[Criteri
     if draft.pk is None:
         draft.pk = 0
     draft._prefetched_objects_cache = {"options": options}
-    criteria = [c for c in saved_criteria() if c.pk != draft.pk]
+    saved = saved_criteria()
+    at = next((n for n, c in enumerate(saved) if c.pk == draft.pk), len(saved))
+    criteria = [c for c in saved if c.pk != draft.pk]
     if draft.active:
-        criteria.insert(_position(draft), draft)
+        criteria.insert(at, draft)
     return criteria
-
-
-def _position(draft: Criterion) -> int:
-    if not draft.pk:
-        return len([c for c in saved_criteria()])
-    ordered = list(Criterion.objects.filter(active=True).values_list("id", flat=True))
-    return ordered.index(draft.pk) if draft.pk in ordered else len(ordered)
 
 
 def script_form(criteria: list[Criterion]) -> AnswersForm:
