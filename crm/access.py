@@ -36,9 +36,14 @@ def is_admin(user: User) -> bool:
     return bool(user.is_authenticated and user.is_active and user.is_superuser)
 
 
-def may_open_settings(user: User) -> bool:
+def may_open_admin_site(user: User) -> bool:
     """Django's admin lets staff in; what they may change there is its permissions' say."""
     return bool(user.is_authenticated and user.is_active and user.is_staff)
+
+
+def may_open_settings(user: User) -> bool:
+    """The product's Settings: admins, and managers for their own teams' settings."""
+    return is_admin(user) or managed_teams(user).exists()
 
 
 def has_role(user: User, role: str) -> bool:
@@ -174,11 +179,14 @@ def menu(user: User) -> dict[str, bool]:
         "reports": heads,
         "leaderboard": teams_seen(user).exists(),
         "settings": may_open_settings(user),
+        "admin_site": may_open_admin_site(user),
     }
 
 
 def landing_url_name(user: User) -> str:
-    """Each role lands on the page it works in."""
+    """Each role lands on the page it works in; an admin on Settings."""
+    if is_admin(user):
+        return "setup:index"
     if has_role(user, Role.SALES_HEAD) and heads_teams(user):
         return "reports:teams"
     closer = has_role(user, Role.CLOSER) and not has_role(user, Role.QUALIFIER)
@@ -188,7 +196,7 @@ def landing_url_name(user: User) -> str:
         return "leads:queue"
     if works_deals(user):
         return "deals:board"
-    if may_open_settings(user):
+    if may_open_admin_site(user):
         return "admin:index"
     return "accounts:profile"
 

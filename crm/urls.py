@@ -68,6 +68,7 @@ urlpatterns = [
     path("deals/", include("deals.urls")),
     path("notifications/", include("crm.notifications.urls")),
     path("reports/", include("reports.urls")),
+    path("settings/", include("setup.urls")),
     path("api/v1/", include((api_v1, "api"))),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),

@@ -1,13 +1,13 @@
 from django.contrib import admin
 
+from crm.lib.slugs import SlugFromNameAdmin
 from deals.models import Company, Contact, Deal, LossReason
 
 
 @admin.register(LossReason)
-class LossReasonAdmin(admin.ModelAdmin):
+class LossReasonAdmin(SlugFromNameAdmin, admin.ModelAdmin):
     list_display = ["name", "slug", "order", "active"]
     list_editable = ["order", "active"]
-    prepopulated_fields = {"slug": ["name"]}
 
 
 @admin.register(Company)

@@ -5,6 +5,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from crm.lib.slugs import SlugFromNameAdmin
 from leads.models import (
     Answer,
     ContactAttempt,
@@ -19,10 +20,9 @@ from leads.models import (
 
 
 @admin.register(LeadSource)
-class LeadSourceAdmin(admin.ModelAdmin):
+class LeadSourceAdmin(SlugFromNameAdmin, admin.ModelAdmin):
     list_display = ["name", "slug", "channel", "team", "preset", "active"]
     list_filter = ["channel", "preset", "active"]
-    prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["intake_key", "intake_url"]
     actions = ["rotate_intake_key"]
     fieldsets = [
@@ -58,10 +58,9 @@ class LeadSourceAdmin(admin.ModelAdmin):
 
 
 @admin.register(JunkReason)
-class JunkReasonAdmin(admin.ModelAdmin):
+class JunkReasonAdmin(SlugFromNameAdmin, admin.ModelAdmin):
     list_display = ["name", "slug", "order", "active"]
     list_editable = ["order", "active"]
-    prepopulated_fields = {"slug": ["name"]}
 
 
 class CriterionOptionInline(admin.TabularInline):
@@ -70,7 +69,8 @@ class CriterionOptionInline(admin.TabularInline):
 
 
 @admin.register(Criterion)
-class CriterionAdmin(admin.ModelAdmin):
+class CriterionAdmin(SlugFromNameAdmin, admin.ModelAdmin):
+    slug_source = "question"
     list_display = ["question", "kind", "required", "knock_out", "weight", "order", "active"]
     list_editable = ["order", "active"]
     list_filter = ["kind", "active", "knock_out"]
@@ -81,7 +81,6 @@ class CriterionAdmin(admin.ModelAdmin):
         (None, {"fields": ["good_answer_yes", "min_value", "max_value"]}),
         (None, {"fields": ["form_names"]}),
     ]
-    prepopulated_fields = {"slug": ["question"]}
 
 
 class ReadOnlyInline(admin.TabularInline):

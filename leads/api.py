@@ -197,7 +197,7 @@ class CriterionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = CriterionSerializer
     pagination_class = None
     queryset = Criterion.objects.filter(active=True).prefetch_related(
-        Prefetch("options", queryset=CriterionOption.objects.order_by("order", "id"))
+        Prefetch("options", queryset=CriterionOption.objects.filter(archived=False))
     )
 
 

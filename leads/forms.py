@@ -139,7 +139,9 @@ def _field_for(criterion: Criterion, current: str) -> forms.Field:
             choices=[("yes", _("Yes")), ("no", _("No"))], widget=forms.RadioSelect, **common
         )
     if criterion.kind == Criterion.Kind.CHOICE:
-        options = [("", "—")] + [(o.value, o.label) for o in criterion.options.all()]
+        options = [("", "—")] + [
+            (o.value, o.label) for o in criterion.options.all() if not o.archived
+        ]
         return forms.ChoiceField(choices=options, **common)
     if criterion.kind == Criterion.Kind.NUMBER:
         return forms.CharField(

@@ -194,6 +194,9 @@ class CriterionOption(models.Model):
         _("verdict"), max_length=10, choices=Verdict.choices, default=Verdict.NEUTRAL
     )
     order = models.PositiveIntegerField(_("order"), default=0)
+    # An option answers already use is archived, not deleted: the script stops offering it,
+    # the answers keep their label and verdict (Settings → Criteria, setup/services.py).
+    archived = models.BooleanField(_("archived"), default=False)
 
     class Meta:
         verbose_name = _("option")

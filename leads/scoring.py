@@ -53,7 +53,7 @@ def _judge_yes_no(criterion: Criterion, raw: str) -> tuple[str, str, str]:
 
 
 def _judge_choice(criterion: Criterion, raw: str) -> tuple[str, str, str]:
-    option = next((o for o in criterion.options.all() if o.value == raw), None)
+    option = next((o for o in criterion.options.all() if o.value == raw and not o.archived), None)
     if option is None:
         raise ValidationError(_("Choose one of the listed options."))
     return option.value, option.label, option.verdict

@@ -66,7 +66,13 @@ def test_the_settings_pages_work_under_the_policy(page: Page, live_server, world
     UserFactory(username="admin", is_staff=True, is_superuser=True)
     refused = _watch_refusals(page)
     login(page, live_server, "admin")
-    for path in ["/admin/", "/admin/leads/criterion/add/", "/admin/leads/leadsource/"]:
+    product = ["/settings/", "/settings/criteria/", "/settings/criteria/add/"]
+    product += ["/settings/sources/", "/settings/reasons/", f"/settings/teams/{world.team.pk}/"]
+    for path in ["/admin/", "/admin/leads/criterion/add/", "/admin/leads/leadsource/", *product]:
         page.goto(live_server.url + path)
         page.wait_for_load_state("networkidle")
+    # The live preview (htmx) runs: typing a question shows it in the script.
+    page.goto(live_server.url + "/settings/criteria/add/")
+    page.locator("#id_question").fill("Срок установки")
+    expect(page.locator("#script-preview")).to_contain_text("Срок установки")
     assert refused == []

@@ -17,7 +17,8 @@ Y, N = True, False
 # rule: (the question asked of a persona and the world's objects), then one answer per persona
 TABLE = {
     "is_admin": (lambda u, o: access.is_admin(u), N, N, N, N, N, N, Y, N),
-    "may_open_settings": (lambda u, o: access.may_open_settings(u), N, N, N, N, N, Y, Y, N),
+    "may_open_settings": (lambda u, o: access.may_open_settings(u), N, N, Y, Y, N, N, Y, N),
+    "may_open_admin_site": (lambda u, o: access.may_open_admin_site(u), N, N, N, N, N, Y, Y, N),
     "works_leads (queue, new lead)": (lambda u, o: access.works_leads(u), Y, N, Y, Y, Y, N, Y, N),
     "works_deals (board)": (lambda u, o: access.works_deals(u), N, Y, Y, N, N, N, Y, N),
     "keeps_visit_slots": (lambda u, o: access.keeps_visit_slots(u), N, Y, N, N, N, N, N, N),
@@ -89,8 +90,9 @@ def test_the_menu_shows_each_role_only_what_it_can_use(objects):
     assert shown["closer"] == {"deals", "disputes", "leaderboard"}
     assert shown["head"] == {
         *("queue", "new_lead", "import", "deals", "sla", "disputes", "reports", "leaderboard"),
+        "settings",
     }
-    assert shown["staff"] == {"settings"}
+    assert shown["staff"] == {"admin_site"}
     assert shown["nobody"] == set()
 
 
@@ -104,6 +106,6 @@ def test_each_persona_lands_where_it_works(objects):
         "head_b": "reports:teams",
         "outsider": "leads:queue",
         "staff": "admin:index",
-        "admin": "leads:queue",
+        "admin": "setup:index",
         "nobody": "accounts:profile",
     }

@@ -18,7 +18,7 @@ from crm.teams.models import Role
 from deals import services as deals
 from deals.models import VisitSlot
 from handoff.disputes import dispute_raise
-from leads.models import LeadImport, LeadSource
+from leads.models import JunkReason, LeadImport, LeadSource
 from tests.factories import UserFactory, make_criterion, make_deal, make_lead
 from tests.security.routes import named_routes
 
@@ -129,6 +129,23 @@ EXPECTED = {
     "api:dispute-resolve": rule("POST", "dispute", 401, 400, 400, 400, 404, 404, 404, 400),
     "api:notification-list": rule("GET", None, 401, 200, 200, 200, 200, 200, 200, 200),
     "api:team-report": rule("GET", None, 401, 403, 403, 200, 200, 403, 403, 200),
+    # Settings: admins everything; a manager their teams and their teams' sources
+    "setup:index": rule("GET", None, 302, 403, 403, 200, 200, 403, 403, 200),
+    "setup:criteria": rule("GET", None, 302, 403, 403, 403, 403, 403, 403, 200),
+    "setup:criterion_add": rule("GET", None, 302, 403, 403, 403, 403, 403, 403, 200),
+    "setup:criterion_edit": rule("GET", "criterion", 302, 403, 403, 403, 403, 403, 403, 200),
+    "setup:criterion_move": rule("POST", "criterion", 302, 403, 403, 403, 403, 403, 403, 400),
+    "setup:criteria_order": rule("POST", None, 302, 403, 403, 403, 403, 403, 403, 400),
+    "setup:criterion_preview": rule("POST", None, 302, 403, 403, 403, 403, 403, 403, 200),
+    "setup:reasons": rule("GET", None, 302, 403, 403, 403, 403, 403, 403, 200),
+    "setup:reason_add": rule("GET", "reason_kind", 302, 403, 403, 403, 403, 403, 403, 200),
+    "setup:reason_edit": rule("GET", "reason", 302, 403, 403, 403, 403, 403, 403, 200),
+    "setup:sources": rule("GET", None, 302, 403, 403, 200, 200, 403, 403, 200),
+    "setup:source_add": rule("GET", None, 302, 403, 403, 200, 200, 403, 403, 200),
+    "setup:source_edit": rule("GET", "source", 302, 403, 403, 200, 404, 403, 403, 200),
+    "setup:source_rotate": rule("POST", "source", 302, 403, 403, 302, 404, 403, 403, 302),
+    "setup:teams": rule("GET", None, 302, 403, 403, 200, 200, 403, 403, 200),
+    "setup:team_edit": rule("GET", "team", 302, 403, 403, 200, 404, 403, 403, 200),
 }
 
 
@@ -152,7 +169,7 @@ def objects(world) -> dict:
     job = LeadImport.objects.create(
         created_by=world.head,
         team=world.team,
-        source=LeadSource.objects.get(),
+        source=LeadSource.objects.get(slug="website"),
         file_name="x.csv",
         text="phone\n+79161234567\n",
         encoding="utf-8",
@@ -169,6 +186,7 @@ def objects(world) -> dict:
     world.other_team.save()
     # Staff but no superuser, no group, no team: Django's admin lets them in, nothing else.
     staff = UserFactory(username="staff", is_staff=True)
+    team_source = LeadSource.objects.create(name="A's form", slug="a-form", team=world.team)
     return {
         "users": {
             "qualifier": world.qualifier,
@@ -187,6 +205,11 @@ def objects(world) -> dict:
         "slot": {"slot_id": slot.pk},
         "person": {"pk": world.qualifier.pk},
         "notification": {"pk": Notification.objects.filter(recipient=world.head).first().pk},
+        "criterion": {"pk": criterion.pk},
+        "source": {"pk": team_source.pk},
+        "team": {"pk": world.team.pk},
+        "reason_kind": {"kind": "junk"},
+        "reason": {"kind": "junk", "pk": JunkReason.objects.get().pk},
     }
 
 
