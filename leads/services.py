@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, TransitionNotAllowed, can_proceed
 
+from crm.deadlines.models import Deadline
 from crm.lib.phones import normalise_phone
 from crm.teams.models import Team
 from crm.teams.selectors import working_week
@@ -22,7 +23,6 @@ from leads.models import (
     Answer,
     ContactAttempt,
     Criterion,
-    Deadline,
     JunkReason,
     Lead,
     LeadEvent,
@@ -229,8 +229,8 @@ def _insert_once(lead: Lead) -> Lead | None:
     params |= {
         "open_states": list(Lead.OPEN_STATES),
         "created": LeadEvent.Kind.CREATED,
-        "warn": Deadline.Kind.WARN,
-        "breach": Deadline.Kind.BREACH,
+        "warn": alerts.WARN.code,
+        "breach": alerts.BREACH.code,
     }
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
@@ -395,7 +395,7 @@ def lead_attempt_log(
             lead=lead, actor=by, at=now, kind=LeadEvent.Kind.ATTEMPT, note=note, attempt=attempt
         )
         # A call stops the callback clock; a requested callback starts a new one.
-        alerts.cancel(lead, now, Deadline.CALLBACK_KINDS)
+        alerts.cancel(lead, now, alerts.CALLBACK_KINDS)
         if callback_at is not None:
             alerts.schedule_requested_callback(lead, callback_at)
     return attempt

@@ -9,11 +9,13 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncWeek
 
+from crm.deadlines.models import Deadline
 from crm.teams.models import Role, Team
 from crm.teams.selectors import teams_for_user, user_has_role
 from deals.models import Deal
 from handoff.models import Dispute, Handoff
-from leads.models import Deadline, Lead
+from leads.alerts import BREACH
+from leads.models import Lead
 from reports.aggregates import Percentile, percentiles
 from reports.periods import Period
 
@@ -235,7 +237,7 @@ def breaches(teams: list[Team], periods: list[Period]) -> dict[tuple, list[tuple
     zone = periods[0].zone
     raised = Deadline.objects.filter(
         lead__team__in=teams,
-        kind=Deadline.Kind.BREACH,
+        kind=BREACH.code,
         raised_at__isnull=False,
         **_range("due_at", periods),
     )
