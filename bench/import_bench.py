@@ -44,7 +44,7 @@ def main() -> None:
     from leads.models import LeadSource
 
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE leads_lead, leads_leadevent, leads_deadline CASCADE")
+        cursor.execute("TRUNCATE leads_lead, leads_leadevent, deadlines_deadline CASCADE")
     team, _ = Team.objects.get_or_create(name="Import team", defaults={"kind": "qualification"})
     LeadSource.objects.get_or_create(
         slug="import-list", defaults={"name": "List", "channel": "purchased_list"}

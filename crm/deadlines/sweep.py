@@ -10,7 +10,7 @@ from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -171,20 +171,33 @@ def _webhooks(claimed: list[int], notes: list[tuple[int, str, str]]) -> list[Web
     """One post per alert to its team's webhook, however many people the alert tells (a team
     warning tells everyone): a chat gets the alert once, keyed by its deadline, and the
     alert's first notification carries the text."""
-    kinds = registry.kinds()
-    alerts: dict[tuple[str, str], tuple[int, str]] = {}
-    for subject in registry.subjects():
-        webhook = f"{subject.field}__team__alert_webhook_url"
-        hooks = (
-            Deadline.objects.filter(pk__in=claimed, **{f"{subject.field}__isnull": False})
-            .exclude(**{webhook: ""})
-            .values_list("id", f"{subject.field}_id", "kind", webhook)
+    kinds, subjects = registry.kinds(), registry.subjects()
+    hooked = Q()
+    for subject in subjects:
+        hooked |= Q(**{f"{subject.field}__team__alert_webhook_url__gt": ""})
+    rows = (
+        Deadline.objects.filter(hooked, pk__in=claimed)
+        .values_list(
+            "id",
+            "kind",
+            *(f"{subject.field}_id" for subject in subjects),
+            *(f"{subject.field}__team__alert_webhook_url" for subject in subjects),
         )
-        head, tail = _url_parts(subject.url_name)
-        # A notification names its deadline by the subject's link and the kind: a subject
-        # has at most one pending deadline of each kind.
-        for deadline_id, subject_id, kind, url in hooks:
-            alerts[(f"{head}{subject_id}{tail}", kinds[kind].notification)] = (deadline_id, url)
+        .order_by()
+    )
+    links = [_url_parts(subject.url_name) for subject in subjects]
+    # A notification names its deadline by the subject's link and the kind: a subject has at
+    # most one pending deadline of each kind.
+    alerts: dict[tuple[str, str], tuple[int, str]] = {}
+    for deadline_id, kind, *ids_and_hooks in rows:
+        for (head, tail), subject_id, hook in zip(
+            links, ids_and_hooks[: len(subjects)], ids_and_hooks[len(subjects) :], strict=True
+        ):
+            if subject_id is not None and hook:
+                alerts[(f"{head}{subject_id}{tail}", kinds[kind].notification)] = (
+                    deadline_id,
+                    hook,
+                )
     if not alerts:
         return []
     posts: dict[int, WebhookPost] = {}

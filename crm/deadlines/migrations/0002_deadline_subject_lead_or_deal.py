@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("deadlines", "0001_initial"),
         ("leads", "0012_deadline_moved_to_crm_deadlines"),
-        ("deals", "0007_contacts_per_team_constraints"),
+        ("deals", "0002_initial"),  # Deal.lead; nothing later (deals can roll back past the rest)
     ]
 
     operations = [
