@@ -30,22 +30,28 @@ def sweep(now: datetime | None = None, limit: int = SWEEP_LIMIT) -> int:
     Set-based: a handful of statements whatever the number of due deadlines, so one sweep
     stays well inside its 30 s even when a whole morning's leads fall due at once."""
     now = now or timezone.now()
-    kinds = registry.kinds()
+    registered = registry.kinds()
     with transaction.atomic():
-        claimed = claim_due(now, list(kinds), limit)
-        if not claimed:
+        raised = claim_due(now, list(registered), limit)
+        if not raised:
             return 0
-        for subject in registry.subjects():
+        claimed = [deadline_id for deadline_id, _kind in raised]
+        # Only the kinds and subjects this sweep raised: no empty branch in the statements.
+        kinds = {code: registered[code] for code in sorted({kind for _id, kind in raised})}
+        fields = {kind.subject.field for kind in kinds.values()}
+        subjects = [subject for subject in registry.subjects() if subject.field in fields]
+        for subject in subjects:
             if subject.on_raise is not None:
                 subject.on_raise(claimed, now)
-        notes = _notify_told(claimed, now, kinds)
-        add_deliveries([note_id for note_id, *_rest in notes], _webhooks(claimed, notes), now)
+        notes = _notify_told(claimed, now, kinds, subjects)
+        webhooks = _webhooks(claimed, notes, kinds, subjects)
+        add_deliveries([note_id for note_id, *_rest in notes], webhooks, now)
     return len(claimed)
 
 
-def claim_due(now: datetime, kinds: list[str], limit: int = SWEEP_LIMIT) -> list[int]:
-    """Mark due deadlines of these kinds raised; the ids this call marked. Call it inside a
-    transaction: the rows stay locked until it commits."""
+def claim_due(now: datetime, kinds: list[str], limit: int = SWEEP_LIMIT) -> list[tuple[int, str]]:
+    """Mark due deadlines of these kinds raised; the (id, kind) of those this call marked.
+    Call it inside a transaction: the rows stay locked until it commits."""
     # Two statements: lock the due pending rows (SKIP LOCKED: two sweepers share the work
     # instead of one waiting on the other, and never take the same row), then mark exactly
     # those by id. One UPDATE … WHERE id IN (subquery) made PostgreSQL scan every pending
@@ -69,10 +75,10 @@ def claim_due(now: datetime, kinds: list[str], limit: int = SWEEP_LIMIT) -> list
             return []
         matches, params = sql.in_ids("id", due)
         cursor.execute(
-            f"UPDATE {table} SET raised_at = %s WHERE {matches} RETURNING id",  # noqa: S608
+            f"UPDATE {table} SET raised_at = %s WHERE {matches} RETURNING id, kind",  # noqa: S608
             [sql.moment(now), *params],
         )
-        return [row[0] for row in cursor.fetchall()]
+        return [(row[0], row[1]) for row in cursor.fetchall()]
 
 
 # Who is told, written once, as SQL over the claimed deadlines of every subject: a kind told to
@@ -108,14 +114,17 @@ RETURNING id, url, kind
 _CLAIMED_COLUMNS = ("id", "kind", "subject_id", "label", "team_id", "holder_id")
 
 
-def _claimed_sql(claimed: list[int], now: datetime) -> tuple[str, list]:
+def _claimed_sql(
+    claimed: list[int], now: datetime, subjects: list[registry.Subject]
+) -> tuple[str, list]:
     """The claimed deadlines with their subject, its name, team and holder: one SELECT per
     subject compiled by the ORM, joined by UNION ALL."""
     parts, params = [], []
-    for subject in registry.subjects():
+    for subject in subjects:
         matches, id_params = sql.in_ids(f"{Deadline._meta.db_table}.id", claimed)
         rows = (
-            Deadline.objects.filter(**{f"{subject.field}__isnull": False})
+            # On the subject's team column: an inner join (the foreign key is nullable).
+            Deadline.objects.filter(**{f"{subject.field}__team__isnull": False})
             .extra(where=[matches], params=id_params)  # noqa: S610 - ours; ids are params
             .annotate(
                 subject_id=F(f"{subject.field}_id"),
@@ -134,10 +143,13 @@ def _claimed_sql(claimed: list[int], now: datetime) -> tuple[str, list]:
 
 
 def _notify_told(
-    claimed: list[int], now: datetime, kinds: dict[str, registry.Kind]
+    claimed: list[int],
+    now: datetime,
+    kinds: dict[str, registry.Kind],
+    subjects: list[registry.Subject],
 ) -> list[tuple[int, str, str]]:
     """The in-app notifications of the claimed deadlines; their ids, links and kinds."""
-    claimed_sql, claimed_params = _claimed_sql(claimed, now)
+    claimed_sql, claimed_params = _claimed_sql(claimed, now, subjects)
     to_manager = [code for code, kind in kinds.items() if kind.tell == registry.TELL_MANAGER]
     when = [f"WHEN '{code}' THEN" for code in kinds]
     statement = TOLD_SQL.format(
@@ -146,7 +158,8 @@ def _notify_told(
         members=Team.members.through._meta.db_table,
         user=get_user_model()._meta.db_table,
         notification=Notification._meta.db_table,
-        to_manager=", ".join(f"'{code}'" for code in to_manager) or "NULL",
+        # No manager kind raised: a kind no deadline has (NOT IN (NULL) would match nothing).
+        to_manager=", ".join(f"'{code}'" for code in to_manager) or "''",
         notification_kinds=" ".join(f"{w} %s" for w in when),
         messages=" ".join(f"{w} %s" for w in when),
         params=" ".join(
@@ -167,11 +180,15 @@ def _notify_told(
         return cursor.fetchall()
 
 
-def _webhooks(claimed: list[int], notes: list[tuple[int, str, str]]) -> list[WebhookPost]:
+def _webhooks(
+    claimed: list[int],
+    notes: list[tuple[int, str, str]],
+    kinds: dict[str, registry.Kind],
+    subjects: list[registry.Subject],
+) -> list[WebhookPost]:
     """One post per alert to its team's webhook, however many people the alert tells (a team
     warning tells everyone): a chat gets the alert once, keyed by its deadline, and the
     alert's first notification carries the text."""
-    kinds, subjects = registry.kinds(), registry.subjects()
     hooked = Q()
     for subject in subjects:
         hooked |= Q(**{f"{subject.field}__team__alert_webhook_url__gt": ""})
