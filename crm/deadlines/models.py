@@ -16,7 +16,12 @@ class Deadline(models.Model):
         "leads.Lead", on_delete=models.CASCADE, null=True, blank=True, related_name="deadlines"
     )
     deal = models.ForeignKey(
-        "deals.Deal", on_delete=models.CASCADE, null=True, blank=True, related_name="deadlines"
+        "deals.Deal",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="deadlines",
+        db_index=False,  # deadline_deal below: partial, so a lead's deadline never touches it
     )
     # A kind registered by its app (registry.kinds()); not a choices field, so that an app
     # adding a kind needs no migration here.
@@ -43,6 +48,10 @@ class Deadline(models.Model):
                 condition=Q(raised_at=None, cancelled_at=None),
                 name="deadline_pending",
             ),
+            # A deal's deadlines (cancel on accept, cascade on delete). Partial: most rows are a
+            # lead's, and raising one (an UPDATE the sweep makes 1,000 at a time) would
+            # otherwise add an entry to a full index of NULLs.
+            models.Index(fields=["deal"], condition=Q(deal__isnull=False), name="deadline_deal"),
             # The report's breach charts: the raised breaches of a period, index-only.
             models.Index(
                 fields=["due_at", "lead", "id"],

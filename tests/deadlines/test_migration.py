@@ -32,9 +32,7 @@ def test_forward_keeps_every_row_and_moves_acceptance_to_the_deal(world):
     now = timezone.now()
     deal = make_deal(world, now=now)
     lead = make_lead(world.team, phone="+79031112233", now=now)
-    before = {
-        d.pk: (d.kind, d.due_at, d.raised_at, d.cancelled_at) for d in Deadline.objects.all()
-    }
+    before = {d.pk: (d.kind, d.due_at, d.raised_at, d.cancelled_at) for d in Deadline.objects.all()}
     try:
         executor = _migrate(OLD)
         assert "leads_deadline" in _tables() and "deadlines_deadline" not in _tables()

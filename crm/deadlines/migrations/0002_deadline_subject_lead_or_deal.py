@@ -31,10 +31,17 @@ class Migration(migrations.Migration):
             name="deal",
             field=models.ForeignKey(
                 blank=True,
+                db_index=False,
                 null=True,
                 on_delete=django.db.models.deletion.CASCADE,
                 related_name="deadlines",
                 to="deals.deal",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="deadline",
+            index=models.Index(
+                condition=models.Q(("deal__isnull", False)), fields=["deal"], name="deadline_deal"
             ),
         ),
     ]
