@@ -48,7 +48,7 @@ def main() -> None:
     from leads.models import LeadSource
 
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE leads_lead, leads_leadevent, leads_deadline CASCADE")
+        cursor.execute("TRUNCATE leads_lead, leads_leadevent, deadlines_deadline CASCADE")
     if args.user_fields:
         _criteria_named_like_the_user_fields()
     team, _ = Team.objects.get_or_create(name="Import team", defaults={"kind": "qualification"})

@@ -1114,8 +1114,9 @@ def raw_insert(
 
     lead_insert = ModelInsert(lead_models.Lead, returning=True)
     event_insert = ModelInsert(lead_models.LeadEvent, returning=False)
-    deadline_model = getattr(lead_models, "Deadline", None)
-    deadline_insert = ModelInsert(deadline_model, returning=False) if deadline_model else None
+    from crm.deadlines.models import Deadline
+
+    deadline_insert = ModelInsert(Deadline, returning=False)
     name, params = server_params(url)
     conns = [psycopg2.connect(dbname=name, **params) for _ in range(threads)]
     lock = threading.Lock()
@@ -1499,12 +1500,12 @@ def main() -> int:
 
     raws: dict[str, dict] = {}
     if not args.no_raw:
-        from leads import models as lead_models
-
         rows = raw_rows(leads)
-        variants = [("lead", "lead INSERT"), ("event", "lead INSERT + LeadEvent INSERT")]
-        if hasattr(lead_models, "Deadline"):
-            variants.append(("all", "lead + LeadEvent + 2 Deadline rows (all the app writes)"))
+        variants = [
+            ("lead", "lead INSERT"),
+            ("event", "lead INSERT + LeadEvent INSERT"),
+            ("all", "lead + LeadEvent + 2 Deadline rows (all the app writes)"),
+        ]
         for variant, what in variants:
             wait_for_quiet(args.quiet_wait)
             r = raw_insert(url, rows, team, sources[RAW_SLUG].pk, args.clients, variant)

@@ -137,7 +137,7 @@ def prepare() -> str:
 
     with connection.cursor() as cursor:  # a clean slate for each run
         cursor.execute(
-            "TRUNCATE leads_lead, leads_leadevent, leads_deadline, leads_contactattempt, "
+            "TRUNCATE leads_lead, leads_leadevent, deadlines_deadline, leads_contactattempt, "
             "notifications_notification, notifications_delivery CASCADE"
         )
     team, _ = Team.objects.get_or_create(name="Load team", defaults={"kind": "qualification"})

@@ -240,9 +240,10 @@ def set_managers(world: dict, mode: str) -> list[str]:
 
 
 def tables() -> dict:
+    from crm.deadlines.models import Deadline
     from deals.models import Contact, Deal
     from handoff.models import Dispute, Handoff
-    from leads.models import ContactAttempt, Deadline, Lead, LeadEvent
+    from leads.models import ContactAttempt, Lead, LeadEvent
 
     return {
         "lead": Lead._meta.db_table,

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "template_partials",
     "crm.teams",
     "crm.notifications",
+    "crm.deadlines",
     "crm.health",
     "axes",
     "csp",
@@ -281,8 +282,8 @@ SLA_SWEEP_SECONDS = env.float("SLA_SWEEP_SECONDS", default=30.0)
 # How long a worker holds a delivery while sending; a killed worker's delivery is retried after.
 DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE = {
-    "sla-sweep": {"task": "leads.tasks.sla_sweep", "schedule": SLA_SWEEP_SECONDS},
-    "acceptance-sweep": {"task": "handoff.tasks.acceptance_sweep", "schedule": SLA_SWEEP_SECONDS},
+    # The one sweep over every kind of deadline (crm/deadlines).
+    "deadline-sweep": {"task": "crm.deadlines.tasks.sweep", "schedule": SLA_SWEEP_SECONDS},
     "retry-deliveries": {
         "task": "crm.notifications.tasks.retry_deliveries",
         "schedule": SLA_SWEEP_SECONDS,

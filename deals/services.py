@@ -12,9 +12,9 @@ from crm import access
 from crm.lib.errors import Conflict, NotAllowed
 from crm.lib.transitions import transition_blockers as blockers_of
 from crm.teams.models import Team
+from deals import alerts
 from deals.models import CloserStatus, Company, Contact, Deal, DealEvent, LossReason, VisitSlot
-from leads import alerts
-from leads.models import Deadline, Lead
+from leads.models import Lead
 
 
 def company_for_name(name: str, team: Team) -> Company | None:
@@ -176,7 +176,7 @@ def deal_transition(
             closer=deal.closer,
         )
         if name == "accept" or not deal.is_open:
-            alerts.cancel(deal.lead, now, [Deadline.Kind.ACCEPTANCE])
+            alerts.cancel_acceptance(deal, now)
     return deal
 
 

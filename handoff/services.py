@@ -10,11 +10,12 @@ from django.utils.translation import gettext_noop
 from crm.notifications.services import Message, notify
 from crm.teams.models import Role, Team
 from crm.teams.selectors import working_week
+from deals import alerts as deal_alerts
 from deals.models import Deal, VisitSlot
 from deals.services import deal_create_from_lead
 from handoff.assignment import choose_closer
 from handoff.models import Handoff
-from leads.models import Deadline, Lead, LeadEvent
+from leads.models import Lead, LeadEvent
 from leads.services import lead_transition
 
 
@@ -81,10 +82,8 @@ def lead_convert(
         if slot is not None:
             _book(slot, deal, address, now)
             _record_visit(lead, by, deal, now)
-        Deadline.objects.create(
-            lead=lead,
-            kind=Deadline.Kind.ACCEPTANCE,
-            due_at=working_week(team).add(now, team.acceptance_hours * 60),
+        deal_alerts.schedule_acceptance(
+            deal, working_week(team).add(now, team.acceptance_hours * 60)
         )
         _tell_closers(deal, now)
         return Handoff.objects.create(

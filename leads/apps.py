@@ -10,6 +10,7 @@ class LeadsConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save
 
         from crm.teams.models import Team
+        from leads import alerts  # noqa: F401 - registers the lead's deadline kinds
         from leads.models import LeadSource
         from leads.selectors import forget_intake_sources
 

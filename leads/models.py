@@ -433,12 +433,15 @@ class Lead(ConcurrentTransitionMixin, models.Model):
         return self.state in self.OPEN_STATES
 
     # "Someone holds this lead", written once: a claim worked by a call (no expiry) or one not
-    # yet lapsed (the expiry moment itself still counts as held). Querysets use claim_active_q,
-    # one row claim_active; alerts.TOLD_SQL spells it in SQL and a test holds the two equal.
+    # yet lapsed (the expiry moment itself still counts as held). Querysets use claim_active_q
+    # (`via` is the path from another model, e.g. "lead__" from a Deadline: the sweep's SQL is
+    # compiled from it), one row claim_active; tests/leads/test_claim_boundary.py holds every
+    # user of it to the same edge.
     @staticmethod
-    def claim_active_q(now: datetime) -> Q:
-        return Q(assignee__isnull=False) & (
-            Q(claim_expires_at__isnull=True) | Q(claim_expires_at__gte=now)
+    def claim_active_q(now: datetime, via: str = "") -> Q:
+        return Q(**{f"{via}assignee__isnull": False}) & (
+            Q(**{f"{via}claim_expires_at__isnull": True})
+            | Q(**{f"{via}claim_expires_at__gte": now})
         )
 
     def claim_active(self, now: datetime) -> bool:
@@ -575,50 +578,6 @@ class Answer(models.Model):
         return self.label
 
 
-class Deadline(models.Model):
-    """A moment by which something must have happened to a lead, or someone is told: the
-    callback warning and breach, the reminders about a lead left in checked. Deadlines are
-    rows swept by beat; raising one is a conditional update, so it happens exactly once."""
-
-    class Kind(models.TextChoices):
-        WARN = "warn", _("callback warning")
-        BREACH = "breach", _("callback breach")
-        STALL_REMIND = "stall_remind", _("checked lead reminder")
-        STALL_ESCALATE = "stall_escalate", _("checked lead escalation")
-        ACCEPTANCE = "acceptance", _("deal not accepted")  # raised by the handoff app
-
-    CALLBACK_KINDS = (Kind.WARN, Kind.BREACH)
-    LEAD_KINDS = (Kind.WARN, Kind.BREACH, Kind.STALL_REMIND, Kind.STALL_ESCALATE)
-
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="deadlines")
-    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
-    due_at = models.DateTimeField(_("due at"))
-    raised_at = models.DateTimeField(_("raised at"), null=True, blank=True)
-    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("deadline")
-        verbose_name_plural = _("deadlines")
-        indexes = [
-            # The sweep reads pending deadlines in due order: its cost follows the number of
-            # due ones, not the size of the table.
-            models.Index(
-                fields=["due_at"],
-                condition=Q(raised_at=None, cancelled_at=None),
-                name="deadline_pending",
-            ),
-            # The report's breach charts: the raised breaches of a period, index-only.
-            models.Index(
-                fields=["due_at", "lead", "id"],
-                condition=Q(kind="breach", raised_at__isnull=False),
-                name="deadline_breach_raised",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} · {self.due_at:%Y-%m-%d %H:%M}"
-
-
 class LeadEvent(models.Model):
     class Kind(models.TextChoices):
         CREATED = "created", _("arrived")
@@ -653,7 +612,7 @@ class LeadEvent(models.Model):
         ContactAttempt, on_delete=models.CASCADE, null=True, blank=True, related_name="event"
     )
     deadline = models.OneToOneField(
-        "Deadline", on_delete=models.CASCADE, null=True, blank=True, related_name="event"
+        "deadlines.Deadline", on_delete=models.CASCADE, null=True, blank=True, related_name="event"
     )
 
     class Meta:

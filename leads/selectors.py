@@ -8,9 +8,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import F, Q, QuerySet
 from django.http import Http404
 
+from crm.deadlines.models import Deadline
 from crm.teams.models import Team
 from crm.teams.selectors import teams_for_user
-from leads.models import Deadline, Lead, LeadSource
+from leads.alerts import running_callback_q, sla_state_of
+from leads.models import Lead, LeadSource
 
 _SOURCE_TTL_S = 30.0
 _sources: dict[str, tuple[float, LeadSource]] = {}
@@ -93,27 +95,27 @@ class SlaRow:
 
 
 def sla_now(teams: list[Team], now: datetime) -> dict[str, list[SlaRow]]:
-    """Open leads whose callback warning or breach was raised and that nobody has called
-    since, grouped by who holds them: what a manager acts on right now."""
-    raised = (
+    """Open leads in warning or in breach (leads.alerts.sla_state_of, the one definition of a
+    lead's SLA status), grouped by who holds them: what a manager acts on right now."""
+    late = (
         Deadline.objects.filter(
+            running_callback_q(),
             lead__team__in=teams,
             lead__state__in=Lead.OPEN_STATES,
-            kind__in=Deadline.CALLBACK_KINDS,
-            raised_at__isnull=False,
+            due_at__lte=now,
         )
-        .filter(Q(lead__last_attempt_at=None) | Q(lead__last_attempt_at__lt=F("due_at")))
         .select_related("lead__assignee", "lead__source")
         .order_by("due_at")
     )
-    worst: dict[int, SlaRow] = {}
-    for deadline in raised[:2000]:
-        status = "breach" if deadline.kind == Deadline.Kind.BREACH else "warning"
-        row = worst.get(deadline.lead_id)
-        if row is None or status == "breach":
-            worst[deadline.lead_id] = SlaRow(deadline.lead, status, deadline.due_at)
+    clocks: dict[int, list[Deadline]] = {}
+    for deadline in late[:2000]:
+        clocks.setdefault(deadline.lead_id, []).append(deadline)
+    rows = []
+    for clock in clocks.values():
+        state = sla_state_of(clock, now)
+        rows.append(SlaRow(clock[0].lead, state.status, state.since))
     groups: dict[str, list[SlaRow]] = {}
-    for row in sorted(worst.values(), key=lambda r: (r.status != "breach", r.late_since)):
+    for row in sorted(rows, key=lambda r: (r.status != "breach", r.late_since)):
         holder = row.lead.assignee
         key = (holder.get_full_name() or holder.get_username()) if holder else ""
         groups.setdefault(key, []).append(row)

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
 from crm import access
+from crm.deadlines.models import Deadline
 from crm.lib.errors import Blocked, Conflict
 from crm.lib.phones import normalise_phone
 from crm.lib.transitions import blocker_message
@@ -26,7 +27,6 @@ from leads.models import (
     Answer,
     ContactAttempt,
     Criterion,
-    Deadline,
     JunkReason,
     Lead,
     LeadEvent,
@@ -230,8 +230,8 @@ def _insert_once(lead: Lead) -> Lead | None:
     params |= {
         "open_states": list(Lead.OPEN_STATES),
         "created": LeadEvent.Kind.CREATED,
-        "warn": Deadline.Kind.WARN,
-        "breach": Deadline.Kind.BREACH,
+        "warn": alerts.WARN.code,
+        "breach": alerts.BREACH.code,
     }
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
@@ -396,7 +396,7 @@ def lead_attempt_log(
             lead=lead, actor=by, at=now, kind=LeadEvent.Kind.ATTEMPT, note=note, attempt=attempt
         )
         # A call stops the callback clock; a requested callback starts a new one.
-        alerts.cancel(lead, now, Deadline.CALLBACK_KINDS)
+        alerts.cancel(lead, now, alerts.CALLBACK_KINDS)
         if callback_at is not None:
             alerts.schedule_requested_callback(lead, callback_at)
     return attempt

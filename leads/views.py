@@ -24,7 +24,7 @@ from crm.lib.spreadsheets import spreadsheet_safe
 from crm.teams.models import Team
 from crm.teams.selectors import landing_url_name
 from crm.teams.templatetags.people import person
-from leads import priority, services
+from leads import alerts, priority, services
 from leads.filters import QueueFilter
 from leads.forms import AnswersForm, AttemptForm, ContactForm, JunkForm, LeadEntryForm
 from leads.models import Answer, ContactAttempt, Criterion, CriterionOption, Lead
@@ -66,6 +66,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     digest = _digest(rows, next_cursor, count, now)
     if request.htmx and request.GET.get("digest") == digest:
         return HttpResponse(status=204)
+    alerts.attach_sla([row.lead for row in rows], now)  # the rows' SLA badges, one query
     context = {
         "filter": queue_filter,
         "filtered": any(queue_filter.data.get(name) for name in queue_filter.filters),

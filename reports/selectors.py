@@ -10,10 +10,12 @@ from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value,
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncWeek
 
 from crm import access
+from crm.deadlines.models import Deadline
 from crm.teams.models import Team
 from deals.models import Deal
 from handoff.models import Dispute, Handoff
-from leads.models import Deadline, Lead
+from leads.alerts import BREACH
+from leads.models import Lead
 from reports.aggregates import Percentile, percentiles
 from reports.periods import Period
 
@@ -255,7 +257,7 @@ def breaches(teams: list[Team], periods: list[Period]) -> dict[tuple, list[tuple
     zone = periods[0].zone
     raised = Deadline.objects.filter(
         lead__team__in=teams,
-        kind=Deadline.Kind.BREACH,
+        kind=BREACH.code,
         raised_at__isnull=False,
         **_range("due_at", periods),
     )

@@ -8,10 +8,10 @@ import time_machine
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from crm.deadlines.sweep import sweep as sla_sweep
 from crm.notifications import groups
 from crm.notifications.models import Notification
 from crm.notifications.services import Message, notify
-from leads import alerts
 from tests.factories import make_lead
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +28,7 @@ def breaches(world, count: int, at: datetime, first_phone: int = 0) -> None:
             phone=f"+7916{first_phone + n:07d}",
             now=at - timedelta(hours=1),
         )
-    alerts.sla_sweep(now=at)
+    sla_sweep(now=at)
 
 
 def dispute_note(world, at: datetime) -> None:

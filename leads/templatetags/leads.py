@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from crm.lib.phones import international, tel_uri
+from leads.alerts import sla_state
 from leads.models import Lead
 
 register = template.Library()
@@ -30,14 +31,10 @@ def _span(minutes: int) -> str:
 
 @register.filter
 def sla_status(lead: Lead, now: datetime) -> str:
-    """The row colour: a lead nobody has called yet, by how close its breach is."""
-    if lead.first_attempt_at is not None or lead.state != Lead.State.NEW:
-        return "sla-stopped"
-    if now >= lead.breach_at:
-        return "sla-breach"
-    if now >= lead.warn_at:
-        return "sla-warn"
-    return "sla-ok"
+    """The row colour, from the lead's SLA state (leads.alerts.sla_state, as "SLA now" reads
+    it): sla-ok, sla-warn, sla-breach or sla-stopped."""
+    status = sla_state(lead, now).status
+    return "sla-warn" if status == "warning" else f"sla-{status}"
 
 
 @register.filter

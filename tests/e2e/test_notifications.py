@@ -6,8 +6,8 @@ from datetime import timedelta
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
+from crm.deadlines.sweep import sweep as sla_sweep
 from crm.notifications.services import Message, notify
-from leads import alerts
 from tests.e2e.conftest import login
 from tests.factories import make_lead
 
@@ -16,7 +16,7 @@ def busy_hour(world) -> None:
     now = timezone.now()
     for n in range(12):
         make_lead(world.team, name=f"Лид {n}", phone=f"+7916{n:07d}", now=now - timedelta(hours=1))
-    alerts.sla_sweep(now=now)
+    sla_sweep(now=now)
     notify(
         [
             Message(

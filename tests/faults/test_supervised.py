@@ -7,8 +7,9 @@ import time
 
 from django.utils import timezone
 
+from crm.deadlines.models import Deadline
 from crm.notifications.models import Delivery, DeliveryAttempt, Notification
-from leads.models import Deadline, Lead, LeadSource
+from leads.models import Lead, LeadSource
 from tests.faults.conftest import wait_for
 from tests.webhook import WebhookReceiver
 

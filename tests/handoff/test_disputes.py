@@ -8,11 +8,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from crm import access
+from crm.deadlines.sweep import sweep as acceptance_sweep
 from crm.notifications.models import Notification
 from deals import services as deals
 from deals.models import Deal
 from handoff import disputes
-from handoff.alerts import acceptance_sweep
 from leads.models import Criterion
 from tests.factories import UserFactory, make_criterion, make_deal
 

@@ -6,11 +6,13 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from django.core import mail
 
+from crm.deadlines.models import Deadline
+from crm.deadlines.sweep import sweep
 from crm.notifications.models import Delivery, Notification
 from crm.notifications.services import deliveries_due, delivery_send
 from crm.teams.models import WorkingHours
-from leads import alerts, services
-from leads.models import Deadline, JunkReason, Lead, LeadEvent
+from leads import services
+from leads.models import JunkReason, Lead, LeadEvent
 from tests.factories import SourceFactory, UserFactory, make_lead
 from tests.webhook import WebhookReceiver
 
@@ -38,11 +40,11 @@ def test_a_lead_at_friday_night_is_due_monday_morning(world):
 
 def test_unclaimed_lead_warns_the_whole_team_then_breach_tells_the_manager(world):
     lead = make_lead(world.team, now=NOON)
-    assert alerts.sla_sweep(now=NOON + timedelta(minutes=14)) == 0
-    assert alerts.sla_sweep(now=NOON + timedelta(minutes=15)) == 1
+    assert sweep(now=NOON + timedelta(minutes=14)) == 0
+    assert sweep(now=NOON + timedelta(minutes=15)) == 1
     assert kinds(world.qualifier) == kinds(world.teammate) == ["lead_warn"]
     assert kinds(world.head) == []
-    assert alerts.sla_sweep(now=NOON + timedelta(minutes=20)) == 1
+    assert sweep(now=NOON + timedelta(minutes=20)) == 1
     assert kinds(world.head) == ["lead_breach"]
     assert lead.events.filter(kind=LeadEvent.Kind.ALERT).count() == 2
 
@@ -50,8 +52,8 @@ def test_unclaimed_lead_warns_the_whole_team_then_breach_tells_the_manager(world
 def test_each_alert_is_raised_once(world):
     make_lead(world.team, now=NOON)
     later = NOON + timedelta(hours=1)
-    assert alerts.sla_sweep(now=later) == 2
-    assert alerts.sla_sweep(now=later) == 0
+    assert sweep(now=later) == 2
+    assert sweep(now=later) == 0
     assert Notification.objects.filter(kind="lead_breach").count() == 1
 
 
@@ -59,7 +61,7 @@ def test_a_claimed_lead_warns_only_its_qualifier(world):
     make_lead(world.team, now=NOON)
     claimed_at = NOON + timedelta(minutes=10)  # the claim holds until 20 minutes
     services.lead_claim_next(user=world.qualifier, teams=[world.team], now=claimed_at)
-    alerts.sla_sweep(now=NOON + timedelta(minutes=15))
+    sweep(now=NOON + timedelta(minutes=15))
     assert kinds(world.qualifier) == ["lead_warn"]
     assert kinds(world.teammate) == []
 
@@ -67,7 +69,7 @@ def test_a_claimed_lead_warns_only_its_qualifier(world):
 def test_a_claim_left_without_a_call_warns_the_whole_team_again(world):
     make_lead(world.team, now=NOON)
     services.lead_claim_next(user=world.qualifier, teams=[world.team], now=NOON)
-    alerts.sla_sweep(now=NOON + timedelta(minutes=15))  # the 10-minute claim has lapsed
+    sweep(now=NOON + timedelta(minutes=15))  # the 10-minute claim has lapsed
     assert kinds(world.qualifier) == kinds(world.teammate) == ["lead_warn"]
 
 
@@ -76,17 +78,17 @@ def test_a_first_call_before_the_warning_raises_nothing(world):
     services.lead_attempt_log(
         lead=lead, by=world.qualifier, outcome="no_answer", now=NOON + timedelta(minutes=10)
     )
-    assert alerts.sla_sweep(now=NOON + timedelta(hours=2)) == 0
+    assert sweep(now=NOON + timedelta(hours=2)) == 0
     assert not Notification.objects.exists()
 
 
 def test_a_call_after_the_warning_stops_the_breach(world):
     lead = make_lead(world.team, now=NOON)
-    alerts.sla_sweep(now=NOON + timedelta(minutes=16))
+    sweep(now=NOON + timedelta(minutes=16))
     services.lead_attempt_log(
         lead=lead, by=world.qualifier, outcome="reached", now=NOON + timedelta(minutes=17)
     )
-    assert alerts.sla_sweep(now=NOON + timedelta(hours=1)) == 0
+    assert sweep(now=NOON + timedelta(hours=1)) == 0
     assert kinds(world.head) == []
 
 
@@ -100,10 +102,10 @@ def test_a_requested_callback_has_its_own_warning_and_breach(world):
         callback_at=callback_at,
         now=NOON + timedelta(minutes=5),
     )
-    assert alerts.sla_sweep(now=callback_at - timedelta(minutes=1)) == 0
-    assert alerts.sla_sweep(now=callback_at) == 1
+    assert sweep(now=callback_at - timedelta(minutes=1)) == 0
+    assert sweep(now=callback_at) == 1
     assert kinds(world.qualifier) == ["lead_warn"]
-    assert alerts.sla_sweep(now=callback_at + timedelta(minutes=5)) == 1
+    assert sweep(now=callback_at + timedelta(minutes=5)) == 1
     assert kinds(world.head) == ["lead_breach"]
 
 
@@ -111,18 +113,18 @@ def test_a_lead_left_in_checked_reminds_then_escalates_once_per_step(world):
     lead = make_lead(world.team, now=NOON)
     services.lead_attempt_log(lead=lead, by=world.qualifier, outcome="reached", now=NOON)
     services.lead_check(lead=lead, by=world.qualifier, now=NOON)
-    assert alerts.sla_sweep(now=NOON + timedelta(days=1)) == 0
-    assert alerts.sla_sweep(now=NOON + timedelta(days=world.team.stalled_remind_days)) == 1
+    assert sweep(now=NOON + timedelta(days=1)) == 0
+    assert sweep(now=NOON + timedelta(days=world.team.stalled_remind_days)) == 1
     assert kinds(world.qualifier) == ["lead_stall_remind"]
-    assert alerts.sla_sweep(now=NOON + timedelta(days=30)) == 1
+    assert sweep(now=NOON + timedelta(days=30)) == 1
     assert kinds(world.head) == ["lead_stall_escalate"]
-    assert alerts.sla_sweep(now=NOON + timedelta(days=60)) == 0
+    assert sweep(now=NOON + timedelta(days=60)) == 0
 
 
 def test_closing_a_lead_cancels_its_pending_alerts(world):
     lead = make_lead(world.team, now=NOON)
     services.lead_junk(lead=lead, by=world.qualifier, reason=JunkReason.objects.get(), now=NOON)
-    assert alerts.sla_sweep(now=NOON + timedelta(days=9)) == 0
+    assert sweep(now=NOON + timedelta(days=9)) == 0
     assert not lead.deadlines.filter(raised_at=None, cancelled_at=None).exists()
 
 
@@ -131,7 +133,7 @@ def test_an_email_reaches_the_outbox_with_the_notification_id(world, settings):
     world.head.email = "head@example.ru"
     world.head.save()
     make_lead(world.team, name="Иван Петров", now=NOON)
-    alerts.sla_sweep(now=NOON + timedelta(minutes=20))
+    sweep(now=NOON + timedelta(minutes=20))
     delivery = Delivery.objects.get(target="head@example.ru")
     assert delivery_send(delivery.pk)
     assert mail.outbox[0].to == ["head@example.ru"]
@@ -148,7 +150,7 @@ def test_a_webhook_reaches_a_local_server_and_is_retried_until_it_does(world):
         world.team.alert_webhook_url = receiver.url
         world.team.save()
         make_lead(world.team, now=NOON)
-        alerts.sla_sweep(now=NOON + timedelta(minutes=20))
+        sweep(now=NOON + timedelta(minutes=20))
         delivery = Delivery.objects.get(channel="webhook", notification__kind="lead_breach")
         now = NOON + timedelta(minutes=20)
         assert not delivery_send(delivery.pk, now=now)  # the receiver answers 500
@@ -171,7 +173,7 @@ def test_a_team_without_a_manager_hears_of_its_breaches_itself(world):
     world.teammate.is_active = False
     world.teammate.save()
     lead = make_lead(world.team, name="", now=NOON)
-    assert alerts.sla_sweep(now=NOON + timedelta(minutes=20)) == 2
+    assert sweep(now=NOON + timedelta(minutes=20)) == 2
     assert kinds(world.qualifier) == ["lead_breach", "lead_warn"]
     assert kinds(world.teammate) == []  # inactive people are not told
     breach = Notification.objects.get(kind="lead_breach")
@@ -190,7 +192,7 @@ def test_a_team_warning_is_one_webhook_post_with_one_key_and_an_email_each(world
         world.team.alert_webhook_url = receiver.url
         world.team.save()
         make_lead(world.team, now=NOON)
-        alerts.sla_sweep(now=NOON + timedelta(minutes=15))  # nobody holds it: all ten told
+        sweep(now=NOON + timedelta(minutes=15))  # nobody holds it: all ten told
         assert Notification.objects.filter(kind="lead_warn").count() == 10
         assert Delivery.objects.filter(channel="email").count() == 10  # e-mails stay per person
         hook = Delivery.objects.get(channel="webhook")
@@ -232,7 +234,7 @@ def test_repeated_posts_of_one_person_raise_one_warning_and_one_breach(world, ar
     assert duplicates.count() == 21
     assert set(duplicates.values_list("duplicate_of", flat=True)) == {original.pk}
     assert not Deadline.objects.filter(lead__in=duplicates).exists()
-    assert alerts.sla_sweep(now=NOON + timedelta(hours=1)) == 2
+    assert sweep(now=NOON + timedelta(hours=1)) == 2
     assert kinds(world.qualifier) == kinds(world.teammate) == ["lead_warn"]
     assert kinds(world.head) == ["lead_breach"]
     assert Delivery.objects.filter(channel="email").count() == 3
@@ -242,7 +244,7 @@ def test_a_duplicate_stays_silent_after_its_original_closes_and_waits_in_the_que
     original = arrive(NOON, name="Иван Петров", phone="+79161234567")
     duplicate = arrive(NOON + timedelta(minutes=1), phone="+79161234567")
     services.lead_junk(lead=original, by=world.qualifier, reason=JunkReason.objects.get(), now=NOON)
-    assert alerts.sla_sweep(now=NOON + timedelta(days=3)) == 0
+    assert sweep(now=NOON + timedelta(days=3)) == 0
     taken = services.lead_claim_next(
         user=world.qualifier, teams=[world.team], now=NOON + timedelta(hours=1)
     )
@@ -265,25 +267,3 @@ def test_a_called_duplicate_asking_for_a_callback_gets_that_callbacks_alerts(wor
         lead=duplicate, by=world.qualifier, outcome="callback", callback_at=callback_at, now=NOON
     )
     assert sorted(duplicate.deadlines.values_list("kind", flat=True)) == ["breach", "warn"]
-
-
-@pytest.mark.parametrize(
-    "expires_in",
-    [None, timedelta(seconds=-1), timedelta(0), timedelta(seconds=1), "unassigned"],
-    ids=["worked", "lapsed", "at-expiry", "live", "unassigned"],
-)
-def test_the_sweep_sees_a_claim_held_exactly_when_the_model_does(world, expires_in):
-    """alerts.TOLD_SQL spells Lead.claim_active in SQL: the two must agree at every edge."""
-    lead = make_lead(world.team, now=NOON)
-    warn_at = NOON + timedelta(minutes=15)
-    if expires_in != "unassigned":
-        lead.assignee = world.qualifier
-        lead.claim_expires_at = None if expires_in is None else warn_at + expires_in
-        Lead.objects.filter(pk=lead.pk).update(
-            assignee=lead.assignee, claim_expires_at=lead.claim_expires_at
-        )
-    alerts.sla_sweep(now=warn_at)
-    told = set(Notification.objects.values_list("recipient__username", flat=True))
-    assert told == ({"qualifier"} if lead.claim_active(warn_at) else {"qualifier", "teammate"})
-    held = Lead.objects.filter(Lead.claim_active_q(warn_at), pk=lead.pk).exists()
-    assert held is lead.claim_active(warn_at)

@@ -126,8 +126,8 @@ def test_ten_concurrent_identical_intake_posts_make_one_lead(world):
 def test_two_sweeps_at_once_record_each_alert_once(world):
     from datetime import UTC, datetime, timedelta
 
+    from crm.deadlines.sweep import sweep as sla_sweep
     from crm.notifications.models import Notification
-    from leads.alerts import sla_sweep
 
     noon = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
     for number in range(60):  # 60 people: one person's repeats would be duplicates
@@ -241,7 +241,7 @@ def arrive(request, world):
 
 
 def test_ten_concurrent_first_posts_of_one_phone_make_one_original(world, arrive):
-    from leads.models import Deadline
+    from crm.deadlines.models import Deadline
 
     phones = ["+79161234567", "8 916 123-45-67", "+7 (916) 1234567", "9161234567"]
     results = run_together(

@@ -9,9 +9,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
 
+from crm.deadlines.models import Deadline
 from leads.import_presets import AMOCRM, BITRIX24, detect_preset
 from leads.imports import guess_mapping, import_leads, open_file
-from leads.models import Deadline, JunkReason, Lead, LeadImport, LeadSource
+from leads.models import JunkReason, Lead, LeadImport, LeadSource
 from tests.leads.exports import (
     BITRIX24_HEADER,
     Bitrix24Lead,

@@ -5,8 +5,9 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from crm.deadlines.sweep import sweep
 from crm.notifications.models import Notification
-from leads import alerts, services
+from leads import services
 from tests.factories import make_lead
 
 pytestmark = pytest.mark.django_db
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def breached(world):
     lead = make_lead(world.team, name="Иван Петров", now=timezone.now() - timedelta(hours=1))
-    alerts.sla_sweep()
+    sweep()
     return lead
 
 
@@ -66,7 +67,7 @@ def test_sla_now_shows_breaches_by_qualifier_to_the_manager(client, world, breac
         now=timezone.now() - timedelta(minutes=16),
     )
     services.lead_claim_next(user=world.qualifier, teams=[world.team], now=timezone.now())
-    alerts.sla_sweep()
+    sweep()
     client.force_login(world.head)
     html = client.get(reverse("leads:sla")).content.decode()
     assert "Иван Петров" in html and "Анна Смирнова" in html

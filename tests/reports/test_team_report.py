@@ -10,11 +10,12 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from crm.deadlines.sweep import sweep
 from deals import services as deals
 from deals.models import LossReason
 from handoff import disputes
 from handoff.services import lead_convert
-from leads import alerts, services
+from leads import services
 from leads.models import JunkReason
 from reports.people import answer_outcomes, leaderboard, person_figures, source_quality
 from reports.periods import Period
@@ -80,7 +81,7 @@ def week(world):
     deals.deal_lose(deal=lost, by=c, reason=price, now=utc(2026, 11, 6, 12, 0))
     # Wednesday 10:00: the breach is raised at 10:20, the call comes at 10:30 (20 s), junk.
     late = make_lead(world.team, phone="+79160000003", now=utc(2026, 11, 4, 7, 0))
-    alerts.sla_sweep(now=utc(2026, 11, 4, 7, 25))  # also raises the never-called lead's breach
+    sweep(now=utc(2026, 11, 4, 7, 25))  # also raises the never-called lead's breach
     services.lead_attempt_log(
         lead=late, by=q, outcome="reached", duration_s=20, now=utc(2026, 11, 4, 7, 30)
     )

@@ -17,9 +17,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from crm import celery_app
+from crm.deadlines.models import Deadline
+from crm.deadlines.sweep import sweep as sla_sweep
 from crm.notifications.models import Delivery, DeliveryAttempt, Notification
-from leads.alerts import sla_sweep
-from leads.models import Deadline, Lead, LeadSource
+from leads.models import Lead, LeadSource
 from tests.factories import make_lead
 from tests.webhook import WebhookReceiver
 

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from faker import Faker
 
+from crm.deadlines.sweep import sweep as sla_sweep
 from crm.notifications.models import Notification
 from crm.teams.models import Role, Team
 from deals import services as deals
@@ -18,7 +19,6 @@ from deals.models import LossReason
 from handoff import disputes
 from handoff.services import lead_convert
 from leads import services
-from leads.alerts import sla_sweep
 from leads.models import ContactAttempt, Criterion, CriterionOption, JunkReason, Lead, LeadSource
 
 PASSWORD = "demo12345"

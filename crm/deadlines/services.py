@@ -1,0 +1,24 @@
+"""Writing deadlines: schedule and cancel. The owning apps call these with their kinds."""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db.models import Model
+
+from crm.deadlines.models import Deadline
+
+
+def schedule(subject: Model, due: Iterable[tuple[str, datetime]]) -> list[Deadline]:
+    """Deadlines of these (kind, due_at) for a lead or a deal."""
+    field = subject._meta.model_name  # "lead" or "deal": the Deadline foreign key
+    return Deadline.objects.bulk_create(
+        Deadline(**{field: subject}, kind=kind, due_at=due_at) for kind, due_at in due
+    )
+
+
+def cancel(subject: Model, now: datetime, kinds: Iterable[str] | None = None) -> int:
+    """Stop the clock: pending deadlines of these kinds (all by default) will not be raised."""
+    pending = subject.deadlines.filter(raised_at=None, cancelled_at=None)
+    if kinds is not None:
+        pending = pending.filter(kind__in=list(kinds))
+    return pending.update(cancelled_at=now)
