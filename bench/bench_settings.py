@@ -10,7 +10,7 @@ in-process django.test.Client needs outside the test runner.
 
 from pathlib import Path
 
-from crm.settings import *  # noqa: F401,F403
+from crm.settings import *  # noqa: F403
 from crm.settings import ALLOWED_HOSTS, STORAGES
 
 ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver"]

@@ -50,6 +50,7 @@ that import crm.settings and change one thing) or --pgoptions "-c synchronous_co
 """
 
 import argparse
+import contextlib
 import cProfile
 import io
 import json
@@ -377,13 +378,8 @@ def make_leads(count: int, run_tag: str, seed: int = 2026) -> list[dict]:
         if message:
             lead["message"] = message.format(thing=rng.choice(THINGS), city=fake.city_name())
         source, medium, campaign = rng.choice(UTM)
-        for key, value in (
-            ("utm_source", source),
-            ("utm_medium", medium),
-            ("utm_campaign", campaign),
-        ):
-            if value:
-                lead[key] = value
+        utm = {"utm_source": source, "utm_medium": medium, "utm_campaign": campaign}
+        lead.update({key: value for key, value in utm.items() if value})
         leads.append(lead)
     return leads
 
@@ -682,13 +678,13 @@ class Gunicorn:
         self, app: str, worker_class: str, workers: int, threads: int, env: dict, config: str
     ):
         self.port = free_port()
-        self.log = tempfile.NamedTemporaryFile(
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below; its path is kept
             prefix="intake-bench-gunicorn-", suffix=".log", delete=False
         )
         self.log.close()
         self.empty_config = None
         if not config:  # gunicorn's defaults: an empty file, or it reads ./gunicorn.conf.py
-            self.empty_config = tempfile.NamedTemporaryFile(
+            self.empty_config = tempfile.NamedTemporaryFile(  # noqa: SIM115
                 prefix="intake-bench-", suffix=".conf.py", delete=False
             )
             self.empty_config.close()
@@ -752,10 +748,8 @@ class Gunicorn:
 
     def stop(self) -> None:
         if self.proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGTERM)  # our own session: master + workers
-            except ProcessLookupError:
-                pass
             try:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -780,7 +774,7 @@ def stop_all() -> None:
 def pct(sorted_values: list[float], p: float) -> float:
     if not sorted_values:
         return float("nan")
-    k = max(0, min(len(sorted_values) - 1, int(round(p / 100 * len(sorted_values) + 0.5)) - 1))
+    k = max(0, min(len(sorted_values) - 1, round(p / 100 * len(sorted_values) + 0.5) - 1))
     return sorted_values[k]
 
 
@@ -1052,21 +1046,19 @@ def raw_rows(leads: list[dict]) -> list[dict]:
     """The values the app stores for each lead (phones normalised once, here, untimed)."""
     from crm.lib.phones import normalise_phone
 
-    rows = []
-    for lead in leads:
-        rows.append(
-            {
-                "name": " ".join(lead.get("name", "").split()),
-                "phone": normalise_phone(lead["phone"]) if lead.get("phone") else "",
-                "email": lead.get("email", "").lower(),
-                "message": lead.get("message", ""),
-                "external_id": "raw-" + lead["external_id"],
-                "utm_source": lead.get("utm_source", ""),
-                "utm_medium": lead.get("utm_medium", ""),
-                "utm_campaign": lead.get("utm_campaign", ""),
-            }
-        )
-    return rows
+    return [
+        {
+            "name": " ".join(lead.get("name", "").split()),
+            "phone": normalise_phone(lead["phone"]) if lead.get("phone") else "",
+            "email": lead.get("email", "").lower(),
+            "message": lead.get("message", ""),
+            "external_id": "raw-" + lead["external_id"],
+            "utm_source": lead.get("utm_source", ""),
+            "utm_medium": lead.get("utm_medium", ""),
+            "utm_campaign": lead.get("utm_campaign", ""),
+        }
+        for lead in leads
+    ]
 
 
 class ModelInsert:

@@ -57,7 +57,7 @@ def main() -> None:
         "CELERY_QUEUE": "bench-load",
         "LOG_LEVEL": "WARNING",
     }
-    log = open(tempfile.mktemp(suffix="-load.log"), "w")
+    log = tempfile.NamedTemporaryFile("w", suffix="-load.log", delete=False)  # noqa: SIM115
     processes = [
         subprocess.Popen(
             [
@@ -85,7 +85,7 @@ def main() -> None:
                 "-B",
                 "--pool=solo",
                 "-s",
-                tempfile.mktemp(),
+                tempfile.mkdtemp() + "/beat-schedule",
             ],
             cwd=ROOT,
             env=env,
@@ -143,7 +143,7 @@ def prepare() -> str:
     team, _ = Team.objects.get_or_create(name="Load team", defaults={"kind": "qualification"})
     group, _ = Group.objects.get_or_create(name="Qualifier")
     for number in range(1, 21):
-        user, created = User.objects.get_or_create(username=f"loadq{number}")
+        user, _created = User.objects.get_or_create(username=f"loadq{number}")
         user.set_password("bench-pass-123")
         user.save()
         user.groups.add(group)

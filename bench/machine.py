@@ -54,7 +54,7 @@ def wait_for_db(max_s: float = 300) -> None:
             with connection.cursor() as cur:
                 cur.execute("SELECT 1")
             return
-        except Exception:  # noqa: BLE001 - still restarting
+        except Exception:
             if time.monotonic() - t0 > max_s:
                 raise
             time.sleep(2)
@@ -77,3 +77,4 @@ def db_retry(fn, what: str, attempts: int = 4, undo=None):
             wait_for_db()
             if undo is not None:
                 undo()
+    return None

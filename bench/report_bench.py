@@ -702,15 +702,14 @@ def shape(sql: str) -> str:
     """A query with its literals taken out, named by what it reads, for grouping."""
     s = re.sub(r"'[^']*'", "?", sql)
     s = re.sub(r"\b\d+(\.\d+)?\b", "?", s)
-    s = re.sub(r"\s+", " ", s)
-    return s
+    return re.sub(r"\s+", " ", s)
 
 
 def label(sql: str) -> str:
     s = re.sub(r"\s+", " ", sql)
     m = re.search(r'FROM "(\w+)"', s)
     table = m.group(1) if m else "?"
-    if s.startswith("SAVEPOINT") or s.startswith("RELEASE"):
+    if s.startswith(("SAVEPOINT", "RELEASE")):
         return s.split(" ")[0]
     aggs = re.findall(r"(COUNT|SUM|PERCENTILE_CONT|DATE_TRUNC|EXTRACT)\(", s)
     joins = sorted(set(re.findall(r'JOIN "(\w+)"', s)))

@@ -48,6 +48,8 @@ Without --keep the database is dropped at the end if this run created it.
 """
 
 import argparse
+import contextlib
+import itertools
 import os
 import re
 import signal
@@ -675,10 +677,8 @@ def stop_worker(proc, log) -> None:
             proc.kill()
             proc.wait(timeout=10)
     # the embedded beat runs in the worker's own session: end what is left of it, by group id
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
     log.close()
     print(f"  worker pid {proc.pid} stopped (exit code {proc.returncode})")
 
@@ -762,7 +762,7 @@ def measure_delay(world: dict, url: str, args) -> dict:
     )
     delays = sorted((found[u] - due).total_seconds() for u, (_l, due) in urls.items() if u in found)
     moments = sorted(set(found.values()))
-    gaps = [(b - a).total_seconds() for a, b in zip(moments, moments[1:], strict=False)]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(moments)]
     drop_queue_keys(redis_url, WORKER_QUEUE)
     for path in workdir.iterdir():
         path.unlink()

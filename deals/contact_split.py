@@ -96,10 +96,7 @@ def _split_contact(Contact, Deal, contact, report: SplitReport) -> None:
     for team_id in teams:
         own = [row for row in rows if row["team_id"] == team_id]
         other = [row for row in rows if row["team_id"] != team_id]
-        if team_id == contact.team_id:
-            target = contact
-        else:
-            target = Contact(team_id=team_id)
+        target = contact if team_id == contact.team_id else Contact(team_id=team_id)
         _rebuild(Contact, target, original, own, other)
         if target.pk is None:
             target.save()

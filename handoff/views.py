@@ -71,7 +71,7 @@ def _convert_blockers(lead: Lead) -> list[str]:
     (a missing answer), so the qualifier asks for it while the customer is still on the line."""
     if lead.state != Lead.State.NEW:
         return transition_blockers(lead, "convert")
-    return [_("Check the lead first.")] + convert_condition_blockers(lead)
+    return [_("Check the lead first."), *convert_condition_blockers(lead)]
 
 
 def _handed_off(request: HttpRequest, handoff: Handoff) -> str:

@@ -287,7 +287,7 @@ def _lock_claims_of(user: AbstractBaseUser) -> None:
 
 def _claim_one(
     user: AbstractBaseUser, team_leads: QuerySet[Lead], timeouts: dict[int, int], now: datetime
-) -> Lead | None | bool:
+) -> Lead | bool | None:
     """Claim the first free lead, rank by rank; None when there is none, False when another
     claimer won the candidate first. Runs inside lead_claim_next's transaction."""
     candidate = None

@@ -334,7 +334,8 @@ def _within(field: str, period: Period) -> Q:
 def _range(field: str, periods: list[Period]) -> dict:
     """One range over all the periods: a single index range (an OR of ranges would not be
     an index-only scan)."""
-    assert len({p.zone for p in periods}) == 1, "periods of one time zone"
+    if len({p.zone for p in periods}) != 1:
+        raise ValueError("periods of one time zone")
     first, end = min(p.start for p in periods), max(p.end for p in periods)
     return {f"{field}__gte": first, f"{field}__lt": end}
 

@@ -140,7 +140,7 @@ class JsonFormatter(_JsonFormatter):
         )
         super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s", **kwargs)
 
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         moment = datetime.fromtimestamp(record.created, tz=UTC)
         return moment.isoformat(timespec="milliseconds")
 

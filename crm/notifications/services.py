@@ -210,7 +210,10 @@ def _send_webhook(delivery: Delivery) -> None:
         "recipients": _alert_recipients(notification),
         "created_at": notification.created_at.isoformat(),
     }
-    request = urllib.request.Request(
+    # urlopen also opens file: and ftp: URLs; a team's webhook is only ever http(s).
+    if not delivery.target.startswith(("https://", "http://")):
+        raise ValueError("a webhook URL must be http(s)")
+    request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
         delivery.target,
         data=json.dumps(payload).encode(),
         method="POST",

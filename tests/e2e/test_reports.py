@@ -25,6 +25,6 @@ def test_head_opens_the_team_report_sees_the_charts_and_downloads_the_csv(
 
     with page.expect_download() as download:
         page.locator("#download-csv").click()
-    body = open(download.value.path(), encoding="utf-8-sig").read()
+    body = download.value.path().read_text(encoding="utf-8-sig")
     assert body.splitlines()[0] == "team;kind;metric;value;previous"
     assert f"{world.team.name};qualification;leads;2;0" in body
