@@ -3,13 +3,14 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from crm.lib.http import AuthedRequest
 from crm.teams.models import Role
 from crm.teams.selectors import user_has_role
 from deals import services
@@ -21,7 +22,7 @@ from leads.models import Lead
 
 
 @login_required
-def board(request: HttpRequest) -> HttpResponse:
+def board(request: AuthedRequest) -> HttpResponse:
     """The closer's board: the pool and their own deals by stage; a head sees the team's."""
     is_head = user_has_role(request.user, Role.SALES_HEAD) or request.user.is_staff
     show_all = is_head and request.GET.get("show") != "mine"
@@ -36,7 +37,7 @@ def board(request: HttpRequest) -> HttpResponse:
     return render(request, "deals/board.html", context)
 
 
-def _page(request: HttpRequest, deal: Deal, status: int = 200, **forms) -> HttpResponse:
+def _page(request: AuthedRequest, deal: Deal, status: int = 200, **forms) -> HttpResponse:
     handoff = getattr(deal, "handoff", None)
     lead = Lead.objects.get(pk=deal.lead_id)
     context = {
@@ -64,12 +65,12 @@ def _page(request: HttpRequest, deal: Deal, status: int = 200, **forms) -> HttpR
 
 
 @login_required
-def detail(request: HttpRequest, pk: int) -> HttpResponse:
+def detail(request: AuthedRequest, pk: int) -> HttpResponse:
     return _page(request, deal_get_for_user(request.user, pk))
 
 
 def _act(
-    request: HttpRequest, deal: Deal, action: Callable[[], object], done: str, **forms
+    request: AuthedRequest, deal: Deal, action: Callable[[], object], done: str, **forms
 ) -> HttpResponse:
     try:
         action()
@@ -91,7 +92,7 @@ def _act(
 
 @login_required
 @require_POST
-def accept(request: HttpRequest, pk: int) -> HttpResponse:
+def accept(request: AuthedRequest, pk: int) -> HttpResponse:
     deal = deal_get_for_user(request.user, pk)
     return _act(
         request,
@@ -103,7 +104,7 @@ def accept(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def meeting(request: HttpRequest, pk: int) -> HttpResponse:
+def meeting(request: AuthedRequest, pk: int) -> HttpResponse:
     deal = deal_get_for_user(request.user, pk)
     form = MeetingForm(request.POST)
     if not form.is_valid():
@@ -124,7 +125,7 @@ def meeting(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def propose(request: HttpRequest, pk: int) -> HttpResponse:
+def propose(request: AuthedRequest, pk: int) -> HttpResponse:
     deal = deal_get_for_user(request.user, pk)
     return _act(
         request,
@@ -136,7 +137,7 @@ def propose(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def win(request: HttpRequest, pk: int) -> HttpResponse:
+def win(request: AuthedRequest, pk: int) -> HttpResponse:
     deal = deal_get_for_user(request.user, pk)
     form = WinForm(request.POST)
     if not form.is_valid():
@@ -152,7 +153,7 @@ def win(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def lose(request: HttpRequest, pk: int) -> HttpResponse:
+def lose(request: AuthedRequest, pk: int) -> HttpResponse:
     deal = deal_get_for_user(request.user, pk)
     form = LoseForm(request.POST)
     if not form.is_valid():
@@ -173,7 +174,7 @@ def lose(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def note(request: HttpRequest, pk: int) -> HttpResponse:
+def note(request: AuthedRequest, pk: int) -> HttpResponse:
     deal = deal_get_for_user(request.user, pk)
     form = NoteForm(request.POST)
     if not form.is_valid():
@@ -189,7 +190,7 @@ def note(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def assign(request: HttpRequest, pk: int) -> HttpResponse:
+def assign(request: AuthedRequest, pk: int) -> HttpResponse:
     deal = deal_get_for_user(request.user, pk)
     if not (user_has_role(request.user, Role.SALES_HEAD) or request.user.is_staff):
         raise PermissionDenied
@@ -207,7 +208,7 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def slots(request: HttpRequest) -> HttpResponse:
+def slots(request: AuthedRequest) -> HttpResponse:
     """A closer's free time for site visits, which qualifiers book during the call."""
     if not user_has_role(request.user, Role.CLOSER):
         raise PermissionDenied
@@ -240,14 +241,14 @@ def slots(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def slot_remove(request: HttpRequest, slot_id: int) -> HttpResponse:
+def slot_remove(request: AuthedRequest, slot_id: int) -> HttpResponse:
     services.slot_remove(closer=request.user, slot_id=slot_id)
     return redirect("deals:slots")
 
 
 @login_required
 @require_POST
-def availability(request: HttpRequest) -> HttpResponse:
+def availability(request: AuthedRequest) -> HttpResponse:
     services.closer_set_available(
         closer=request.user, available=request.POST.get("available") == "1"
     )
@@ -255,7 +256,7 @@ def availability(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def contact(request: HttpRequest, pk: int) -> HttpResponse:
+def contact(request: AuthedRequest, pk: int) -> HttpResponse:
     """A person's history as their sales team knows it: every deal and lead of theirs the
     user may see, across the companies they worked for."""
     person = contact_get_for_user(request.user, pk)

@@ -3,7 +3,7 @@ answer, and a sales head — never one of the two sides — rules on it, once.""
 
 from datetime import datetime, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -20,7 +20,7 @@ from handoff.models import Dispute
 from leads.models import Criterion
 
 
-def disputes_visible_to(user: AbstractBaseUser) -> Q:
+def disputes_visible_to(user: User) -> Q:
     """Disputes over the deals of the user's sales teams or the handoffs of their
     qualification teams."""
     teams = teams_for_user(user)
@@ -34,7 +34,7 @@ def dispute_deadline(deal: Deal) -> datetime:
 def dispute_raise(
     *,
     deal: Deal,
-    by: AbstractBaseUser,
+    by: User,
     criterion: Criterion | None,
     claim: str,
     now: datetime | None = None,
@@ -63,7 +63,7 @@ def dispute_raise(
                 deal=deal,
                 handoff=deal.handoff,
                 criterion=criterion,
-                criterion_question=criterion.question,
+                criterion_question=criterion.question if criterion else "",
                 claim=claim.strip(),
                 raised_by=by,
                 raised_at=now,
@@ -85,7 +85,7 @@ def dispute_raise(
     return dispute
 
 
-def dispute_comment(*, dispute: Dispute, by: AbstractBaseUser, text: str) -> None:
+def dispute_comment(*, dispute: Dispute, by: User, text: str) -> None:
     if by.pk != dispute.handoff.qualifier_id:
         raise PermissionDenied(_("Only the qualifier who handed the lead off can answer."))
     if not dispute.is_open:
@@ -96,7 +96,7 @@ def dispute_comment(*, dispute: Dispute, by: AbstractBaseUser, text: str) -> Non
     dispute.qualifier_comment = text.strip()
 
 
-def can_resolve(dispute: Dispute, user: AbstractBaseUser) -> bool:
+def can_resolve(dispute: Dispute, user: User) -> bool:
     """A manager of either team, or an admin — but nobody rules on their own deal."""
     if user.pk in (dispute.deal.closer_id, dispute.handoff.qualifier_id):
         return False
@@ -107,7 +107,7 @@ def can_resolve(dispute: Dispute, user: AbstractBaseUser) -> bool:
 def dispute_resolve(
     *,
     dispute: Dispute,
-    by: AbstractBaseUser,
+    by: User,
     outcome: str,
     note: str = "",
     now: datetime | None = None,
@@ -138,7 +138,7 @@ def dispute_resolve(
     return dispute
 
 
-def _tell(user: AbstractBaseUser | None, dispute: Dispute, now: datetime, message: str) -> None:
+def _tell(user: User | None, dispute: Dispute, now: datetime, message: str) -> None:
     if user is None:
         return
     notify(

@@ -1,7 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -9,6 +9,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm.lib.http import AuthedRequest
 from crm.teams.templatetags.people import person
 from deals.selectors import deal_get_for_user, deals_visible_to
 from deals.services import DealConflict
@@ -28,7 +29,7 @@ from leads.services import (
 
 
 @login_required
-def convert(request: HttpRequest, pk: int) -> HttpResponse:
+def convert(request: AuthedRequest, pk: int) -> HttpResponse:
     """GET: the workspace's hand-off panel (loaded by htmx). POST: convert the lead."""
     lead = lead_get_for_user(request.user, pk)
     if request.method != "POST":
@@ -41,7 +42,7 @@ def convert(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))
         return redirect("leads:detail", pk=lead.pk)
     data = form.cleaned_data
     try:
@@ -74,7 +75,7 @@ def _convert_blockers(lead: Lead) -> list[str]:
     return [_("Check the lead first."), *convert_condition_blockers(lead)]
 
 
-def _handed_off(request: HttpRequest, handoff: Handoff) -> str:
+def _handed_off(request: AuthedRequest, handoff: Handoff) -> str:
     """The conversion's outcome in one message: the deal (a link for whoever may open it),
     its closer or the pool, and the site visit booked, if one was."""
     deal = handoff.deal
@@ -83,7 +84,9 @@ def _handed_off(request: HttpRequest, handoff: Handoff) -> str:
         number = format_html(
             '<a href="{}" id="deal-link">{}</a>', reverse("deals:detail", args=[deal.pk]), number
         )
-    parts = [format_html("{}", _("Converted and handed off to %(team)s.") % {"team": handoff.team})]
+    parts: list[str] = [
+        format_html("{}", _("Converted and handed off to %(team)s.") % {"team": handoff.team})
+    ]
     if deal.closer is not None:
         parts.append(
             format_html(
@@ -106,7 +109,7 @@ def _handed_off(request: HttpRequest, handoff: Handoff) -> str:
     return format_html_join(" ", "{}", ((part,) for part in parts))
 
 
-def _dispute_for(request: HttpRequest, pk: int) -> Dispute:
+def _dispute_for(request: AuthedRequest, pk: int) -> Dispute:
     dispute = (
         Dispute.objects.filter(disputes_visible_to(request.user), pk=pk)
         .select_related(
@@ -126,7 +129,7 @@ def _dispute_for(request: HttpRequest, pk: int) -> Dispute:
 
 
 @login_required
-def inbox(request: HttpRequest) -> HttpResponse:
+def inbox(request: AuthedRequest) -> HttpResponse:
     """The sales head's dispute inbox: open ones first, then the latest rulings."""
     visible = Dispute.objects.filter(disputes_visible_to(request.user)).select_related(
         "deal__lead", "deal__closer", "handoff__qualifier"
@@ -142,7 +145,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def dispute(request: HttpRequest, pk: int, status: int = 200, **forms) -> HttpResponse:
+def dispute(request: AuthedRequest, pk: int, status: int = 200, **forms) -> HttpResponse:
     """Side by side: the qualifier's answers and call log, and the closer's claim."""
     item = _dispute_for(request, pk)
     lead = item.deal.lead
@@ -165,13 +168,13 @@ def dispute(request: HttpRequest, pk: int, status: int = 200, **forms) -> HttpRe
 
 @login_required
 @require_POST
-def dispute_raise(request: HttpRequest, pk: int) -> HttpResponse:
+def dispute_raise(request: AuthedRequest, pk: int) -> HttpResponse:
     deal = deal_get_for_user(request.user, pk)
     form = DisputeForm(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))
         return redirect("deals:detail", pk=deal.pk)
     try:
         item = disputes.dispute_raise(
@@ -189,7 +192,7 @@ def dispute_raise(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def dispute_comment(request: HttpRequest, pk: int) -> HttpResponse:
+def dispute_comment(request: AuthedRequest, pk: int) -> HttpResponse:
     item = _dispute_for(request, pk)
     form = CommentForm(request.POST)
     if not form.is_valid():
@@ -203,7 +206,7 @@ def dispute_comment(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def dispute_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+def dispute_resolve(request: AuthedRequest, pk: int) -> HttpResponse:
     item = _dispute_for(request, pk)
     form = RulingForm(request.POST)
     if not form.is_valid():

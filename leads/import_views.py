@@ -4,16 +4,21 @@ map the columns, watch it run."""
 import csv
 import io
 import itertools
+from typing import TYPE_CHECKING, cast
 
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+from crm.lib.http import AuthedRequest
 from crm.teams.models import Role, Team
 from crm.teams.selectors import teams_for_user, user_has_role
 from leads.import_presets import MULTI_FIELDS, detect_preset
@@ -30,7 +35,7 @@ from leads.imports import (
 from leads.models import LeadImport, LeadSource
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-FIELD_LABELS = {
+FIELD_LABELS: dict[str, "StrOrPromise"] = {
     "name": _("Full name or first name"),
     "last_name": _("Surname"),
     "middle_name": _("Patronymic"),
@@ -48,7 +53,7 @@ FIELD_LABELS = {
 }
 
 
-def _import_teams(request: HttpRequest) -> QuerySet[Team]:
+def _import_teams(request: AuthedRequest) -> QuerySet[Team]:
     user = request.user
     if not (user.is_staff or user_has_role(user, Role.SALES_HEAD)):
         raise PermissionDenied
@@ -66,11 +71,12 @@ class UploadForm(forms.Form):
 
     def __init__(self, *args, teams: QuerySet[Team], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["team"].queryset = teams
-        self.fields["source"].queryset = sources_for(teams)
+        cast(forms.ModelChoiceField, self.fields["team"]).queryset = teams
+        cast(forms.ModelChoiceField, self.fields["source"]).queryset = sources_for(teams)
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("source") and data.get("team"):
             check_source(data["source"], data["team"])
         return data
@@ -114,14 +120,15 @@ class MappingForm(forms.Form):
         self.header = job.header
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         self.mapping = {f: data[f"map_{f}"] for f in FIELDS if data.get(f"map_{f}")}
         check_mapping(self.mapping, self.header)
         return data
 
 
 @login_required
-def upload(request: HttpRequest) -> HttpResponse:
+def upload(request: AuthedRequest) -> HttpResponse:
     form = UploadForm(request.POST or None, request.FILES or None, teams=_import_teams(request))
     if request.method == "POST" and form.is_valid():
         csv_file = form.csv_file
@@ -141,7 +148,7 @@ def upload(request: HttpRequest) -> HttpResponse:
     return render(request, "leads/import_upload.html", {"form": form})
 
 
-def _job_for(request: HttpRequest, pk: int) -> LeadImport:
+def _job_for(request: AuthedRequest, pk: int) -> LeadImport:
     _import_teams(request)
     jobs = (
         LeadImport.objects.all()
@@ -155,7 +162,7 @@ def _job_for(request: HttpRequest, pk: int) -> LeadImport:
 
 
 @login_required
-def job(request: HttpRequest, pk: int) -> HttpResponse:
+def job(request: AuthedRequest, pk: int) -> HttpResponse:
     job = _job_for(request, pk)
     if request.method == "POST" and "import_now" in request.POST:
         return _import_after_dry_run(job)
@@ -197,7 +204,7 @@ def _import_after_dry_run(job: LeadImport) -> HttpResponse:
     return redirect("leads:import_job", pk=again.pk)
 
 
-def _columns(job: LeadImport) -> list[tuple[str, str]]:
+def _columns(job: LeadImport) -> list[tuple[str, "StrOrPromise"]]:
     """Each column of the file and what it is imported as ("—": not imported): the dry run's
     per-column report."""
     feeds = {c: FIELD_LABELS[f] for f, v in job.mapping.items() for c in columns_of(v)}
@@ -206,7 +213,7 @@ def _columns(job: LeadImport) -> list[tuple[str, str]]:
 
 @login_required
 @require_POST
-def step(request: HttpRequest, pk: int) -> HttpResponse:
+def step(request: AuthedRequest, pk: int) -> HttpResponse:
     job = lead_import_step(_job_for(request, pk).pk)
     return render(request, "leads/import_job.html#progress", {"job": job, "columns": _columns(job)})
 

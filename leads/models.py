@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
@@ -196,7 +197,7 @@ class CriterionOption(models.Model):
 LeadCondition = Callable[["Lead"], bool]
 # What a user reads when a condition does not hold: a fixed text, or one made from the lead
 # (which criteria are missing), so the workspace can say exactly what to do.
-BlockerMessage = str | Callable[["Lead"], str]
+BlockerMessage = str | Promise | Callable[["Lead"], str]
 
 
 def blocks_with(message: BlockerMessage) -> Callable[[LeadCondition], LeadCondition]:
@@ -461,7 +462,8 @@ class Lead(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=State.NEW,
         target=State.CHECKED,
-        conditions=[has_contact_attempt, has_full_name, has_valid_phone],
+        # django-fsm types a condition as taking any Model; ours take the Lead they guard
+        conditions=[has_contact_attempt, has_full_name, has_valid_phone],  # type: ignore[list-item]
     )
     def mark_checked(self) -> None:
         """`check`: the qualifier reached the person and verified the data. (Not named
@@ -475,7 +477,7 @@ class Lead(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=State.CHECKED,
         target=State.CONVERTED,
-        conditions=[has_required_answers, passes_knock_outs],
+        conditions=[has_required_answers, passes_knock_outs],  # type: ignore[list-item]
     )
     def convert(self) -> None:
         """Handed to a sales team; the handoff app creates the deal in the same transaction."""

@@ -7,13 +7,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Prefetch
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as _noop
 from django.views.decorators.http import require_POST
 
+from crm.lib.http import AuthedRequest
 from crm.lib.phones import international
 from crm.lib.spreadsheets import spreadsheet_safe
 from crm.teams.selectors import landing_url_name
@@ -33,12 +34,12 @@ from leads.selectors import (
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthedRequest) -> HttpResponse:
     return redirect(landing_url_name(request.user))
 
 
 @login_required
-def queue(request: HttpRequest) -> HttpResponse:
+def queue(request: AuthedRequest) -> HttpResponse:
     """The qualifier's day: the team's open leads in the order to call them (leads/priority.py),
     kept live by a poll that costs nothing when nothing changed (204)."""
     now = timezone.now()
@@ -78,7 +79,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-def _without(request: HttpRequest, *names: str) -> str:
+def _without(request: AuthedRequest, *names: str) -> str:
     query = request.GET.copy()
     for name in names:
         query.pop(name, None)
@@ -97,7 +98,7 @@ def _digest(rows: list[priority.Row], next_cursor: str, count: int, now: datetim
 
 
 @login_required
-def sla_board(request: HttpRequest) -> HttpResponse:
+def sla_board(request: AuthedRequest) -> HttpResponse:
     """ "SLA now": the leads in warning and in breach of the teams the user manages."""
     teams = [t for t in queue_teams(request.user) if t.manager_id == request.user.pk]
     if request.user.is_staff:
@@ -111,7 +112,7 @@ def sla_board(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def take_next(request: HttpRequest) -> HttpResponse:
+def take_next(request: AuthedRequest) -> HttpResponse:
     lead = services.lead_claim_next(user=request.user, teams=queue_teams(request.user))
     if lead is None:
         messages.info(request, _("The queue is empty: nobody is waiting for a call."))
@@ -120,7 +121,7 @@ def take_next(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def lead_create(request: HttpRequest) -> HttpResponse:
+def lead_create(request: AuthedRequest) -> HttpResponse:
     """Manual entry. A phone or e-mail matching an open lead asks once before saving, then
     links the new lead to it as a duplicate."""
     teams = queue_teams(request.user)
@@ -144,8 +145,9 @@ def lead_create(request: HttpRequest) -> HttpResponse:
             )
             messages.success(request, _("Lead saved."))
             return redirect("leads:detail", pk=lead.pk)
-        form.data = form.data.copy()
-        form.data["save_duplicate"] = "on"
+        data = request.POST.copy()
+        data["save_duplicate"] = "on"
+        form.data = data
     return render(request, "leads/lead_form.html", {"form": form, "duplicate": duplicate})
 
 
@@ -157,7 +159,7 @@ def _criteria() -> list[Criterion]:
     )
 
 
-def _workspace(request: HttpRequest, lead: Lead, **forms) -> HttpResponse:
+def _workspace(request: AuthedRequest, lead: Lead, **forms) -> HttpResponse:
     answers = {a.criterion_id: a for a in lead.answers.all()}
     context = {
         "lead": lead,
@@ -190,11 +192,11 @@ def _contact_of(lead: Lead) -> dict[str, str]:
 
 
 @login_required
-def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def lead_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     return _workspace(request, lead_get_for_user(request.user, pk))
 
 
-def _act(request: HttpRequest, lead: Lead, action, success: str, **forms) -> HttpResponse:
+def _act(request: AuthedRequest, lead: Lead, action, success: str, **forms) -> HttpResponse:
     """Run a service; a conflict or a rule it breaks is shown on the workspace, not lost."""
     try:
         action()
@@ -219,7 +221,7 @@ def _act(request: HttpRequest, lead: Lead, action, success: str, **forms) -> Htt
 
 @login_required
 @require_POST
-def attempt_create(request: HttpRequest, pk: int) -> HttpResponse:
+def attempt_create(request: AuthedRequest, pk: int) -> HttpResponse:
     """Log a call; with "check too" ticked, a reached lead whose data are complete is checked
     in the same step (one click less per lead), and what still blocks it is said."""
     lead = lead_get_for_user(request.user, pk)
@@ -247,7 +249,7 @@ def attempt_create(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-def _check_after_call(request: HttpRequest, lead: Lead, outcome: str) -> None:
+def _check_after_call(request: AuthedRequest, lead: Lead, outcome: str) -> None:
     if outcome != ContactAttempt.Outcome.REACHED:
         messages.info(request, _("Not checked: only a call that reached the person checks."))
         return
@@ -265,7 +267,7 @@ def _check_after_call(request: HttpRequest, lead: Lead, outcome: str) -> None:
 
 @login_required
 @require_POST
-def contact_update(request: HttpRequest, pk: int) -> HttpResponse:
+def contact_update(request: AuthedRequest, pk: int) -> HttpResponse:
     """The person's details corrected on the workspace (a one-word web-form name, a phone)."""
     lead = lead_get_for_user(request.user, pk)
     form = ContactForm(request.POST)
@@ -282,13 +284,13 @@ def contact_update(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def answer_save(request: HttpRequest, pk: int) -> HttpResponse:
+def answer_save(request: AuthedRequest, pk: int) -> HttpResponse:
     """One answer, saved as it is picked (workspace.js posts each change): the answer is
     stored before the call is logged, so nothing typed in the script is lost. Returns the
     heading's badges with the new score; a bad value is a 400 with the reason as text."""
     lead = lead_get_for_user(request.user, pk)
-    criterion = Criterion.objects.filter(active=True, pk=_int(request.POST.get("criterion")))
-    criterion = criterion.prefetch_related("options").first()
+    criteria = Criterion.objects.filter(active=True, pk=_int(request.POST.get("criterion")))
+    criterion = criteria.prefetch_related("options").first()
     if criterion is None:
         return _refused(_("This question is no longer asked."))
     form = AnswersForm(
@@ -296,7 +298,7 @@ def answer_save(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if not form.is_valid():
         errors = [e for field_errors in form.errors.values() for e in field_errors]
-        return _refused(" ".join(errors))
+        return _refused(" ".join(str(e) for e in errors))
     try:
         for given, value in form.given():
             services.lead_answer(lead=lead, by=request.user, criterion=given, value=value)
@@ -326,7 +328,7 @@ def _int(value: str | None) -> int:
 
 @login_required
 @require_POST
-def answers_save(request: HttpRequest, pk: int) -> HttpResponse:
+def answers_save(request: AuthedRequest, pk: int) -> HttpResponse:
     lead = lead_get_for_user(request.user, pk)
     form = AnswersForm(request.POST, criteria=_criteria(), answers={})
     if not form.is_valid():
@@ -342,7 +344,7 @@ def answers_save(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def check(request: HttpRequest, pk: int) -> HttpResponse:
+def check(request: AuthedRequest, pk: int) -> HttpResponse:
     lead = lead_get_for_user(request.user, pk)
     return _act(
         request,
@@ -354,7 +356,7 @@ def check(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def junk(request: HttpRequest, pk: int) -> HttpResponse:
+def junk(request: AuthedRequest, pk: int) -> HttpResponse:
     lead = lead_get_for_user(request.user, pk)
     form = JunkForm(request.POST)
     if not form.is_valid():
@@ -395,7 +397,7 @@ EXPORT_COLUMNS = [
 
 
 @login_required
-def export_csv(request: HttpRequest) -> StreamingHttpResponse:
+def export_csv(request: AuthedRequest) -> StreamingHttpResponse:
     """The queue as filtered on the page, as CSV that Excel opens as it is (UTF-8 with a BOM,
     ";"), streamed so a big list never sits in memory."""
     visible = leads_visible_to(request.user)

@@ -3,10 +3,11 @@ looping over leads in Python. Definitions are in the README ("Reports")."""
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Aggregate, Count, Q, QuerySet, Sum
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncWeek
 
 from crm.teams.models import Role, Team
@@ -18,7 +19,7 @@ from reports.aggregates import Percentile, percentiles
 from reports.periods import Period
 
 
-def report_teams(user: AbstractBaseUser) -> list[Team]:
+def report_teams(user: User) -> list[Team]:
     """A sales head sees the teams they manage; an admin sees all."""
     if user.is_superuser or user.is_staff:
         return list(Team.objects.all())
@@ -33,7 +34,7 @@ def money(amount: Decimal | None) -> Decimal:
 
 
 def share(part: int | None, whole: int | None) -> float | None:
-    return round(100 * part / whole, 1) if whole else None
+    return round(100 * (part or 0) / whole, 1) if whole else None
 
 
 def qualification_figures(team: Team, period: Period) -> dict:
@@ -64,7 +65,7 @@ def qualification_report(teams: list[Team], periods: list[Period]) -> dict[int, 
     junk_by_reason = _by(leads.filter(state=Lead.State.JUNK), "junk_reason__name", periods)
     weekly = _weekly(leads, periods)
     breach_cells = breaches(teams, periods)
-    report = {}
+    report: dict[int, list[dict]] = {}
     for team in teams:
         report[team.pk] = []
         for span, period in enumerate(periods):
@@ -83,7 +84,7 @@ def qualification_report(teams: list[Team], periods: list[Period]) -> dict[int, 
 
 
 def _lead_counts(cohort: Q) -> dict:
-    counts = {
+    counts: dict[str, Aggregate] = {
         "leads": Count("id", filter=cohort),
         "called": Count("id", filter=cohort & Q(first_attempt_at__isnull=False)),
         "within_15": Count("id", filter=cohort & Q(reaction_minutes__lte=15)),
@@ -152,12 +153,12 @@ def sales_report(teams: list[Team], periods: list[Period]) -> dict[int, list[dic
         deals.values("team").annotate(**_per_period(periods, "closed_at", _closed_counts)),
         "team",
     )
-    report = {}
+    report: dict[int, list[dict]] = {}
     for span, period in enumerate(periods):
         closers = closer_figures(closed_deals(deals, period))
         for team in teams:
             c = {**dict.fromkeys(_handoff_counts(Q()), 0), **counts.get((team.pk, span), {})}
-            d = {"closed_won": 0, "closed_lost": 0, "revenue": None}
+            d: dict[str, Any] = {"closed_won": 0, "closed_lost": 0, "revenue": None}
             d.update(closed.get((team.pk, span), {}))
             won_lost = d["closed_won"] + d["closed_lost"]
             report.setdefault(team.pk, []).append(
@@ -255,7 +256,7 @@ def breaches(teams: list[Team], periods: list[Period]) -> dict[tuple, list[tuple
     return found
 
 
-def _breaches(cells: list[tuple]) -> dict[str, list[int]]:
+def _breaches(cells: list[tuple]) -> dict[str, Any]:
     """By hour of day (0–23) and by weekday (Monday first): where the head needs more
     people."""
     hours, weekdays = [0] * 24, [0] * 7
@@ -269,7 +270,7 @@ def _weekly(leads: QuerySet[Lead], periods: list[Period]) -> dict[tuple, list[di
     """Leads, conversions and reaction week by week (weeks start on Monday, local time)."""
 
     def week_counts(cohort: Q) -> dict:
-        counts = {
+        counts: dict[str, Aggregate] = {
             "leads": Count("id", filter=cohort),
             "converted": Count("id", filter=cohort & Q(state=Lead.State.CONVERTED)),
             "within_15": Count("id", filter=cohort & Q(reaction_minutes__lte=15)),

@@ -1,13 +1,15 @@
 import csv
 import io
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from crm.lib.http import AuthedRequest
 from crm.lib.spreadsheets import spreadsheet_safe
 from crm.teams.selectors import teams_for_user
 from reports import exports, people, presentation
@@ -16,13 +18,13 @@ from reports.periods import Period
 from reports.selectors import report_teams
 
 
-def _period(request: HttpRequest) -> tuple[PeriodForm, Period | None]:
+def _period(request: AuthedRequest) -> tuple[PeriodForm, Period | None]:
     form = PeriodForm.from_query(request.GET)
     return form, form.period(timezone.get_current_timezone()) if form.is_valid() else None
 
 
 @login_required
-def teams(request: HttpRequest) -> HttpResponse:
+def teams(request: AuthedRequest) -> HttpResponse:
     """The team report: qualification and sales teams side by side, against the previous
     period; ?format=csv downloads the same numbers."""
     visible = report_teams(request.user)
@@ -51,13 +53,13 @@ def teams(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def person(request: HttpRequest, pk: int) -> HttpResponse:
+def person(request: AuthedRequest, pk: int) -> HttpResponse:
     visible = report_teams(request.user)
     user = get_user_model().objects.filter(pk=pk, teams__in=visible).distinct().first()
     if user is None:
         raise Http404
     form, period = _period(request)
-    context = {"form": form, "period": period, "person": user}
+    context: dict[str, Any] = {"form": form, "period": period, "person": user}
     if period:
         now = people.person_figures(user, period)
         before = people.person_figures(user, period.previous())
@@ -67,7 +69,7 @@ def person(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def leaderboard(request: HttpRequest) -> HttpResponse:
+def leaderboard(request: AuthedRequest) -> HttpResponse:
     """What every team member sees: points for the actions that make sales."""
     team_ids = list(teams_for_user(request.user).values_list("pk", flat=True))
     form, period = _period(request)
@@ -76,14 +78,14 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def insights(request: HttpRequest) -> HttpResponse:
+def insights(request: AuthedRequest) -> HttpResponse:
     """Which answers predict a sale, and which sources bring junk or disputes."""
     visible = report_teams(request.user)
     if not visible:
         raise PermissionDenied
     team_ids = [t.pk for t in visible]
     form, period = _period(request)
-    context = {"form": form}
+    context: dict[str, Any] = {"form": form}
     if period:
         context["answers"] = people.answer_outcomes(team_ids, period)
         context["sources"] = people.source_quality(team_ids, period)

@@ -218,8 +218,7 @@ def log_uncaught_exceptions() -> None:
 
     def other_thread(args: threading.ExceptHookArgs) -> None:
         if args.exc_type is not SystemExit:
-            exc_info = (args.exc_type, args.exc_value, args.exc_traceback)
-            log.critical("uncaught exception in a thread", exc_info=exc_info)
+            log.critical("uncaught exception in a thread", exc_info=args.exc_value)
 
     sys.excepthook = main_thread
     threading.excepthook = other_thread

@@ -23,7 +23,7 @@ def json_object(key: str, value_sql: str) -> str:
     return f"{function}('{key}', {value_sql})"
 
 
-def moment(value: datetime) -> datetime | str:
+def moment(value: datetime) -> datetime | str | None:
     """A datetime as the ORM stores it (SQLite keeps naive UTC text; a raw aware value would
     be stored with its offset and compare wrongly against the ORM's rows)."""
     return connection.ops.adapt_datetimefield_value(value)

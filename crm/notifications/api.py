@@ -1,6 +1,7 @@
 from rest_framework import mixins, serializers, viewsets
 
 from crm.api import NewestFirst
+from crm.lib.http import AuthedApiRequest
 from crm.notifications.models import Notification
 
 
@@ -15,6 +16,8 @@ class NotificationSerializer(serializers.ModelSerializer):
 
 class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """The current user's notifications, newest first."""
+
+    request: AuthedApiRequest
 
     serializer_class = NotificationSerializer
     pagination_class = NewestFirst

@@ -1,13 +1,13 @@
 import time
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 
 from crm.lib.business_time import WorkingWeek
 from crm.teams.models import Role, Team
 
 
-def teams_for_user(user: AbstractBaseUser) -> QuerySet[Team]:
+def teams_for_user(user: User) -> QuerySet[Team]:
     """The teams whose data the user may see: those they belong to or manage."""
     if not user.is_authenticated:
         return Team.objects.none()
@@ -16,11 +16,11 @@ def teams_for_user(user: AbstractBaseUser) -> QuerySet[Team]:
     return Team.objects.filter(Q(members=user) | Q(manager=user)).distinct()
 
 
-def user_has_role(user: AbstractBaseUser, role: str) -> bool:
+def user_has_role(user: User, role: str) -> bool:
     return user.is_authenticated and user.groups.filter(name=role).exists()
 
 
-def landing_url_name(user: AbstractBaseUser) -> str:
+def landing_url_name(user: User) -> str:
     """Each role lands on the page it works in."""
     if user_has_role(user, Role.SALES_HEAD):
         return "reports:teams"
