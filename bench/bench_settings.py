@@ -1,5 +1,5 @@
-"""Settings for bench/queue_bench.py: the project's own settings, unchanged, plus what an
-in-process django.test.Client needs outside the test runner.
+"""Settings for the in-process benchmarks (bench/harness.py, django_setup): the project's own
+settings, unchanged, plus what an in-process django.test.Client needs outside the test runner.
 
 - ALLOWED_HOSTS gains "testserver" (the Client's host name).
 - Static files are collected into bench/.staticfiles with ManifestStaticFilesStorage, so
