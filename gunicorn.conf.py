@@ -2,6 +2,7 @@
 redaction as Django's (crm/lib/logs.py); the access log's fields are gunicorn's atoms, written
 by the JSON library (the path without its query string: an intake key can ride in one)."""
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -47,7 +48,5 @@ def post_fork(server, worker) -> None:
     port the restarted master (supervisord, systemd, docker) must bind."""
     if sys.platform.startswith("linux"):
         pr_set_pdeathsig = 1
-        try:
+        with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-        except (OSError, AttributeError):
-            pass

@@ -1,5 +1,5 @@
-"""Settings for bench/queue_bench.py: the project's own settings, unchanged, plus what an
-in-process django.test.Client needs outside the test runner.
+"""Settings for the in-process benchmarks (bench/harness.py, django_setup): the project's own
+settings, unchanged, plus what an in-process django.test.Client needs outside the test runner.
 
 - ALLOWED_HOSTS gains "testserver" (the Client's host name).
 - Static files are collected into bench/.staticfiles with ManifestStaticFilesStorage, so
@@ -10,7 +10,7 @@ in-process django.test.Client needs outside the test runner.
 
 from pathlib import Path
 
-from crm.settings import *  # noqa: F401,F403
+from crm.settings import *  # noqa: F403
 from crm.settings import ALLOWED_HOSTS, STORAGES
 
 ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver"]

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 
-from bench.load_bench import create_database  # noqa: E402
+from bench.harness import ensure_database  # noqa: E402
 
 
 def main() -> None:
@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("--format", choices=["plain", "bitrix24"], default="plain")
     parser.add_argument("--user-fields", action="store_true", help="bitrix24: pre-fill answers")
     args = parser.parse_args()
-    create_database(os.environ["DATABASE_URL"])
+    ensure_database(os.environ["DATABASE_URL"])
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, check=True
     )

@@ -50,6 +50,7 @@ that import crm.settings and change one thing) or --pgoptions "-c synchronous_co
 """
 
 import argparse
+import contextlib
 import cProfile
 import io
 import json
@@ -68,10 +69,20 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.harness import (  # noqa: E402 - after the path is set
+    django_setup,
+    drop_database,
+    ensure_database,
+    free_port,
+    pct,
+    run_lock,
+    server_params,
+)
+
 VENV_BIN = Path(sys.executable).parent
 
 TEAM_NAME = "Bench intake qualification"
@@ -87,74 +98,6 @@ BENCH_DB = ""  # set in main(): PostgreSQL backends of other databases count as 
 
 
 # ---------------------------------------------------------------- database and Django setup
-
-
-def server_params(url: str) -> tuple[str, dict]:
-    parts = urlparse(url)
-    params = {"host": parts.hostname or "127.0.0.1", "port": parts.port or 5432}
-    if parts.username:
-        params["user"] = unquote(parts.username)
-    if parts.password:
-        params["password"] = unquote(parts.password)
-    return parts.path.lstrip("/"), params
-
-
-def ensure_database(url: str) -> bool:
-    import psycopg2
-    from psycopg2 import sql
-
-    name, params = server_params(url)
-    conn = psycopg2.connect(dbname="postgres", **params)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-            if cur.fetchone():
-                return False
-            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            return True
-    finally:
-        conn.close()
-
-
-def run_lock(url: str):
-    """A session advisory lock: two runs on one database would delete each other's rows."""
-    import psycopg2
-
-    name, params = server_params(url)
-    conn = psycopg2.connect(dbname=name, **params)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("SELECT pg_try_advisory_lock(hashtext('bench/intake_bench.py'))")
-        if not cur.fetchone()[0]:
-            conn.close()
-            return None
-    return conn  # held until the process exits
-
-
-def drop_database(url: str) -> None:
-    import psycopg2
-    from psycopg2 import sql
-
-    name, params = server_params(url)
-    conn = psycopg2.connect(dbname="postgres", **params)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-    finally:
-        conn.close()
-
-
-def django_setup(settings_module: str) -> None:
-    os.environ["DEBUG"] = "false"
-    os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
-    os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
-    import django
-
-    django.setup()
 
 
 def make_fixtures() -> dict:
@@ -377,13 +320,8 @@ def make_leads(count: int, run_tag: str, seed: int = 2026) -> list[dict]:
         if message:
             lead["message"] = message.format(thing=rng.choice(THINGS), city=fake.city_name())
         source, medium, campaign = rng.choice(UTM)
-        for key, value in (
-            ("utm_source", source),
-            ("utm_medium", medium),
-            ("utm_campaign", campaign),
-        ):
-            if value:
-                lead[key] = value
+        utm = {"utm_source": source, "utm_medium": medium, "utm_campaign": campaign}
+        lead.update({key: value for key, value in utm.items() if value})
         leads.append(lead)
     return leads
 
@@ -671,24 +609,18 @@ def cpu_delta(a: dict, b: dict) -> dict:
 # ---------------------------------------------------------------- gunicorn
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Gunicorn:
     def __init__(
         self, app: str, worker_class: str, workers: int, threads: int, env: dict, config: str
     ):
         self.port = free_port()
-        self.log = tempfile.NamedTemporaryFile(
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below; its path is kept
             prefix="intake-bench-gunicorn-", suffix=".log", delete=False
         )
         self.log.close()
         self.empty_config = None
         if not config:  # gunicorn's defaults: an empty file, or it reads ./gunicorn.conf.py
-            self.empty_config = tempfile.NamedTemporaryFile(
+            self.empty_config = tempfile.NamedTemporaryFile(  # noqa: SIM115
                 prefix="intake-bench-", suffix=".conf.py", delete=False
             )
             self.empty_config.close()
@@ -752,10 +684,8 @@ class Gunicorn:
 
     def stop(self) -> None:
         if self.proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGTERM)  # our own session: master + workers
-            except ProcessLookupError:
-                pass
             try:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -777,13 +707,6 @@ def stop_all() -> None:
 # ---------------------------------------------------------------- figures
 
 
-def pct(sorted_values: list[float], p: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    k = max(0, min(len(sorted_values) - 1, int(round(p / 100 * len(sorted_values) + 0.5)) - 1))
-    return sorted_values[k]
-
-
 def latency_line(latencies: list[float]) -> str:
     lat = sorted(latencies)
     if not lat:
@@ -791,7 +714,7 @@ def latency_line(latencies: list[float]) -> str:
     ms = [x * 1000 for x in lat]
     mean = sum(ms) / len(ms)
     return (
-        f"p50 {pct(ms, 50):.1f} ms, p95 {pct(ms, 95):.1f} ms, p99 {pct(ms, 99):.1f} ms, "
+        f"p50 {pct(ms, 0.50):.1f} ms, p95 {pct(ms, 0.95):.1f} ms, p99 {pct(ms, 0.99):.1f} ms, "
         f"max {ms[-1]:.1f} ms, mean {mean:.1f} ms"
     )
 
@@ -834,9 +757,9 @@ def report_load(title: str, result: dict, posts: int) -> dict:
     print_cpu(result["cpu"], result["wall"], posts)
     return {
         "rate": rate,
-        "p99": pct([x * 1000 for x in lat], 99),
+        "p99": pct([x * 1000 for x in lat], 0.99),
         "errors": errors,
-        "p50": pct([x * 1000 for x in lat], 50),
+        "p50": pct([x * 1000 for x in lat], 0.50),
         "others": result.get("others", 0.0),
         "cpu_per_post": 1000 * result["cpu"]["gunicorn"] / max(1, ok),
     }
@@ -1052,21 +975,19 @@ def raw_rows(leads: list[dict]) -> list[dict]:
     """The values the app stores for each lead (phones normalised once, here, untimed)."""
     from crm.lib.phones import normalise_phone
 
-    rows = []
-    for lead in leads:
-        rows.append(
-            {
-                "name": " ".join(lead.get("name", "").split()),
-                "phone": normalise_phone(lead["phone"]) if lead.get("phone") else "",
-                "email": lead.get("email", "").lower(),
-                "message": lead.get("message", ""),
-                "external_id": "raw-" + lead["external_id"],
-                "utm_source": lead.get("utm_source", ""),
-                "utm_medium": lead.get("utm_medium", ""),
-                "utm_campaign": lead.get("utm_campaign", ""),
-            }
-        )
-    return rows
+    return [
+        {
+            "name": " ".join(lead.get("name", "").split()),
+            "phone": normalise_phone(lead["phone"]) if lead.get("phone") else "",
+            "email": lead.get("email", "").lower(),
+            "message": lead.get("message", ""),
+            "external_id": "raw-" + lead["external_id"],
+            "utm_source": lead.get("utm_source", ""),
+            "utm_medium": lead.get("utm_medium", ""),
+            "utm_campaign": lead.get("utm_campaign", ""),
+        }
+        for lead in leads
+    ]
 
 
 class ModelInsert:
@@ -1080,10 +1001,12 @@ class ModelInsert:
         self.sql = f"INSERT INTO {model._meta.db_table} ({columns}) VALUES ({marks})"
         if returning:
             self.sql += " RETURNING id"
+        from django.db import connection
+
         self.defaults = {}
         for f in self.fields:
-            if f.has_default():
-                self.defaults[f.attname] = f.get_default()
+            if f.has_default():  # adapted by the field, as Django's save() does (JSON columns)
+                self.defaults[f.attname] = f.get_db_prep_save(f.get_default(), connection)
             elif f.null:
                 self.defaults[f.attname] = None
             else:
@@ -1538,7 +1461,7 @@ def main() -> int:
         for r in raws.values():
             print(
                 f"  raw psycopg2, {r['what']}: {r['rate']:.0f} leads/s, p99 "
-                f"{pct(sorted(x * 1000 for x in r['latencies']), 99):.1f} ms -> app/raw = "
+                f"{pct([x * 1000 for x in r['latencies']], 0.99):.1f} ms -> app/raw = "
                 f"{best['rate'] / r['rate']:.2f}"
             )
         if lean:

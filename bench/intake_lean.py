@@ -12,7 +12,7 @@ import os
 
 os.environ["DJANGO_SETTINGS_MODULE"] = __name__
 
-from crm.settings import *  # noqa: E402,F401,F403
+from crm.settings import *  # noqa: F403
 
 MIDDLEWARE: list[str] = []
 ROOT_URLCONF = __name__

@@ -14,7 +14,6 @@ import argparse
 import csv
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.harness import ensure_database, free_port  # noqa: E402 - after the path is set
+
 os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 BIN = Path(sys.executable).parent
@@ -38,7 +40,7 @@ def main() -> None:
         "REDIS_URL"
     ):
         sys.exit("set DATABASE_URL (PostgreSQL) and REDIS_URL")
-    create_database(os.environ["DATABASE_URL"])
+    ensure_database(os.environ["DATABASE_URL"])
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, check=True
     )
@@ -57,7 +59,7 @@ def main() -> None:
         "CELERY_QUEUE": "bench-load",
         "LOG_LEVEL": "WARNING",
     }
-    log = open(tempfile.mktemp(suffix="-load.log"), "w")
+    log = tempfile.NamedTemporaryFile("w", suffix="-load.log", delete=False)  # noqa: SIM115
     processes = [
         subprocess.Popen(
             [
@@ -85,7 +87,7 @@ def main() -> None:
                 "-B",
                 "--pool=solo",
                 "-s",
-                tempfile.mktemp(),
+                tempfile.mkdtemp() + "/beat-schedule",
             ],
             cwd=ROOT,
             env=env,
@@ -105,27 +107,6 @@ def main() -> None:
     report(stats, args.seconds)
 
 
-def create_database(url: str) -> None:
-    from urllib.parse import urlparse
-
-    import psycopg2
-
-    parts = urlparse(url)
-    conn = psycopg2.connect(
-        host=parts.hostname,
-        port=parts.port or 5432,
-        user=parts.username,
-        password=parts.password,
-        dbname="postgres",
-    )
-    conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [parts.path[1:]])
-        if not cursor.fetchone():
-            cursor.execute(f'CREATE DATABASE "{parts.path[1:]}"')
-    conn.close()
-
-
 def prepare() -> str:
     """A team of 20 qualifiers, a junk reason (id 1), a web source; 500 leads waiting."""
     from django.contrib.auth.models import Group, User
@@ -143,7 +124,7 @@ def prepare() -> str:
     team, _ = Team.objects.get_or_create(name="Load team", defaults={"kind": "qualification"})
     group, _ = Group.objects.get_or_create(name="Qualifier")
     for number in range(1, 21):
-        user, created = User.objects.get_or_create(username=f"loadq{number}")
+        user, _created = User.objects.get_or_create(username=f"loadq{number}")
         user.set_password("bench-pass-123")
         user.save()
         user.groups.add(group)
@@ -161,12 +142,6 @@ def prepare() -> str:
     for number in range(500):
         lead_create(team=team, source=source, name="Очередь Тест", phone=f"+7926{number:07d}")
     return source.intake_key
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_up(url: str) -> None:

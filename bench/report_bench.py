@@ -6,11 +6,11 @@ for a quarter and a person report, at 100k and at 1M leads. Target: under 500 ms
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_bench_reports \
         .venv/bin/python bench/report_bench.py [--sizes 100000,1000000] [--requests 20] \
-        [--try-indexes] [--keep]
+        [--keep]
 
 What it does:
 1. Creates the database if missing, migrates, collects static files into bench/.staticfiles
-   (bench/bench_settings.py, DEBUG off; the same helpers as bench/queue_bench.py).
+   (bench/bench_settings.py, DEBUG off; the shared bench/harness.py).
 2. People and teams with the ORM (100 people): 10 qualification teams of 8 qualifiers (teams
    09 and 10 in Asia/Yekaterinburg, the rest in Europe/Moscow), 2 sales teams of 9 closers
    (qualification teams 01-05 hand off to sales 1, 06-10 to sales 2), and two sales heads.
@@ -39,9 +39,6 @@ What it does:
    --requests timed requests each (20) after 2 warm-up ones, at each size. It prints p50 / p95
    / max, SQL time and query count, the SQL time by kind of query, and at the largest size
    EXPLAIN (ANALYZE, BUFFERS) of the slowest query of each kind.
-5. With --try-indexes, at the largest size: creates the candidate indexes in TRIAL_INDEXES (in
-   the bench database only), measures the same requests again, prints both tables side by
-   side with the new plans, and drops the indexes.
 Before each timing phase it waits (polling every 30 s, at most 20 minutes) until no pytest,
 intake_bench, queue_bench or locust process runs; the report says if it had to run anyway.
 Without --keep the database is dropped at the end if this run created it.
@@ -59,8 +56,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import queue_bench as qb  # noqa: E402 - after the path is set
-from bench.machine import RETRIES, db_retry, wait_idle  # noqa: E402
+from bench import harness  # noqa: E402 - after the path is set
+from bench.harness import RETRIES, SqlTimer, db_retry, explain, pct, wait_idle  # noqa: E402
 
 TARGET_MS = 500.0
 N_QUAL_TEAMS = 10
@@ -86,11 +83,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=2, help="untimed requests first")
     parser.add_argument("--no-wait", action="store_true", help="do not wait for an idle machine")
     parser.add_argument("--keep", action="store_true", help="keep the database and its data")
-    parser.add_argument(
-        "--try-indexes",
-        action="store_true",
-        help="at the largest size, measure again with candidate indexes (then dropped)",
-    )
     parser.add_argument("--seed", type=float, default=0.42, help="seed of SQL random()")
     args = parser.parse_args()
     args.sizes = sorted(int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip())
@@ -195,13 +187,13 @@ def make_world() -> dict:
             teams.append(team)
             qualifiers.append(members)
         sources = []
-        for name, slug, channel, _weight in qb.SOURCES:
+        for name, slug, channel, _weight in harness.SOURCES:
             source, _ = LeadSource.objects.get_or_create(
                 slug=slug, defaults={"name": name, "channel": channel}
             )
             sources.append(source)
         reasons = []
-        for order, (name, slug) in enumerate(qb.JUNK_REASONS):
+        for order, (name, slug) in enumerate(harness.JUNK_REASONS):
             reason, _ = JunkReason.objects.get_or_create(
                 slug=slug, defaults={"name": name, "order": order}
             )
@@ -527,7 +519,7 @@ FROM (
 def grow(world: dict, lo_g: int, hi_g: int, args, now, pool: dict) -> dict:
     """Leads g = lo_g .. hi_g-1 and their derived rows; returns rows and seconds per step."""
     t = tables()
-    weights = [w for *_rest, w in qb.SOURCES]
+    weights = [w for *_rest, w in harness.SOURCES]
     cum, acc = [], 0.0
     for w in weights:
         acc += w / sum(weights)
@@ -636,18 +628,6 @@ def last_quarter(today: date) -> tuple[date, date]:
     return start, end
 
 
-class SqlTimer:
-    def __init__(self) -> None:
-        self.seconds = 0.0
-
-    def __call__(self, execute, sql, params, many, context):
-        t0 = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            self.seconds += time.perf_counter() - t0
-
-
 def run_case(client, url: str, n: int, warmup: int) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -703,38 +683,20 @@ def shape(sql: str) -> str:
     """A query with its literals taken out, named by what it reads, for grouping."""
     s = re.sub(r"'[^']*'", "?", sql)
     s = re.sub(r"\b\d+(\.\d+)?\b", "?", s)
-    s = re.sub(r"\s+", " ", s)
-    return s
+    return re.sub(r"\s+", " ", s)
 
 
 def label(sql: str) -> str:
     s = re.sub(r"\s+", " ", sql)
     m = re.search(r'FROM "(\w+)"', s)
     table = m.group(1) if m else "?"
-    if s.startswith("SAVEPOINT") or s.startswith("RELEASE"):
+    if s.startswith(("SAVEPOINT", "RELEASE")):
         return s.split(" ")[0]
     aggs = re.findall(r"(COUNT|SUM|PERCENTILE_CONT|DATE_TRUNC|EXTRACT)\(", s)
     joins = sorted(set(re.findall(r'JOIN "(\w+)"', s)))
     what = "+".join(dict.fromkeys(a.lower() for a in aggs)) or "rows"
     group = " GROUP BY" if " GROUP BY " in s else ""
     return f"{table}{'+' + '+'.join(joins) if joins else ''}: {what}{group}"[:70]
-
-
-def explain(sql: str) -> tuple[float, str]:
-    from django.db import connection, transaction
-
-    with transaction.atomic():
-        with connection.cursor() as cur:
-            cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
-            lines = [row[0] for row in cur.fetchall()]
-        transaction.set_rollback(True)
-    found = (re.search(r"Execution Time: ([\d.]+)", line) for line in lines)
-    ms = next((float(m.group(1)) for m in found if m), float("nan"))
-    return ms, "\n".join(lines)
-
-
-def pct(values: list[float], q: float) -> float:
-    return qb.pct(values, q)
 
 
 # --------------------------------------------------------------------------- main
@@ -746,10 +708,10 @@ def main() -> None:
     if not url:
         sys.exit("Set DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/crm_bench_reports")
     started = time.perf_counter()
-    created = qb.ensure_database(url)
-    print(f"database {qb.server_params(url)[0]}: {'created' if created else 'exists'}")
-    qb.django_setup()
-    qb.migrate_and_collect()
+    created = harness.ensure_database(url)
+    print(f"database {harness.server_params(url)[0]}: {'created' if created else 'exists'}")
+    harness.django_setup()
+    harness.migrate_and_collect()
 
     import django
     from django.conf import settings
@@ -777,7 +739,7 @@ def main() -> None:
         "closers, 2 sales heads"
     )
     clear(world)
-    pool = qb.pools()
+    pool = harness.pools()
     now = timezone.now()
     first, last = last_quarter(timezone.localdate())
     period_q = f"from={first:%Y-%m-%d}&to={last:%Y-%m-%d}"
@@ -842,12 +804,6 @@ def main() -> None:
     print_table(results, cases, args)
     print_shapes(results[-1], cases)
     print_explains(results[-1], cases)
-    if args.try_indexes:
-        trial = try_indexes(world, cases, args, results[-1])
-        machine.append(trial["wait"])
-        print()
-        print_table([results[-1], trial], cases, args, ["as loaded", "+ trial indexes"])
-
     if RETRIES:
         print(f"\nlost the database and retried {len(RETRIES)} times: {', '.join(RETRIES)}")
     print("\nmachine during the timing phases:")
@@ -858,10 +814,10 @@ def main() -> None:
     set_managers(world, "all")
     connection.close()
     if args.keep:
-        print(f"\n--keep: data left in {qb.server_params(url)[0]}")
+        print(f"\n--keep: data left in {harness.server_params(url)[0]}")
     elif created:
-        qb.drop_database(url)
-        print(f"\ndropped database {qb.server_params(url)[0]} (created by this run)")
+        harness.drop_database(url)
+        print(f"\ndropped database {harness.server_params(url)[0]} (created by this run)")
     else:
         clear(world)
         connection.close()
@@ -962,68 +918,6 @@ def print_explains(step: dict, cases: list) -> None:
         print(f"\n--- {what}, {who}: EXPLAIN (ANALYZE, BUFFERS)")
         print(re.sub(r"\s+", " ", sql))
         print(plan)
-
-
-# Indexes tried with --try-indexes (in the bench database only, dropped after): what the
-# report's slowest queries would need without changing their SQL.
-TRIAL_INDEXES = [
-    (
-        "bench_lead_team_created",
-        "CREATE INDEX bench_lead_team_created ON {lead} (team_id, created_at) "
-        "INCLUDE (id, state, first_attempt_at, reaction_minutes, source_id, junk_reason_id)",
-    ),
-    (
-        "bench_deadline_breach_raised",
-        "CREATE INDEX bench_deadline_breach_raised ON {deadline} (due_at) INCLUDE (lead_id) "
-        "WHERE kind = 'breach' AND raised_at IS NOT NULL",
-    ),
-    (
-        "bench_attempt_by_at",
-        "CREATE INDEX bench_attempt_by_at ON {attempt} (by_id, at) INCLUDE (lead_id, outcome, "
-        "duration_s)",
-    ),
-    (
-        "bench_event_actor_at",
-        "CREATE INDEX bench_event_actor_at ON {event} (actor_id, at) INCLUDE (kind, to_state) "
-        "WHERE kind = 'transition'",
-    ),
-]
-
-
-def try_indexes(world: dict, cases: list, args, step: dict) -> dict:
-    """Add TRIAL_INDEXES, measure the same cases again, drop them."""
-    from django.test import Client
-
-    t = tables()
-    print(f"\n== --try-indexes at {step['size']:,} leads: the same requests with")
-    for name, ddl in TRIAL_INDEXES:
-        t0 = time.perf_counter()
-        db_retry(lambda ddl=ddl: execute(ddl.format(**t)), name)
-        print(f"  {ddl.format(**t)}  ({time.perf_counter() - t0:.1f} s)")
-    for name in ("lead", "deadline", "attempt", "event"):
-        db_retry(lambda name=name: execute(f"VACUUM (ANALYZE) {t[name]}"), "vacuum")
-    trial = {"size": step["size"], "runs": {}}
-    try:
-        trial["wait"] = wait_idle(f"reports with trial indexes at {step['size']:,}", args)
-        for key, mode, path, what, who in cases:
-            teams = db_retry(lambda mode=mode: set_managers(world, mode), "managers")
-            client = Client()
-            client.force_login(world["head"])
-            r = run_case(client, path, args.requests, args.warmup)
-            r["teams"] = teams
-            trial["runs"][key] = r
-            print(
-                f"  {what:<14} {who:<28} p50 {pct(r['total'], 0.5):7.1f} ms  p95 "
-                f"{pct(r['total'], 0.95):7.1f} ms  (was {pct(step['runs'][key]['total'], 0.5):.1f}"
-                f" / {pct(step['runs'][key]['total'], 0.95):.1f})",
-                flush=True,
-            )
-        print_shapes(trial, cases)
-        print_explains(trial, cases)
-    finally:
-        for name, _ddl in TRIAL_INDEXES:
-            db_retry(lambda name=name: execute(f"DROP INDEX IF EXISTS {name}"), "drop index")
-    return trial
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ the sweep interval plus 5 s."
 
 What it does:
 1. Creates the database if missing and migrates it. Teams, users and leads come from
-   bench/queue_bench.py (imported, not copied): 10 qualification teams of 8 qualifiers (+1 in
+   bench/harness.py (imported, not copied): 10 qualification teams of 8 qualifiers (+1 in
    two teams) managed by one sales head, and leads loaded with set-based SQL, 10% open. Every
    bench user gets an e-mail address, so each notification also writes an e-mail delivery.
 2. Deadlines, set-based (INSERT ... SELECT): every lead's warn and breach (cancelled by its
@@ -29,10 +29,9 @@ What it does:
    it (the claim UPDATE, the timeline events, the notifications and their deliveries in the
    same transaction, and the enqueueing of the deliveries to Redis after commit), with the SQL
    time per statement (execute_wrapper). Window 7 is used, in transactions that are rolled
-   back, for EXPLAIN (ANALYZE, BUFFERS) of the claim (lock the due rows, then update them by
-   id) and for a reference set-based sweep (one statement; not the app's code, timed
-   3 times), then swept by the app untimed to compare the number of notifications and
-   deliveries. Window 8 gets a cProfile of one sweep (where the Python time goes).
+   back, for EXPLAIN (ANALYZE, BUFFERS) of the app's claim as a sweep sends it (lock the due
+   rows, then update them by id; captured, not copied), then swept by the app untimed.
+   Window 8 gets a cProfile of one sweep (where the Python time goes).
    Enqueued delivery messages go to a throw-away Redis queue (bench-sla-timing), deleted after.
 4. Delay (unless --skip-delay): the backlog is swept and every pending delivery marked sent,
    then a real worker with embedded beat is started:
@@ -48,6 +47,8 @@ Without --keep the database is dropped at the end if this run created it.
 """
 
 import argparse
+import contextlib
+import itertools
 import os
 import re
 import signal
@@ -63,8 +64,8 @@ from types import SimpleNamespace
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import queue_bench as qb  # noqa: E402 - after the path is set
-from bench.machine import RETRIES, db_retry, wait_idle  # noqa: E402
+from bench import harness  # noqa: E402 - after the path is set
+from bench.harness import RETRIES, db_retry, wait_idle  # noqa: E402
 
 SWEEP_TARGET_MS = 200.0
 DUE_PER_SWEEP = 1000
@@ -113,7 +114,7 @@ def prepare_world(world: dict) -> None:
     """E-mail addresses for the bench users (each notification then writes a delivery)."""
     from django.contrib.auth.models import User
 
-    for user in User.objects.filter(username__startswith=qb.BENCH_PREFIX, email=""):
+    for user in User.objects.filter(username__startswith=harness.BENCH_PREFIX, email=""):
         user.email = f"{user.username}@bench.example.ru"
         user.save(update_fields=["email"])
 
@@ -121,7 +122,7 @@ def prepare_world(world: dict) -> None:
 def clear_all(world: dict) -> None:
     from django.db import connection
 
-    qb.clear_leads(world)  # TRUNCATE leads_lead CASCADE: deadlines, events, attempts
+    harness.clear_leads(world)  # TRUNCATE leads_lead CASCADE: deadlines, events, attempts
     t = table_names()
     with connection.cursor() as cur:
         cur.execute(f"TRUNCATE {t['notification']} CASCADE")
@@ -411,73 +412,6 @@ def statement_key(sql: str) -> str:
 
 
 # --------------------------------------------------------------------------- plans
-# Measured on the EXPLAIN window inside transactions that are rolled back.
-
-# The app's claim (leads.alerts.claim_due), as SQL for EXPLAIN: lock the due rows, then mark
-# them by id.
-LOCK_DUE_SQL = """
-SELECT id FROM {deadline}
-WHERE raised_at IS NULL AND cancelled_at IS NULL AND due_at <= %(now)s
-  AND kind = ANY(%(kinds)s)
-ORDER BY due_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
-"""
-UPDATE_BY_IDS_SQL = """
-UPDATE {deadline} SET raised_at = %(now)s WHERE id = ANY(%(ids)s::bigint[]) RETURNING id
-"""
-
-# A reference, not the app's code (which writes the same rows in five statements): the whole
-# sweep as one set-based statement after LOCK_DUE_SQL: the claim, the timeline events, the
-# notifications to the same recipients as leads.alerts.TOLD_SQL, and their
-# e-mail and webhook deliveries (notification ids drawn from the sequence first, so the
-# deliveries need no join back). No model instances, no per-row Python.
-SET_BASED_SWEEP_SQL = """
-WITH claimed AS (
-    UPDATE {deadline} SET raised_at = %(now)s WHERE id = ANY(%(ids)s::bigint[])
-    RETURNING id, lead_id, kind
-), events AS (
-    INSERT INTO {event} (lead_id, actor_id, at, kind, from_state, to_state, reason_id, note,
-                         attempt_id, deadline_id)
-    SELECT lead_id, NULL, %(now)s, 'alert', '', '', NULL, '', NULL, id FROM claimed
-), recipients AS MATERIALIZED (
-    SELECT nextval(pg_get_serial_sequence('{notification}', 'id')) AS nid,
-           c.kind, l.id AS lead_id, l.name, t.alert_webhook_url, r.user_id, u.email
-    FROM claimed c
-    JOIN {lead} l ON l.id = c.lead_id
-    JOIN {team} t ON t.id = l.team_id
-    CROSS JOIN LATERAL (
-        SELECT t.manager_id AS user_id
-        WHERE c.kind IN ('breach', 'stall_escalate') AND t.manager_id IS NOT NULL
-        UNION ALL
-        SELECT l.assignee_id
-        WHERE c.kind IN ('warn', 'stall_remind') AND l.assignee_id IS NOT NULL
-          AND (l.claim_expires_at IS NULL OR l.claim_expires_at > %(now)s)
-        UNION ALL
-        SELECT m.user_id FROM {members} m JOIN auth_user a ON a.id = m.user_id AND a.is_active
-        WHERE m.team_id = t.id
-          AND CASE WHEN c.kind IN ('breach', 'stall_escalate') THEN t.manager_id IS NULL
-                   ELSE NOT (l.assignee_id IS NOT NULL AND (l.claim_expires_at IS NULL
-                                                            OR l.claim_expires_at > %(now)s))
-              END
-    ) r
-    JOIN auth_user u ON u.id = r.user_id
-), notes AS (
-    INSERT INTO {notification} (id, recipient_id, kind, message, params, url, created_at,
-                                read_at)
-    SELECT nid, user_id, 'lead_' || kind, (%(messages)s::jsonb) ->> kind,
-           jsonb_build_object('lead', coalesce(nullif(name, ''), '#' || lead_id)),
-           '/leads/' || lead_id || '/', %(now)s, NULL
-    FROM recipients
-)
-INSERT INTO {delivery} (notification_id, channel, target, status, attempts, next_attempt_at,
-                        leased_until, sent_at, last_error)
-SELECT nid, 'email', email, 'pending', 0, %(now)s, NULL::timestamptz, NULL::timestamptz, ''
-FROM recipients WHERE email <> ''
-UNION ALL
-SELECT nid, 'webhook', alert_webhook_url, 'pending', 0, %(now)s, NULL::timestamptz,
-       NULL::timestamptz, ''
-FROM recipients WHERE alert_webhook_url <> ''
-RETURNING id
-"""
 
 
 def counts_at(now) -> tuple[int, int]:
@@ -489,98 +423,28 @@ def counts_at(now) -> tuple[int, int]:
     )
 
 
-def proposal_params(now) -> dict:
-    import json
-
-    from crm.deadlines import registry
-    from crm.deadlines.sweep import SWEEP_LIMIT
-    from leads.alerts import LEAD_KINDS
-
-    return {
-        "now": now,
-        "kinds": list(LEAD_KINDS),
-        "limit": SWEEP_LIMIT,
-        "messages": json.dumps({code: registry.kinds()[code].message for code in LEAD_KINDS}),
-    }
-
-
-def proposal_tables() -> dict:
-    from crm.teams.models import Team
-
-    return {
-        **table_names(),
-        "team": Team._meta.db_table,
-        "members": Team.members.through._meta.db_table,
-    }
-
-
 def explain_claim(now) -> tuple[float, str, str]:
-    """LOCK_DUE_SQL then UPDATE_BY_IDS_SQL, both under EXPLAIN (ANALYZE, BUFFERS), rolled back;
-    the sum of their execution times."""
+    """EXPLAIN (ANALYZE, BUFFERS) of the app's own claim, as a sweep of this window sends it
+    (its first two statements: lock the due rows, then mark them by id), all rolled back; the
+    sum of their execution times. The statements are captured, never written here."""
     from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
 
-    t = proposal_tables()
-    params = proposal_params(now)
+    from crm.deadlines.sweep import sweep as sla_sweep
+
     with transaction.atomic():
-        with connection.cursor() as cur:
-            cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + LOCK_DUE_SQL.format(**t), params)
-            lock_plan = [row[0] for row in cur.fetchall()]
-            cur.execute(LOCK_DUE_SQL.format(**t), params)  # the same rows, locked by us already
-            ids = [row[0] for row in cur.fetchall()]
-            params = {**params, "ids": ids}
-            cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + UPDATE_BY_IDS_SQL.format(**t), params)
-            update_plan = [row[0] for row in cur.fetchall()]
-            shown = cur.mogrify(UPDATE_BY_IDS_SQL.format(**t), {**params, "ids": ids[:3]})
+        with CaptureQueriesContext(connection) as captured:
+            sla_sweep(now=now)
         transaction.set_rollback(True)
-    total = 0.0
-    for lines in (lock_plan, update_plan):
-        found = [re.search(r"Execution Time: ([\d.]+)", line) for line in lines]
-        total += next((float(m.group(1)) for m in found if m), float("nan"))
-    text = (
-        re.sub(r"\s+", " ", LOCK_DUE_SQL.format(**t))
-        + "\n"
-        + "\n".join(lock_plan)
-        + "\n\n"
-        + re.sub(r"\s+", " ", shown.decode()).replace("[", f"[... {len(ids)} ids: ", 1)
-        + "\n"
-        + "\n".join(update_plan)
-    )
-    return total, "", text
-
-
-def time_set_based(now, repeats: int = 3) -> dict:
-    """LOCK_DUE_SQL + SET_BASED_SWEEP_SQL `repeats` times on the same due window, each rolled
-    back: wall time of the two statements, rows written; and EXPLAIN ANALYZE of one more."""
-    from django.db import connection, transaction
-
-    t = proposal_tables()
-    params = proposal_params(now)
-    times, counts = [], []
-    for _ in range(repeats):
-        with transaction.atomic():
-            with connection.cursor() as cur:
-                t0 = time.perf_counter()
-                cur.execute(LOCK_DUE_SQL.format(**t), params)
-                ids = [row[0] for row in cur.fetchall()]
-                cur.execute(SET_BASED_SWEEP_SQL.format(**t), {**params, "ids": ids})
-                deliveries = len(cur.fetchall())
-                times.append((time.perf_counter() - t0) * 1000)
-                cur.execute(
-                    f"SELECT count(*) FROM {t['notification']} WHERE created_at = %s", [now]
-                )
-                counts.append((cur.fetchone()[0], deliveries))
-            transaction.set_rollback(True)
-    with transaction.atomic():
-        with connection.cursor() as cur:
-            cur.execute(LOCK_DUE_SQL.format(**t), params)
-            ids = [row[0] for row in cur.fetchall()]
-            cur.execute(
-                "EXPLAIN (ANALYZE, BUFFERS) " + SET_BASED_SWEEP_SQL.format(**t),
-                {**params, "ids": ids},
-            )
-            plan = "\n".join(row[0] for row in cur.fetchall())
+    claim = [q["sql"] for q in captured.captured_queries if "deadline" in q["sql"]][:2]
+    total, text = 0.0, []
+    with transaction.atomic():  # the lock's rows stay locked for the UPDATE's plan, as in the app
+        for sql in claim:
+            ms, plan = harness.explain(sql)
+            total += ms
+            text.append(re.sub(r"\s+", " ", sql)[:400] + "\n" + plan)
         transaction.set_rollback(True)
-    return {"ms": times, "counts": counts, "plan": plan}
+    return total, "", "\n\n".join(text)
 
 
 # --------------------------------------------------------------------------- delay phase
@@ -679,10 +543,8 @@ def stop_worker(proc, log) -> None:
             proc.kill()
             proc.wait(timeout=10)
     # the embedded beat runs in the worker's own session: end what is left of it, by group id
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
     log.close()
     print(f"  worker pid {proc.pid} stopped (exit code {proc.returncode})")
 
@@ -763,7 +625,7 @@ def measure_delay(world: dict, url: str, args) -> dict:
     )
     delays = sorted((found[u] - due).total_seconds() for u, (_l, due) in urls.items() if u in found)
     moments = sorted(set(found.values()))
-    gaps = [(b - a).total_seconds() for a, b in zip(moments, moments[1:], strict=False)]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(moments)]
     drop_queue_keys(redis_url, WORKER_QUEUE)
     for path in workdir.iterdir():
         path.unlink()
@@ -792,9 +654,9 @@ def main() -> None:
     # project's SQLite broker file; the worker phase uses its own queue.
     os.environ.setdefault("REDIS_URL", DEFAULT_REDIS)
     os.environ["CELERY_QUEUE"] = TIMING_QUEUE
-    created = qb.ensure_database(url)
-    print(f"database {qb.server_params(url)[0]}: {'created' if created else 'exists'}")
-    qb.django_setup()
+    created = harness.ensure_database(url)
+    print(f"database {harness.server_params(url)[0]}: {'created' if created else 'exists'}")
+    harness.django_setup()
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
@@ -811,10 +673,10 @@ def main() -> None:
         f"load average {os.getloadavg()[0]:.2f}; broker for the timed sweeps: "
         f"{os.environ['REDIS_URL']} queue {TIMING_QUEUE}"
     )
-    world = qb.make_world()
+    world = harness.make_world()
     prepare_world(world)
     clear_all(world)
-    pool = qb.pools()
+    pool = harness.pools()
     load_args = SimpleNamespace(seed=args.seed, open_share=args.open_share)
     load_now = timezone.now()
     # The measurement clock: an hour before the load, where nothing is naturally due.
@@ -835,7 +697,9 @@ def main() -> None:
                 cur.execute(f"DELETE FROM {table_names()['lead']} WHERE id > %s", [lo])
 
         db_retry(
-            lambda a=loaded + 1, b=size + 1: qb.grow_leads(world, pool, a, b, load_args, load_now),
+            lambda a=loaded + 1, b=size + 1: harness.grow_leads(
+                world, pool, a, b, load_args, load_now
+            ),
             "leads",
             undo=undo_partial_load,
         )
@@ -846,7 +710,7 @@ def main() -> None:
         vacuum_all()
         loaded = size
         print(f"  loaded in {time.perf_counter() - t0:.1f} s (with VACUUM ANALYZE)")
-        print(qb.table_summary(world))
+        print(harness.table_summary(world))
         print(deadline_summary())
         db_retry(lambda k=next_window: place_due_windows(base, k, windows_per_size, far), "windows")
         warm, timed_k = next_window, range(next_window + 1, next_window + 1 + args.repeats)
@@ -872,13 +736,6 @@ def main() -> None:
             "  EXPLAIN ANALYZE of the claim, lock + update by ids (1,000 due, rolled back): "
             f"{ms:.2f} ms"
         )
-        set_based = time_set_based(window_end(base, explain_k))
-        print(
-            "  prototype set-based sweep (one statement, same rows, rolled back): "
-            + ", ".join(f"{t:.1f} ms" for t in set_based["ms"])
-            + f"; {set_based['counts'][0][0]:,} notifications, {set_based['counts'][0][1]:,} "
-            "deliveries"
-        )
         # the EXPLAIN window was rolled back: raise it (untimed) so the next size starts clean
         from crm.deadlines.sweep import sweep as sla_sweep
 
@@ -896,7 +753,6 @@ def main() -> None:
                 "explain": (ms, sql, plan),
                 "pending": pending_count(),
                 "profile": profile,
-                "set_based": set_based,
             }
         )
         print()
@@ -909,12 +765,6 @@ def main() -> None:
     )
     print(sql)
     print(plan)
-    print(
-        "\n--- Prototype set-based sweep (lock, then claim + events + notifications + "
-        "deliveries in one statement; the plan of the second) "
-        f"EXPLAIN (ANALYZE, BUFFERS) at {results[-1]['size']:,} leads, rolled back"
-    )
-    print(results[-1]["set_based"]["plan"])
     print(
         f"\n--- cProfile of one more sweep at {results[-1]['size']:,} leads (1,000 due; "
         "untimed, the profiler slows it down), by cumulative time"
@@ -941,10 +791,10 @@ def main() -> None:
 
     connection.close()
     if args.keep:
-        print(f"\n--keep: data left in {qb.server_params(url)[0]}")
+        print(f"\n--keep: data left in {harness.server_params(url)[0]}")
     elif created:
-        qb.drop_database(url)
-        print(f"\ndropped database {qb.server_params(url)[0]} (created by this run)")
+        harness.drop_database(url)
+        print(f"\ndropped database {harness.server_params(url)[0]} (created by this run)")
     else:
         from django.db import connection as conn
 

@@ -46,7 +46,7 @@ class NewestFirst(CursorPagination):
         # time zone, as the ones we issue are, or it is refused like any broken cursor.
         cursor = super().decode_cursor(request)
         if cursor is not None and cursor.position is not None:
-            moment = parse_datetime(cursor.position)
+            moment = parse_datetime(str(cursor.position))
             if moment is None or moment.tzinfo is None or not 2000 <= moment.year <= 2100:
                 raise NotFound(self.invalid_cursor_message)
         return cursor
@@ -70,9 +70,12 @@ class IdOrSlugField(serializers.SlugRelatedField):
     """A reference-list item given by its slug or its id (lists serve both)."""
 
     def to_internal_value(self, data: object) -> object:
-        if isinstance(data, int) or (isinstance(data, str) and data.isdigit()):
+        queryset = self.get_queryset()
+        if queryset is not None and (
+            isinstance(data, int) or (isinstance(data, str) and data.isdigit())
+        ):
             try:
-                return self.get_queryset().get(pk=int(data))
+                return queryset.get(pk=int(data))
             except ObjectDoesNotExist:
                 self.fail("does_not_exist", slug_name="id", value=data)
         return super().to_internal_value(data)

@@ -1,27 +1,29 @@
 from decimal import Decimal
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.request import Request
 from rest_framework.response import Response
 
 from crm.api import IdOrSlugField, NewestFirst
+from crm.lib.http import AuthedApiRequest
 from deals import services
-from deals.models import Deal, LossReason
+from deals.models import Company, Contact, Deal, LossReason
 from deals.selectors import deal_get_for_user, deals_visible_to
-from leads.models import Answer, ContactAttempt, Lead, LeadEvent
+from leads.models import Answer, ContactAttempt, Criterion, Lead, LeadEvent
 
 
 class HandedOverAnswerSerializer(serializers.ModelSerializer):
     """An answer as it was given (question, label and verdict are copied when answered, so an
     edit of the criterion since then does not show here)."""
 
-    criterion = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
-    label = serializers.CharField(source="shown", read_only=True)
+    criterion: "serializers.SlugRelatedField[Criterion]" = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
+    label = serializers.CharField(source="shown", read_only=True)  # type: ignore[assignment]
 
     class Meta:
         model = Answer
@@ -60,7 +62,7 @@ class QualificationSerializer(serializers.Serializer):
     answers = HandedOverAnswerSerializer(many=True, read_only=True)
     calls = HandedOverCallSerializer(source="attempts", many=True, read_only=True)
 
-    def _converter(self, lead: Lead) -> AbstractBaseUser | None:
+    def _converter(self, lead: Lead) -> User | None:
         events = getattr(lead, "conversion", None)  # prefetched by qualification_lookups()
         if events is None:
             events = conversion_events().filter(lead=lead)
@@ -97,9 +99,13 @@ def conversion_events() -> QuerySet[LeadEvent]:
 
 
 class DealSerializer(serializers.ModelSerializer):
-    contact = serializers.StringRelatedField()
-    company = serializers.StringRelatedField(allow_null=True)
-    loss_reason = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    contact: "serializers.StringRelatedField[Contact]" = serializers.StringRelatedField()
+    company: "serializers.StringRelatedField[Company]" = serializers.StringRelatedField(
+        allow_null=True
+    )
+    loss_reason: "serializers.SlugRelatedField[LossReason]" = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
     qualification = QualificationSerializer(
         source="lead",
         read_only=True,
@@ -155,13 +161,14 @@ class LoseInputSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 
 
-def _valid(serializer_class: type[serializers.Serializer], request: Request) -> dict:
+def _valid(serializer_class: type[serializers.Serializer], request: AuthedApiRequest) -> dict:
     serializer = serializer_class(data=request.data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 
 
 class DealViewSet(viewsets.ReadOnlyModelViewSet):
+    request: AuthedApiRequest
     serializer_class = DealSerializer
     lookup_value_regex = r"\d+"
     pagination_class = NewestFirst
@@ -186,14 +193,14 @@ class DealViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=None, responses={200: DealSerializer})
     @action(detail=True, methods=["post"])
-    def accept(self, request: Request, pk: str) -> Response:
+    def accept(self, request: AuthedApiRequest, pk: str) -> Response:
         deal = self.get_object()
         services.deal_accept(deal=deal, by=request.user)
         return self._answer(deal)
 
     @extend_schema(request=StageInputSerializer, responses={200: DealSerializer})
     @action(detail=True, methods=["post"])
-    def stage(self, request: Request, pk: str) -> Response:
+    def stage(self, request: AuthedApiRequest, pk: str) -> Response:
         deal = self.get_object()
         data = _valid(StageInputSerializer, request)
         if data["stage"] == Deal.Stage.ACCEPTED:
@@ -208,14 +215,14 @@ class DealViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=WinInputSerializer, responses={200: DealSerializer})
     @action(detail=True, methods=["post"])
-    def win(self, request: Request, pk: str) -> Response:
+    def win(self, request: AuthedApiRequest, pk: str) -> Response:
         deal = self.get_object()
         services.deal_win(deal=deal, by=request.user, **_valid(WinInputSerializer, request))
         return self._answer(deal)
 
     @extend_schema(request=LoseInputSerializer, responses={200: DealSerializer})
     @action(detail=True, methods=["post"])
-    def lose(self, request: Request, pk: str) -> Response:
+    def lose(self, request: AuthedApiRequest, pk: str) -> Response:
         deal = self.get_object()
         services.deal_lose(deal=deal, by=request.user, **_valid(LoseInputSerializer, request))
         return self._answer(deal)
@@ -228,6 +235,7 @@ class LossReasonSerializer(serializers.ModelSerializer):
 
 
 class LossReasonViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    request: AuthedApiRequest
     serializer_class = LossReasonSerializer
     pagination_class = None
     queryset = LossReason.objects.filter(active=True)

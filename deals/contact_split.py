@@ -38,9 +38,9 @@ def split_by_team(Contact: type[Model], Company: type[Model], Deal: type[Model])
     report = SplitReport()
     _give_rows_their_first_team(Contact, Company, Deal)
     for contact_id in _shared_ids(Deal, "contact"):
-        _split_contact(Contact, Deal, Contact.objects.get(pk=contact_id), report)
+        _split_contact(Contact, Deal, Contact._default_manager.get(pk=contact_id), report)
     for company_id in _shared_company_ids(Company, Contact, Deal):
-        _split_company(Company, Contact, Deal, Company.objects.get(pk=company_id), report)
+        _split_company(Company, Contact, Deal, Company._default_manager.get(pk=company_id), report)
     return report
 
 
@@ -96,10 +96,7 @@ def _split_contact(Contact, Deal, contact, report: SplitReport) -> None:
     for team_id in teams:
         own = [row for row in rows if row["team_id"] == team_id]
         other = [row for row in rows if row["team_id"] != team_id]
-        if team_id == contact.team_id:
-            target = contact
-        else:
-            target = Contact(team_id=team_id)
+        target = contact if team_id == contact.team_id else Contact(team_id=team_id)
         _rebuild(Contact, target, original, own, other)
         if target.pk is None:
             target.save()

@@ -30,14 +30,16 @@ class LoseForm(forms.Form):
     )
 
     def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, auto_id="lose_%s", **kwargs)
+        kwargs["auto_id"] = "lose_%s"
+        super().__init__(*args, **kwargs)
 
 
 class NoteForm(forms.Form):
     text = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, auto_id="note_%s", **kwargs)
+        kwargs["auto_id"] = "note_%s"
+        super().__init__(*args, **kwargs)
 
 
 class SlotsForm(forms.Form):
@@ -51,7 +53,8 @@ class SlotsForm(forms.Form):
     )
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("start") and data.get("end") and data["end"] <= data["start"]:
             self.add_error("end", _("The end comes after the start."))
         return data

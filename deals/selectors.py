@@ -1,4 +1,4 @@
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
@@ -9,11 +9,11 @@ from deals.models import Contact, Deal
 from leads.selectors import leads_visible_to
 
 
-def deals_visible_to(user: AbstractBaseUser) -> QuerySet[Deal]:
+def deals_visible_to(user: User) -> QuerySet[Deal]:
     return Deal.objects.filter(team__in=teams_for_user(user).filter(kind=Team.Kind.SALES))
 
 
-def deal_get_for_user(user: AbstractBaseUser, pk: int) -> Deal:
+def deal_get_for_user(user: User, pk: int) -> Deal:
     """The one way a page or API view fetches a deal: another team's deal is a 404."""
     try:
         return (
@@ -25,7 +25,7 @@ def deal_get_for_user(user: AbstractBaseUser, pk: int) -> Deal:
         raise Http404 from None
 
 
-def board(user: AbstractBaseUser, mine_only: bool) -> dict[str, list[Deal]]:
+def board(user: User, mine_only: bool) -> dict[str, list[Deal]]:
     """The open deals by stage: the pool (handed off to nobody), and what each closer holds."""
     deals = (
         deals_visible_to(user)
@@ -41,7 +41,7 @@ def board(user: AbstractBaseUser, mine_only: bool) -> dict[str, list[Deal]]:
     return columns
 
 
-def contacts_visible_to(user: AbstractBaseUser) -> QuerySet[Contact]:
+def contacts_visible_to(user: User) -> QuerySet[Contact]:
     """A contact belongs to one sales team: it is seen by whoever sees that team's deals (its
     closers, its manager, an admin) — never through another team's deal of the same person."""
     if access.is_admin(user):
@@ -49,7 +49,7 @@ def contacts_visible_to(user: AbstractBaseUser) -> QuerySet[Contact]:
     return Contact.objects.filter(team__in=teams_for_user(user).filter(kind=Team.Kind.SALES))
 
 
-def contact_get_for_user(user: AbstractBaseUser, pk: int) -> Contact:
+def contact_get_for_user(user: User, pk: int) -> Contact:
     """The one way a page fetches a contact: another team's contact is a 404."""
     try:
         return contacts_visible_to(user).select_related("team", "company").get(pk=pk)
@@ -57,7 +57,7 @@ def contact_get_for_user(user: AbstractBaseUser, pk: int) -> Contact:
         raise Http404 from None
 
 
-def contact_history(user: AbstractBaseUser, contact: Contact) -> tuple[QuerySet, QuerySet]:
+def contact_history(user: User, contact: Contact) -> tuple[QuerySet, QuerySet]:
     """The contact's deals (all of its own team's), and the leads the user may see that are
     this person in that team's eyes: the leads of those deals, and the leads with one of the
     contact's phones or e-mails from a qualification team that hands off to the team."""

@@ -1,7 +1,7 @@
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -48,6 +48,8 @@ def contact_for_lead(lead: Lead, company: Company | None, team: Team) -> Contact
                 )
         except IntegrityError:  # the same person converted into this team concurrently
             contact = _contact_matching(team, phone, email)
+            if contact is None:  # not that race: a real integrity error
+                raise
     team_contacts = Contact.objects.filter(team=team)
     changed = []
     if company is not None and contact.company_id != company.pk:
@@ -79,8 +81,8 @@ def deal_create_from_lead(
     *,
     lead: Lead,
     team: Team,
-    by: AbstractBaseUser,
-    closer: AbstractBaseUser | None = None,
+    by: User,
+    closer: User | None = None,
     now: datetime,
 ) -> Deal:
     company = company_for_name(lead.company_name, team)
@@ -96,7 +98,7 @@ class DealConflict(Conflict):
     """Someone else changed the deal first, or the action does not fit its stage."""
 
 
-def check_hands(deal: Deal, by: AbstractBaseUser) -> None:
+def check_hands(deal: Deal, by: User) -> None:
     """Only the deal's closer works it; its team's manager (and an admin) may step in."""
     if not access.works_deal(by, deal):
         raise NotAllowed(_("Only the deal's closer or the team's manager can do that."))
@@ -129,14 +131,14 @@ def deal_actions(deal: Deal, user: AbstractBaseUser) -> dict[str, bool]:
     }
 
 
-def deal_event(deal: Deal, by: AbstractBaseUser | None, kind: str, now: datetime, **fields) -> None:
+def deal_event(deal: Deal, by: User | None, kind: str, now: datetime, **fields) -> None:
     DealEvent.objects.create(deal=deal, actor=by, at=now, kind=kind, **fields)
 
 
 def deal_transition(
     *,
     deal: Deal,
-    by: AbstractBaseUser,
+    by: User,
     name: str,
     note: str = "",
     now: datetime | None = None,
@@ -180,7 +182,7 @@ def deal_transition(
     return deal
 
 
-def deal_accept(*, deal: Deal, by: AbstractBaseUser, now: datetime | None = None) -> Deal:
+def deal_accept(*, deal: Deal, by: User, now: datetime | None = None) -> Deal:
     """Pick up: from the pool by any closer of the team, or the deal given to this closer."""
     if not access.member_of(by, deal.team):
         raise NotAllowed(_("Only a closer of the deal's team can pick it up."))
@@ -196,7 +198,7 @@ def deal_accept(*, deal: Deal, by: AbstractBaseUser, now: datetime | None = None
 
 
 def deal_set_meeting(
-    *, deal: Deal, by: AbstractBaseUser, at: datetime, address: str, now: datetime | None = None
+    *, deal: Deal, by: User, at: datetime, address: str, now: datetime | None = None
 ) -> Deal:
     if not address.strip():
         raise ValidationError({"address": _("Where is the site visit?")})
@@ -205,9 +207,7 @@ def deal_set_meeting(
     )
 
 
-def deal_win(
-    *, deal: Deal, by: AbstractBaseUser, amount: Decimal, now: datetime | None = None
-) -> Deal:
+def deal_win(*, deal: Deal, by: User, amount: Decimal, now: datetime | None = None) -> Deal:
     if amount is None or amount <= 0:
         raise ValidationError({"amount": _("Enter the amount of the signed contract.")})
     return deal_transition(deal=deal, by=by, name="win", amount=amount, now=now)
@@ -216,7 +216,7 @@ def deal_win(
 def deal_lose(
     *,
     deal: Deal,
-    by: AbstractBaseUser,
+    by: User,
     reason: LossReason | None,
     note: str = "",
     now: datetime | None = None,
@@ -226,7 +226,7 @@ def deal_lose(
     return deal_transition(deal=deal, by=by, name="lose", reason=reason, note=note, now=now)
 
 
-def deal_note(*, deal: Deal, by: AbstractBaseUser, text: str, now: datetime | None = None) -> None:
+def deal_note(*, deal: Deal, by: User, text: str, now: datetime | None = None) -> None:
     check_hands(deal, by)
     if not text.strip():
         raise ValidationError({"text": _("Write the note.")})
@@ -236,8 +236,8 @@ def deal_note(*, deal: Deal, by: AbstractBaseUser, text: str, now: datetime | No
 def deal_assign(
     *,
     deal: Deal,
-    by: AbstractBaseUser | None,
-    closer: AbstractBaseUser | None,
+    by: User | None,
+    closer: User | None,
     now: datetime | None = None,
 ) -> Deal:
     """Give a deal not yet picked up to a closer of its team, or back to the pool: the team's
@@ -256,7 +256,7 @@ def deal_assign(
     return deal
 
 
-def slots_add(*, closer: AbstractBaseUser, day, start, end, minutes: int, zone) -> int:
+def slots_add(*, closer: User, day, start, end, minutes: int, zone) -> int:
     """Open a day's free time for site visits, split into visits; existing slots stay."""
     begin = datetime.combine(day, start, tzinfo=zone)
     finish = datetime.combine(day, end, tzinfo=zone)
@@ -268,10 +268,10 @@ def slots_add(*, closer: AbstractBaseUser, day, start, end, minutes: int, zone) 
     return len(VisitSlot.objects.bulk_create(slots, ignore_conflicts=True))
 
 
-def slot_remove(*, closer: AbstractBaseUser, slot_id: int) -> None:
+def slot_remove(*, closer: User, slot_id: int) -> None:
     """A free slot can be withdrawn; a booked one belongs to its deal."""
     VisitSlot.objects.filter(pk=slot_id, closer=closer, deal=None).delete()
 
 
-def closer_set_available(*, closer: AbstractBaseUser, available: bool) -> None:
+def closer_set_available(*, closer: User, available: bool) -> None:
     CloserStatus.objects.update_or_create(closer=closer, defaults={"available": available})

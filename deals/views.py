@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from crm import access
 from crm.access import page_for
+from crm.lib.http import AuthedRequest
 from crm.lib.pages import act
 from crm.teams.models import Role
 from deals import services
@@ -46,7 +47,7 @@ def board(request: HttpRequest) -> HttpResponse:
     return render(request, "deals/board.html", context)
 
 
-def _page(request: HttpRequest, deal: Deal, status: int = 200, **forms) -> HttpResponse:
+def _page(request: AuthedRequest, deal: Deal, status: int = 200, **forms) -> HttpResponse:
     handoff = getattr(deal, "handoff", None)
     lead = Lead.objects.get(pk=deal.lead_id)
     context = {
@@ -69,12 +70,12 @@ def _page(request: HttpRequest, deal: Deal, status: int = 200, **forms) -> HttpR
 
 
 @login_required
-def detail(request: HttpRequest, pk: int) -> HttpResponse:
+def detail(request: AuthedRequest, pk: int) -> HttpResponse:
     return _page(request, deal_get_for_user(request.user, pk))
 
 
 def _act(
-    request: HttpRequest, deal: Deal, action: Callable[[], object], done: str, **forms
+    request: AuthedRequest, deal: Deal, action: Callable[[], object], done: str, **forms
 ) -> HttpResponse:
     return act(
         request,
@@ -88,7 +89,7 @@ def _act(
 
 @login_required
 @require_POST
-def accept(request: HttpRequest, pk: int) -> HttpResponse:
+def accept(request: AuthedRequest, pk: int) -> HttpResponse:
     deal = deal_get_for_user(request.user, pk)
     return _act(
         request,
@@ -100,7 +101,7 @@ def accept(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def meeting(request: HttpRequest, pk: int) -> HttpResponse:
+def meeting(request: AuthedRequest, pk: int) -> HttpResponse:
     deal = deal_get_for_user(request.user, pk)
     form = MeetingForm(request.POST)
     if not form.is_valid():
@@ -121,7 +122,7 @@ def meeting(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def propose(request: HttpRequest, pk: int) -> HttpResponse:
+def propose(request: AuthedRequest, pk: int) -> HttpResponse:
     deal = deal_get_for_user(request.user, pk)
     return _act(
         request,
@@ -133,7 +134,7 @@ def propose(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def win(request: HttpRequest, pk: int) -> HttpResponse:
+def win(request: AuthedRequest, pk: int) -> HttpResponse:
     deal = deal_get_for_user(request.user, pk)
     form = WinForm(request.POST)
     if not form.is_valid():
@@ -149,7 +150,7 @@ def win(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def lose(request: HttpRequest, pk: int) -> HttpResponse:
+def lose(request: AuthedRequest, pk: int) -> HttpResponse:
     deal = deal_get_for_user(request.user, pk)
     form = LoseForm(request.POST)
     if not form.is_valid():
@@ -170,7 +171,7 @@ def lose(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def note(request: HttpRequest, pk: int) -> HttpResponse:
+def note(request: AuthedRequest, pk: int) -> HttpResponse:
     deal = deal_get_for_user(request.user, pk)
     form = NoteForm(request.POST)
     if not form.is_valid():
@@ -186,7 +187,7 @@ def note(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def assign(request: HttpRequest, pk: int) -> HttpResponse:
+def assign(request: AuthedRequest, pk: int) -> HttpResponse:
     deal = deal_get_for_user(request.user, pk)
     access.require(access.may_reassign(request.user, deal))
     closer = (
@@ -234,14 +235,14 @@ def slots(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def slot_remove(request: HttpRequest, slot_id: int) -> HttpResponse:
+def slot_remove(request: AuthedRequest, slot_id: int) -> HttpResponse:
     services.slot_remove(closer=request.user, slot_id=slot_id)
     return redirect("deals:slots")
 
 
 @login_required
 @require_POST
-def availability(request: HttpRequest) -> HttpResponse:
+def availability(request: AuthedRequest) -> HttpResponse:
     services.closer_set_available(
         closer=request.user, available=request.POST.get("available") == "1"
     )
@@ -249,7 +250,7 @@ def availability(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def contact(request: HttpRequest, pk: int) -> HttpResponse:
+def contact(request: AuthedRequest, pk: int) -> HttpResponse:
     """A person's history as their sales team knows it: every deal and lead of theirs the
     user may see, across the companies they worked for."""
     person = contact_get_for_user(request.user, pk)

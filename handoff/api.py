@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from crm.api import IdOrSlugField
+from crm.lib.http import AuthedApiRequest, api_user
 from crm.teams.models import Team
 from deals.models import VisitSlot
 from deals.selectors import deal_get_for_user
@@ -74,17 +75,20 @@ class ConvertedSerializer(LeadSerializer):
 @extend_schema(request=ConvertInputSerializer, responses={200: ConvertedSerializer})
 @api_view(["POST"])
 def convert(request: Request, pk: int) -> Response:
-    lead = lead_get_for_user(request.user, pk)
+    user = api_user(request)
+    lead = lead_get_for_user(user, pk)
     data = ConvertInputSerializer(data=request.data)
     data.is_valid(raise_exception=True)
-    handoff = lead_convert(lead=lead, by=request.user, **data.validated_data)
+    handoff = lead_convert(lead=lead, by=user, **data.validated_data)
     lead.refresh_from_db()
     lead.handoff = handoff
     return Response(ConvertedSerializer(lead, context={"request": request}).data)
 
 
 class DisputeSerializer(serializers.ModelSerializer):
-    criterion = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    criterion: "serializers.SlugRelatedField[Criterion]" = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
     # Declared so the schema admits the blank outcome of an open dispute.
     outcome = serializers.ChoiceField(
         choices=Dispute.Outcome.choices,
@@ -125,12 +129,13 @@ class RulingInputSerializer(serializers.Serializer):
 @extend_schema(request=DisputeInputSerializer, responses={201: DisputeSerializer})
 @api_view(["POST"])
 def dispute(request: Request, pk: int) -> Response:
-    deal = deal_get_for_user(request.user, pk)
+    user = api_user(request)
+    deal = deal_get_for_user(user, pk)
     data = DisputeInputSerializer(data=request.data)
     data.is_valid(raise_exception=True)
     raised = disputes.dispute_raise(
         deal=deal,
-        by=request.user,
+        by=user,
         criterion=data.validated_data["criterion"],
         claim=data.validated_data["note"],
     )
@@ -138,6 +143,7 @@ def dispute(request: Request, pk: int) -> Response:
 
 
 class DisputeViewSet(viewsets.ReadOnlyModelViewSet):
+    request: AuthedApiRequest
     serializer_class = DisputeSerializer
     lookup_value_regex = r"\d+"
     pagination_class = None
@@ -156,7 +162,7 @@ class DisputeViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=RulingInputSerializer, responses={200: DisputeSerializer})
     @action(detail=True, methods=["post"])
-    def resolve(self, request: Request, pk: str) -> Response:
+    def resolve(self, request: AuthedApiRequest, pk: str) -> Response:
         item = self.get_object()
         data = RulingInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

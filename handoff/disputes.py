@@ -3,7 +3,7 @@ answer, and a sales head — never one of the two sides — rules on it, once.""
 
 from datetime import datetime, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -22,7 +22,7 @@ from handoff.models import Dispute
 from leads.models import Criterion
 
 
-def disputes_visible_to(user: AbstractBaseUser) -> Q:
+def disputes_visible_to(user: User) -> Q:
     """Disputes over the deals of the user's sales teams or the handoffs of their
     qualification teams."""
     teams = teams_for_user(user)
@@ -52,7 +52,7 @@ def dispute_blockers(deal: Deal, now: datetime) -> list[str]:
 def dispute_raise(
     *,
     deal: Deal,
-    by: AbstractBaseUser,
+    by: User,
     criterion: Criterion | None,
     claim: str,
     now: datetime | None = None,
@@ -78,7 +78,7 @@ def dispute_raise(
                 deal=deal,
                 handoff=deal.handoff,
                 criterion=criterion,
-                criterion_question=criterion.question,
+                criterion_question=criterion.question if criterion else "",
                 claim=claim.strip(),
                 raised_by=by,
                 raised_at=now,
@@ -116,7 +116,7 @@ def dispute_comment(*, dispute: Dispute, by: AbstractBaseUser, text: str) -> Non
 def dispute_resolve(
     *,
     dispute: Dispute,
-    by: AbstractBaseUser,
+    by: User,
     outcome: str,
     note: str = "",
     now: datetime | None = None,

@@ -1,3 +1,5 @@
+from typing import cast
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -12,6 +14,19 @@ from leads.models import Criterion, Lead
 CHOOSE_TEAM = _("Choose a sales team this team hands off to.")
 
 
+class CloserField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.get_full_name() or obj.username
+
+
+class SlotField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return (
+            f"{timezone.localtime(obj.starts_at):%a %d.%m %H:%M} — "
+            f"{obj.closer.get_full_name() or obj.closer.username}"
+        )
+
+
 class ConvertForm(forms.Form):
     """Hand off: to a team, optionally to a chosen closer, or with a site visit booked in a
     closer's free slot while the customer is still on the line."""
@@ -22,13 +37,13 @@ class ConvertForm(forms.Form):
         required=False,
         error_messages={"invalid_choice": CHOOSE_TEAM},
     )
-    closer = forms.ModelChoiceField(
+    closer = CloserField(
         label=_("Closer"),
         queryset=get_user_model().objects.none(),
         required=False,
         empty_label=_("by load and win rate"),
     )
-    slot = forms.ModelChoiceField(
+    slot = SlotField(
         label=_("Book a site visit"),
         queryset=VisitSlot.objects.none(),
         required=False,
@@ -39,22 +54,19 @@ class ConvertForm(forms.Form):
     def __init__(self, *args, lead: Lead, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         teams = lead.team.receiving_sales_teams()
-        self.fields["sales_team"].queryset = teams
-        self.fields["closer"].queryset = (
+        cast(forms.ModelChoiceField, self.fields["sales_team"]).queryset = teams
+        closer = cast(forms.ModelChoiceField, self.fields["closer"])
+        slot = cast(forms.ModelChoiceField, self.fields["slot"])
+        closer.queryset = (
             get_user_model()
             .objects.filter(teams__in=teams, groups__name=Role.CLOSER, is_active=True)
             .distinct()
         )
-        self.fields["closer"].label_from_instance = lambda u: u.get_full_name() or u.username
         slots = [s for team in teams for s in free_slots(team, timezone.now())]
-        self.fields["slot"].queryset = (
+        slot.queryset = (
             VisitSlot.objects.filter(pk__in=[s.pk for s in slots])
             .select_related("closer")
             .order_by("starts_at")
-        )
-        self.fields["slot"].label_from_instance = lambda s: (
-            f"{timezone.localtime(s.starts_at):%a %d.%m %H:%M} — "
-            f"{s.closer.get_full_name() or s.closer.username}"
         )
 
 

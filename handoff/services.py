@@ -1,6 +1,7 @@
 from datetime import datetime, timedelta
+from typing import cast
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
@@ -10,6 +11,7 @@ from django.utils.translation import gettext_noop
 from crm.notifications.services import Message, notify
 from crm.teams.models import Role, Team
 from crm.teams.selectors import working_week
+from crm.teams.templatetags.people import person
 from deals import alerts as deal_alerts
 from deals.models import Deal, VisitSlot
 from deals.services import deal_create_from_lead
@@ -19,9 +21,7 @@ from leads.models import Lead, LeadEvent
 from leads.services import lead_transition
 
 
-def receiving_team(
-    lead: Lead, sales_team: Team | None = None, closer: AbstractBaseUser | None = None
-) -> Team:
+def receiving_team(lead: Lead, sales_team: Team | None = None, closer: User | None = None) -> Team:
     """The sales team a lead goes to: the one chosen, else the closer's, else the only one
     its qualification team hands off to."""
     if closer is not None and not closer.groups.filter(name=Role.CLOSER).exists():
@@ -56,9 +56,9 @@ def free_slots(team: Team, now: datetime, days: int = 14) -> list[VisitSlot]:
 def lead_convert(
     *,
     lead: Lead,
-    by: AbstractBaseUser,
+    by: User,
     sales_team: Team | None = None,
-    closer: AbstractBaseUser | None = None,
+    closer: User | None = None,
     slot: VisitSlot | None = None,
     address: str = "",
     now: datetime | None = None,
@@ -90,7 +90,8 @@ def lead_convert(
             lead=lead, deal=deal, qualifier=by, from_team=lead.team, team=team, handed_off_at=now
         )
 
-    return lead_transition(lead=lead, by=by, name="convert", then=hand_over, now=now)
+    # `then` is given, so a Handoff comes back (None is only for a transition without one)
+    return cast(Handoff, lead_transition(lead=lead, by=by, name="convert", then=hand_over, now=now))
 
 
 def _book(slot: VisitSlot, deal: Deal, address: str, now: datetime) -> None:
@@ -106,11 +107,13 @@ def _book(slot: VisitSlot, deal: Deal, address: str, now: datetime) -> None:
     deal.meeting_at, deal.meeting_address = slot.starts_at, address.strip()
 
 
-def _record_visit(lead: Lead, by: AbstractBaseUser, deal: Deal, now: datetime) -> None:
+def _record_visit(lead: Lead, by: User, deal: Deal, now: datetime) -> None:
     """The booked visit on the lead's timeline: when (in the team's time), with whom, where.
     Dates and names read the same in every language, so the note is stored as shown."""
+    if deal.meeting_at is None:  # _book set it; nothing to record otherwise
+        return
     when = deal.meeting_at.astimezone(lead.team.zone)
-    closer = deal.closer.get_full_name() or deal.closer.get_username()
+    closer = person(deal.closer)
     LeadEvent.objects.create(
         lead=lead,
         actor=by,

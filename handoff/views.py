@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm import access
+from crm.lib.http import AuthedRequest
 from crm.lib.pages import act
 from crm.teams.templatetags.people import person
 from deals.models import Deal
@@ -24,7 +25,7 @@ from leads.services import convert_condition_blockers, transition_blockers
 
 
 @login_required
-def convert(request: HttpRequest, pk: int) -> HttpResponse:
+def convert(request: AuthedRequest, pk: int) -> HttpResponse:
     """GET: the workspace's hand-off panel (loaded by htmx). POST: convert the lead."""
     lead = lead_get_for_user(request.user, pk)
     if request.method != "POST":
@@ -37,7 +38,7 @@ def convert(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))
         return redirect("leads:detail", pk=lead.pk)
     data = form.cleaned_data
     done: list[Handoff] = []
@@ -66,10 +67,10 @@ def _convert_blockers(lead: Lead) -> list[str]:
     (a missing answer), so the qualifier asks for it while the customer is still on the line."""
     if lead.state != Lead.State.NEW:
         return transition_blockers(lead, "convert")
-    return [_("Check the lead first.")] + convert_condition_blockers(lead)
+    return [_("Check the lead first."), *convert_condition_blockers(lead)]
 
 
-def _handed_off(request: HttpRequest, handoff: Handoff) -> str:
+def _handed_off(request: AuthedRequest, handoff: Handoff) -> str:
     """The conversion's outcome in one message: the deal (a link for whoever may open it),
     its closer or the pool, and the site visit booked, if one was."""
     deal = handoff.deal
@@ -78,7 +79,9 @@ def _handed_off(request: HttpRequest, handoff: Handoff) -> str:
         number = format_html(
             '<a href="{}" id="deal-link">{}</a>', reverse("deals:detail", args=[deal.pk]), number
         )
-    parts = [format_html("{}", _("Converted and handed off to %(team)s.") % {"team": handoff.team})]
+    parts: list[str] = [
+        format_html("{}", _("Converted and handed off to %(team)s.") % {"team": handoff.team})
+    ]
     if deal.closer is not None:
         parts.append(
             format_html(
@@ -101,7 +104,7 @@ def _handed_off(request: HttpRequest, handoff: Handoff) -> str:
     return format_html_join(" ", "{}", ((part,) for part in parts))
 
 
-def _dispute_for(request: HttpRequest, pk: int) -> Dispute:
+def _dispute_for(request: AuthedRequest, pk: int) -> Dispute:
     dispute = (
         Dispute.objects.filter(disputes_visible_to(request.user), pk=pk)
         .select_related(
@@ -121,7 +124,7 @@ def _dispute_for(request: HttpRequest, pk: int) -> Dispute:
 
 
 @login_required
-def inbox(request: HttpRequest) -> HttpResponse:
+def inbox(request: AuthedRequest) -> HttpResponse:
     """The sales head's dispute inbox: open ones first, then the latest rulings."""
     visible = Dispute.objects.filter(disputes_visible_to(request.user)).select_related(
         "deal__lead", "deal__closer", "handoff__qualifier"
@@ -137,7 +140,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def dispute(request: HttpRequest, pk: int, status: int = 200, **forms) -> HttpResponse:
+def dispute(request: AuthedRequest, pk: int, status: int = 200, **forms) -> HttpResponse:
     """Side by side: the qualifier's answers and call log, and the closer's claim."""
     item = _dispute_for(request, pk)
     lead = item.deal.lead
@@ -170,7 +173,7 @@ def dispute_raise(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():  # the box is a part of the deal page: its errors are shown there
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))
         return redirect("deals:detail", pk=deal.pk)
     raised: list[Dispute] = []
 
@@ -210,7 +213,7 @@ def _dispute_box(request: HttpRequest, deal: Deal) -> HttpResponse:
 
 @login_required
 @require_POST
-def dispute_comment(request: HttpRequest, pk: int) -> HttpResponse:
+def dispute_comment(request: AuthedRequest, pk: int) -> HttpResponse:
     item = _dispute_for(request, pk)
     form = CommentForm(request.POST)
     if not form.is_valid():
@@ -229,7 +232,7 @@ def dispute_comment(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def dispute_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+def dispute_resolve(request: AuthedRequest, pk: int) -> HttpResponse:
     item = _dispute_for(request, pk)
     form = RulingForm(request.POST)
     if not form.is_valid():

@@ -5,18 +5,23 @@ from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.request import Request
 from rest_framework.response import Response
 
 from crm.api import IdOrSlugField, NewestFirst, SaneDateTimeFilter
+from crm.lib.http import AuthedApiRequest
 from leads import services
 from leads.models import ContactAttempt, Criterion, CriterionOption, JunkReason, Lead, LeadSource
 from leads.selectors import lead_get_for_user, leads_visible_to, queue_teams
 
 
 class LeadSerializer(serializers.ModelSerializer):
-    source = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    junk_reason = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    # `source` is also Field's own attribute in the stubs (a field may be named so)
+    source: "serializers.SlugRelatedField[LeadSource]" = serializers.SlugRelatedField(  # type: ignore[assignment]
+        slug_field="slug", read_only=True
+    )
+    junk_reason: "serializers.SlugRelatedField[JunkReason]" = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
     phone = serializers.CharField(read_only=True)
     email = serializers.CharField(read_only=True)
 
@@ -76,7 +81,7 @@ class AnswerSerializer(serializers.Serializer):
     criterion = serializers.CharField(source="criterion.slug", allow_null=True)
     question = serializers.CharField()
     value = serializers.CharField()
-    label = serializers.CharField(source="shown")
+    label = serializers.CharField(source="shown")  # type: ignore[assignment]
     verdict = serializers.CharField()
     points = serializers.IntegerField()
     knocked_out = serializers.BooleanField()
@@ -105,6 +110,7 @@ def _state(lead: Lead) -> Response:
 
 
 class LeadViewSet(viewsets.ReadOnlyModelViewSet):
+    request: AuthedApiRequest
     serializer_class = LeadSerializer
     lookup_value_regex = r"\d+"
     filterset_class = LeadFilter
@@ -121,7 +127,7 @@ class LeadViewSet(viewsets.ReadOnlyModelViewSet):
         responses={200: LeadSerializer, 204: OpenApiResponse(description="The queue is empty.")},
     )
     @action(detail=False, methods=["post"], url_path="claim-next")
-    def claim_next(self, request: Request) -> Response:
+    def claim_next(self, request: AuthedApiRequest) -> Response:
         lead = services.lead_claim_next(user=request.user, teams=queue_teams(request.user))
         if lead is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
@@ -129,7 +135,7 @@ class LeadViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=AttemptSerializer, responses={201: AttemptSerializer})
     @action(detail=True, methods=["post"])
-    def attempts(self, request: Request, pk: str) -> Response:
+    def attempts(self, request: AuthedApiRequest, pk: str) -> Response:
         lead = self.get_object()
         data = _valid(AttemptSerializer, request)
         attempt = services.lead_attempt_log(lead=lead, by=request.user, **data)
@@ -137,7 +143,7 @@ class LeadViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=AnswerInputSerializer, responses={200: AnswerSerializer})
     @action(detail=True, methods=["post"])
-    def answers(self, request: Request, pk: str) -> Response:
+    def answers(self, request: AuthedApiRequest, pk: str) -> Response:
         lead = self.get_object()
         data = _valid(AnswerInputSerializer, request)
         answer = services.lead_answer(lead=lead, by=request.user, **data)
@@ -145,21 +151,21 @@ class LeadViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=None, responses={200: LeadSerializer})
     @action(detail=True, methods=["post"])
-    def check(self, request: Request, pk: str) -> Response:
+    def check(self, request: AuthedApiRequest, pk: str) -> Response:
         lead = self.get_object()
         services.lead_check(lead=lead, by=request.user)
         return _state(lead)
 
     @extend_schema(request=JunkInputSerializer, responses={200: LeadSerializer})
     @action(detail=True, methods=["post"])
-    def junk(self, request: Request, pk: str) -> Response:
+    def junk(self, request: AuthedApiRequest, pk: str) -> Response:
         lead = self.get_object()
         data = _valid(JunkInputSerializer, request)
         services.lead_junk(lead=lead, by=request.user, **data)
         return _state(lead)
 
 
-def _valid(serializer_class: type[serializers.Serializer], request: Request) -> dict:
+def _valid(serializer_class: type[serializers.Serializer], request: AuthedApiRequest) -> dict:
     serializer = serializer_class(data=request.data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
@@ -194,6 +200,7 @@ class CriterionSerializer(serializers.ModelSerializer):
 
 
 class CriterionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    request: AuthedApiRequest
     serializer_class = CriterionSerializer
     pagination_class = None
     queryset = Criterion.objects.filter(active=True).prefetch_related(
@@ -208,6 +215,7 @@ class JunkReasonSerializer(serializers.ModelSerializer):
 
 
 class JunkReasonViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    request: AuthedApiRequest
     serializer_class = JunkReasonSerializer
     pagination_class = None
     queryset = JunkReason.objects.filter(active=True)
@@ -220,6 +228,7 @@ class SourceSerializer(serializers.ModelSerializer):
 
 
 class SourceViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    request: AuthedApiRequest
     serializer_class = SourceSerializer
     pagination_class = None
     queryset = LeadSource.objects.filter(active=True)

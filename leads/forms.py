@@ -1,3 +1,5 @@
+from typing import Any, cast
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -40,16 +42,19 @@ class LeadEntryForm(forms.Form):
 
     def __init__(self, *args, teams: list[Team], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["team"].queryset = Team.objects.filter(pk__in=[t.pk for t in teams])
+        cast(forms.ModelChoiceField, self.fields["team"]).queryset = Team.objects.filter(
+            pk__in=[t.pk for t in teams]
+        )
         if len(teams) == 1:
             self.fields["team"].initial = teams[0]
             self.fields["team"].widget = forms.HiddenInput()
-        self.fields["source"].queryset = sources_for(teams)
+        cast(forms.ModelChoiceField, self.fields["source"]).queryset = sources_for(teams)
         manual = sources_for(teams).filter(channel=LeadSource.Channel.PHONE).first()
         self.fields["source"].initial = manual
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("source") and data.get("team"):
             try:
                 check_source(data["source"], data["team"])
@@ -96,21 +101,25 @@ class JunkForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         # Its own ids: the call form on the same page has a "note" too.
-        super().__init__(*args, auto_id="junk_%s", **kwargs)
+        kwargs["auto_id"] = "junk_%s"
+        super().__init__(*args, **kwargs)
         self.fields["reason"].widget.attrs["data-shortcut"] = "j"  # j focuses the reason
 
 
 class AnswersForm(forms.Form):
     """The call script: one field per active criterion, in the admin's order."""
 
-    def __init__(self, *args, criteria: list[Criterion], answers: dict[int, str], **kwargs) -> None:
+    def __init__(
+        self, *args, criteria: list[Criterion], answers: dict[int | None, str], **kwargs
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.criteria = {f"c{c.pk}": c for c in criteria}
         for key, criterion in self.criteria.items():
             self.fields[key] = _field_for(criterion, answers.get(criterion.pk, ""))
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         for key, criterion in self.criteria.items():
             if data.get(key):
                 try:
@@ -128,7 +137,7 @@ class AnswersForm(forms.Form):
 
 
 def _field_for(criterion: Criterion, current: str) -> forms.Field:
-    common = {
+    common: dict[str, Any] = {
         "label": criterion.question,
         "required": False,
         "initial": current,
@@ -161,10 +170,12 @@ class ContactForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         # Its own ids: the page has other forms.
-        super().__init__(*args, auto_id="contact_%s", **kwargs)
+        kwargs["auto_id"] = "contact_%s"
+        super().__init__(*args, **kwargs)
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if not (data.get("phone") or data.get("email") or self.errors):
             raise ValidationError(_("Enter a phone or an e-mail, so the lead can be reached."))
         return data

@@ -4,6 +4,7 @@ map the columns, watch it run."""
 import csv
 import io
 import itertools
+from typing import TYPE_CHECKING, cast
 
 from django import forms
 from django.contrib.auth.decorators import login_required
@@ -15,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from crm import access
+from crm.lib.http import AuthedRequest
 from crm.teams.models import Team
 from leads.import_presets import MULTI_FIELDS, detect_preset
 from leads.imports import (
@@ -30,8 +32,12 @@ from leads.imports import (
 from leads.models import LeadImport, LeadSource
 from leads.prefill import CriteriaIndex
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-FIELD_LABELS = {
+FIELD_LABELS: dict[str, "StrOrPromise"] = {
     "name": _("Full name or first name"),
     "last_name": _("Surname"),
     "middle_name": _("Patronymic"),
@@ -72,11 +78,12 @@ class UploadForm(forms.Form):
 
     def __init__(self, *args, teams: QuerySet[Team], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["team"].queryset = teams
-        self.fields["source"].queryset = sources_for(teams)
+        cast(forms.ModelChoiceField, self.fields["team"]).queryset = teams
+        cast(forms.ModelChoiceField, self.fields["source"]).queryset = sources_for(teams)
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("source") and data.get("team"):
             check_source(data["source"], data["team"])
         return data
@@ -120,14 +127,15 @@ class MappingForm(forms.Form):
         self.header = job.header
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         self.mapping = {f: data[f"map_{f}"] for f in FIELDS if data.get(f"map_{f}")}
         check_mapping(self.mapping, self.header)
         return data
 
 
 @login_required
-def upload(request: HttpRequest) -> HttpResponse:
+def upload(request: AuthedRequest) -> HttpResponse:
     form = UploadForm(request.POST or None, request.FILES or None, teams=_import_teams(request))
     if request.method == "POST" and form.is_valid():
         csv_file = form.csv_file
@@ -156,7 +164,7 @@ def _job_for(request: HttpRequest, pk: int) -> LeadImport:
 
 
 @login_required
-def job(request: HttpRequest, pk: int) -> HttpResponse:
+def job(request: AuthedRequest, pk: int) -> HttpResponse:
     job = _job_for(request, pk)
     if request.method == "POST" and "import_now" in request.POST:
         return _import_after_dry_run(job)
@@ -198,7 +206,7 @@ def _import_after_dry_run(job: LeadImport) -> HttpResponse:
     return redirect("leads:import_job", pk=again.pk)
 
 
-def _columns(job: LeadImport) -> list[tuple[str, str]]:
+def _columns(job: LeadImport) -> list[tuple[str, "StrOrPromise"]]:
     """Each column of the file and what it is imported as ("—": not imported): the dry run's
     per-column report."""
     feeds = {c: FIELD_LABELS[f] for f, v in job.mapping.items() for c in columns_of(v)}
@@ -214,7 +222,7 @@ def _columns(job: LeadImport) -> list[tuple[str, str]]:
 
 @login_required
 @require_POST
-def step(request: HttpRequest, pk: int) -> HttpResponse:
+def step(request: AuthedRequest, pk: int) -> HttpResponse:
     job = lead_import_step(_job_for(request, pk).pk)
     return render(request, "leads/import_job.html#progress", {"job": job, "columns": _columns(job)})
 

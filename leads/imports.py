@@ -16,7 +16,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -470,7 +470,7 @@ def import_leads(
     *,
     team: Team,
     source: LeadSource,
-    by: AbstractBaseUser | None = None,
+    by: User | None = None,
     dry_run: bool = False,
     all_or_nothing: bool = False,
     progress: Callable[[int], None] = lambda done: None,
@@ -551,9 +551,7 @@ class _BatchWriter:
     """Collects good rows and inserts them a batch at a time, linking duplicates of open leads
     with one query per batch instead of one per row."""
 
-    def __init__(
-        self, *, team: Team, source: LeadSource, by: AbstractBaseUser | None, now: datetime
-    ) -> None:
+    def __init__(self, *, team: Team, source: LeadSource, by: User | None, now: datetime) -> None:
         self.team, self.source, self.by, self.now = team, source, by, now
         # A purchased list is not waiting for a callback: its leads join the queue due now,
         # without callback alerts (thousands of rows would each warn the whole team).

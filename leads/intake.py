@@ -44,6 +44,8 @@ class NotText(str):
     a true/false, a fraction, or a list (or a form field repeated) with different values. It
     is not an error by itself — only if a field we read holds one (`clean_fields`)."""
 
+    problem: str
+
     def __new__(cls, problem: str) -> "NotText":
         marker = super().__new__(cls, "\ufffd")  # never empty: the presets test truthiness
         marker.problem = problem
@@ -131,7 +133,7 @@ def _amocrm_custom_fields(payload: Payload, prefix: str) -> list[tuple[str, str,
         or f"{prefix}[custom_fields][{index}][name]" in payload
     ):
         field = f"{prefix}[custom_fields][{index}]"
-        values = []
+        values: list[str] = []
         while f"{field}[values][{len(values)}][value]" in payload:
             value = payload[f"{field}[values][{len(values)}][value]"]
             values.append("" if isinstance(value, NotText) else str(value).strip())
@@ -246,8 +248,8 @@ def clean_fields(
     data: dict = {f: str(values.get(f) or "").strip() for f in (*MAX_LENGTHS, "phone", "phone2")}
     errors: dict[str, list[str]] = {}
     for field_name, value in data.items():
-        if isinstance(values.get(field_name), NotText):
-            errors[field_name] = [values[field_name].problem]
+        if isinstance(marker := values.get(field_name), NotText):
+            errors[field_name] = [marker.problem]
         elif "\x00" in value:
             errors[field_name] = [_("Null characters are not allowed.")]
         elif not value.isascii() and _has_lone_surrogate(value):

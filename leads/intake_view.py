@@ -178,7 +178,7 @@ def _json(request: HttpRequest) -> object:
     # JSON is UTF-8 (json.loads also tells UTF-16/32 by their bytes); a body that declares
     # another charset (charset=windows-1251) is read in it.
     if not _utf8(request):
-        body = body.decode(request.encoding)
+        return json.loads(body.decode(request.encoding or "utf-8"))
     return json.loads(body)
 
 

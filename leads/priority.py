@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 
 from leads.models import Lead
@@ -49,7 +49,7 @@ def _never_called(now: datetime) -> Q:
     return Q(state=Lead.State.NEW, first_attempt_at=None) & Lead.claimable_q(now)
 
 
-def rank_q(rank: Rank, user: AbstractBaseUser, now: datetime) -> Q:
+def rank_q(rank: Rank, user: User, now: datetime) -> Q:
     """The leads of one rank, for this user at this moment."""
     if rank is Rank.MINE:
         time_has_come = Q(claim_expires_at=None, due_at__lte=now)
@@ -80,14 +80,12 @@ _ORDER = {
 }
 
 
-def in_default_view(user: AbstractBaseUser) -> Q:
+def in_default_view(user: User) -> Q:
     """Another person's checked lead is theirs to convert: not in my list unless I ask."""
     return ~Q(state=Lead.State.CHECKED) | Q(assignee=user)
 
 
-def ranked(
-    leads: QuerySet[Lead], rank: Rank, user: AbstractBaseUser, now: datetime
-) -> QuerySet[Lead]:
+def ranked(leads: QuerySet[Lead], rank: Rank, user: User, now: datetime) -> QuerySet[Lead]:
     field, descending = _ORDER[rank]
     order = (f"-{field}", "-id") if descending else (field, "id")
     return leads.filter(rank_q(rank, user, now)).order_by(*order)
@@ -148,7 +146,7 @@ class Row:
 
 def queue_page(
     leads: QuerySet[Lead],
-    user: AbstractBaseUser,
+    user: User,
     now: datetime,
     after: str = "",
     through: str = "",
@@ -173,7 +171,7 @@ def queue_page(
 
 def _read(
     leads: QuerySet[Lead],
-    user: AbstractBaseUser,
+    user: User,
     now: datetime,
     start: Cursor | None,
     limit: int,
@@ -196,9 +194,7 @@ def _read(
     return rows
 
 
-def nobodys(
-    leads: QuerySet[Lead], user: AbstractBaseUser, now: datetime
-) -> Iterator[QuerySet[Lead]]:
+def nobodys(leads: QuerySet[Lead], user: User, now: datetime) -> Iterator[QuerySet[Lead]]:
     """Take next's candidates once the user has no lead of their own (rank 1): ranks 2–4,
     rank by rank, each in its order."""
     for rank in TAKEABLE[1:]:

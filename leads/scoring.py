@@ -32,7 +32,7 @@ def judge(criterion: Criterion, raw: str) -> Judgement:
     raw = (raw or "").strip()
     if not raw:
         raise ValidationError(_("Enter an answer."))
-    value, label, verdict = _JUDGES[criterion.kind](criterion, raw)
+    value, label, verdict = _JUDGES[Criterion.Kind(criterion.kind)](criterion, raw)
     return Judgement(
         value=value,
         label=label,

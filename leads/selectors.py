@@ -4,7 +4,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import F, Q, QuerySet
 from django.http import Http404
 
@@ -35,7 +35,7 @@ def forget_intake_sources(**_signal) -> None:
     _sources.clear()
 
 
-def leads_visible_to(user: AbstractBaseUser) -> QuerySet[Lead]:
+def leads_visible_to(user: User) -> QuerySet[Lead]:
     # The team ids as a list, not a subquery: with literal ids the planner walks the queue's
     # partial index in due order instead of sorting the team's whole backlog.
     team_ids = list(
@@ -44,7 +44,7 @@ def leads_visible_to(user: AbstractBaseUser) -> QuerySet[Lead]:
     return Lead.objects.filter(team__in=team_ids)
 
 
-def lead_get_for_user(user: AbstractBaseUser, pk: int) -> Lead:
+def lead_get_for_user(user: User, pk: int) -> Lead:
     """The one way a page or API view fetches a lead: another team's lead is a 404."""
     try:
         return leads_visible_to(user).select_related("team", "source", "assignee").get(pk=pk)
@@ -52,7 +52,7 @@ def lead_get_for_user(user: AbstractBaseUser, pk: int) -> Lead:
         raise Http404 from None
 
 
-def queue_teams(user: AbstractBaseUser) -> list[Team]:
+def queue_teams(user: User) -> list[Team]:
     return list(teams_for_user(user).filter(kind=Team.Kind.QUALIFICATION))
 
 

@@ -3,9 +3,9 @@ leaves an event; views and the API call these, never a transition directly."""
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, Literal, TypeVar
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
@@ -22,6 +22,7 @@ from crm.lib.transitions import blocker_message
 from crm.lib.transitions import transition_blockers as blockers_of
 from crm.teams.models import Team
 from crm.teams.selectors import working_week
+from crm.teams.templatetags.people import person
 from leads import alerts, prefill, priority, scoring, sla
 from leads.models import (
     Answer,
@@ -49,9 +50,9 @@ def lead_create(
     *,
     team: Team,
     source: LeadSource,
-    by: AbstractBaseUser | None = None,
+    by: User | None = None,
     now: datetime | None = None,
-    **fields: str,
+    **fields: Any,
 ) -> Lead:
     """Store an arrived lead, linked to an open duplicate if any; only a lead that is not a
     duplicate gets callback deadlines (a duplicate waits on its original's clock)."""
@@ -151,13 +152,16 @@ def _arrived(
 
 
 def lead_receive(
-    *, source: LeadSource, fields: dict[str, str], now: datetime | None = None
+    *, source: LeadSource, fields: dict[str, Any], now: datetime | None = None
 ) -> tuple[Lead, bool]:
     """Store an intake post once. A repeat of (source, external_id) returns the stored lead
     and False; when identical posts race, the unique constraint lets one insert win."""
     external_id = fields.get("external_id", "")
+    team = source.team
+    if team is None:  # the intake view refuses such a source before it gets here
+        raise ValueError("an intake source needs a team")
     if connection.vendor == "postgresql":
-        stored = _insert_once(_arrived(source.team, source, now, **fields))
+        stored = _insert_once(_arrived(team, source, now, **fields))
         if stored is not None:
             return stored, True
         return Lead.objects.get(source=source, external_id=external_id), False
@@ -166,7 +170,7 @@ def lead_receive(
         if stored is not None:
             return stored, False
     try:
-        return lead_create(team=source.team, source=source, now=now, **fields), True
+        return lead_create(team=team, source=source, now=now, **fields), True
     except IntegrityError:
         if not external_id:
             raise
@@ -248,9 +252,7 @@ def _insert_once(lead: Lead) -> Lead | None:
 CLAIM_LOCK_NAMESPACE = 0x6C656164
 
 
-def lead_claim_next(
-    *, user: AbstractBaseUser, teams: list[Team], now: datetime | None = None
-) -> Lead | None:
+def lead_claim_next(*, user: User, teams: list[Team], now: datetime | None = None) -> Lead | None:
     """Hand the qualifier the lead to call now (leads/priority.py), atomically, and never a
     second unworked claim.
 
@@ -274,7 +276,7 @@ def lead_claim_next(
     return None
 
 
-def _lock_claims_of(user: AbstractBaseUser) -> None:
+def _lock_claims_of(user: User) -> None:
     """Serialise one person's Take next until the transaction ends. Without it, two presses
     at once each find no claim of theirs and each claim a lead: one person hoarding two or
     three leads, hidden from the others until the claims lapse. On PostgreSQL an advisory lock
@@ -287,8 +289,8 @@ def _lock_claims_of(user: AbstractBaseUser) -> None:
 
 
 def _claim_one(
-    user: AbstractBaseUser, team_leads: QuerySet[Lead], timeouts: dict[int, int], now: datetime
-) -> Lead | None | bool:
+    user: User, team_leads: QuerySet[Lead], timeouts: dict[int, int], now: datetime
+) -> Lead | Literal[False] | None:
     """Claim the first free lead, rank by rank; None when there is none, False when another
     claimer won the candidate first. Runs inside lead_claim_next's transaction."""
     candidate = None
@@ -314,14 +316,11 @@ def _claim_one(
     return Lead.objects.select_related("team", "source").get(pk=candidate["id"])
 
 
-def _raise_if_held_by_other(lead: Lead, user: AbstractBaseUser, now: datetime) -> None:
+def _raise_if_held_by_other(lead: Lead, user: User, now: datetime) -> None:
     if lead.assignee_id in (None, user.pk):
         return
     if lead.claim_active(now):
-        raise LeadConflict(
-            _("%(name)s is working this lead.")
-            % {"name": lead.assignee.get_full_name() or lead.assignee.get_username()}
-        )
+        raise LeadConflict(_("%(name)s is working this lead.") % {"name": person(lead.assignee)})
 
 
 def _raise_if_closed(lead: Lead) -> None:
@@ -334,7 +333,7 @@ def _raise_if_closed(lead: Lead) -> None:
 def lead_attempt_log(
     *,
     lead: Lead,
-    by: AbstractBaseUser,
+    by: User,
     outcome: str,
     duration_s: int = 0,
     note: str = "",
@@ -405,7 +404,7 @@ def lead_attempt_log(
 def lead_answer(
     *,
     lead: Lead,
-    by: AbstractBaseUser,
+    by: User,
     criterion: Criterion,
     value: str,
     now: datetime | None = None,
@@ -492,7 +491,7 @@ def convert_condition_blockers(lead: Lead) -> list[str]:
 def lead_transition(
     *,
     lead: Lead,
-    by: AbstractBaseUser,
+    by: User,
     name: str,
     reason: JunkReason | None = None,
     note: str = "",
@@ -534,14 +533,14 @@ def lead_transition(
         return then() if then else None
 
 
-def lead_check(*, lead: Lead, by: AbstractBaseUser, now: datetime | None = None) -> None:
+def lead_check(*, lead: Lead, by: User, now: datetime | None = None) -> None:
     lead_transition(lead=lead, by=by, name="mark_checked", now=now)
 
 
 def lead_junk(
     *,
     lead: Lead,
-    by: AbstractBaseUser,
+    by: User,
     reason: JunkReason | None,
     note: str = "",
     now: datetime | None = None,
@@ -566,7 +565,7 @@ CONTACT_FIELDS = ("name", "phone", "phone2", "email", "company_name")
 
 
 def lead_contact_update(
-    *, lead: Lead, by: AbstractBaseUser, now: datetime | None = None, **fields: str
+    *, lead: Lead, by: User, now: datetime | None = None, **fields: str
 ) -> list[str]:
     """Correct the person's name, phones, e-mail or company while working the lead. The event
     names the fields that changed, never their values (phones and e-mails stay out of the

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from crm import access
 from crm.access import page_for
 from crm.lib.errors import Conflict
+from crm.lib.http import AuthedRequest
 from crm.lib.pages import act
 from crm.lib.phones import international
 from crm.lib.spreadsheets import spreadsheet_safe
@@ -39,7 +40,7 @@ from leads.selectors import (
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthedRequest) -> HttpResponse:
     return redirect(landing_url_name(request.user))
 
 
@@ -85,7 +86,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-def _without(request: HttpRequest, *names: str) -> str:
+def _without(request: AuthedRequest, *names: str) -> str:
     query = request.GET.copy()
     for name in names:
         query.pop(name, None)
@@ -114,7 +115,7 @@ def sla_board(request: HttpRequest) -> HttpResponse:
 
 @page_for(access.works_leads)
 @require_POST
-def take_next(request: HttpRequest) -> HttpResponse:
+def take_next(request: AuthedRequest) -> HttpResponse:
     lead = services.lead_claim_next(user=request.user, teams=queue_teams(request.user))
     if lead is None:
         messages.info(request, _("The queue is empty: nobody is waiting for a call."))
@@ -145,8 +146,9 @@ def lead_create(request: HttpRequest) -> HttpResponse:
             )
             messages.success(request, _("Lead saved."))
             return redirect("leads:detail", pk=lead.pk)
-        form.data = form.data.copy()
-        form.data["save_duplicate"] = "on"
+        data = request.POST.copy()
+        data["save_duplicate"] = "on"
+        form.data = data
     return render(request, "leads/lead_form.html", {"form": form, "duplicate": duplicate})
 
 
@@ -198,11 +200,11 @@ def _contact_of(lead: Lead) -> dict[str, str]:
 
 
 @login_required
-def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def lead_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     return _workspace(request, lead_get_for_user(request.user, pk))
 
 
-def _act(request: HttpRequest, lead: Lead, action, success: str, **forms) -> HttpResponse:
+def _act(request: AuthedRequest, lead: Lead, action, success: str, **forms) -> HttpResponse:
     """Run a service; a conflict or a rule it breaks is shown on the workspace, not lost."""
     form = next(iter(forms.values()), None)
     return act(
@@ -217,7 +219,7 @@ def _act(request: HttpRequest, lead: Lead, action, success: str, **forms) -> Htt
 
 @login_required
 @require_POST
-def attempt_create(request: HttpRequest, pk: int) -> HttpResponse:
+def attempt_create(request: AuthedRequest, pk: int) -> HttpResponse:
     """Log a call; with "check too" ticked, a reached lead whose data are complete is checked
     in the same step (one click less per lead), and what still blocks it is said."""
     lead = lead_get_for_user(request.user, pk)
@@ -245,7 +247,7 @@ def attempt_create(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-def _check_after_call(request: HttpRequest, lead: Lead, outcome: str) -> None:
+def _check_after_call(request: AuthedRequest, lead: Lead, outcome: str) -> None:
     if outcome != ContactAttempt.Outcome.REACHED:
         messages.info(request, _("Not checked: only a call that reached the person checks."))
         return
@@ -263,7 +265,7 @@ def _check_after_call(request: HttpRequest, lead: Lead, outcome: str) -> None:
 
 @login_required
 @require_POST
-def contact_update(request: HttpRequest, pk: int) -> HttpResponse:
+def contact_update(request: AuthedRequest, pk: int) -> HttpResponse:
     """The person's details corrected on the workspace (a one-word web-form name, a phone)."""
     lead = lead_get_for_user(request.user, pk)
     form = ContactForm(request.POST)
@@ -280,13 +282,13 @@ def contact_update(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def answer_save(request: HttpRequest, pk: int) -> HttpResponse:
+def answer_save(request: AuthedRequest, pk: int) -> HttpResponse:
     """One answer, saved as it is picked (workspace.js posts each change): the answer is
     stored before the call is logged, so nothing typed in the script is lost. Returns the
     heading's badges with the new score; a bad value is a 400 with the reason as text."""
     lead = lead_get_for_user(request.user, pk)
-    criterion = Criterion.objects.filter(active=True, pk=_int(request.POST.get("criterion")))
-    criterion = criterion.prefetch_related("options").first()
+    criteria = Criterion.objects.filter(active=True, pk=_int(request.POST.get("criterion")))
+    criterion = criteria.prefetch_related("options").first()
     if criterion is None:
         return _refused(_("This question is no longer asked."))
     form = AnswersForm(
@@ -294,7 +296,7 @@ def answer_save(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if not form.is_valid():
         errors = [e for field_errors in form.errors.values() for e in field_errors]
-        return _refused(" ".join(errors))
+        return _refused(" ".join(str(e) for e in errors))
     try:
         for given, value in form.given():
             services.lead_answer(lead=lead, by=request.user, criterion=given, value=value)
@@ -324,7 +326,7 @@ def _int(value: str | None) -> int:
 
 @login_required
 @require_POST
-def answers_save(request: HttpRequest, pk: int) -> HttpResponse:
+def answers_save(request: AuthedRequest, pk: int) -> HttpResponse:
     lead = lead_get_for_user(request.user, pk)
     form = AnswersForm(request.POST, criteria=_criteria(), answers={})
     if not form.is_valid():
@@ -340,7 +342,7 @@ def answers_save(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def check(request: HttpRequest, pk: int) -> HttpResponse:
+def check(request: AuthedRequest, pk: int) -> HttpResponse:
     lead = lead_get_for_user(request.user, pk)
     return _act(
         request,
@@ -352,7 +354,7 @@ def check(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def junk(request: HttpRequest, pk: int) -> HttpResponse:
+def junk(request: AuthedRequest, pk: int) -> HttpResponse:
     lead = lead_get_for_user(request.user, pk)
     form = JunkForm(request.POST)
     if not form.is_valid():

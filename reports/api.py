@@ -5,10 +5,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.renderers import BaseRenderer, JSONRenderer
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crm.lib.http import AuthedApiRequest
 from crm.lib.spreadsheets import spreadsheet_safe
 from reports import exports
 from reports.forms import PeriodForm
@@ -33,6 +33,7 @@ class CsvRenderer(BaseRenderer):
 
 
 class TeamReportView(APIView):
+    request: AuthedApiRequest
     renderer_classes = [JSONRenderer, CsvRenderer]
 
     def handle_exception(self, exc: Exception) -> Response:
@@ -53,13 +54,13 @@ class TeamReportView(APIView):
             OpenApiParameter("to", str, description="Last day, included (default: today)"),
         ],
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthedApiRequest) -> Response:
         teams = report_teams(request.user)
         if not teams:
             raise PermissionDenied
         form = PeriodForm.from_query(request.query_params)
         if not form.is_valid():
-            raise ValidationError(form.errors)
+            raise ValidationError({f: [str(m) for m in e] for f, e in form.errors.items()})
         period = form.period(None)
         return Response(
             {

@@ -33,7 +33,8 @@ class PeriodForm(forms.Form):
         return _within_years(self.cleaned_data["date_to"])
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.errors:  # a field's own error says it all; the defaults need both fields
             return data
         today = timezone.localdate()

@@ -3,7 +3,7 @@
 from collections import defaultdict
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Count, F, Q, Sum
 
 from deals.models import Deal
@@ -17,7 +17,7 @@ from reports.selectors import closed_deals, money, share
 REACHED_CALL_SECONDS = 30
 
 
-def person_figures(user: AbstractBaseUser, period: Period) -> dict:
+def person_figures(user: User, period: Period) -> dict:
     """What one person did in the period, as a qualifier and as a closer."""
     in_period = {"at__gte": period.start, "at__lt": period.end}
     calls = ContactAttempt.objects.filter(by=user, **in_period)

@@ -213,8 +213,10 @@ def human_rows(report: list[dict]) -> list[list[str]]:
     ]
     for team in report:
         name = f"{team['name']} ({KINDS[team['kind']]})"
-        for row in table(team):
-            rows.append([name, row.label, row.now_plain, row.before_plain, row.trend.text])
+        rows.extend(
+            [name, row.label, row.now_plain, row.before_plain, row.trend.text]
+            for row in table(team)
+        )
         now, before = team["figures"], team["previous"]
         for key, title in (
             ("by_source", _("Leads by source")),
@@ -225,8 +227,8 @@ def human_rows(report: list[dict]) -> list[list[str]]:
                 was = previous.get(label, 0)
                 change = trend(count, was, NEUTRAL).text
                 rows.append([name, f"{title}: {label}", str(count), str(was), change])
-        for closer in now.get("closers", []):
-            rows.append(
-                [name, f"{_('Revenue won')}: {closer['closer']}", plain(closer["revenue"], MONEY)]
-            )
+        rows.extend(
+            [name, f"{_('Revenue won')}: {closer['closer']}", plain(closer["revenue"], MONEY)]
+            for closer in now.get("closers", [])
+        )
     return rows

@@ -3,10 +3,11 @@ looping over leads in Python. Definitions are in the README ("Reports")."""
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import Aggregate, Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncWeek
 
 from crm import access
@@ -31,7 +32,7 @@ def money(amount: Decimal | None) -> Decimal:
 
 
 def share(part: int | None, whole: int | None) -> float | None:
-    return round(100 * part / whole, 1) if whole else None
+    return round(100 * (part or 0) / whole, 1) if whole else None
 
 
 def qualification_figures(team: Team, period: Period) -> dict:
@@ -64,7 +65,7 @@ def qualification_report(teams: list[Team], periods: list[Period]) -> dict[int, 
     junk_by_reason = _by(leads.filter(state=Lead.State.JUNK), "junk_reason__name", periods)
     weekly = _weekly(leads, periods)
     breach_cells = breaches(teams, periods)
-    report = {}
+    report: dict[int, list[dict]] = {}
     for team in teams:
         report[team.pk] = []
         for span, period in enumerate(periods):
@@ -174,12 +175,12 @@ def sales_report(teams: list[Team], periods: list[Period]) -> dict[int, list[dic
         deals.values("team").annotate(**_per_period(periods, "closed_at", _closed_counts)),
         "team",
     )
-    report = {}
+    report: dict[int, list[dict]] = {}
     for span, period in enumerate(periods):
         closers = closer_figures(closed_deals(deals, period))
         for team in teams:
             c = {**dict.fromkeys(_handoff_counts(Q()), 0), **counts.get((team.pk, span), {})}
-            d = {"closed_won": 0, "closed_lost": 0, "revenue": None}
+            d: dict[str, Any] = {"closed_won": 0, "closed_lost": 0, "revenue": None}
             d.update(closed.get((team.pk, span), {}))
             won_lost = d["closed_won"] + d["closed_lost"]
             report.setdefault(team.pk, []).append(
@@ -277,7 +278,7 @@ def breaches(teams: list[Team], periods: list[Period]) -> dict[tuple, list[tuple
     return found
 
 
-def _breaches(cells: list[tuple]) -> dict[str, list[int]]:
+def _breaches(cells: list[tuple]) -> dict[str, Any]:
     """By hour of day (0–23) and by weekday (Monday first): where the head needs more
     people."""
     hours, weekdays = [0] * 24, [0] * 7
@@ -291,7 +292,7 @@ def _weekly(leads: QuerySet[Lead], periods: list[Period]) -> dict[tuple, list[di
     """Leads, conversions and reaction week by week (weeks start on Monday, local time)."""
 
     def week_counts(cohort: Q) -> dict:
-        counts = {
+        counts: dict[str, Aggregate] = {
             "leads": Count("id", filter=cohort),
             "converted": Count("id", filter=cohort & Q(state=Lead.State.CONVERTED)),
             "within_15": Count("id", filter=cohort & Q(reaction_minutes__lte=15)),
@@ -356,7 +357,8 @@ def _within(field: str, period: Period) -> Q:
 def _range(field: str, periods: list[Period]) -> dict:
     """One range over all the periods: a single index range (an OR of ranges would not be
     an index-only scan)."""
-    assert len({p.zone for p in periods}) == 1, "periods of one time zone"
+    if len({p.zone for p in periods}) != 1:
+        raise ValueError("periods of one time zone")
     first, end = min(p.start for p in periods), max(p.end for p in periods)
     return {f"{field}__gte": first, f"{field}__lt": end}
 

@@ -1,5 +1,6 @@
 import csv
 import io
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -11,6 +12,7 @@ from django.utils.http import urlencode
 
 from crm import access
 from crm.access import page_for
+from crm.lib.http import AuthedRequest
 from crm.lib.spreadsheets import spreadsheet_safe
 from crm.teams.selectors import teams_for_user
 from reports import exports, people, presentation
@@ -64,13 +66,13 @@ def teams(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def person(request: HttpRequest, pk: int) -> HttpResponse:
+def person(request: AuthedRequest, pk: int) -> HttpResponse:
     visible = report_teams(request.user)
     user = get_user_model().objects.filter(pk=pk, teams__in=visible).distinct().first()
     if user is None:
         raise Http404
     form, period = _period(request)
-    context = {"form": form, "period": period, "person": user}
+    context: dict[str, Any] = {"form": form, "period": period, "person": user}
     if period:
         now = people.person_figures(user, period)
         before = people.person_figures(user, period.previous())
@@ -80,7 +82,7 @@ def person(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def leaderboard(request: HttpRequest) -> HttpResponse:
+def leaderboard(request: AuthedRequest) -> HttpResponse:
     """What every team member sees: points for the actions that make sales."""
     team_ids = list(teams_for_user(request.user).values_list("pk", flat=True))
     form, period = _period(request)
@@ -94,7 +96,7 @@ def insights(request: HttpRequest) -> HttpResponse:
     visible = report_teams(request.user)
     team_ids = [t.pk for t in visible]
     form, period = _period(request)
-    context = {"form": form}
+    context: dict[str, Any] = {"form": form}
     if period:
         context["answers"] = people.answer_outcomes(team_ids, period)
         context["sources"] = people.source_quality(team_ids, period)

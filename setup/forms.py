@@ -1,6 +1,7 @@
 """The Settings pages' forms. Each says what is wrong next to the field, and a refused form
 comes back with everything typed in it."""
 
+import itertools
 import json
 from typing import Any
 
@@ -312,9 +313,7 @@ class BaseHoursFormSet(BaseInlineFormSet):
             by_day.setdefault(data["weekday"], []).append((start, end, form))
         for intervals in by_day.values():
             intervals.sort(key=lambda i: i[0])
-            for (_s1, end1, _f1), (start2, _e2, form2) in zip(
-                intervals, intervals[1:], strict=False
-            ):
+            for (_s1, end1, _f1), (start2, _e2, form2) in itertools.pairwise(intervals):
                 if start2 < end1:
                     form2.add_error("opens", _("Overlaps another interval of the same day."))
 

@@ -62,7 +62,7 @@ def test_no_hours_means_always_open():
 
 
 def test_a_week_without_working_days_is_an_error_not_a_hang():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no working"):
         WorkingWeek(MOSCOW, {0: []}).add(at(MOSCOW, 2026, 11, 25, 10, 0), 15)
 
 

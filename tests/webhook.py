@@ -18,7 +18,7 @@ class WebhookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.keys.append(self.headers.get("Idempotency-Key", ""))
                 receiver.bodies.append(json.loads(body or b"{}"))

@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET, require_POST
 from rest_framework.authtoken.models import Token
 
 from crm.accounts.services import token_issue, token_revoke
+from crm.lib.http import AuthedRequest
 
 # The new key waits in the session (stored server-side, in the database that holds the token
 # anyway) for the one page that shows it: Post/Redirect/Get, so a reload neither re-posts (and
@@ -15,7 +16,7 @@ from crm.accounts.services import token_issue, token_revoke
 NEW_KEY = "new_api_token"
 
 
-def _page(request: HttpRequest, status: int = 200) -> HttpResponse:
+def _page(request: AuthedRequest, status: int = 200) -> HttpResponse:
     context = {
         "token": Token.objects.filter(user=request.user).first(),
         "new_key": request.session.pop(NEW_KEY, None),
@@ -26,7 +27,7 @@ def _page(request: HttpRequest, status: int = 200) -> HttpResponse:
 
 @login_required
 @require_GET
-def profile(request: HttpRequest) -> HttpResponse:
+def profile(request: AuthedRequest) -> HttpResponse:
     """Whether the user has an API token; its key only once, right after it was issued (pages
     are sent with Cache-Control: no-store, so Back does not show it again either)."""
     return _page(request)
@@ -34,7 +35,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def token(request: HttpRequest) -> HttpResponse:
+def token(request: AuthedRequest) -> HttpResponse:
     action = request.POST.get("action")
     if action == "issue":
         request.session[NEW_KEY] = token_issue(user=request.user).key

@@ -140,7 +140,7 @@ class JsonFormatter(_JsonFormatter):
         )
         super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s", **kwargs)
 
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         moment = datetime.fromtimestamp(record.created, tz=UTC)
         return moment.isoformat(timespec="milliseconds")
 
@@ -218,8 +218,7 @@ def log_uncaught_exceptions() -> None:
 
     def other_thread(args: threading.ExceptHookArgs) -> None:
         if args.exc_type is not SystemExit:
-            exc_info = (args.exc_type, args.exc_value, args.exc_traceback)
-            log.critical("uncaught exception in a thread", exc_info=exc_info)
+            log.critical("uncaught exception in a thread", exc_info=args.exc_value)
 
     sys.excepthook = main_thread
     threading.excepthook = other_thread

@@ -40,7 +40,7 @@ def xlsx_rows(raw: bytes) -> list[list[str]]:
 
     try:
         book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-    except Exception as error:  # zipfile, XML and openpyxl's own errors alike
+    except Exception as error:  # noqa: BLE001 - zipfile, XML and openpyxl's own errors alike
         raise ValueError(str(error)) from None
     try:
         sheet = book.worksheets[0]

@@ -4,6 +4,7 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.exceptions import ValidationError
 
 from crm.api import NewestFirst
+from crm.lib.http import AuthedApiRequest
 from crm.notifications.groups import KINDS
 from crm.notifications.models import Notification
 
@@ -26,6 +27,8 @@ class NotificationSerializer(serializers.ModelSerializer):
 
 class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """The current user's notifications, newest first; `?kind=` keeps one kind."""
+
+    request: AuthedApiRequest
 
     serializer_class = NotificationSerializer
     pagination_class = NewestFirst

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.mail import EmailMessage
 from django.core.mail.utils import DNS_NAME
 from django.db import connection, transaction
@@ -30,7 +30,7 @@ WEBHOOK_TIMEOUT_S = 10
 
 @dataclass(frozen=True)
 class Message:
-    recipient: AbstractBaseUser
+    recipient: User
     kind: str
     message: str  # an English msgid, marked with gettext_noop where it is written
     params: dict
@@ -154,7 +154,7 @@ def delivery_send(delivery_id: int, now: datetime | None = None) -> bool:
         return False
     delivery = Delivery.objects.select_related("notification__recipient").get(pk=delivery_id)
     try:
-        SENDERS[delivery.channel](delivery)
+        SENDERS[Delivery.Channel(delivery.channel)](delivery)
     except Exception as error:  # noqa: BLE001 - any failure to send is retried
         _record_failure(delivery, str(error)[:1000] or error.__class__.__name__, now)
         return False
@@ -213,7 +213,10 @@ def _send_webhook(delivery: Delivery) -> None:
         "recipients": _alert_recipients(notification),
         "created_at": notification.created_at.isoformat(),
     }
-    request = urllib.request.Request(
+    # urlopen also opens file: and ftp: URLs; a team's webhook is only ever http(s).
+    if not delivery.target.startswith(("https://", "http://")):
+        raise ValueError("a webhook URL must be http(s)")
+    request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
         delivery.target,
         data=json.dumps(payload).encode(),
         method="POST",

@@ -8,6 +8,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm.lib.http import AuthedRequest
 from crm.notifications import groups
 from crm.notifications.models import Notification
 
@@ -58,13 +59,13 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def badge(request: HttpRequest) -> HttpResponse:
+def badge(request: AuthedRequest) -> HttpResponse:
     """The bell's count, polled by every page's header."""
     return render(request, "notifications/badge.html", {"unread": unread_count(request.user)})
 
 
 @login_required
-def open_notification(request: HttpRequest, pk: int) -> HttpResponse:
+def open_notification(request: AuthedRequest, pk: int) -> HttpResponse:
     notification = get_object_or_404(Notification, pk=pk, recipient=request.user)
     if notification.read_at is None:
         Notification.objects.filter(pk=pk).update(read_at=timezone.now())

@@ -45,7 +45,7 @@ def claim_lapsed(lead: Lead, now: datetime) -> bool:
 @register.filter
 def state_label(value: str) -> str:
     """A state as the reader's language names it, for event rows that store the raw value."""
-    return Lead.State(value).label if value in Lead.State.values else value
+    return str(Lead.State(value).label) if value in Lead.State.values else value
 
 
 register.filter("phone", international)

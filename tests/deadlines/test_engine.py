@@ -35,7 +35,7 @@ def test_the_owning_apps_register_their_kinds():
 
 def test_a_kind_registered_twice_differently_is_refused():
     warn = registry.kinds()["warn"]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="registered twice"):
         registry.register(registry.Kind(**{**warn.__dict__, "tell": registry.TELL_MANAGER}))
     assert registry.register(warn) is warn  # the same again is harmless
 

@@ -21,7 +21,7 @@ def sales_b(world) -> Team:
     return team
 
 
-def legacy_deal(Deal, team: Team, lead, contact, company):  # noqa: N803 — a model class
+def legacy_deal(Deal, team: Team, lead, contact, company):
     return Deal.objects.create(
         team_id=team.pk,
         lead_id=lead.pk,
@@ -31,7 +31,7 @@ def legacy_deal(Deal, team: Team, lead, contact, company):  # noqa: N803 — a m
     )
 
 
-def build_shared(world, sales_b, Contact, Company, Deal) -> dict:  # noqa: N803
+def build_shared(world, sales_b, Contact, Company, Deal) -> dict:
     """What the old global matching made of these conversions, in order."""
     a1 = make_lead(world.team, name="Иван Петров", phone=P, email="ivan@a.ru", company_name="Alpha")
     b1 = make_lead(

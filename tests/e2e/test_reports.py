@@ -3,6 +3,7 @@ arrows coloured by whether the change is good, charts, the CSV for people and th
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
@@ -37,7 +38,7 @@ def test_head_opens_the_team_report_sees_the_charts_and_downloads_the_csv(
 
     with page.expect_download() as download:
         page.locator("#download-csv").click()
-    body = open(download.value.path(), encoding="utf-8-sig").read()
+    body = Path(download.value.path()).read_text(encoding="utf-8-sig")
     assert body.splitlines()[0] == "Team,Metric,This period,Before,Change"
     assert f'{world.team.name} (qualifies leads),Leads in,2,0,"up, better"' in body
 
@@ -95,7 +96,7 @@ def test_head_reads_the_report_in_russian(browser: Browser, live_server, week): 
 
     with page.expect_download() as download:
         page.locator("#download-csv").click()
-    body = open(download.value.path(), encoding="utf-8-sig").read()
+    body = Path(download.value.path()).read_text(encoding="utf-8-sig")
     lines = body.splitlines()
     assert lines[0] == "Команда;Показатель;Этот период;Предыдущий период;Изменение"
     assert "Call centre (квалифицирует лиды);Время реакции, медиана (рабочие минуты);18,0;" in body

@@ -55,7 +55,7 @@ def test_querysets(case):
 
 
 def test_the_sweeps_sql_tells_the_holder_or_the_team(case, world):
-    lead, held = case
+    _lead, held = case
     sweep(now=NOW)  # raises the callback warning: told to whoever holds the lead
     told = set(Notification.objects.values_list("recipient__username", flat=True))
     assert told == ({"qualifier"} if held else {"qualifier", "teammate"})

@@ -217,8 +217,8 @@ def test_a_knock_out_answer_from_the_form_shows_as_knocked_out(source, criteria)
 
 
 def test_a_repeated_post_prefills_nothing_twice(source, criteria):
-    first = tilda(source, **{"Бюджет": "450 000"})
-    again = tilda(source, **{"Бюджет": "450 000"})
+    first = tilda(source, Бюджет="450 000")
+    again = tilda(source, Бюджет="450 000")
     assert (first.status_code, again.status_code) == (201, 200)
     assert Answer.objects.count() == 1
 
@@ -239,7 +239,7 @@ def test_a_json_post_with_our_field_names_prefills_too(world, criteria):
 
 
 def test_the_qualifier_answers_over_a_prefilled_answer(source, criteria, world):
-    tilda(source, **{"Бюджет": "450 000"})
+    tilda(source, Бюджет="450 000")
     lead = Lead.objects.get()
     services.lead_answer(lead=lead, by=world.qualifier, criterion=criteria["budget"], value="90000")
     answer = lead.answers.get()

@@ -3,7 +3,7 @@ CSV and the API. The period is 2–8 November 2026 in each team's own time zone.
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -153,7 +153,7 @@ def same(api_value, value) -> bool:
 
 
 def period(team) -> Period:
-    return Period(datetime(2026, 11, 2).date(), datetime(2026, 11, 8).date(), team.zone)
+    return Period(date(2026, 11, 2), date(2026, 11, 8), team.zone)
 
 
 def test_every_qualification_figure(week):

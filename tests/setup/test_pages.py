@@ -249,7 +249,7 @@ def test_the_preview_shows_the_draft_in_the_script(admin_client, world):
 # Reasons
 
 
-@pytest.mark.parametrize("kind, model", [("junk", JunkReason), ("loss", LossReason)])
+@pytest.mark.parametrize(("kind", "model"), [("junk", JunkReason), ("loss", LossReason)])
 def test_add_a_reason_with_a_slug_from_russian(admin_client, world, kind, model):
     response = admin_client.post(
         reverse("setup:reason_add", args=[kind]), {"name": "Нет бюджета", "slug": ""}
@@ -301,7 +301,7 @@ def test_a_head_cannot_open_another_teams_or_a_teamless_source(head_client, worl
 
 
 @pytest.mark.parametrize(
-    "field_map, error",
+    ("field_map", "error"),
     [
         ("{message: Comments}", "Not valid JSON"),
         ('["message"]', "Each of our fields maps"),
@@ -385,7 +385,7 @@ def test_working_hours_with_a_lunch_break_are_saved(head_client, world):
 
 
 @pytest.mark.parametrize(
-    "overrides, error",
+    ("overrides", "error"),
     [
         ({"sla_warn_minutes": "20"}, "The warning must come before the breach"),
         ({"sla_warn_minutes": "30"}, "The warning must come before the breach"),

@@ -9,7 +9,7 @@ from tests.factories import UserFactory
 
 
 @pytest.mark.parametrize(
-    "name, slug",
+    ("name", "slug"),
     [
         ("Тип кухни", "tip-kukhni"),
         ("Бюджет, ₽", "byudzhet"),

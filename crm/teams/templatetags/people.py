@@ -1,11 +1,11 @@
 from django import template
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 register = template.Library()
 
 
 @register.filter
-def person(user: AbstractBaseUser | None) -> str:
+def person(user: User | None) -> str:
     """How a colleague is named on a page: their full name, else their login."""
     if user is None:
         return ""

@@ -21,7 +21,7 @@ from handoff.services import lead_convert
 from leads import services
 from leads.models import ContactAttempt, Criterion, CriterionOption, JunkReason, Lead, LeadSource
 
-PASSWORD = "demo12345"
+PASSWORD = "demo12345"  # noqa: S105 - the demo users' documented password (SPEC)
 USERS = [
     # username, first, last, role
     ("qualifier", "Анна", "Смирнова", Role.QUALIFIER),
@@ -60,7 +60,7 @@ class Command(BaseCommand):
     help = "Load demo teams, users, criteria and about 200 leads (safe to run twice)."
 
     def handle(self, *args, **options) -> None:
-        rng = random.Random(42)
+        rng = random.Random(42)  # noqa: S311 - repeatable demo data, not a secret
         with transaction.atomic():
             users = self._users()
             qualification, sales = self._teams(users)
