@@ -26,6 +26,11 @@ pytestmark = pytest.mark.django_db
 UNKNOWN = "Пётр Неизвестный"
 
 
+def phones(lead: Lead) -> list[tuple[str, str, str]]:
+    """The lead's phones as (number, kind, extension), the primary one first."""
+    return [(p.value, p.label, p.ext) for p in lead.points.filter(kind="phone")]
+
+
 def run(world, raw: bytes, **options):
     csv_file = open_file(raw)
     mapping = options.pop("mapping", guess_mapping(csv_file.header))
@@ -59,8 +64,11 @@ def test_bitrix24_csv_of_1200_leads_loses_no_row_phone_or_surname(world, encodin
         lead = leads[str(100000 + i)]
         assert lead.name == expected.full_name  # Фамилия Имя Отчество
         assert lead.phone == e164(i)  # from "Рабочий телефон" or "Мобильный телефон"
-    # Two numbers in one cell: both kept.
-    assert (leads["100010"].phone, leads["100010"].phone2) == (e164(10), e164(10, "925"))
+    # Two numbers in one cell: both kept, with the kind their column names.
+    assert [number for number, _kind, _ext in phones(leads["100010"])][:2] == [
+        e164(10),
+        e164(10, "925"),
+    ]
     assert all(lead.name.startswith(Bitrix24Lead(0).surname) for lead in [leads["100000"]])
 
 
@@ -115,7 +123,7 @@ def test_a_converted_lead_is_refused_with_a_clear_message(world):
     assert "Converted in the other CRM (Качественный лид)" in errors["status"][0]
 
 
-def test_more_phones_and_e_mails_and_extensions_are_kept_in_the_message(world):
+def test_every_phone_and_e_mail_is_kept_with_its_kind_and_extension(world):
     raw = bitrix24_file(
         [
             [
@@ -133,11 +141,18 @@ def test_more_phones_and_e_mails_and_extensions_are_kept_in_the_message(world):
     result = run(world, raw)
     assert result.created == 1, result.errors
     lead = Lead.objects.get()
-    assert (lead.phone, lead.phone2) == ("+79251234567", "+74951234567")
-    assert lead.email == "a@example.com"
-    assert "Other phones: +79161234567, 8 916 000" in lead.message
-    assert "Extension 123 for +74951234567" in lead.message
-    assert "Other e-mails: b@example.com" in lead.message
+    # Column order (the preset's: mobile, then work), then cell order; the kind from the column.
+    assert phones(lead) == [
+        ("+79251234567", "mobile", ""),
+        ("+74951234567", "work", "123"),
+        ("+79161234567", "work", ""),
+    ]
+    assert (lead.phone, lead.phone_ext, lead.email) == ("+79251234567", "", "a@example.com")
+    emails = [(p.value, p.label) for p in lead.points.filter(kind="email")]
+    assert emails == [("a@example.com", "work"), ("b@example.com", "work")]
+    # What is no number is not lost: it stays in the message.
+    assert "Other phones: 8 916 000" in lead.message
+    assert "Extension" not in lead.message
 
 
 def test_an_invalid_only_phone_still_refuses_the_row(world):
@@ -228,7 +243,7 @@ def test_import_leads_command_with_a_bitrix24_export(world, tmp_path, capsys):
     assert "a Bitrix24 export" in out
     assert "phone=Мобильный телефон+Рабочий телефон+Домашний телефон" in out
     assert "50 rows: 50 created" in out
-    assert Lead.objects.get(external_id="100010").phone2 == e164(10, "925")
+    assert e164(10, "925") in [n for n, _k, _e in phones(Lead.objects.get(external_id="100010"))]
 
 
 def test_a_workbook_row_keeps_its_spreadsheet_number_past_a_blank_row(world):
@@ -259,10 +274,9 @@ def test_bitrix24_english_titles_and_a_responsible_matched_by_e_mail(world):
     result = run(world, raw)
     assert result.created == 1, result.errors
     lead = Lead.objects.get()
-    assert (lead.name, lead.phone, lead.phone2) == (
+    assert (lead.name, phones(lead)) == (
         "Smith John Paul",
-        "+79161234567",
-        "+79161234568",
+        [("+79161234567", "mobile", ""), ("+79161234568", "mobile", "")],
     )
     assert (lead.state, lead.assignee) == (Lead.State.JUNK, world.qualifier)
     assert lead.created_at == datetime(2026, 3, 2, 9, 15, tzinfo=ZoneInfo("Europe/Moscow"))

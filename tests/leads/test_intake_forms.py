@@ -236,11 +236,13 @@ def test_amocrm_reads_fields_past_one_without_a_code_and_a_second_phone(source):
     response = APIClient().post(f"{URL}?key={source.intake_key}", body)
     assert response.status_code == 201, response.content
     lead = Lead.objects.get()
-    assert (lead.phone, lead.phone2, lead.email) == (
-        "+79000000001",
-        "+79161234567",
-        "olga@example.ru",
-    )
+    assert (lead.phone, lead.email) == ("+79000000001", "olga@example.ru")
+    # Every PHONE value, with the kind its enum names.
+    assert [(p.kind, p.value, p.label) for p in lead.points.all()] == [
+        ("email", "olga@example.ru", "other"),
+        ("phone", "+79000000001", "work"),
+        ("phone", "+79161234567", "mobile"),
+    ]
     assert lead.form_answers == {"Город": "Тверь"}
 
 
@@ -273,7 +275,6 @@ def test_the_one_statement_insert_stores_every_column_the_orm_path_stores(source
     fields = {
         "name": "Анна",
         "phone": "+79161234567",
-        "phone2": "+375291234567",
         "phone_ext": "123",
         "email": "anna@example.ru",
         "company_name": "ООО Кухни",
