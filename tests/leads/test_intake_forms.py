@@ -153,7 +153,7 @@ def test_utm_content_and_term_are_stored_read_by_the_api_and_exported(source, wo
     export = client.get(reverse("leads:export"))
     text = b"".join(export.streaming_content).decode("utf-8")
     assert "utm_content;utm_term" in text.splitlines()[0]
-    assert text.splitlines()[1].endswith("banner-2;кухни на заказ")
+    assert text.splitlines()[1].endswith("banner-2;кухни на заказ;+7 916 123-45-67 (other);")
 
 
 # --- the builders' real payloads -------------------------------------------------------
