@@ -31,11 +31,14 @@ class LeadEntryForm(forms.Form):
     name = forms.CharField(label=_("Full name"), max_length=200, required=False)
     phone = forms.CharField(label=_("Phone"), max_length=60, required=False)
     phone_kind = forms.ChoiceField(
-        label=_("Kind"), choices=channels.Label.choices, initial=channels.Label.MOBILE
+        label=_("Kind"),
+        choices=channels.Label.choices,
+        required=False,
+        initial=channels.Label.MOBILE,
     )
     phone2 = forms.CharField(label=_("Another phone"), max_length=60, required=False)
     phone2_kind = forms.ChoiceField(
-        label=_("Kind"), choices=channels.Label.choices, initial=channels.Label.WORK
+        label=_("Kind"), choices=channels.Label.choices, required=False, initial=channels.Label.WORK
     )
     email = forms.CharField(label=_("E-mail"), max_length=254, required=False)
     email2 = forms.CharField(label=_("Another e-mail"), max_length=254, required=False)
@@ -197,6 +200,7 @@ class ContactForm(forms.Form):
             self.fields[f"phone_{i}_kind"] = forms.ChoiceField(
                 label=_("Kind"),
                 choices=channels.Label.choices,
+                required=False,
                 initial=point.label if point else channels.Label.MOBILE,
             )
             self.fields[f"phone_{i}_ext"] = forms.CharField(
@@ -213,6 +217,7 @@ class ContactForm(forms.Form):
             self.fields[f"email_{i}_kind"] = forms.ChoiceField(
                 label=_("Kind"),
                 choices=channels.Label.choices,
+                required=False,
                 initial=point.label if point else channels.Label.WORK,
             )
 

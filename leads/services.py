@@ -2,6 +2,7 @@
 leaves an event; views and the API call these, never a transition directly."""
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -587,6 +588,10 @@ def lead_contact_update(
                 changed.append(name)
     current = [p.as_point() for p in lead.points.all()]
     points = _contact_points(current, fields)
+    # A number retyped the way the box shows it is the same point: it keeps what was typed
+    # when it arrived, and only a changed number, kind, extension or order is a change.
+    typed = {(p.kind, p.value): p.raw for p in current}
+    points = [replace(p, raw=typed.get((p.kind, p.value), p.raw)) for p in points]
     for kind in (channels.PHONE, channels.EMAIL):
         if [p for p in points if p.kind == kind] != [p for p in current if p.kind == kind]:
             changed.append(kind)

@@ -302,3 +302,17 @@ def test_every_writer_stores_what_the_orm_path_stores(world, source, writer):
     # the ORM's callers did not; everything else is the same row for row.
     assert got == expected
     assert [r["duplicate_of"] for r in got] == [None, 0, 0, None, None]
+
+
+def test_the_contact_form_saved_unchanged_changes_nothing(world, client):
+    lead = make_lead(world.team, name="Анна Ли", phone="8 916 123-45-67", email="")
+    client.force_login(world.qualifier)
+    page = client.get(reverse("leads:detail", args=[lead.pk])).content.decode()
+    assert 'value="+7 916 123-45-67"' in page  # the edit box shows the number as people read it
+    kind = lead.points.get().label
+    client.post(
+        reverse("leads:contact", args=[lead.pk]),
+        {"name": "Анна Ли", "phone_0": "+7 916 123-45-67", "phone_0_kind": kind},
+    )
+    assert not lead.events.filter(kind=LeadEvent.Kind.CONTACT).exists()
+    assert lead.points.get().raw == "8 916 123-45-67"  # as it arrived

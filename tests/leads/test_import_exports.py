@@ -1,6 +1,8 @@
 """Bitrix24 and amoCRM exports imported as they are (issue 13, item 3), with files generated in
 their shapes by tests/leads/exports.py."""
 
+import csv
+import io
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -12,6 +14,7 @@ from django.urls import reverse
 from leads.import_presets import AMOCRM, BITRIX24, detect_preset
 from leads.imports import guess_mapping, import_leads, open_file
 from leads.models import Deadline, JunkReason, Lead, LeadImport, LeadSource
+from tests.factories import make_lead
 from tests.leads.exports import (
     BITRIX24_HEADER,
     Bitrix24Lead,
@@ -305,3 +308,33 @@ def test_an_unparsable_date_is_kept_in_the_message(world):
     result = run(world, raw)
     assert result.created == 1
     assert "Created: вчера вечером" in Lead.objects.get().message
+
+
+def test_a_bitrix24_row_with_every_phone_and_email_column_keeps_each_with_its_kind(world):
+    """Bitrix24's five phone/e-mail columns, one of them with two numbers and an extension:
+    every value stored, the kind from the column, duplicates found by the second phone."""
+    row = Bitrix24Lead(1).row("")
+    cell = {title: i for i, title in enumerate(BITRIX24_HEADER)}
+    row[cell["Рабочий телефон"]] = "+7 495 123-45-67 доб. 123, +7 495 765-43-21"
+    row[cell["Мобильный телефон"]] = "8 916 111-22-33"
+    row[cell["Домашний телефон"]] = "8 (4822) 12-34-56"
+    row[cell["Рабочий e-mail"]] = "olga@work.ru"
+    row[cell["Частный e-mail"]] = "Olga@Mail.ru"
+    original = make_lead(world.team, phone="+74957654321")  # the second work phone
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerows([BITRIX24_HEADER, row])
+    result = run(world, out.getvalue().encode("utf-8-sig"))
+    assert result.created == 1, result.errors
+    lead = Lead.objects.get(external_id="100001")
+    # The preset's column order: mobile, work, home.
+    assert phones(lead) == [
+        ("+79161112233", "mobile", ""),
+        ("+74951234567", "work", "123"),
+        ("+74957654321", "work", ""),
+        ("+74822123456", "home", ""),
+    ]
+    emails = [(p.value, p.label, p.raw) for p in lead.points.filter(kind="email")]
+    assert emails == [("olga@work.ru", "work", ""), ("olga@mail.ru", "home", "Olga@Mail.ru")]
+    assert (lead.phone, lead.email) == ("+79161112233", "olga@work.ru")
+    assert lead.duplicate_of == original
