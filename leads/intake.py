@@ -71,7 +71,8 @@ def _several(key: str, value: list) -> "Several | NotText":
             items.append((str(item), "", ""))
             continue
         texts = item.values() if isinstance(item, dict) else ()
-        if not isinstance(item, dict) or not all(isinstance(v, str | int) for v in texts):
+        text_only = all(isinstance(v, str | int) and not isinstance(v, bool) for v in texts)
+        if not isinstance(item, dict) or not text_only:
             return NotText(
                 _("Send a list of objects with %(key)s, kind and ext as text.")
                 % {"key": SEVERAL_KEYS[key]}

@@ -58,8 +58,17 @@ def test_intake_takes_phones_and_emails_with_their_kinds(source):
     ]
 
 
-def test_intake_phones_that_are_not_a_list_of_objects_are_a_400_naming_the_field(source):
-    response = post(source, {"phone": "+79161234567", "phones": [{"number": {"x": 1}}]})
+@pytest.mark.parametrize(
+    "phones",
+    [
+        [{"number": {"x": 1}}],
+        [{"number": "+79031112233", "kind": True}],
+        [1.5],
+        [["+79031112233"]],
+    ],
+)
+def test_intake_phones_that_are_not_a_list_of_objects_are_a_400_naming_the_field(source, phones):
+    response = post(source, {"phone": "+79161234567", "phones": phones})
     assert response.status_code == 400
     assert "phones" in response.json()
     assert not Lead.objects.exists()
