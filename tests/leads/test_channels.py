@@ -205,7 +205,7 @@ def test_conversion_finds_the_contact_by_a_second_phone_and_adds_the_new_ones(wo
     assert Contact.objects.filter(team=world.sales).count() == 1
 
 
-def test_a_new_contact_gets_every_phone_of_the_lead(world):
+def test_a_new_contact_gets_every_phone_of_the_lead(world, client):
     lead = make_lead(world.team, name="Анна Ли", phone="+79161234567")
     services.lead_contact_update(
         lead=lead,
@@ -221,6 +221,11 @@ def test_a_new_contact_gets_every_phone_of_the_lead(world):
         .values_list("value", "label")
     )
     assert values == [("+79161234567", "mobile"), ("+74951234567", "work")]
+    # The closers' side shows them: the deal page and the contact page.
+    client.force_login(world.head)
+    for name, pk in (("deals:detail", deal.pk), ("deals:contact", deal.contact_id)):
+        page = client.get(reverse(name, args=[pk])).content.decode()
+        assert "+7 495 123-45-67" in page and "work" in page, name
 
 
 # --- one rule set: the three writers store the same rows ------------------------------
