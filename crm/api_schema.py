@@ -70,6 +70,12 @@ MEANINGS: dict[str, dict[str, str]] = {
         "(`answered_by` is null).",
     },
     # drf-spectacular's name for the empty value of a field that may be blank.
+    "PointKindEnum": {
+        "mobile": "a mobile phone",
+        "work": "at work",
+        "home": "at home, personal",
+        "other": "not said",
+    },
     "BlankEnum": {"": "Not set yet: an open dispute has no outcome."},
     "ChannelEnum": {
         "web_form": "A website form, posting to the intake.",

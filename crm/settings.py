@@ -236,6 +236,7 @@ SPECTACULAR_SETTINGS = {
         "AttemptOutcomeEnum": "leads.models.ContactAttempt.Outcome",
         "DealStageEnum": "deals.models.Deal.Stage",
         "DisputeOutcomeEnum": "handoff.models.Dispute.Outcome",
+        "PointKindEnum": "leads.channels.Label",
     },
 }
 

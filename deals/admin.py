@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from crm.lib.slugs import SlugFromNameAdmin
-from deals.models import Company, Contact, Deal, LossReason
+from deals.models import Company, Contact, ContactPoint, Deal, LossReason
 
 
 @admin.register(LossReason)
@@ -20,8 +20,23 @@ class CompanyAdmin(admin.ModelAdmin):
     search_fields = ["name"]
 
 
+class ContactPointInline(admin.TabularInline):
+    """The contact's phones and e-mails, as its conversions brought them (read-only here)."""
+
+    model = ContactPoint
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
+    inlines = [ContactPointInline]
     list_display = ["name", "phone", "email", "company", "team"]
     list_filter = ["team"]
     list_select_related = ["company", "team"]

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
 from crm.teams.models import Team
-from leads.models import Lead
+from leads.models import ContactPointBase, Lead
 
 
 def _owning_team() -> models.ForeignKey:
@@ -78,6 +78,27 @@ class Contact(models.Model):
     def clean(self) -> None:
         if self.company is not None and self.company.team_id != self.team_id:
             raise ValidationError({"company": _("Choose a company of the contact's team.")})
+
+
+class ContactPoint(ContactPointBase):
+    """A contact's phone or e-mail: `Contact.phone`/`email` are its primary ones, and the
+    conversion matches a lead on any of these (within the contact's team)."""
+
+    contact = models.ForeignKey(
+        Contact,
+        verbose_name=_("contact"),
+        on_delete=models.CASCADE,
+        related_name="points",
+        db_index=False,  # contact_point_once leads with it
+    )
+
+    class Meta(ContactPointBase.Meta):
+        verbose_name = _("contact phone or e-mail")
+        verbose_name_plural = _("contact phones and e-mails")
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "kind", "value"], name="contact_point_once"),
+        ]
+        indexes = [models.Index(fields=["value"], name="contact_point_value")]
 
 
 class LossReason(models.Model):

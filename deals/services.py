@@ -4,6 +4,7 @@ from decimal import Decimal
 from django.contrib.auth.models import AbstractBaseUser, User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition
@@ -13,7 +14,17 @@ from crm.lib.errors import Conflict, NotAllowed
 from crm.lib.transitions import transition_blockers as blockers_of
 from crm.teams.models import Team
 from deals import alerts
-from deals.models import CloserStatus, Company, Contact, Deal, DealEvent, LossReason, VisitSlot
+from deals.models import (
+    CloserStatus,
+    Company,
+    Contact,
+    ContactPoint,
+    Deal,
+    DealEvent,
+    LossReason,
+    VisitSlot,
+)
+from leads import channels
 from leads.models import Lead
 
 
@@ -35,19 +46,25 @@ def company_for_name(name: str, team: Team) -> Company | None:
 
 def contact_for_lead(lead: Lead, company: Company | None, team: Team) -> Contact:
     """The lead's person as the receiving sales team knows them: found among the team's own
-    contacts by normalised phone, then e-mail, else created — never matched into another
-    team's contacts. A person who moved to another company stays one contact; their current
-    company is updated, and a phone or e-mail the contact lacks is added."""
+    contacts by any of the lead's phones or e-mails (its phones first, the primary one first),
+    else created — never matched into another team's contacts. A person who moved to another
+    company stays one contact; their current company is updated, and each phone or e-mail the
+    contact lacks is added (unless another contact of the team holds it)."""
+    points = [p.as_point() for p in lead.points.all()]
     phone, email = lead.phone, lead.email
-    contact = _contact_matching(team, phone, email)
+    contact = _contact_matching(team, points)
     if contact is None:
         try:
             with transaction.atomic():
-                return Contact.objects.create(
+                contact = Contact.objects.create(
                     team=team, name=lead.name, phone=phone, email=email, company=company
                 )
+                ContactPoint.objects.bulk_create(
+                    channels.point_rows(ContactPoint, points, contact=contact)
+                )
+                return contact
         except IntegrityError:  # the same person converted into this team concurrently
-            contact = _contact_matching(team, phone, email)
+            contact = _contact_matching(team, points)
             if contact is None:  # not that race: a real integrity error
                 raise
     team_contacts = Contact.objects.filter(team=team)
@@ -63,18 +80,59 @@ def contact_for_lead(lead: Lead, company: Company | None, team: Team) -> Contact
         changed.append("phone")
     if changed:
         contact.save(update_fields=changed)
+    _add_points(contact, points, team)
     return contact
 
 
-def _contact_matching(team: Team, phone: str, email: str) -> Contact | None:
-    contacts = Contact.objects.filter(team=team)
-    if phone:
-        contact = contacts.filter(phone=phone).first()
-        if contact:
-            return contact
-    if email:
-        return contacts.filter(email=email).first()
-    return None
+def _contact_matching(team: Team, points: list[channels.Point]) -> Contact | None:
+    """The team's contact holding the first of these phones or e-mails that one holds."""
+    if not points:
+        return None
+    values = [p.value for p in points]
+    # The contact's own phone and e-mail columns too: a contact typed in the admin has no
+    # points of its own.
+    holders = {}
+    for contact_id, phone, email in (
+        Contact.objects.filter(team=team)
+        .filter(Q(phone__in=values) | Q(email__in=values))
+        .values_list("id", "phone", "email")
+    ):
+        holders.update({phone: contact_id, email: contact_id})
+    holders.update(
+        ContactPoint.objects.filter(contact__team=team, value__in=values).values_list(
+            "value", "contact_id"
+        )
+    )
+    found = next((holders[p.value] for p in points if p.value in holders), None)
+    return None if found is None else Contact.objects.get(pk=found)
+
+
+def _add_points(contact: Contact, points: list[channels.Point], team: Team) -> None:
+    """The lead's phones and e-mails the contact lacks, after its own; a value another contact
+    of the team holds stays with that one."""
+    values = [p.value for p in points]
+    held = set(
+        ContactPoint.objects.filter(contact__team=team, value__in=values).values_list(
+            "value", flat=True
+        )
+    )
+    for phone, email in (
+        Contact.objects.filter(team=team)
+        .filter(Q(phone__in=values) | Q(email__in=values))
+        .exclude(pk=contact.pk)
+        .values_list("phone", "email")
+    ):
+        held |= {phone, email}
+    new = [p for p in points if p.value not in held]
+    if not new:
+        return
+    rows = channels.point_rows(ContactPoint, new, contact=contact)
+    start = {
+        kind: contact.points.filter(kind=kind).count() for kind in (channels.PHONE, channels.EMAIL)
+    }
+    for row in rows:
+        row.position += start[row.kind]
+    ContactPoint.objects.bulk_create(rows)
 
 
 def deal_create_from_lead(

@@ -13,6 +13,7 @@ from leads.models import (
     CriterionOption,
     JunkReason,
     Lead,
+    LeadContactPoint,
     LeadEvent,
     LeadSource,
     new_intake_key,
@@ -103,6 +104,10 @@ class AnswerInline(ReadOnlyInline):
     exclude = ["criterion"]
 
 
+class PointInline(ReadOnlyInline):
+    model = LeadContactPoint
+
+
 class EventInline(ReadOnlyInline):
     model = LeadEvent
     exclude = ["attempt"]
@@ -116,7 +121,7 @@ class LeadAdmin(admin.ModelAdmin):
     list_filter = ["state", "temperature", "team", "source"]
     search_fields = ["name", "phone", "email"]
     show_full_result_count = False
-    inlines = [AnswerInline, AttemptInline, EventInline]
+    inlines = [PointInline, AnswerInline, AttemptInline, EventInline]
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -2,16 +2,27 @@
 
 import django_filters
 from django.db.models import Prefetch
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from crm.api import IdOrSlugField, NewestFirst, SaneDateTimeFilter
 from crm.lib.http import AuthedApiRequest
-from leads import services
+from leads import channels, services
 from leads.models import ContactAttempt, Criterion, CriterionOption, JunkReason, Lead, LeadSource
 from leads.selectors import lead_get_for_user, leads_visible_to, queue_teams
+
+
+class PhoneSerializer(serializers.Serializer):
+    number = serializers.CharField(source="value", help_text="E.164")
+    kind = serializers.ChoiceField(source="label", choices=channels.Label.choices)
+    ext = serializers.CharField(help_text="the extension, empty when none")
+
+
+class EmailSerializer(serializers.Serializer):
+    address = serializers.CharField(source="value")
+    kind = serializers.ChoiceField(source="label", choices=channels.Label.choices)
 
 
 class LeadSerializer(serializers.ModelSerializer):
@@ -22,8 +33,20 @@ class LeadSerializer(serializers.ModelSerializer):
     junk_reason: "serializers.SlugRelatedField[JunkReason]" = serializers.SlugRelatedField(
         slug_field="slug", read_only=True, allow_null=True
     )
-    phone = serializers.CharField(read_only=True)
-    email = serializers.CharField(read_only=True)
+    phone = serializers.CharField(read_only=True, help_text="the primary (first) phone, E.164")
+    email = serializers.CharField(read_only=True, help_text="the primary (first) e-mail")
+    phones = serializers.SerializerMethodField(help_text="every phone, the primary one first")
+    emails = serializers.SerializerMethodField(help_text="every e-mail, the primary one first")
+
+    @extend_schema_field(PhoneSerializer(many=True))
+    def get_phones(self, lead: Lead) -> list[dict]:
+        points = [p for p in lead.points.all() if p.kind == channels.PHONE]
+        return PhoneSerializer(points, many=True).data
+
+    @extend_schema_field(EmailSerializer(many=True))
+    def get_emails(self, lead: Lead) -> list[dict]:
+        points = [p for p in lead.points.all() if p.kind == channels.EMAIL]
+        return EmailSerializer(points, many=True).data
 
     class Meta:
         model = Lead
@@ -56,6 +79,8 @@ class LeadSerializer(serializers.ModelSerializer):
             "phone_ext",
             "form_answers",
             "contact_problems",
+            "phones",
+            "emails",
         ]
         read_only_fields = fields
 
@@ -117,7 +142,11 @@ class LeadViewSet(viewsets.ReadOnlyModelViewSet):
     pagination_class = NewestFirst
 
     def get_queryset(self):
-        return leads_visible_to(self.request.user).select_related("source", "junk_reason")
+        return (
+            leads_visible_to(self.request.user)
+            .select_related("source", "junk_reason")
+            .prefetch_related("points")
+        )
 
     def get_object(self) -> Lead:
         return lead_get_for_user(self.request.user, self.kwargs["pk"])

@@ -4,8 +4,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from crm.lib.phones import normalise_phone
+from crm.lib.phones import international, normalise_phone
 from crm.teams.models import Team
+from leads import channels
 from leads.imports import check_source, sources_for
 from leads.models import ContactAttempt, Criterion, JunkReason, LeadSource
 from leads.scoring import judge
@@ -30,8 +31,19 @@ class LeadEntryForm(forms.Form):
     team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none())
     source = forms.ModelChoiceField(label=_("Source"), queryset=LeadSource.objects.none())
     name = forms.CharField(label=_("Full name"), max_length=200, required=False)
-    phone = PhoneField(label=_("Phone"), required=False)
-    email = forms.EmailField(label=_("E-mail"), required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=60, required=False)
+    phone_kind = forms.ChoiceField(
+        label=_("Kind"),
+        choices=channels.Label.choices,
+        required=False,
+        initial=channels.Label.MOBILE,
+    )
+    phone2 = forms.CharField(label=_("Another phone"), max_length=60, required=False)
+    phone2_kind = forms.ChoiceField(
+        label=_("Kind"), choices=channels.Label.choices, required=False, initial=channels.Label.WORK
+    )
+    email = forms.CharField(label=_("E-mail"), max_length=254, required=False)
+    email2 = forms.CharField(label=_("Another e-mail"), max_length=254, required=False)
     company_name = forms.CharField(label=_("Company"), max_length=200, required=False)
     message = forms.CharField(
         label=_("What they asked for"), widget=forms.Textarea(attrs={"rows": 3}), required=False
@@ -60,14 +72,25 @@ class LeadEntryForm(forms.Form):
                 check_source(data["source"], data["team"])
             except ValidationError as error:
                 self.add_error(None, error)
-        if (
-            not data.get("phone")
-            and not data.get("email")
-            and not self.has_error("phone")
-            and not self.has_error("email")
-        ):
-            raise ValidationError(_("Enter a phone or an e-mail, so the lead can be reached."))
-        return data
+        phones = [
+            (name, data.get(name, ""), data.get(f"{name}_kind", ""), "")
+            for name in ("phone", "phone2")
+            if data.get(name)
+        ]
+        emails = [(name, data.get(name, ""), "") for name in ("email", "email2") if data.get(name)]
+        return _with_points(self, data, phones, emails)
+
+
+def _with_points(form: forms.Form, data: dict, phones: list, emails: list) -> dict:
+    """The form's phones and e-mails parsed by the intake's rules (`leads.channels`) into
+    `points`; a bad one is an error on its own field, and none at all a form error."""
+    points, notes, errors, _problems = channels.clean_points(phones, emails)
+    for name, messages in errors.items():
+        form.add_error(name, messages)
+    if not points and not errors:
+        raise ValidationError(_("Enter a phone or an e-mail, so the lead can be reached."))
+    data["points"], data["notes"] = points, notes
+    return data
 
 
 class AttemptForm(forms.Form):
@@ -160,22 +183,92 @@ def _field_for(criterion: Criterion, current: str) -> forms.Field:
 
 
 class ContactForm(forms.Form):
-    """The person's details as corrected on the call; every field may be left empty."""
+    """The person's details as corrected on the call: every phone (with its kind and
+    extension) and every e-mail (with its kind), one row each and an empty row to add one."""
 
     name = forms.CharField(label=_("Full name"), max_length=200, required=False)
-    phone = PhoneField(label=_("Phone"), max_length=40, required=False)
-    phone2 = PhoneField(label=_("Second phone"), max_length=40, required=False)
-    email = forms.EmailField(label=_("E-mail"), required=False)
     company_name = forms.CharField(label=_("Company"), max_length=200, required=False)
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, data=None, *, points=(), **kwargs) -> None:
         # Its own ids: the page has other forms.
-        kwargs["auto_id"] = "contact_%s"
-        super().__init__(*args, **kwargs)
+        super().__init__(data, auto_id="contact_%s", **kwargs)
+        points = list(points)
+        phones = [p for p in points if p.kind == channels.PHONE]
+        emails = [p for p in points if p.kind == channels.EMAIL]
+        if data is not None:  # as many rows as were posted
+            phone_rows = _rows_posted(data, "phone")
+            email_rows = _rows_posted(data, "email")
+        else:
+            phone_rows, email_rows = len(phones) + 1, len(emails) + 1
+        for i in range(phone_rows):
+            point = phones[i] if i < len(phones) else None
+            self.fields[f"phone_{i}"] = forms.CharField(
+                label=_("Phone %(number)d") % {"number": i + 1},
+                max_length=60,
+                required=False,
+                initial=point and channels_typed(point),
+            )
+            self.fields[f"phone_{i}_kind"] = forms.ChoiceField(
+                label=_("Kind"),
+                choices=channels.Label.choices,
+                required=False,
+                initial=point.label if point else channels.Label.MOBILE,
+            )
+            self.fields[f"phone_{i}_ext"] = forms.CharField(
+                label=_("Ext."), max_length=20, required=False, initial=point and point.ext
+            )
+        for i in range(email_rows):
+            point = emails[i] if i < len(emails) else None
+            self.fields[f"email_{i}"] = forms.CharField(
+                label=_("E-mail %(number)d") % {"number": i + 1},
+                max_length=254,
+                required=False,
+                initial=point and point.value,
+            )
+            self.fields[f"email_{i}_kind"] = forms.ChoiceField(
+                label=_("Kind"),
+                choices=channels.Label.choices,
+                required=False,
+                initial=point.label if point else channels.Label.WORK,
+            )
 
     def clean(self) -> dict:
-        super().clean()
-        data = self.cleaned_data
-        if not (data.get("phone") or data.get("email") or self.errors):
-            raise ValidationError(_("Enter a phone or an e-mail, so the lead can be reached."))
+        data = super().clean()
+        phones = [
+            (name, data[name], data.get(f"{name}_kind", ""), data.get(f"{name}_ext", ""))
+            for name in self.fields
+            if _is_row(name, "phone") and data.get(name)
+        ]
+        emails = [
+            (name, data[name], data.get(f"{name}_kind", ""))
+            for name in self.fields
+            if _is_row(name, "email") and data.get(name)
+        ]
+        data = _with_points(self, data, phones, emails)
+        data["phones"] = [(typed, kind, ext) for _name, typed, kind, ext in phones]
+        data["emails"] = [(typed, kind) for _name, typed, kind in emails]
         return data
+
+    def changes(self) -> dict:
+        """The service's arguments: name, company, phones and e-mails."""
+        data = self.cleaned_data
+        return {k: data[k] for k in ("name", "company_name", "phones", "emails")}
+
+
+def channels_typed(point: channels.Point) -> str:
+    """A phone as the edit box shows it: as a person reads it (+7 916 123-45-67)."""
+    return international(point.value)
+
+
+def _is_row(name: str, kind: str) -> bool:
+    prefix, _sep, number = name.partition("_")
+    return prefix == kind and number.isdigit()
+
+
+# A posted form may hold at most this many phones (and as many e-mails).
+MAX_ROWS = 20
+
+
+def _rows_posted(data, kind: str) -> int:
+    numbers = [int(k.split("_")[1]) for k in data if _is_row(k, kind)]
+    return min(max(numbers, default=-1) + 1, MAX_ROWS)

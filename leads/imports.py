@@ -18,19 +18,25 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.lib.phones import normalise_phone
 from crm.lib.spreadsheets import html_table_rows, looks_like_html, rows_to_csv, xlsx_rows
 from crm.teams.models import Team
-from leads import scoring
+from leads import channels, scoring
 from leads.import_presets import MULTI_FIELDS, PRESETS, detect_preset, preset_mapping
-from leads.intake import clean_fields
-from leads.models import Answer, JunkReason, Lead, LeadEvent, LeadImport, LeadSource
+from leads.intake import Several, clean_fields
+from leads.models import (
+    Answer,
+    JunkReason,
+    Lead,
+    LeadContactPoint,
+    LeadEvent,
+    LeadImport,
+    LeadSource,
+)
 from leads.prefill import CriteriaIndex, Prefill
 
 FIELDS = (
@@ -98,6 +104,7 @@ BATCH = 2000
 # The fields of a row stored as the Lead's own, as they are (name and the extras apart).
 LEAD_FIELDS = (
     "phone",
+    "phone_ext",
     "email",
     "company_name",
     "message",
@@ -309,6 +316,9 @@ def rows(csv_file: CsvFile, mapping: Mapping) -> Iterator[tuple[int, dict[str, l
         if "form_answers" in positions:  # {column title: its cell}, the filled ones
             answers = zip(positions["form_answers"], cells["form_answers"], strict=True)
             cells["form_answers"] = {header[i]: v for i, v in answers if v}
+        for kind in ("phone", "email"):  # the column names the kind: "Рабочий телефон"
+            if kind in positions:
+                cells[f"{kind}:columns"] = [header[i] for i in positions[kind]]
         if len(cells.get("message", ())) > 1:
             first, *rest = cells["message"]
             places = positions["message"][1:]
@@ -317,13 +327,9 @@ def rows(csv_file: CsvFile, mapping: Mapping) -> Iterator[tuple[int, dict[str, l
         yield number, cells
 
 
-# "+7 495 123-45-67 доб. 123": the number, then its extension (kept in the note).
-EXTENSION = re.compile(
-    r"^(.*?\d.*?)[\s,]*(?:доб|добавочный|вн|внутр|ext|extension|x|#)\.?\s*(\d{1,6})$", re.I
-)
-PLAIN_PHONE = "0123456789 +-()."
+# A cell of several phones or e-mails: Bitrix24 joins them with ", ", others with ";" or
+# line breaks.
 CELL_SPLIT = re.compile(r"[,;\n]+")
-EMAIL_SPLIT = re.compile(r"[,;\s]+")
 DATE_FORMATS = ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
 JUNK_STATUSES = frozenset().union(*(p.junk_statuses for p in PRESETS), {"junk"})
 CONVERTED_STATUSES = frozenset().union(*(p.converted_statuses for p in PRESETS), {"converted"})
@@ -350,10 +356,11 @@ class RowContext:
 def prepare_row(
     cells: dict[str, list[str]], context: RowContext
 ) -> tuple[dict[str, str], dict, dict[str, list[str]]]:
-    """(fields for clean_fields, the lead's other attributes, errors) of one row. The first
-    two phones become phone and phone2, the first e-mail the e-mail; whatever has no field
-    (more phones or e-mails, extensions, an unknown status or responsible) goes to a note
-    appended to the message, so nothing the file holds is lost."""
+    """(fields for clean_fields, the lead's other attributes, errors) of one row. Every valid
+    phone and e-mail of the row becomes one of the lead's points, in column order, with the
+    kind its column names ("Рабочий телефон": work) and its extension; what has no field
+    (a phone or e-mail that does not parse beside a valid one, an unknown status or
+    responsible) goes to a note appended to the message, so nothing the file holds is lost."""
     answers = cells.pop("form_answers", None) or {}
     one = {f: next((v for v in values if v), "") for f, values in cells.items()}
     notes: list[str] = []
@@ -363,17 +370,22 @@ def prepare_row(
     values["name"] = " ".join(
         part for part in (one.get("last_name"), one.get("name"), one.get("middle_name")) if part
     )
-    phones, other_phones, extensions, first_bad = _phones(cells.get("phone", []))
-    values["phone"] = phones[0] if phones else first_bad
-    extra["phone2"] = phones[1] if len(phones) > 1 else ""
-    if other_phones:
-        notes.append(_("Other phones: %(phones)s") % {"phones": ", ".join(other_phones)})
-    for phone, extension in extensions:
-        notes.append(_("Extension %(ext)s for %(phone)s") % {"ext": extension, "phone": phone})
-    emails, other_emails = _emails(cells.get("email", []))
-    values["email"] = emails[0] if emails else ""
-    if other_emails:
-        notes.append(_("Other e-mails: %(emails)s") % {"emails": ", ".join(other_emails)})
+    phones, bad_phones = _pieces(cells, "phone")
+    values["phone"] = ""
+    if phones:
+        values["phones"] = Several(phones)
+        if bad_phones:
+            notes.append(_("Other phones: %(phones)s") % {"phones": ", ".join(bad_phones)})
+    elif bad_phones:  # the row is refused with the first one's error
+        values["phone"] = bad_phones[0]
+    emails, bad_emails = _pieces(cells, "email")
+    values["email"] = ""
+    if emails:
+        values["emails"] = Several(emails)
+        if bad_emails:
+            notes.append(_("Other e-mails: %(emails)s") % {"emails": ", ".join(bad_emails)})
+    elif bad_emails:
+        values["email"] = bad_emails[0]
     status = " ".join(one.get("status", "").split())
     if status.lower() in CONVERTED_STATUSES:
         errors["status"] = [
@@ -405,54 +417,25 @@ def prepare_row(
     return values, extra, errors
 
 
-def _phones(cells: list[str]) -> tuple[list[str], list[str], list[tuple[str, str]], str]:
-    """(valid numbers in E.164, the rest as written, (number, extension) pairs, the first
-    number that is not valid — shown in the error when no number is)."""
-    pieces = [p.strip() for cell in cells if cell for p in CELL_SPLIT.split(cell)]
-    pieces = [p for p in pieces if p]
-    if len(pieces) == 1 and not pieces[0].strip(PLAIN_PHONE):
-        # The common case, one plainly written number: clean_fields parses it (once).
-        return pieces, [], [], ""
-    valid: list[str] = []
-    others: list[str] = []
-    extensions: list[tuple[str, str]] = []
-    first_bad = ""
-    for written in pieces:
-        match = EXTENSION.match(written) if written.strip(PLAIN_PHONE) else None
-        number, extension = (match.group(1), match.group(2)) if match else (written, "")
-        try:
-            e164 = normalise_phone(number)
-        except ValueError:
-            first_bad = first_bad or written
-            others.append(written)
-            continue
-        if extension:
-            extensions.append((e164, extension))
-        if e164 not in valid:
-            valid.append(e164)
-    if valid:
-        return valid[:2], valid[2:] + others, extensions, first_bad
-    return [], others[1:], extensions, first_bad
-
-
-def _emails(cells: list[str]) -> tuple[list[str], list[str]]:
-    """([the e-mail kept as the lead's], the others as written)."""
-    pieces = [e for cell in cells if cell for e in EMAIL_SPLIT.split(cell.strip()) if e]
-    if len(pieces) <= 1:  # the common case: clean_fields checks it
-        return pieces, []
-    valid: list[str] = []
-    others: list[str] = []
-    for written in pieces:
-        try:
-            validate_email(written)
-        except ValidationError:
-            others.append(written)
-            continue
-        if written.lower() not in valid:
-            valid.append(written.lower())
-    if not valid:  # the first one is shown in the row's error
-        return [others[0]], others[1:]
-    return valid[:1], valid[1:] + others
+def _pieces(cells: dict[str, list[str]], kind: str) -> tuple[list[tuple[str, str, str]], list]:
+    """([(typed, kind, "")] of the valid phones or e-mails of a row, [the others as written]).
+    Each cell may hold several, and its column's title names their kind."""
+    columns = cells.get(f"{kind}:columns", [])
+    split = CELL_SPLIT if kind == "phone" else channels.EMAIL_SPLIT
+    valid, bad = [], []
+    for title, cell in zip(columns, cells.get(kind, []), strict=False):
+        label = channels.label_of(title)
+        for typed in (p.strip() for p in split.split(cell) if p.strip()):
+            try:
+                if kind == "phone":
+                    channels.phone_point(typed, label)
+                else:
+                    channels.email_point(typed, label)
+            except (ValueError, ValidationError):
+                bad.append(typed)
+                continue
+            valid.append((typed, label, ""))
+    return valid, bad
 
 
 def _parse_date(text: str, time_zone: ZoneInfo) -> datetime | None:
@@ -562,11 +545,9 @@ class _BatchWriter:
         self.total_weight = CriteriaIndex.active().total_weight
 
     def add(self, fields: dict, result: ImportResult) -> None:
-        keys = {
-            k
-            for k in (fields["phone"], fields["email"], "id:" + fields["external_id"])
-            if k and k != "id:"
-        }
+        keys = set(channels.duplicate_keys(fields["points"]))
+        if fields["external_id"]:
+            keys.add("id:" + fields["external_id"])
         # A repeat within the batch must see the earlier row stored, to link to it or skip it.
         if keys & self.keys or len(self.pending) >= BATCH:
             self.flush(result)
@@ -587,7 +568,12 @@ class _BatchWriter:
         result.already_imported += len(batch) - len(fresh)
         originals = self._open_leads_matching(fresh)
         leads = Lead.objects.bulk_create(
-            [self._lead(f, originals.get(f["phone"]) or originals.get(f["email"])) for f in fresh]
+            [self._lead(f, self._original(f, originals)) for f in fresh]
+        )
+        LeadContactPoint.objects.bulk_create(
+            row
+            for lead, f in zip(leads, fresh, strict=True)
+            for row in channels.point_rows(LeadContactPoint, f["points"], lead=lead)
         )
         LeadEvent.objects.bulk_create(
             LeadEvent(lead=lead, actor=self.by, at=self.now, kind=LeadEvent.Kind.CREATED)
@@ -602,18 +588,28 @@ class _BatchWriter:
         )
         result.created += len(leads)
 
-    def _open_leads_matching(self, batch: list[dict[str, str]]) -> dict[str, int]:
-        phones = [f["phone"] for f in batch if f["phone"]]
-        emails = [f["email"] for f in batch if f["email"]]
+    @staticmethod
+    def _original(fields: dict, originals: dict[str, tuple]) -> int | None:
+        """The open lead this row duplicates, by the rule of `channels.DUPLICATE_ORDER`."""
+        found = [originals[k] for k in channels.duplicate_keys(fields["points"]) if k in originals]
+        return min(found)[-1] if found else None
+
+    def _open_leads_matching(self, batch: list[dict]) -> dict[str, tuple]:
+        """Each phone and e-mail of the batch → the rank (channels.duplicate_rank) of the open
+        lead holding it that ranks first: one query per batch."""
+        keys = {k for f in batch for k in channels.duplicate_keys(f["points"])}
         matches = (
-            Lead.objects.filter(team=self.team, state__in=Lead.OPEN_STATES)
-            .filter(Q(phone__in=phones) | Q(email__in=emails))
-            .order_by("-created_at", "-id")
-            .values_list("id", "phone", "email")
+            LeadContactPoint.objects.filter(
+                value__in=keys, lead__team=self.team, lead__state__in=Lead.OPEN_STATES
+            )
+            .values_list("value", "lead__duplicate_of_id", "lead__created_at", "lead_id")
+            .order_by()
         )
-        originals: dict[str, int] = {}
-        for lead_id, phone, email in matches:  # newest first, so the oldest wins
-            originals.update({str(k): lead_id for k in (phone, email) if k})
+        originals: dict[str, tuple] = {}
+        for value, duplicate_of_id, created_at, lead_id in matches:
+            rank = channels.duplicate_rank(duplicate_of_id, created_at, lead_id)
+            if value not in originals or rank < originals[value]:
+                originals[value] = rank
         return originals
 
     def _lead(self, fields: dict, duplicate_of: int | None) -> Lead:
@@ -637,8 +633,7 @@ class _BatchWriter:
             breach_at=self.breach_at,
             due_at=self.breach_at,
             duplicate_of_id=duplicate_of,
-            name=" ".join(fields["name"].split()),
-            phone2=fields.get("phone2", ""),
+            name=channels.normalise_name(fields["name"]),
             form_answers=fields.get("form_answers") or {},
             **self._score(fields.get("prefill", ())),
             **{k: v for k, v in fields.items() if k in LEAD_FIELDS},

@@ -7,11 +7,9 @@ import re
 from collections.abc import Callable, Mapping
 from urllib.parse import unquote, unquote_to_bytes
 
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
-from crm.lib.phones import PhoneError, parse_phone
+from leads import channels
 from leads.models import LeadSource
 
 FIELDS = (
@@ -27,6 +25,8 @@ FIELDS = (
     "utm_content",
     "utm_term",
     "phone2",
+    "phones",
+    "emails",
 )
 # Keys of a form post that are the builder's bookkeeping, not a question to the visitor.
 TECHNICAL_KEYS = frozenset(
@@ -52,6 +52,38 @@ class NotText(str):
         return marker
 
 
+class Several(str):
+    """Stands in the flat payload for the API's lists `phones: [{number, kind, ext}]` and
+    `emails: [{address, kind}]` (or plain strings): `items` holds (typed, kind, ext) each."""
+
+    def __new__(cls, items: list[tuple[str, str, str]]) -> "Several":
+        several = super().__new__(cls, "\n".join(typed for typed, _kind, _ext in items))
+        several.items = items
+        return several
+
+
+SEVERAL_KEYS = {"phones": "number", "emails": "address"}
+
+
+def _several(key: str, value: list) -> "Several | NotText":
+    """A JSON list of phones or e-mails, each an object ({number|address, kind, ext}) or text."""
+    items = []
+    for item in value:
+        if isinstance(item, str | int) and not isinstance(item, bool):
+            items.append((str(item), "", ""))
+            continue
+        texts = item.values() if isinstance(item, dict) else ()
+        text_only = all(isinstance(v, str | int) and not isinstance(v, bool) for v in texts)
+        if not isinstance(item, dict) or not text_only:
+            return NotText(
+                _("Send a list of objects with %(key)s, kind and ext as text.")
+                % {"key": SEVERAL_KEYS[key]}
+            )
+        typed = str(item.get(SEVERAL_KEYS[key], ""))
+        items.append((typed, str(item.get("kind", "")), str(item.get("ext", ""))))
+    return Several(items)
+
+
 def _generic(payload: Payload) -> dict[str, str]:
     return {field: payload.get(field, "") for field in FIELDS}
 
@@ -72,6 +104,14 @@ def _tilda(payload: Payload) -> dict[str, str]:
         (payload[k] for k in TILDA_MESSAGE_KEYS if payload.get(k)),
         lead["message"],
     )
+    # A form with a second phone or e-mail field: Tilda names a repeated field Phone_2 ….
+    more = {"phone2": [], "email": []}
+    for key in sorted(payload):
+        found = TILDA_MORE.fullmatch(key)
+        if found and payload[key] and not isinstance(payload[key], NotText):
+            more["phone2" if found[1] == "Phone" else "email"].append(payload[key])
+    for field_name, values in more.items():
+        lead[field_name] = "\n".join(filter(None, (lead[field_name], *values)))
     lead["external_id"] = payload.get("tranid", "")
     cookies = payload.get("COOKIES", "")
     cookie_utm = {} if isinstance(cookies, NotText) else _tilda_utm(cookies)
@@ -80,6 +120,7 @@ def _tilda(payload: Payload) -> dict[str, str]:
     return lead
 
 
+TILDA_MORE = re.compile(r"(Phone|Email)_?\d+")
 # The keys the Tilda preset reads itself; any other key is one of the form's own questions.
 TILDA_KEYS = frozenset(
     {"Name", "Phone", "Email", "Company", "Comments", "Comment", "Message", "Textarea"}
@@ -112,19 +153,24 @@ def _amocrm(payload: Payload) -> dict[str, str]:
     lead["external_id"] = contact_id and (
         contact_id if isinstance(contact_id, NotText) else f"contact:{contact_id}"
     )
+    phones: list[tuple[str, str, str]] = []
+    emails: list[tuple[str, str, str]] = []
     for code, _name, values in _amocrm_custom_fields(payload, prefix):
         if code == "PHONE":
-            phones = [v for v in values if v]
-            lead["phone"] = lead["phone"] or (phones[0] if phones else "")
-            lead["phone2"] = lead["phone2"] or next((v for v in phones[1:] if v), "")
+            phones += [(v, kind, "") for v, kind in values if v]
         elif code == "EMAIL":
-            lead["email"] = lead["email"] or next((v for v in values if v), "")
+            emails += [(v, kind, "") for v, kind in values if v]
+    # Every value of the contact's PHONE and EMAIL fields, each with its enum (WORK, MOB, …)
+    lead["phones"] = Several(phones) if phones else ""
+    lead["emails"] = Several(emails) if emails else ""
     return lead
 
 
-def _amocrm_custom_fields(payload: Payload, prefix: str) -> list[tuple[str, str, list[str]]]:
-    """Each custom field of the contact as (code, name, values). amoCRM numbers them from 0,
-    and only its system fields (PHONE, EMAIL, POSITION) carry a `code`: a field of the
+def _amocrm_custom_fields(
+    payload: Payload, prefix: str
+) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """Each custom field of the contact as (code, name, [(value, enum)]). amoCRM numbers them
+    from 0, and only its system fields (PHONE, EMAIL, POSITION) carry a `code`: a field of the
     account's own has an id and a name only, and must not end the walk."""
     fields = []
     index = 0
@@ -136,7 +182,13 @@ def _amocrm_custom_fields(payload: Payload, prefix: str) -> list[tuple[str, str,
         values: list[str] = []
         while f"{field}[values][{len(values)}][value]" in payload:
             value = payload[f"{field}[values][{len(values)}][value]"]
-            values.append("" if isinstance(value, NotText) else str(value).strip())
+            enum = payload.get(f"{field}[values][{len(values)}][enum]", "")
+            values.append(
+                (
+                    "" if isinstance(value, NotText) else str(value).strip(),
+                    "" if isinstance(enum, NotText) else str(enum),
+                )
+            )
         code = payload.get(f"{field}[code]", "")
         name = payload.get(f"{field}[name]", "")
         fields.append((code if isinstance(code, str) else "", str(name), values))
@@ -169,7 +221,7 @@ def map_payload(source: LeadSource, payload: Payload) -> dict[str, str]:
         if field in FIELDS and isinstance(their_key, str):
             lead[field] = payload.get(their_key, "")
     return {
-        field: value if isinstance(value, NotText) else str(value).strip()
+        field: value if isinstance(value, NotText | Several) else str(value).strip()
         for field, value in lead.items()
     }
 
@@ -181,19 +233,21 @@ def form_answers(source: LeadSource, payload: Payload) -> dict[str, str]:
     if source.preset == LeadSource.Preset.AMOCRM:
         prefix = _amocrm_prefix(payload)
         if prefix is not None:
-            return {
-                name: ", ".join(filter(None, values))
+            fields = [
+                (name, [value for value, _enum in values])
                 for code, name, values in _amocrm_custom_fields(payload, prefix)
                 if not code
-                and name
-                and any(values)
-                and _storable(name)
-                and all(_storable(v) for v in values)
+            ]
+            return {
+                name: ", ".join(filter(None, values))
+                for name, values in fields
+                if name and any(values) and _storable(name) and all(_storable(v) for v in values)
             }
     read = {*FIELDS, *TECHNICAL_KEYS, source.honeypot_field}
     read.update(key for key in (source.field_map or {}).values() if isinstance(key, str))
     if source.preset == LeadSource.Preset.TILDA:
         read |= TILDA_KEYS - set(TILDA_MESSAGE_KEYS)
+        read |= {key for key in payload if TILDA_MORE.fullmatch(key)}
         read.add(next((k for k in TILDA_MESSAGE_KEYS if payload.get(k)), ""))
     return {
         key.removeprefix("params."): value
@@ -230,8 +284,11 @@ MAX_LENGTHS = {
     "utm_content": 200,
     "utm_term": 200,
 }
-# The fields a person can be reached by: one usable is enough to keep the lead.
-CHANNELS = ("phone", "email", "phone2")
+# The fields a person can be reached by (each may hold several values): one usable value is
+# enough to keep the lead.
+PHONE_FIELDS = ("phone", "phone2", "phones")
+EMAIL_FIELDS = ("email", "emails")
+CHANNELS = (*PHONE_FIELDS, *EMAIL_FIELDS)
 
 
 def clean_fields(
@@ -239,13 +296,15 @@ def clean_fields(
 ) -> tuple[dict, dict[str, list[str]]]:
     """Validate and normalise an arriving lead's fields, however it arrived (web form, API, CSV
     row): (clean fields, errors by field). Plain code, not a Form: a 100,000-row import runs it
-    100,000 times.
+    100,000 times. Every phone and e-mail given becomes one of `points` (`leads.channels`):
+    `phone`/`phone2` may hold several numbers on separate lines, `email` several addresses, and
+    `phones`/`emails` the API's lists; `phone`, `phone_ext` and `email` are the first ones.
 
     With `forgive_contacts` (a web form: its visitor is gone and cannot retype), a phone or an
     e-mail that is no valid one does not refuse the lead when another channel works: it is
     kept as typed in `contact_problems` for the qualifier. With no channel at all, it is the
     field errors still."""
-    data: dict = {f: str(values.get(f) or "").strip() for f in (*MAX_LENGTHS, "phone", "phone2")}
+    data: dict = {f: str(values.get(f) or "").strip() for f in (*MAX_LENGTHS, *CHANNELS)}
     errors: dict[str, list[str]] = {}
     for field_name, value in data.items():
         if isinstance(marker := values.get(field_name), NotText):
@@ -258,39 +317,47 @@ def clean_fields(
     for field_name, limit in MAX_LENGTHS.items():
         if len(data[field_name]) > limit and field_name not in errors:
             errors[field_name] = [_("At most %(limit)d characters.") % {"limit": limit}]
-    problems: dict[str, dict[str, str]] = {}
-    data["phone_ext"] = ""
-    for field_name in ("phone", "phone2"):
-        if data[field_name] and field_name not in errors:
-            typed = data[field_name]
-            try:
-                phone = parse_phone(typed)
-            except PhoneError as error:
-                errors[field_name] = [str(error.message)]
-                problems[field_name] = {"typed": typed[:200], "problem": error.code}
-                continue
-            data[field_name] = phone.e164
-            if field_name == "phone":
-                data["phone_ext"] = phone.extension
-            if phone.note:  # "Иван, после 18:00" typed in the phone box
-                data["message"] = "\n".join(filter(None, (data["message"], phone.note)))
-    if data["email"] and "email" not in errors:
-        try:
-            validate_email(data["email"])
-            data["email"] = data["email"].lower()
-        except ValidationError:
-            errors["email"] = [_("Enter a valid e-mail address.")]
-            problems["email"] = {"typed": data["email"], "problem": "invalid"}
+    phones, emails = [], []
+    for field_name in CHANNELS:
+        if field_name in errors or not data[field_name]:
+            continue
+        given = values.get(field_name)
+        if isinstance(given, Several):
+            items = given.items
+        elif field_name in PHONE_FIELDS:
+            items = [(typed, "", "") for typed in channels.split_phones(data[field_name])]
+        else:
+            items = [(typed, "", "") for typed in channels.split_emails(data[field_name])]
+        if field_name in PHONE_FIELDS:
+            phones += [(field_name, typed, kind, ext) for typed, kind, ext in items]
+        else:
+            emails += [(field_name, typed, kind) for typed, kind, _ext in items]
+    points, notes, point_errors, problems = channels.clean_points(phones, emails)
+    errors.update(point_errors)
+    if notes:  # "Иван, после 18:00" typed in the phone box
+        data["message"] = "\n".join(filter(None, (data["message"], *notes)))
     data["contact_problems"] = {}
-    reachable = any(data[c] and c not in errors for c in CHANNELS)
-    if forgive_contacts and reachable and set(errors) <= set(problems):
-        for field_name in errors:
-            data[field_name] = ""
+    if forgive_contacts and points and set(errors) <= set(problems):
         data["contact_problems"], errors = problems, {}
-    if not any(data[c] for c in CHANNELS) and not errors:
+    if not points and not errors:
         errors["non_field_errors"] = [_("A phone or an e-mail is required.")]
-    data["name"] = " ".join(data["name"].split())
+    for field_name in CHANNELS:
+        del data[field_name]
+    data.update(lead_contacts(points))
+    data["name"] = channels.normalise_name(data["name"])
     return data, errors
+
+
+def lead_contacts(points: list[channels.Point]) -> dict:
+    """The lead's columns for its points: the primary phone (and its extension) and e-mail."""
+    phone = channels.primary(points, channels.PHONE)
+    email = channels.primary(points, channels.EMAIL)
+    return {
+        "phone": phone.value if phone else "",
+        "phone_ext": phone.ext if phone else "",
+        "email": email.value if email else "",
+        "points": points,
+    }
 
 
 def _has_lone_surrogate(value: str) -> bool:
@@ -307,7 +374,9 @@ def flat_payload(data: Mapping) -> dict[str, str]:
     flat: dict[str, str] = {}
     items = data.lists() if hasattr(data, "lists") else data.items()
     for key, value in items:
-        if isinstance(value, dict):
+        if key in SEVERAL_KEYS and isinstance(value, list):
+            flat[key] = _several(key, value)
+        elif isinstance(value, dict):
             flat[str(key)] = NotText(_("Send this field as text, not as an object."))
             flat.update({f"{key}.{k}": _text(v) for k, v in value.items()})
         else:

@@ -33,6 +33,32 @@ INTAKE_FIELDS = {
         "email": {"type": "string", "format": "email", "maxLength": 254},
         "message": {"type": "string", "maxLength": 5000},
         "external_id": {"type": "string", "maxLength": 100},
+        "phone2": {"type": "string", "maxLength": 200, "description": "another phone"},
+        "phones": {
+            "type": "array",
+            "description": "several phones with their kinds; with `phone`, `phone` is the first",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "number": {"type": "string", "maxLength": 200},
+                    "kind": {"type": "string", "enum": ["mobile", "work", "home", "other"]},
+                    "ext": {"type": "string", "maxLength": 20},
+                },
+                "required": ["number"],
+            },
+        },
+        "emails": {
+            "type": "array",
+            "description": "several e-mails with their kinds",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "address": {"type": "string", "maxLength": 254},
+                    "kind": {"type": "string", "enum": ["mobile", "work", "home", "other"]},
+                },
+                "required": ["address"],
+            },
+        },
     },
     "additionalProperties": True,
 }

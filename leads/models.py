@@ -13,6 +13,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from crm.lib.phones import is_valid_phone
 from crm.lib.transitions import blocks_with
 from crm.teams.models import Team
+from leads import channels
 
 
 def new_intake_key() -> str:
@@ -281,17 +282,11 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     OPEN_STATES = (State.NEW, State.CHECKED)
 
     # Indexes are paid by every arriving lead, so each one here earns its place: the team is
-    # led by lead_report_cohort, and phone and e-mail get plain indexes in Meta (db_index would
-    # add a LIKE-pattern index each, and nothing searches them by prefix).
+    # led by lead_report_cohort; phones and e-mails are matched through LeadContactPoint.
     team = models.ForeignKey(Team, verbose_name=_("team"), on_delete=models.PROTECT, db_index=False)
     source = models.ForeignKey(LeadSource, verbose_name=_("source"), on_delete=models.PROTECT)
     name = models.CharField(_("full name"), max_length=200, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True)  # E.164
-    # A second number the person gives on the call (work, a spouse's); not matched for
-    # duplicates, as intake never receives one.
-    phone2 = models.CharField(
-        _("second phone"), max_length=20, blank=True, default="", db_default=""
-    )
     email = models.EmailField(_("e-mail"), blank=True)
     company_name = models.CharField(_("company"), max_length=200, blank=True)
     message = models.TextField(_("message"), blank=True)
@@ -305,6 +300,9 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     # What a web form sent beyond our fields: its own questions ("Kitchen type": "corner"), by
     # the form's name for them, as typed.
     form_answers = models.JSONField(_("form answers"), blank=True, default=dict, db_default={})
+    # `phone`, `phone_ext` and `email` are the lead's primary (first) phone and e-mail, kept on
+    # the row for the queue, click-to-call and the API; all of them, with their kinds, are the
+    # lead's `points` (LeadContactPoint), which duplicates are matched on.
     # The extension typed after the phone ("доб. 123"): `phone` stays a dialable E.164.
     phone_ext = models.CharField(
         _("phone extension"), max_length=20, blank=True, default="", db_default=""
@@ -404,9 +402,8 @@ class Lead(ConcurrentTransitionMixin, models.Model):
                 name="lead_retry",
                 condition=Q(state="new", first_attempt_at__isnull=False),
             ),
-            # Duplicates: the open lead with the same phone or e-mail.
-            models.Index(fields=["phone"], name="lead_phone"),
-            models.Index(fields=["email"], name="lead_email"),
+            # Duplicates are matched on LeadContactPoint.value (its index lead_point_value),
+            # which holds every phone and e-mail, the primary ones too.
             # The team report reads a team's leads by arrival: every column it aggregates is
             # in the key, so it is an index-only scan instead of a heap page per lead (key
             # columns rather than INCLUDE, which SQLite lacks).
@@ -484,6 +481,56 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     )
     def convert(self) -> None:
         """Handed to a sales team; the handoff app creates the deal in the same transaction."""
+
+
+class ContactPointBase(models.Model):
+    """One phone or e-mail of a person (a lead's, or a sales team's contact's), with its kind;
+    normalised by `leads.channels`. `position` orders each kind's points: 0 is the primary."""
+
+    KIND_CHOICES = [(channels.PHONE, _("phone")), (channels.EMAIL, _("e-mail"))]
+
+    kind = models.CharField(_("channel"), max_length=5, choices=KIND_CHOICES)
+    label = models.CharField(
+        _("kind"), max_length=10, choices=channels.Label.choices, default=channels.Label.OTHER
+    )
+    # E.164 for a phone, the lower-cased address for an e-mail.
+    value = models.CharField(_("value"), max_length=254)
+    ext = models.CharField(_("extension"), max_length=20, blank=True, default="")
+    raw = models.CharField(_("as typed"), max_length=200, blank=True, default="")
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        abstract = True
+        ordering = ["kind", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.value
+
+    def as_point(self) -> channels.Point:
+        return channels.Point(self.kind, self.value, self.label, self.ext, self.raw)
+
+
+class LeadContactPoint(ContactPointBase):
+    lead = models.ForeignKey(
+        Lead,
+        verbose_name=_("lead"),
+        on_delete=models.CASCADE,
+        related_name="points",
+        db_index=False,  # lead_point_once_per_lead leads with it
+    )
+
+    class Meta(ContactPointBase.Meta):
+        verbose_name = _("lead phone or e-mail")
+        verbose_name_plural = _("lead phones and e-mails")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lead", "kind", "value"], name="lead_point_once_per_lead"
+            ),
+        ]
+        indexes = [
+            # Duplicates: the open leads holding any of a new lead's phones or e-mails.
+            models.Index(fields=["value"], name="lead_point_value"),
+        ]
 
 
 class ContactAttempt(models.Model):

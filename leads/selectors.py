@@ -1,18 +1,20 @@
 """Reads: which leads a user may see, the queue, duplicates. Scoping lives here only."""
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
-from django.db.models import F, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from crm.deadlines.models import Deadline
 from crm.teams.models import Team
 from crm.teams.selectors import teams_for_user
+from leads import channels
 from leads.alerts import running_callback_q, sla_state_of
-from leads.models import Lead, LeadSource
+from leads.models import Lead, LeadContactPoint, LeadSource
 
 _SOURCE_TTL_S = 30.0
 _sources: dict[str, tuple[float, LeadSource]] = {}
@@ -56,21 +58,24 @@ def queue_teams(user: User) -> list[Team]:
     return list(teams_for_user(user).filter(kind=Team.Kind.QUALIFICATION))
 
 
-def open_duplicate_of(team: Team, phone: str, email: str) -> Lead | None:
-    """The team's oldest open lead with the same phone or e-mail, which a new lead is linked
-    to: an original (itself no duplicate) before any duplicate, so that one person's leads
-    all point at the one lead whose callback clock runs, even when concurrent posts committed
-    out of their arrival order. Within the team only: a qualifier never learns of another
-    team's leads this way. services.INSERT_ONCE_SQL is the same query in SQL."""
-    match = Q()
-    if phone:
-        match |= Q(phone=phone)
-    if email:
-        match |= Q(email=email.lower())
-    if not match:
+def open_duplicate_of(team: Team, keys: Iterable[str], exclude: int | None = None) -> Lead | None:
+    """The team's oldest open lead holding any of these phones or e-mails
+    (`channels.duplicate_keys`), which a new lead is linked to: an original (itself no
+    duplicate) before any duplicate, so that one person's leads all point at the one lead whose
+    callback clock runs, even when concurrent posts committed out of their arrival order.
+    Within the team only: a qualifier never learns of another team's leads this way.
+    `channels.DUPLICATE_SQL` is the same query in SQL (services.INSERT_ONCE_SQL)."""
+    keys = [k for k in keys if k]
+    if not keys:
         return None
-    leads = Lead.objects.filter(match, team=team, state__in=Lead.OPEN_STATES)
-    return leads.order_by(F("duplicate_of").asc(nulls_first=True), "created_at", "id").first()
+    leads = Lead.objects.filter(
+        team=team,
+        state__in=Lead.OPEN_STATES,
+        id__in=LeadContactPoint.objects.filter(value__in=keys).values("lead_id"),
+    )
+    if exclude is not None:
+        leads = leads.exclude(pk=exclude)
+    return leads.order_by(*channels.DUPLICATE_ORDER).first()
 
 
 AGE_FILTERS = {

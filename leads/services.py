@@ -2,12 +2,12 @@
 leaves an event; views and the API call these, never a transition directly."""
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
@@ -17,19 +17,20 @@ from django_fsm import ConcurrentTransition, TransitionNotAllowed
 from crm import access
 from crm.deadlines.models import Deadline
 from crm.lib.errors import Blocked, Conflict
-from crm.lib.phones import normalise_phone
 from crm.lib.transitions import blocker_message
 from crm.lib.transitions import transition_blockers as blockers_of
 from crm.teams.models import Team
 from crm.teams.selectors import working_week
 from crm.teams.templatetags.people import person
-from leads import alerts, prefill, priority, scoring, sla
+from leads import alerts, channels, prefill, priority, scoring, sla
+from leads.intake import lead_contacts
 from leads.models import (
     Answer,
     ContactAttempt,
     Criterion,
     JunkReason,
     Lead,
+    LeadContactPoint,
     LeadEvent,
     LeadSource,
 )
@@ -54,13 +55,18 @@ def lead_create(
     now: datetime | None = None,
     **fields: Any,
 ) -> Lead:
-    """Store an arrived lead, linked to an open duplicate if any; only a lead that is not a
-    duplicate gets callback deadlines (a duplicate waits on its original's clock)."""
+    """Store an arrived lead with its phones and e-mails, linked to an open duplicate if any;
+    only a lead that is not a duplicate gets callback deadlines (a duplicate waits on its
+    original's clock)."""
     lead = _arrived(team, source, now, **fields)
+    keys = channels.duplicate_keys(lead.arrived_points)
     with transaction.atomic():
-        _lock_duplicate_keys(team.pk, lead.phone, lead.email)
-        lead.duplicate_of = open_duplicate_of(team, lead.phone, lead.email)
+        _lock_duplicate_keys(team.pk, keys)
+        lead.duplicate_of = open_duplicate_of(team, keys)
         lead.save()
+        LeadContactPoint.objects.bulk_create(
+            channels.point_rows(LeadContactPoint, lead.arrived_points, lead=lead)
+        )
         LeadEvent.objects.create(
             lead=lead, actor=by, at=lead.created_at, kind=LeadEvent.Kind.CREATED
         )
@@ -71,28 +77,25 @@ def lead_create(
 
 # Concurrent first posts of one person must make one original: without a lock, each insert
 # looks for an open lead with the phone, sees none (the other is not committed yet), and both
-# become originals with their own alerts. The lock is taken on the duplicate key itself —
-# (team, phone), then (team, e-mail), always in that order, so two posts sharing one of them
+# become originals with their own alerts. The lock is taken on the duplicate keys themselves —
+# (team, each phone and e-mail), always in sorted order, so two posts sharing one of them
 # queue up and none deadlocks — and held until the insert commits. PostgreSQL only: on SQLite
 # every write transaction starts IMMEDIATE, which already lets one writer in at a time.
 # Separate statements: a statement's snapshot is taken when it starts, so the lookup must be a
 # later statement than the lock to see what the lock's previous holder committed.
 DUPLICATE_LOCK_SQL = """
 SELECT pg_advisory_xact_lock(hashtextextended(
-    'lead-duplicate:' || %(team_id)s::text || ':phone:' || %(phone)s, 0))
-WHERE %(phone)s <> '';
-SELECT pg_advisory_xact_lock(hashtextextended(
-    'lead-duplicate:' || %(team_id)s::text || ':email:' || %(email)s, 0))
-WHERE %(email)s <> '';
+    'lead-duplicate:' || %(team_id)s::text || ':' || key, 0))
+FROM (SELECT unnest(%(keys)s::text[]) AS key ORDER BY 1) AS duplicate_keys;
 """
 
 
-def _lock_duplicate_keys(team_id: int, phone: str, email: str) -> None:
+def _lock_duplicate_keys(team_id: int, keys: list[str]) -> None:
     """Wait for (and hold to the end of the transaction) the lead's duplicate keys."""
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or not keys:
         return
     with connection.cursor() as cursor:
-        cursor.execute(DUPLICATE_LOCK_SQL, {"team_id": team_id, "phone": phone, "email": email})
+        cursor.execute(DUPLICATE_LOCK_SQL, {"team_id": team_id, "keys": keys})
 
 
 def _arrived(
@@ -110,28 +113,25 @@ def _arrived(
     utm_campaign: str = "",
     utm_content: str = "",
     utm_term: str = "",
-    phone2: str = "",
     phone_ext: str = "",
     form_answers: dict[str, str] | None = None,
     contact_problems: dict[str, dict[str, str]] | None = None,
+    points: list[channels.Point] | None = None,
 ) -> Lead:
-    """A new lead, not yet stored: its fields normalised and its callback due times set."""
+    """A new lead, not yet stored: its fields normalised (`leads.channels`), its phones and
+    e-mails as `arrived_points` (those intake.clean_fields parsed, or the phone and e-mail
+    given) and its callback due times set."""
     now = now or timezone.now()
     warn_at, breach_at = sla.deadlines(now, team, working_week(team))
-    try:
-        phone = normalise_phone(phone) if phone else ""
-    except ValueError:
-        raise ValidationError({"phone": _("Enter a valid phone number.")}) from None
-    try:
-        phone2 = normalise_phone(phone2) if phone2 else ""
-    except ValueError:
-        raise ValidationError({"phone2": _("Enter a valid phone number.")}) from None
-    return Lead(
+    if points is None:
+        points = _points_of(phone, phone_ext, email)
+    contacts = lead_contacts(points)
+    lead = Lead(
         team=team,
         source=source,
-        name=" ".join(name.split()),
-        phone=phone,
-        email=email.strip().lower(),
+        name=channels.normalise_name(name),
+        phone=contacts["phone"],
+        email=contacts["email"],
         company_name=company_name.strip(),
         message=message.strip(),
         external_id=external_id,
@@ -140,8 +140,7 @@ def _arrived(
         utm_campaign=utm_campaign,
         utm_content=utm_content,
         utm_term=utm_term,
-        phone2=phone2,
-        phone_ext=phone_ext,
+        phone_ext=contacts["phone_ext"],
         form_answers=form_answers or {},
         contact_problems=contact_problems or {},
         created_at=now,
@@ -149,6 +148,24 @@ def _arrived(
         breach_at=breach_at,
         due_at=breach_at,
     )
+    lead.arrived_points = points
+    return lead
+
+
+def _points_of(phone: str, phone_ext: str, email: str) -> list[channels.Point]:
+    """The points of a lead given one phone and one e-mail (manual entry, the ORM's callers)."""
+    points = []
+    if phone:
+        try:
+            points.append(channels.phone_point(phone, ext=phone_ext)[0])
+        except ValueError:
+            raise ValidationError({"phone": _("Enter a valid phone number.")}) from None
+    if email:
+        try:
+            points.append(channels.email_point(email))
+        except ValidationError:
+            raise ValidationError({"email": _("Enter a valid e-mail address.")}) from None
+    return channels.unique(points)
 
 
 def lead_receive(
@@ -185,24 +202,25 @@ def lead_receive(
 # instead of seven is what lets one server take hundreds of leads a second. The same rules as
 # lead_create; tests run both (SQLite takes lead_create's path).
 INSERT_ONCE_SQL = """
-WITH duplicate AS (
-    SELECT id FROM {lead}
-    WHERE team_id = %(team_id)s AND state = ANY(%(open_states)s)
-      AND ((%(phone)s <> '' AND phone = %(phone)s) OR (%(email)s <> '' AND email = %(email)s))
-    ORDER BY duplicate_of_id ASC NULLS FIRST, created_at, id LIMIT 1
-), lead AS (
+WITH duplicate AS ({duplicate}), lead AS (
     INSERT INTO {lead} (team_id, source_id, name, phone, email, company_name, message,
                         external_id, utm_source, utm_medium, utm_campaign, utm_content,
-                        utm_term, phone2, phone_ext, form_answers, contact_problems, state,
+                        utm_term, phone_ext, form_answers, contact_problems, state,
                         duplicate_of_id, due_at, warn_at, breach_at, score, temperature,
                         created_at)
     VALUES (%(team_id)s, %(source_id)s, %(name)s, %(phone)s, %(email)s, %(company_name)s,
             %(message)s, %(external_id)s, %(utm_source)s, %(utm_medium)s, %(utm_campaign)s,
-            %(utm_content)s, %(utm_term)s, %(phone2)s, %(phone_ext)s, %(form_answers)s,
+            %(utm_content)s, %(utm_term)s, %(phone_ext)s, %(form_answers)s,
             %(contact_problems)s, %(state)s, (SELECT id FROM duplicate), %(due_at)s,
             %(warn_at)s, %(breach_at)s, %(score)s, %(temperature)s, %(created_at)s)
     ON CONFLICT (source_id, external_id) WHERE NOT (external_id = '') DO NOTHING
     RETURNING id, duplicate_of_id
+), points AS (
+    INSERT INTO {point} (lead_id, kind, label, value, ext, raw, position)
+    SELECT lead.id, p.kind, p.label, p.value, p.ext, p.raw, p.position
+    FROM lead, unnest(%(point_kind)s::text[], %(point_label)s::text[], %(point_value)s::text[],
+                      %(point_ext)s::text[], %(point_raw)s::text[], %(point_position)s::int[])
+         AS p(kind, label, value, ext, raw, position)
 ), event AS (
     INSERT INTO {event} (lead_id, at, kind, from_state, to_state, note)
     SELECT id, %(created_at)s, %(created)s, '', '', '' FROM lead
@@ -217,13 +235,19 @@ SELECT id, duplicate_of_id FROM lead
 
 
 _JSON_COLUMNS = ("form_answers", "contact_problems")
+_TABLES = {
+    "lead": Lead._meta.db_table,
+    "point": LeadContactPoint._meta.db_table,
+    "event": LeadEvent._meta.db_table,
+    "deadline": Deadline._meta.db_table,
+}
+_INSERT_ONCE = DUPLICATE_LOCK_SQL + INSERT_ONCE_SQL.format(
+    duplicate=channels.DUPLICATE_SQL.format(**_TABLES), **_TABLES
+)
 
 
 def _insert_once(lead: Lead) -> Lead | None:
     """Store the new lead as INSERT_ONCE_SQL; None when its external id is already stored."""
-    statement = DUPLICATE_LOCK_SQL + INSERT_ONCE_SQL.format(
-        lead=Lead._meta.db_table, event=LeadEvent._meta.db_table, deadline=Deadline._meta.db_table
-    )
     params = {
         field.attname: getattr(lead, field.attname)
         for field in Lead._meta.concrete_fields
@@ -231,14 +255,18 @@ def _insert_once(lead: Lead) -> Lead | None:
     }
     for name in _JSON_COLUMNS:  # a dict is no SQL value: the field adapts it (jsonb)
         params[name] = Lead._meta.get_field(name).get_db_prep_save(params[name], connection)
+    rows = channels.point_rows(LeadContactPoint, lead.arrived_points)
+    for column in ("kind", "label", "value", "ext", "raw", "position"):
+        params[f"point_{column}"] = [getattr(row, column) for row in rows]
     params |= {
+        "keys": channels.duplicate_keys(lead.arrived_points),
         "open_states": list(Lead.OPEN_STATES),
         "created": LeadEvent.Kind.CREATED,
         "warn": alerts.WARN.code,
         "breach": alerts.BREACH.code,
     }
     with connection.cursor() as cursor:
-        cursor.execute(statement, params)
+        cursor.execute(_INSERT_ONCE, params)
         row = cursor.fetchone()
     if row is None:
         return None
@@ -561,58 +589,95 @@ def _save(lead: Lead, fields: list[str]) -> None:
         ) from None
 
 
-CONTACT_FIELDS = ("name", "phone", "phone2", "email", "company_name")
+CONTACT_FIELDS = ("name", "phone", "email", "company_name", "phones", "emails")
 
 
 def lead_contact_update(
     *, lead: Lead, by: User, now: datetime | None = None, **fields: str
 ) -> list[str]:
-    """Correct the person's name, phones, e-mail or company while working the lead. The event
-    names the fields that changed, never their values (phones and e-mails stay out of the
-    timeline and the logs); a changed phone or e-mail re-links the lead to its team's oldest
-    open lead with the same one, as intake would have. Returns the changed field names."""
+    """Correct the person's name, phones, e-mails or company while working the lead.
+
+    `phones` ([(typed, kind, ext)]) and `emails` ([(typed, kind)]) replace the lead's phones or
+    e-mails, the first being the primary one; `phone` / `email` (text) replace only the
+    primary one. The event names the fields that changed, never their values (phones and
+    e-mails stay out of the timeline and the logs); a changed phone or e-mail re-links the lead
+    to its team's oldest open lead holding any of them, as intake would have. Returns the
+    changed field names."""
     now = now or timezone.now()
     _raise_if_closed(lead)
     if not access.manages(by, lead.team):
         _raise_if_held_by_other(lead, by, now)
+    unknown = set(fields) - set(CONTACT_FIELDS)
+    if unknown:
+        raise TypeError(f"not contact fields: {sorted(unknown)}")
     changed = []
-    for name, value in _contact_cleaned(fields).items():
-        if getattr(lead, name) != value:
-            setattr(lead, name, value)
-            changed.append(name)
+    for name in ("name", "company_name"):
+        if name in fields:
+            value = channels.normalise_name(fields[name])
+            if getattr(lead, name) != value:
+                setattr(lead, name, value)
+                changed.append(name)
+    current = [p.as_point() for p in lead.points.all()]
+    points = _contact_points(current, fields)
+    # A number retyped the way the box shows it is the same point: it keeps what was typed
+    # when it arrived, and only a changed number, kind, extension or order is a change.
+    typed = {(p.kind, p.value): p.raw for p in current}
+    points = [replace(p, raw=typed.get((p.kind, p.value), p.raw)) for p in points]
+    changed.extend(
+        kind
+        for kind in (channels.PHONE, channels.EMAIL)
+        if [p for p in points if p.kind == kind] != [p for p in current if p.kind == kind]
+    )
     if not changed:
         return []
+    saved = [n for n in changed if n in ("name", "company_name")]
     with transaction.atomic():
         if {"phone", "email"} & set(changed):
-            changed.append("duplicate_of")
-            # The match may be this lead itself (its row still holds the unchanged phone or
-            # e-mail) or a newer one: only an older lead is the original this one duplicates.
-            match = open_duplicate_of(lead.team, lead.phone, lead.email)
+            lead.phone, lead.phone_ext, lead.email = (
+                lead_contacts(points)[k] for k in ("phone", "phone_ext", "email")
+            )
+            saved += ["phone", "phone_ext", "email", "duplicate_of"]
+            lead.points.all().delete()
+            LeadContactPoint.objects.bulk_create(
+                channels.point_rows(LeadContactPoint, points, lead=lead)
+            )
+            # Only an older lead is the original this one duplicates (a newer one holding the
+            # same phone is its duplicate, not the other way round).
+            match = open_duplicate_of(lead.team, channels.duplicate_keys(points), exclude=lead.pk)
             older = match is not None and (match.created_at, match.pk) < (lead.created_at, lead.pk)
             lead.duplicate_of = match if older else None
-        _save(lead, changed)
-        note = ",".join(name for name in changed if name != "duplicate_of")
+        _save(lead, saved)
         LeadEvent.objects.create(
-            lead=lead, actor=by, at=now, kind=LeadEvent.Kind.CONTACT, note=note
+            lead=lead, actor=by, at=now, kind=LeadEvent.Kind.CONTACT, note=",".join(changed)
         )
     return changed
 
 
-def _contact_cleaned(fields: dict[str, str]) -> dict[str, str]:
-    unknown = set(fields) - set(CONTACT_FIELDS)
-    if unknown:
-        raise TypeError(f"not contact fields: {sorted(unknown)}")
-    cleaned = {name: " ".join(str(value).split()) for name, value in fields.items()}
-    if cleaned.get("email"):
-        cleaned["email"] = cleaned["email"].lower()
-        try:
-            validate_email(cleaned["email"])
-        except ValidationError:
-            raise ValidationError({"email": _("Enter a valid e-mail address.")}) from None
-    for name in ("phone", "phone2"):
-        if cleaned.get(name):
-            try:
-                cleaned[name] = normalise_phone(cleaned[name])
-            except ValueError:
-                raise ValidationError({name: _("Enter a valid phone number.")}) from None
-    return cleaned
+def _contact_points(current: list[channels.Point], fields: dict) -> list[channels.Point]:
+    """The lead's points after the edit, parsed by the intake's rules; a ValidationError names
+    the field of a phone or e-mail that is no valid one, or says when none is left."""
+    phones = [p for p in current if p.kind == channels.PHONE]
+    emails = [p for p in current if p.kind == channels.EMAIL]
+    phone_input = [(p.raw or p.value, p.label, p.ext) for p in phones]
+    email_input = [(p.raw or p.value, p.label) for p in emails]
+    if "phones" in fields:
+        phone_input = [tuple(item) for item in fields["phones"]]
+    if "emails" in fields:
+        email_input = [tuple(item) for item in fields["emails"]]
+    if "phone" in fields:  # the primary one only
+        rest = phone_input[1:]
+        first_label = phone_input[0][1] if phone_input else channels.Label.OTHER
+        phone_input = ([(fields["phone"], first_label, "")] if fields["phone"] else []) + rest
+    if "email" in fields:
+        rest = email_input[1:]
+        first_label = email_input[0][1] if email_input else channels.Label.OTHER
+        email_input = ([(fields["email"], first_label)] if fields["email"] else []) + rest
+    points, _notes, errors, _problems = channels.clean_points(
+        [("phone", str(typed), label, ext) for typed, label, ext in phone_input if str(typed)],
+        [("email", str(typed), label) for typed, label in email_input if str(typed).strip()],
+    )
+    if errors:
+        raise ValidationError(errors)
+    if not points:
+        raise ValidationError(_("Enter a phone or an e-mail, so the lead can be reached."))
+    return points

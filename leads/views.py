@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_noop as _noop
 from django.views.decorators.http import require_POST
 
@@ -26,6 +27,7 @@ from crm.teams.models import Team
 from crm.teams.selectors import landing_url_name
 from crm.teams.templatetags.people import person
 from leads import alerts, priority, services
+from leads.channels import duplicate_keys
 from leads.filters import QueueFilter
 from leads.forms import AnswersForm, AttemptForm, ContactForm, JunkForm, LeadEntryForm
 from leads.models import Answer, ContactAttempt, Criterion, CriterionOption, Lead
@@ -132,16 +134,15 @@ def lead_create(request: HttpRequest) -> HttpResponse:
     duplicate = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        duplicate = open_duplicate_of(data["team"], data["phone"], data["email"])
+        duplicate = open_duplicate_of(data["team"], duplicate_keys(data["points"]))
         if duplicate is None or data["save_duplicate"]:
             lead = services.lead_create(
                 team=data["team"],
                 source=data["source"],
                 name=data["name"],
-                phone=data["phone"],
-                email=data["email"],
+                points=data["points"],
                 company_name=data["company_name"],
-                message=data["message"],
+                message="\n".join(filter(None, (data["message"], *data["notes"]))),
                 by=request.user,
             )
             messages.success(request, _("Lead saved."))
@@ -173,7 +174,8 @@ def _workspace(request: HttpRequest, lead: Lead, status: int = 200, **forms) -> 
         "lead": lead,
         "attempt_form": forms.get("attempt_form") or AttemptForm(),
         "junk_form": forms.get("junk_form") or JunkForm(),
-        "contact_form": forms.get("contact_form") or ContactForm(initial=_contact_of(lead)),
+        "contact_form": forms.get("contact_form")
+        or ContactForm(initial=_contact_of(lead), points=[p.as_point() for p in lead.points.all()]),
         "answers_form": answers_form,
         "answers": sorted(answers.values(), key=lambda a: a.answered_at),
         "knocked_out": any(a.knocked_out for a in answers.values()),
@@ -188,6 +190,7 @@ def _workspace(request: HttpRequest, lead: Lead, status: int = 200, **forms) -> 
         "attempts": lead.attempts.select_related("by"),
         "events": lead.events.select_related("actor", "reason", "attempt"),
         "duplicates": lead.duplicates.all()[:10],
+        "points": list(lead.points.all()),
         "now": timezone.now(),
     }
     if any(f.errors for f in forms.values() if f is not None):
@@ -196,7 +199,7 @@ def _workspace(request: HttpRequest, lead: Lead, status: int = 200, **forms) -> 
 
 
 def _contact_of(lead: Lead) -> dict[str, str]:
-    return {name: getattr(lead, name) for name in services.CONTACT_FIELDS}
+    return {"name": lead.name, "company_name": lead.company_name}
 
 
 @login_required
@@ -274,7 +277,7 @@ def contact_update(request: AuthedRequest, pk: int) -> HttpResponse:
     return _act(
         request,
         lead,
-        lambda: services.lead_contact_update(lead=lead, by=request.user, **form.cleaned_data),
+        lambda: services.lead_contact_update(lead=lead, by=request.user, **form.changes()),
         _("Contact details saved."),
         contact_form=form,
     )
@@ -391,7 +394,24 @@ EXPORT_COLUMNS = [
     ("utm_campaign", "utm_campaign"),
     ("utm_content", "utm_content"),
     ("utm_term", "utm_term"),
+    # Spelled out so makemessages finds them (it does not know the _noop alias).
+    ("phones", gettext_lazy("All phones")),
+    ("emails", gettext_lazy("All e-mails")),
 ]
+
+
+def points_text(points, kind: str) -> str:
+    """Every phone (or e-mail) of a lead in one cell, primary first, each with its kind and
+    extension: "+7 916 123-45-67 (mobile), +7 495 123-45-67 ext. 12 (work)"."""
+    texts = []
+    for point in points:
+        if point.kind != kind:
+            continue
+        text = international(point.value) if kind == "phone" else point.value
+        if point.ext:
+            text += " " + _("ext. %(ext)s") % {"ext": point.ext}
+        texts.append(f"{text} ({point.get_label_display()})")
+    return ", ".join(texts)
 
 
 @page_for(access.works_leads)
@@ -402,7 +422,11 @@ def export_csv(request: HttpRequest) -> StreamingHttpResponse:
     queue_filter = QueueFilter(request.GET, queryset=visible, request=request)
     leads = queue_filter.qs if queue_filter.is_valid() else visible.none()
     leads = leads.filter(state__in=Lead.OPEN_STATES).order_by("due_at", "id")
-    rows = leads.select_related("source", "assignee").iterator(chunk_size=2000)
+    rows = (
+        leads.select_related("source", "assignee")
+        .prefetch_related("points")
+        .iterator(chunk_size=2000)
+    )
     zone = timezone.get_current_timezone()
     echo = _Echo()
     writer = csv.writer(echo, delimiter=";")
@@ -430,8 +454,10 @@ def export_csv(request: HttpRequest) -> StreamingHttpResponse:
                         lead.utm_campaign,
                         lead.utm_content,
                         lead.utm_term,
+                        points_text(lead.points.all(), "phone"),
+                        points_text(lead.points.all(), "email"),
                     ],
-                    trusted=(2,),  # the phone, formatted by us
+                    trusted=(2, 17),  # the phones, formatted by us
                 )
             )
 

@@ -56,4 +56,5 @@ register.filter("tel_uri", tel_uri)
 def contact_fields(note: str) -> str:
     """A contact-change event's note (field names, never values) as the reader's labels."""
     labels = {field.name: field.verbose_name for field in Lead._meta.fields}
+    labels["phone2"] = _("second phone")  # events written before the phones became points
     return ", ".join(str(labels.get(name, name)) for name in note.split(",") if name)

@@ -66,3 +66,5 @@ def login(page: Page, live_server, username: str, password: str = "pw") -> None:
     form.locator("input[name=password]").fill(password)
     form.locator("button[type=submit]").click()
     expect(page.locator("header .who")).to_be_visible()
+    # The page's deferred scripts (htmx among them) have run: its controls answer.
+    page.wait_for_load_state()

@@ -3,6 +3,7 @@ from the dropdowns, and a list that stays live without losing what the user expa
 
 import json
 import re
+import time
 import urllib.request
 from datetime import timedelta
 
@@ -73,6 +74,29 @@ def test_filters_from_the_dropdowns_narrow_the_list_and_live_in_the_url(
     page.reload()  # a bookmark of the filtered list opens filtered
     expect(rows).to_have_count(1)
     expect(page.locator("#queue-filters select[name=age]")).to_have_value("older_7d")
+
+
+def test_a_poll_while_the_filtered_list_is_on_its_way_never_brings_the_old_list_back(
+    page: Page, live_server, world
+):
+    """The list polls every 2 s; a filtered list that takes 2.5 s to arrive meets a poll."""
+    now = timezone.now()
+    make_lead(world.team, name="Старый Лид", phone="+79160000011", now=now - timedelta(days=8))
+    make_lead(world.team, name="Свежий Лид", phone="+79160000012", now=now)
+    login(page, live_server, "qualifier")
+    rows = page.locator("#queue-rows tr.lead-row")
+    expect(rows).to_have_count(2)
+
+    def slow(route):
+        time.sleep(2.5)  # the browser polls meanwhile: only the filter's request is held
+        route.continue_()
+
+    page.route("**/leads/?*age=older_7d*", slow)
+    page.locator("#queue-filters select[name=age]").select_option("older_7d")
+    expect(rows).to_have_count(1, timeout=10_000)
+    page.wait_for_timeout(2_500)  # another poll, now of the filtered list
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Старый Лид")
 
 
 def test_a_new_lead_appears_within_three_seconds_without_collapsing_the_expanded_list(

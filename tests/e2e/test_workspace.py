@@ -145,7 +145,7 @@ def test_a_one_word_name_and_a_phone_are_corrected_then_checked_and_converted(
     page.locator("#edit-contact").click()
     contact = page.locator("#contact-form")
     contact.locator("input[name=name]").fill("Анна Смирнова")
-    contact.locator("input[name=phone]").fill("8 (916) 123-45-67")
+    contact.locator("input[name=phone_0]").fill("8 (916) 123-45-67")
     contact.locator("button[type=submit]").click()
     expect(page.get_by_role("status")).to_contain_text("Contact details saved.")
     expect(page.locator("h1")).to_contain_text("Анна Смирнова")
@@ -157,6 +157,39 @@ def test_a_one_word_name_and_a_phone_are_corrected_then_checked_and_converted(
     page.locator("#convert").click()
     expect(page.locator("h1 .state")).to_have_class(re.compile(r"\bconverted\b"))
     assert Deal.objects.get(lead=lead).contact.phone == "+79161234567"
+
+
+def test_the_workspace_shows_and_edits_two_phones_with_their_kinds(page: Page, live_server, world):
+    lead = make_lead(world.team, name="Анна Ли", phone="+79161234567")
+    open_lead(page, live_server, lead)
+    page.locator("#edit-contact").click()
+    contact = page.locator("#contact-form")
+    expect(contact.locator("input[name=phone_0]")).to_have_value("+7 916 123-45-67")
+    contact.locator("select[name=phone_0_kind]").select_option("mobile")
+    contact.locator("input[name=phone_1]").fill("8 (495) 123-45-67")
+    contact.locator("select[name=phone_1_kind]").select_option("work")
+    contact.locator("input[name=phone_1_ext]").fill("12")
+    contact.locator("button[type=submit]").click()
+    expect(page.get_by_role("status")).to_contain_text("Contact details saved.")
+
+    card = page.locator("section.contact")
+    expect(card.locator("a.call")).to_have_text("+7 916 123-45-67")
+    expect(card.locator("dt", has_text="Phone").first).to_contain_text("mobile")
+    expect(card.locator("dd.more-phone")).to_contain_text("+7 495 123-45-67")
+    expect(card.locator("dd.more-phone")).to_contain_text("ext. 12")
+    expect(card.locator("dd.more-phone a")).to_have_attribute("href", "tel:+7-495-123-45-67")
+    expect(card).to_contain_text("work")
+    stored = [(p.value, p.label, p.ext) for p in lead.points.order_by("position")]
+    assert stored == [("+79161234567", "mobile", ""), ("+74951234567", "work", "12")]
+
+    # Edited again: the second phone is emptied, so it goes; the first stays the primary.
+    page.locator("#edit-contact").click()
+    expect(contact.locator("input[name=phone_1]")).to_have_value("+7 495 123-45-67")
+    contact.locator("input[name=phone_1]").fill("")
+    contact.locator("button[type=submit]").click()
+    expect(page.get_by_role("status")).to_contain_text("Contact details saved.")
+    expect(card.locator("dd.more-phone")).to_have_count(0)
+    assert list(lead.points.values_list("value", flat=True)) == ["+79161234567"]
 
 
 def test_the_due_countdown_ticks(page: Page, live_server, world):

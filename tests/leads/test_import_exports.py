@@ -1,6 +1,8 @@
 """Bitrix24 and amoCRM exports imported as they are (issue 13, item 3), with files generated in
 their shapes by tests/leads/exports.py."""
 
+import csv
+import io
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -13,6 +15,7 @@ from crm.deadlines.models import Deadline
 from leads.import_presets import AMOCRM, BITRIX24, detect_preset
 from leads.imports import guess_mapping, import_leads, open_file
 from leads.models import JunkReason, Lead, LeadImport, LeadSource
+from tests.factories import make_lead
 from tests.leads.exports import (
     BITRIX24_HEADER,
     Bitrix24Lead,
@@ -25,6 +28,11 @@ from tests.leads.exports import (
 pytestmark = pytest.mark.django_db
 
 UNKNOWN = "Пётр Неизвестный"
+
+
+def phones(lead: Lead) -> list[tuple[str, str, str]]:
+    """The lead's phones as (number, kind, extension), the primary one first."""
+    return [(p.value, p.label, p.ext) for p in lead.points.filter(kind="phone")]
 
 
 def run(world, raw: bytes, **options):
@@ -60,8 +68,11 @@ def test_bitrix24_csv_of_1200_leads_loses_no_row_phone_or_surname(world, encodin
         lead = leads[str(100000 + i)]
         assert lead.name == expected.full_name  # Фамилия Имя Отчество
         assert lead.phone == e164(i)  # from "Рабочий телефон" or "Мобильный телефон"
-    # Two numbers in one cell: both kept.
-    assert (leads["100010"].phone, leads["100010"].phone2) == (e164(10), e164(10, "925"))
+    # Two numbers in one cell: both kept, with the kind their column names.
+    assert [number for number, _kind, _ext in phones(leads["100010"])][:2] == [
+        e164(10),
+        e164(10, "925"),
+    ]
     assert all(lead.name.startswith(Bitrix24Lead(0).surname) for lead in [leads["100000"]])
 
 
@@ -116,7 +127,7 @@ def test_a_converted_lead_is_refused_with_a_clear_message(world):
     assert "Converted in the other CRM (Качественный лид)" in errors["status"][0]
 
 
-def test_more_phones_and_e_mails_and_extensions_are_kept_in_the_message(world):
+def test_every_phone_and_e_mail_is_kept_with_its_kind_and_extension(world):
     raw = bitrix24_file(
         [
             [
@@ -134,11 +145,18 @@ def test_more_phones_and_e_mails_and_extensions_are_kept_in_the_message(world):
     result = run(world, raw)
     assert result.created == 1, result.errors
     lead = Lead.objects.get()
-    assert (lead.phone, lead.phone2) == ("+79251234567", "+74951234567")
-    assert lead.email == "a@example.com"
-    assert "Other phones: +79161234567, 8 916 000" in lead.message
-    assert "Extension 123 for +74951234567" in lead.message
-    assert "Other e-mails: b@example.com" in lead.message
+    # Column order (the preset's: mobile, then work), then cell order; the kind from the column.
+    assert phones(lead) == [
+        ("+79251234567", "mobile", ""),
+        ("+74951234567", "work", "123"),
+        ("+79161234567", "work", ""),
+    ]
+    assert (lead.phone, lead.phone_ext, lead.email) == ("+79251234567", "", "a@example.com")
+    emails = [(p.value, p.label) for p in lead.points.filter(kind="email")]
+    assert emails == [("a@example.com", "work"), ("b@example.com", "work")]
+    # What is no number is not lost: it stays in the message.
+    assert "Other phones: 8 916 000" in lead.message
+    assert "Extension" not in lead.message
 
 
 def test_an_invalid_only_phone_still_refuses_the_row(world):
@@ -229,7 +247,7 @@ def test_import_leads_command_with_a_bitrix24_export(world, tmp_path, capsys):
     assert "a Bitrix24 export" in out
     assert "phone=Мобильный телефон+Рабочий телефон+Домашний телефон" in out
     assert "50 rows: 50 created" in out
-    assert Lead.objects.get(external_id="100010").phone2 == e164(10, "925")
+    assert e164(10, "925") in [n for n, _k, _e in phones(Lead.objects.get(external_id="100010"))]
 
 
 def test_a_workbook_row_keeps_its_spreadsheet_number_past_a_blank_row(world):
@@ -260,10 +278,9 @@ def test_bitrix24_english_titles_and_a_responsible_matched_by_e_mail(world):
     result = run(world, raw)
     assert result.created == 1, result.errors
     lead = Lead.objects.get()
-    assert (lead.name, lead.phone, lead.phone2) == (
+    assert (lead.name, phones(lead)) == (
         "Smith John Paul",
-        "+79161234567",
-        "+79161234568",
+        [("+79161234567", "mobile", ""), ("+79161234568", "mobile", "")],
     )
     assert (lead.state, lead.assignee) == (Lead.State.JUNK, world.qualifier)
     assert lead.created_at == datetime(2026, 3, 2, 9, 15, tzinfo=ZoneInfo("Europe/Moscow"))
@@ -292,3 +309,33 @@ def test_an_unparsable_date_is_kept_in_the_message(world):
     result = run(world, raw)
     assert result.created == 1
     assert "Created: вчера вечером" in Lead.objects.get().message
+
+
+def test_a_bitrix24_row_with_every_phone_and_email_column_keeps_each_with_its_kind(world):
+    """Bitrix24's five phone/e-mail columns, one of them with two numbers and an extension:
+    every value stored, the kind from the column, duplicates found by the second phone."""
+    row = Bitrix24Lead(1).row("")
+    cell = {title: i for i, title in enumerate(BITRIX24_HEADER)}
+    row[cell["Рабочий телефон"]] = "+7 495 123-45-67 доб. 123, +7 495 765-43-21"
+    row[cell["Мобильный телефон"]] = "8 916 111-22-33"
+    row[cell["Домашний телефон"]] = "8 (4822) 12-34-56"
+    row[cell["Рабочий e-mail"]] = "olga@work.ru"
+    row[cell["Частный e-mail"]] = "Olga@Mail.ru"
+    original = make_lead(world.team, phone="+74957654321")  # the second work phone
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerows([BITRIX24_HEADER, row])
+    result = run(world, out.getvalue().encode("utf-8-sig"))
+    assert result.created == 1, result.errors
+    lead = Lead.objects.get(external_id="100001")
+    # The preset's column order: mobile, work, home.
+    assert phones(lead) == [
+        ("+79161112233", "mobile", ""),
+        ("+74951234567", "work", "123"),
+        ("+74957654321", "work", ""),
+        ("+74822123456", "home", ""),
+    ]
+    emails = [(p.value, p.label, p.raw) for p in lead.points.filter(kind="email")]
+    assert emails == [("olga@work.ru", "work", ""), ("olga@mail.ru", "home", "Olga@Mail.ru")]
+    assert (lead.phone, lead.email) == ("+79161112233", "olga@work.ru")
+    assert lead.duplicate_of == original

@@ -153,7 +153,7 @@ def test_utm_content_and_term_are_stored_read_by_the_api_and_exported(source, wo
     export = client.get(reverse("leads:export"))
     text = b"".join(export.streaming_content).decode("utf-8")
     assert "utm_content;utm_term" in text.splitlines()[0]
-    assert text.splitlines()[1].endswith("banner-2;кухни на заказ")
+    assert text.splitlines()[1].endswith("banner-2;кухни на заказ;+7 916 123-45-67 (other);")
 
 
 # --- the builders' real payloads -------------------------------------------------------
@@ -236,11 +236,13 @@ def test_amocrm_reads_fields_past_one_without_a_code_and_a_second_phone(source):
     response = APIClient().post(f"{URL}?key={source.intake_key}", body)
     assert response.status_code == 201, response.content
     lead = Lead.objects.get()
-    assert (lead.phone, lead.phone2, lead.email) == (
-        "+79000000001",
-        "+79161234567",
-        "olga@example.ru",
-    )
+    assert (lead.phone, lead.email) == ("+79000000001", "olga@example.ru")
+    # Every PHONE value, with the kind its enum names.
+    assert [(p.kind, p.value, p.label) for p in lead.points.all()] == [
+        ("email", "olga@example.ru", "other"),
+        ("phone", "+79000000001", "work"),
+        ("phone", "+79161234567", "mobile"),
+    ]
     assert lead.form_answers == {"Город": "Тверь"}
 
 
@@ -273,7 +275,6 @@ def test_the_one_statement_insert_stores_every_column_the_orm_path_stores(source
     fields = {
         "name": "Анна",
         "phone": "+79161234567",
-        "phone2": "+375291234567",
         "phone_ext": "123",
         "email": "anna@example.ru",
         "company_name": "ООО Кухни",

@@ -36,20 +36,28 @@ def test_contact_update_normalises_and_names_the_changed_fields_never_their_valu
         lead=lead,
         by=world.qualifier,
         name="  Анна   Смирнова ",
-        phone="+7 916 123-45-67",  # the same number, typed differently: no change
-        phone2="8 (903) 111-22-33",
-        email="Anna@Example.COM",
+        phones=[
+            ("+7 916 123-45-67", "other", ""),  # the same number, typed differently
+            ("8 (903) 111-22-33", "work", "12"),
+        ],
+        emails=[("Anna@Example.COM", "home")],
         company_name="ООО Ромашка",
     )
     lead.refresh_from_db()
-    assert (lead.name, lead.phone2, lead.email) == (
+    assert (lead.name, lead.phone, lead.email) == (
         "Анна Смирнова",
-        "+79031112233",
+        "+79161234567",
         "anna@example.com",
     )
-    assert changed[:4] == ["name", "phone2", "email", "company_name"]
+    points = [(p.kind, p.value, p.label, p.ext, p.position) for p in lead.points.all()]
+    assert points == [
+        ("email", "anna@example.com", "home", "", 0),
+        ("phone", "+79161234567", "other", "", 0),
+        ("phone", "+79031112233", "work", "12", 1),
+    ]
+    assert changed == ["name", "company_name", "phone", "email"]
     event = lead.events.get(kind=LeadEvent.Kind.CONTACT)
-    assert event.note == "name,phone2,email,company_name"
+    assert event.note == "name,company_name,phone,email"
     assert "9031112233" not in event.note and "example" not in event.note
     assert event.actor == world.qualifier
 
@@ -63,10 +71,15 @@ def test_contact_update_without_a_change_leaves_no_event(world):
 def test_contact_update_refuses_a_bad_phone_and_saves_nothing(world):
     lead = make_lead(world.team, name="Анна")
     with pytest.raises(services.ValidationError) as error:
-        services.lead_contact_update(lead=lead, by=world.qualifier, name="Анна Ли", phone2="12")
-    assert "phone2" in error.value.message_dict
+        services.lead_contact_update(
+            lead=lead,
+            by=world.qualifier,
+            name="Анна Ли",
+            phones=[(lead.phone, "mobile", ""), ("12", "work", "")],
+        )
+    assert "phone" in error.value.message_dict
     lead.refresh_from_db()
-    assert (lead.name, lead.phone2) == ("Анна", "")
+    assert (lead.name, lead.points.count()) == ("Анна", 1)
 
 
 def test_changed_phone_links_the_lead_to_the_teams_older_open_lead_and_unlinks_it(world):
@@ -108,7 +121,7 @@ def test_workspace_edits_a_one_word_name_and_the_lead_can_then_be_checked(qualif
 
     response = qualifier_client.post(
         reverse("leads:contact", args=[lead.pk]),
-        {"name": "Анна Смирнова", "phone": "+79161234567", "email": ""},
+        {"name": "Анна Смирнова", "phone_0": "+79161234567", "phone_0_kind": "mobile"},
         follow=True,
     )
     assert "Contact details saved." in response.content.decode()
