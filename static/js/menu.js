@@ -1,5 +1,5 @@
 // The header's menu on a phone: the "Menu" button opens and closes the links (CSS hides them
-// below 700 px; on a wider screen the button is hidden and the links are always shown).
+// below 900 px; on a wider screen the button is hidden and the links are always shown).
 document.addEventListener("DOMContentLoaded", () => {
   const button = document.getElementById("menu-toggle");
   const menu = document.getElementById("top-menu");
