@@ -37,8 +37,24 @@ def board(request: HttpRequest) -> HttpResponse:
             deal.can_pick_up = not deal_blockers(deal, "accept") and access.may_pick_up(
                 request.user, deal, team_ids=team_ids
             )
+    # The user's own site visits from today on, soonest first: on a phone they lead the page.
+    today = timezone.localdate()
+    visits = sorted(
+        (
+            deal
+            for deals in columns.values()
+            for deal in deals
+            if deal.closer_id == request.user.pk
+            and deal.meeting_at
+            and timezone.localdate(deal.meeting_at) >= today
+        ),
+        key=lambda deal: deal.meeting_at,
+    )
+    for deal in visits:
+        deal.is_today = timezone.localdate(deal.meeting_at) == today
     context = {
         "columns": [(stage, Deal.Stage(stage).label, columns[stage]) for stage in columns],
+        "visits": visits,
         "show_all": show_all,
         "is_head": is_head,
         "keeps_slots": access.keeps_visit_slots(request.user),

@@ -72,3 +72,35 @@ def test_seed_demo_spans_two_whole_report_periods_with_real_movement(settings):
     assert not Notification.objects.filter(
         read_at=None, created_at__lt=timezone.now() - timedelta(days=1)
     ).exists()
+
+
+def test_seed_demo_in_russian_keeps_usernames_and_slugs_and_names_match_genders(settings):
+    """`seed_demo --language ru`: what people read is Russian; the contract (usernames, slugs)
+    is the same; a family name and a given name are of one gender; a second run in English
+    finds the Russian teams instead of making more."""
+    from faker.providers.person.ru_RU import Provider
+
+    from deals.models import LossReason
+    from leads.models import Criterion, CriterionOption, JunkReason, LeadSource
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    call_command("seed_demo", language="ru")
+    assert set(Team.objects.values_list("name", flat=True)) == {"Колл-центр", "Продажи в салоне"}
+    assert Criterion.objects.get(slug="kitchen-type").question == "Кухня на заказ или модульная?"
+    assert CriterionOption.objects.get(value="custom").label == "На заказ"
+    assert JunkReason.objects.get(slug="spam").name == "Спам"
+    assert LossReason.objects.get(slug="price").name == "Слишком дорого"
+    assert LeadSource.objects.get(slug="website").name == "Форма на сайте"
+    assert set(Team.objects.filter(manager__username="head").values_list("kind", flat=True)) == {
+        "qualification",
+        "sales",
+    }
+
+    female_first, female_last = set(Provider.first_names_female), set(Provider.last_names_female)
+    for name in Lead.objects.values_list("name", flat=True):
+        last, first = name.split(" ", 1)
+        assert (last in female_last) == (first in female_first), name
+
+    teams = Team.objects.count()
+    call_command("seed_demo", language="en")
+    assert Team.objects.count() == teams

@@ -1,10 +1,15 @@
 """Demo data for the kitchen-furniture case: teams, users per role, criteria and ~200 leads in
 every state, made through the same services as real work so timelines and scores are real.
-Safe to run twice: what exists is kept, leads are only added to an empty team."""
+Safe to run twice: what exists is kept, leads are only added to an empty team.
+
+`--language ru` (default: the language of settings.LANGUAGE_CODE) writes the data people read —
+team names, sources, junk and loss reasons, questions and options — in Russian. Usernames and
+every slug (teams are found by either language's name) stay the same in both languages."""
 
 import random
 from datetime import datetime, time, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -56,10 +61,75 @@ LOSS_REASONS = [
 ]
 
 
+# The Russian demo: what a person reads, by the English text. Slugs and values never change.
+RUSSIAN = {
+    "Call centre": "Колл-центр",
+    "Showroom sales": "Продажи в салоне",
+    "Website form": "Форма на сайте",
+    "Phone call": "Звонок",
+    "Walk-in": "Пришёл в салон",
+    "E-mail": "Электронная почта",
+    "Exhibition": "Выставка",
+    "Purchased list": "Купленная база",
+    "Spam": "Спам",
+    "Wrong number": "Неверный номер",
+    "Not our product (wants a modular kitchen)": "Не наш продукт (хочет модульную кухню)",
+    "No budget": "Нет бюджета",
+    "Duplicate": "Дубль",
+    "Unreachable after 3 attempts": "Не дозвонились за 3 попытки",
+    "Too expensive": "Слишком дорого",
+    "Chose a competitor": "Выбрал конкурента",
+    "Postponed the renovation": "Отложил ремонт",
+    "Stopped answering": "Перестал отвечать",
+    "Custom-made or modular kitchen?": "Кухня на заказ или модульная?",
+    "We make custom kitchens only; modular is a knock-out.": (
+        "Мы делаем только кухни на заказ; модульная — стоп-фактор."
+    ),
+    "Custom-made": "На заказ",
+    "Modular": "Модульная",
+    "Not decided yet": "Ещё не решили",
+    "What is the kitchen for?": "Для чего кухня?",
+    "New flat": "Новая квартира",
+    "Renovation": "Ремонт",
+    "Just looking": "Просто присматриваются",
+    "Budget, roubles": "Бюджет, рублей",
+    "Below 250 000 roubles we cannot make a custom kitchen.": (
+        "Дешевле 250 000 рублей кухню на заказ не сделать."
+    ),
+    "When do they want it installed?": "Когда нужна установка?",
+    "Within a month": "В течение месяца",
+    "In 1–3 months": "Через 1–3 месяца",
+    "In 3–6 months": "Через 3–6 месяцев",
+    "Later": "Позже",
+    "Are they the one who decides?": "Решение принимает сам клиент?",
+}
+
+
+def person_name(fake: Faker) -> str:
+    """Family and given name of one gender ("Бирюкова Мирон" never happens)."""
+    if fake.random.random() < 0.5:
+        return f"{fake.last_name_female()} {fake.first_name_female()}"
+    return f"{fake.last_name_male()} {fake.first_name_male()}"
+
+
 class Command(BaseCommand):
     help = "Load demo teams, users, criteria and about 200 leads (safe to run twice)."
 
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--language",
+            choices=["en", "ru"],
+            default=None,
+            help="Language of the demo's names, reasons and questions "
+            "(default: that of settings.LANGUAGE_CODE).",
+        )
+
+    def text(self, english: str) -> str:
+        return RUSSIAN.get(english, english) if self.language == "ru" else english
+
     def handle(self, *args, **options) -> None:
+        language = options.get("language") or settings.LANGUAGE_CODE.split("-")[0]
+        self.language = language if language in ("en", "ru") else "en"
         rng = random.Random(42)  # noqa: S311 - repeatable demo data, not a secret
         with transaction.atomic():
             users = self._users()
@@ -108,13 +178,8 @@ class Command(BaseCommand):
         return users
 
     def _teams(self, users: dict[str, User]) -> tuple[Team, Team]:
-        qualification, _ = Team.objects.get_or_create(
-            name="Call centre",
-            defaults={"kind": Team.Kind.QUALIFICATION, "manager": users["head"]},
-        )
-        sales, _ = Team.objects.get_or_create(
-            name="Showroom sales", defaults={"kind": Team.Kind.SALES, "manager": users["head"]}
-        )
+        qualification = self._team("Call centre", Team.Kind.QUALIFICATION, users["head"])
+        sales = self._team("Showroom sales", Team.Kind.SALES, users["head"])
         qualification.members.add(users["qualifier"], users["qualifier2"])
         sales.members.add(users["closer"], users["closer2"])
         qualification.hands_off_to.add(sales)
@@ -124,15 +189,25 @@ class Command(BaseCommand):
             qualification.working_hours.create(weekday=5, opens=time(10), closes=time(18))
         return qualification, sales
 
+    def _team(self, english: str, kind: str, manager: User) -> Team:
+        """The demo team under its name in either language: a second run in the other language
+        finds it instead of making another."""
+        team = Team.objects.filter(name__in={english, RUSSIAN[english]}).first()
+        return team or Team.objects.create(name=self.text(english), kind=kind, manager=manager)
+
     def _reference_data(self, team: Team) -> None:
         for name, slug, channel in SOURCES:
             LeadSource.objects.get_or_create(
-                slug=slug, defaults={"name": name, "channel": channel, "team": team}
+                slug=slug, defaults={"name": self.text(name), "channel": channel, "team": team}
             )
         for order, (name, slug) in enumerate(JUNK_REASONS):
-            JunkReason.objects.get_or_create(slug=slug, defaults={"name": name, "order": order})
+            JunkReason.objects.get_or_create(
+                slug=slug, defaults={"name": self.text(name), "order": order}
+            )
         for order, (name, slug) in enumerate(LOSS_REASONS):
-            LossReason.objects.get_or_create(slug=slug, defaults={"name": name, "order": order})
+            LossReason.objects.get_or_create(
+                slug=slug, defaults={"name": self.text(name), "order": order}
+            )
         self._criterion(
             "kitchen-type",
             "Custom-made or modular kitchen?",
@@ -194,13 +269,19 @@ class Command(BaseCommand):
         )
 
     def _criterion(self, slug: str, question: str, kind: str, *, options=(), **fields) -> None:
+        if "help_text" in fields:
+            fields["help_text"] = self.text(fields["help_text"])
         criterion, created = Criterion.objects.get_or_create(
-            slug=slug, defaults={"question": question, "kind": kind, **fields}
+            slug=slug, defaults={"question": self.text(question), "kind": kind, **fields}
         )
         if created:
             for order, (value, label, verdict) in enumerate(options):
                 CriterionOption.objects.create(
-                    criterion=criterion, value=value, label=label, verdict=verdict, order=order
+                    criterion=criterion,
+                    value=value,
+                    label=self.text(label),
+                    verdict=verdict,
+                    order=order,
                 )
 
     def _plan(self, rng: random.Random, team: Team, now) -> list[tuple]:
@@ -244,7 +325,7 @@ class Command(BaseCommand):
             lead = services.lead_create(
                 team=team,
                 source=rng.choice(sources),
-                name=f"{fake.last_name()} {fake.first_name()}",
+                name=person_name(fake),
                 phone=f"+7 9{rng.randint(10, 99)} {rng.randint(1_000_000, 9_999_999)}",
                 email=fake.email() if rng.random() < 0.4 else "",
                 company_name=fake.company() if rng.random() < 0.2 else "",
