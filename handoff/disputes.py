@@ -147,9 +147,7 @@ def dispute_resolve(
     return dispute
 
 
-def _tell(
-    user: AbstractBaseUser | None, dispute: Dispute, now: datetime, message: str, team=None
-) -> None:
+def _tell(user: User | None, dispute: Dispute, now: datetime, message: str, team=None) -> None:
     if user is None:
         return
     notify(
