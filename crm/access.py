@@ -20,7 +20,8 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import User as AuthUser
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -28,7 +29,7 @@ from django.utils.translation import gettext as _
 from crm.lib.errors import NotAllowed
 from crm.teams.models import Role, Team
 
-User = AbstractBaseUser | AnonymousUser
+User = AuthUser | AnonymousUser
 View = Callable[..., HttpResponse]
 
 
