@@ -5,7 +5,6 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 from django.db.models import Aggregate, Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncWeek
@@ -21,7 +20,7 @@ from reports.aggregates import Percentile, percentiles
 from reports.periods import Period
 
 
-def report_teams(user: AbstractBaseUser) -> list[Team]:
+def report_teams(user: access.User) -> list[Team]:
     """The teams the user manages (an admin: all) — crm/access.py."""
     return access.report_teams(user)
 
