@@ -462,8 +462,7 @@ class Lead(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=State.NEW,
         target=State.CHECKED,
-        # django-fsm types a condition as taking any Model; ours take the Lead they guard
-        conditions=[has_contact_attempt, has_full_name, has_valid_phone],  # type: ignore[list-item]
+        conditions=[has_contact_attempt, has_full_name, has_valid_phone],
     )
     def mark_checked(self) -> None:
         """`check`: the qualifier reached the person and verified the data. (Not named
@@ -477,7 +476,7 @@ class Lead(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=State.CHECKED,
         target=State.CONVERTED,
-        conditions=[has_required_answers, passes_knock_outs],  # type: ignore[list-item]
+        conditions=[has_required_answers, passes_knock_outs],
     )
     def convert(self) -> None:
         """Handed to a sales team; the handoff app creates the deal in the same transaction."""
