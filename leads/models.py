@@ -1,6 +1,7 @@
 import secrets
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -14,6 +15,9 @@ from crm.lib.phones import is_valid_phone
 from crm.lib.transitions import blocks_with
 from crm.teams.models import Team
 from leads import channels
+
+if TYPE_CHECKING:
+    from leads.alerts import SlaState
 
 
 def new_intake_key() -> str:
@@ -280,6 +284,10 @@ class Lead(ConcurrentTransitionMixin, models.Model):
         POTENTIAL = "potential", _("potential")
 
     OPEN_STATES = (State.NEW, State.CHECKED)
+
+    # Not columns: set on an instance by the code that needs them (annotations only).
+    arrived_points: "list[channels.Point]"  # leads.services: the phones and e-mails it came with
+    sla: "SlaState"  # leads.alerts.attach_sla
 
     # Indexes are paid by every arriving lead, so each one here earns its place: the team is
     # led by lead_report_cohort; phones and e-mails are matched through LeadContactPoint.
