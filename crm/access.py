@@ -20,16 +20,18 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import User as AuthUser
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 
 from crm.lib.errors import NotAllowed
 from crm.teams.models import Role, Team
 
-User = AbstractBaseUser | AnonymousUser
-View = Callable[..., HttpResponse]
+User = AuthUser | AnonymousUser
+View = Callable[..., HttpResponseBase]
 
 
 def is_admin(user: User) -> bool:
@@ -213,7 +215,7 @@ def page_for(test: Callable[[User], bool]) -> Callable[[View], View]:
     def decorate(view: View) -> View:
         @login_required
         @wraps(view)
-        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             require(test(request.user))
             return view(request, *args, **kwargs)
 

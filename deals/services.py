@@ -1,7 +1,7 @@
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.contrib.auth.models import AbstractBaseUser, User
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -169,7 +169,7 @@ def deal_blockers(deal: Deal, name: str) -> list[str]:
     return blockers_of(deal, name, not_possible=not_possible % {"stage": deal.get_stage_display()})
 
 
-def deal_actions(deal: Deal, user: AbstractBaseUser) -> dict[str, bool]:
+def deal_actions(deal: Deal, user: User) -> dict[str, bool]:
     """The deal page's buttons: shown when the user may (crm/access.py) and the stage allows."""
     works = access.works_deal(user, deal)
     still_in_pool = not deal_blockers(deal, "accept")

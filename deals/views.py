@@ -2,7 +2,7 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,7 +25,7 @@ from leads.models import Lead
 
 
 @page_for(access.works_deals)
-def board(request: HttpRequest) -> HttpResponse:
+def board(request: AuthedRequest) -> HttpResponse:
     """The closer's board: the pool and their own deals by stage; a head sees the team's."""
     is_head = access.heads_teams(request.user)
     show_all = is_head and request.GET.get("show") != "mine"
@@ -220,7 +220,7 @@ def assign(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 @page_for(access.keeps_visit_slots)
-def slots(request: HttpRequest) -> HttpResponse:
+def slots(request: AuthedRequest) -> HttpResponse:
     """A closer's free time for site visits, which qualifiers book during the call."""
     form = SlotsForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -3,7 +3,7 @@ answer, and a sales head — never one of the two sides — rules on it, once.""
 
 from datetime import datetime, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser, User
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -102,7 +102,7 @@ def dispute_raise(
     return dispute
 
 
-def dispute_comment(*, dispute: Dispute, by: AbstractBaseUser, text: str) -> None:
+def dispute_comment(*, dispute: Dispute, by: User, text: str) -> None:
     if not access.may_comment_dispute(by, dispute):
         raise NotAllowed(_("Only the qualifier who handed the lead off can answer."))
     if not dispute.is_open:
@@ -147,9 +147,7 @@ def dispute_resolve(
     return dispute
 
 
-def _tell(
-    user: AbstractBaseUser | None, dispute: Dispute, now: datetime, message: str, team=None
-) -> None:
+def _tell(user: User | None, dispute: Dispute, now: datetime, message: str, team=None) -> None:
     if user is None:
         return
     notify(

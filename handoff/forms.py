@@ -80,11 +80,11 @@ class DisputeForm(forms.Form):
         super().__init__(*args, **kwargs)
         if deal is not None and not self.is_bound:  # offer the criteria the lead was asked
             answered = deal.lead.answers.exclude(criterion=None).order_by("answered_at")
-            self.fields["criterion"].queryset = Criterion.objects.filter(
-                pk__in=answered.values("criterion")
-            )
+            field = cast(forms.ModelChoiceField, self.fields["criterion"])
+            field.queryset = Criterion.objects.filter(pk__in=answered.values("criterion"))
             questions = dict(answered.values_list("criterion_id", "question"))
-            self.fields["criterion"].label_from_instance = lambda c: questions.get(c.pk, c.question)
+            # Django reads the label through the field instance: the stubs type it as a method.
+            field.label_from_instance = lambda c: questions.get(c.pk, c.question)  # type: ignore[method-assign, assignment]
 
 
 class CommentForm(forms.Form):

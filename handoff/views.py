@@ -162,7 +162,7 @@ def dispute(request: AuthedRequest, pk: int, status: int = 200, **forms) -> Http
 
 
 @login_required
-def dispute_raise(request: HttpRequest, pk: int) -> HttpResponse:
+def dispute_raise(request: AuthedRequest, pk: int) -> HttpResponse:
     """GET: the deal page's dispute box (loaded by htmx: the deals app imports nothing from
     this one). POST: the closer disputes the handoff."""
     deal = deal_get_for_user(request.user, pk)

@@ -6,6 +6,7 @@ and says what a lead's SLA status is (`sla_state`: the one definition every page
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from django.db import connection
 from django.db.models import Case, CharField, F, Q, Value, When
@@ -166,7 +167,7 @@ def attach_sla(leads: Iterable[Lead], now: datetime) -> None:
             "lead_id", "kind", "due_at"
         )
         for deadline in running:
-            clocks[deadline.lead_id].append(deadline)
+            clocks[cast(int, deadline.lead_id)].append(deadline)  # lead__in: never None
     for lead in leads:
         lead.sla = sla_state_of(clocks[lead.pk], now) if lead.is_open else STOPPED
 

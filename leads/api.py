@@ -1,5 +1,7 @@
 """REST API v1 for leads and their reference lists. Same scoping and services as the pages."""
 
+from typing import cast
+
 import django_filters
 from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
@@ -41,12 +43,13 @@ class LeadSerializer(serializers.ModelSerializer):
     @extend_schema_field(PhoneSerializer(many=True))
     def get_phones(self, lead: Lead) -> list[dict]:
         points = [p for p in lead.points.all() if p.kind == channels.PHONE]
-        return PhoneSerializer(points, many=True).data
+        # many=True makes a ListSerializer, whose data is a list: the stubs type it as a dict.
+        return cast(list[dict], PhoneSerializer(points, many=True).data)
 
     @extend_schema_field(EmailSerializer(many=True))
     def get_emails(self, lead: Lead) -> list[dict]:
         points = [p for p in lead.points.all() if p.kind == channels.EMAIL]
-        return EmailSerializer(points, many=True).data
+        return cast(list[dict], EmailSerializer(points, many=True).data)
 
     class Meta:
         model = Lead

@@ -233,7 +233,7 @@ class ContactForm(forms.Form):
             )
 
     def clean(self) -> dict:
-        data = super().clean()
+        data = cast(dict[str, Any], super().clean())  # Form.clean answers its cleaned_data
         phones = [
             (name, data[name], data.get(f"{name}_kind", ""), data.get(f"{name}_ext", ""))
             for name in self.fields

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
@@ -298,7 +299,11 @@ def check_mapping(mapping: Mapping, header: list[str]) -> None:
         raise ValidationError(_("Map a phone or an e-mail column."))
 
 
-def rows(csv_file: CsvFile, mapping: Mapping) -> Iterator[tuple[int, dict[str, list[str]]]]:
+# A row's cells by our field: a list of cells each, but "form_answers" ({column title: cell}).
+Cells = dict[str, Any]
+
+
+def rows(csv_file: CsvFile, mapping: Mapping) -> Iterator[tuple[int, Cells]]:
     """(row number as a spreadsheet shows it, our field → its cells); the header is row 1. A
     note field's cells past the first come titled, "Теги: VIP"."""
     reader = csv.reader(io.StringIO(csv_file.text), delimiter=csv_file.delimiter)
@@ -309,7 +314,7 @@ def rows(csv_file: CsvFile, mapping: Mapping) -> Iterator[tuple[int, dict[str, l
     for number, values in enumerate(reader, start=2):
         if not any(v.strip() for v in values):
             continue  # blank lines are not rows
-        cells = {
+        cells: Cells = {
             f: [values[i].strip() if i < len(values) else "" for i in places]
             for f, places in positions.items()
         }
@@ -354,14 +359,14 @@ class RowContext:
 
 
 def prepare_row(
-    cells: dict[str, list[str]], context: RowContext
+    cells: Cells, context: RowContext
 ) -> tuple[dict[str, str], dict, dict[str, list[str]]]:
     """(fields for clean_fields, the lead's other attributes, errors) of one row. Every valid
     phone and e-mail of the row becomes one of the lead's points, in column order, with the
     kind its column names ("Рабочий телефон": work) and its extension; what has no field
     (a phone or e-mail that does not parse beside a valid one, an unknown status or
     responsible) goes to a note appended to the message, so nothing the file holds is lost."""
-    answers = cells.pop("form_answers", None) or {}
+    answers: dict[str, str] = cells.pop("form_answers", None) or {}
     one = {f: next((v for v in values if v), "") for f, values in cells.items()}
     notes: list[str] = []
     extra: dict = {"form_answers": answers, "prefill": context.criteria.match(answers)}

@@ -56,6 +56,8 @@ class Several(str):
     """Stands in the flat payload for the API's lists `phones: [{number, kind, ext}]` and
     `emails: [{address, kind}]` (or plain strings): `items` holds (typed, kind, ext) each."""
 
+    items: list[tuple[str, str, str]]
+
     def __new__(cls, items: list[tuple[str, str, str]]) -> "Several":
         several = super().__new__(cls, "\n".join(typed for typed, _kind, _ext in items))
         several.items = items
@@ -105,7 +107,7 @@ def _tilda(payload: Payload) -> dict[str, str]:
         lead["message"],
     )
     # A form with a second phone or e-mail field: Tilda names a repeated field Phone_2 ….
-    more = {"phone2": [], "email": []}
+    more: dict[str, list[str]] = {"phone2": [], "email": []}
     for key in sorted(payload):
         found = TILDA_MORE.fullmatch(key)
         if found and payload[key] and not isinstance(payload[key], NotText):
@@ -179,7 +181,7 @@ def _amocrm_custom_fields(
         or f"{prefix}[custom_fields][{index}][name]" in payload
     ):
         field = f"{prefix}[custom_fields][{index}]"
-        values: list[str] = []
+        values: list[tuple[str, str]] = []
         while f"{field}[values][{len(values)}][value]" in payload:
             value = payload[f"{field}[values][{len(values)}][value]"]
             enum = payload.get(f"{field}[values][{len(values)}][enum]", "")

@@ -1,6 +1,7 @@
 import secrets
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -14,6 +15,9 @@ from crm.lib.phones import is_valid_phone
 from crm.lib.transitions import blocks_with
 from crm.teams.models import Team
 from leads import channels
+
+if TYPE_CHECKING:
+    from leads.alerts import SlaState
 
 
 def new_intake_key() -> str:
@@ -281,6 +285,10 @@ class Lead(ConcurrentTransitionMixin, models.Model):
 
     OPEN_STATES = (State.NEW, State.CHECKED)
 
+    # Not columns: set on an instance by the code that needs them (annotations only).
+    arrived_points: "list[channels.Point]"  # leads.services: the phones and e-mails it came with
+    sla: "SlaState"  # leads.alerts.attach_sla
+
     # Indexes are paid by every arriving lead, so each one here earns its place: the team is
     # led by lead_report_cohort; phones and e-mails are matched through LeadContactPoint.
     team = models.ForeignKey(Team, verbose_name=_("team"), on_delete=models.PROTECT, db_index=False)
@@ -462,8 +470,7 @@ class Lead(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=State.NEW,
         target=State.CHECKED,
-        # django-fsm types a condition as taking any Model; ours take the Lead they guard
-        conditions=[has_contact_attempt, has_full_name, has_valid_phone],  # type: ignore[list-item]
+        conditions=[has_contact_attempt, has_full_name, has_valid_phone],
     )
     def mark_checked(self) -> None:
         """`check`: the qualifier reached the person and verified the data. (Not named
@@ -477,7 +484,7 @@ class Lead(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=State.CHECKED,
         target=State.CONVERTED,
-        conditions=[has_required_answers, passes_knock_outs],  # type: ignore[list-item]
+        conditions=[has_required_answers, passes_knock_outs],
     )
     def convert(self) -> None:
         """Handed to a sales team; the handoff app creates the deal in the same transaction."""

@@ -20,7 +20,7 @@ The rule, written once:
 """
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -142,7 +142,7 @@ def _text(criterion: Criterion, value: str) -> str | None:
     return value if len(value) <= TEXT_LIMIT else None
 
 
-_READERS = {
+_READERS: dict[str, Callable[[Criterion, str], str | None]] = {
     Criterion.Kind.YES_NO: _yes_no,
     Criterion.Kind.CHOICE: _choice,
     Criterion.Kind.NUMBER: _number,

@@ -4,6 +4,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
@@ -114,11 +115,12 @@ def sla_now(teams: list[Team], now: datetime) -> dict[str, list[SlaRow]]:
     )
     clocks: dict[int, list[Deadline]] = {}
     for deadline in late[:2000]:
-        clocks.setdefault(deadline.lead_id, []).append(deadline)
+        clocks.setdefault(cast(int, deadline.lead_id), []).append(deadline)  # lead__team__in: set
     rows = []
     for clock in clocks.values():
         state = sla_state_of(clock, now)
-        rows.append(SlaRow(clock[0].lead, state.status, state.since))
+        # Running callback deadlines already due: warning or breach, since when it is set.
+        rows.append(SlaRow(cast(Lead, clock[0].lead), state.status, cast(datetime, state.since)))
     groups: dict[str, list[SlaRow]] = {}
     for row in sorted(rows, key=lambda r: (r.status != "breach", r.late_since)):
         holder = row.lead.assignee

@@ -669,9 +669,9 @@ def _contact_points(current: list[channels.Point], fields: dict) -> list[channel
         first_label = phone_input[0][1] if phone_input else channels.Label.OTHER
         phone_input = ([(fields["phone"], first_label, "")] if fields["phone"] else []) + rest
     if "email" in fields:
-        rest = email_input[1:]
+        other_emails = email_input[1:]
         first_label = email_input[0][1] if email_input else channels.Label.OTHER
-        email_input = ([(fields["email"], first_label)] if fields["email"] else []) + rest
+        email_input = ([(fields["email"], first_label)] if fields["email"] else []) + other_emails
     points, _notes, errors, _problems = channels.clean_points(
         [("phone", str(typed), label, ext) for typed, label, ext in phone_input if str(typed)],
         [("email", str(typed), label) for typed, label in email_input if str(typed).strip()],

@@ -1,6 +1,7 @@
 import csv
 import hashlib
 from datetime import datetime
+from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_noop as _noop
@@ -47,7 +49,7 @@ def home(request: AuthedRequest) -> HttpResponse:
 
 
 @page_for(access.works_leads)
-def queue(request: HttpRequest) -> HttpResponse:
+def queue(request: AuthedRequest) -> HttpResponse:
     """The qualifier's day: the team's open leads in the order to call them (leads/priority.py),
     kept live by a poll that costs nothing when nothing changed (204)."""
     now = timezone.now()
@@ -107,7 +109,7 @@ def _digest(rows: list[priority.Row], next_cursor: str, count: int, now: datetim
 
 
 @page_for(access.heads_qualification)
-def sla_board(request: HttpRequest) -> HttpResponse:
+def sla_board(request: AuthedRequest) -> HttpResponse:
     """ "SLA now": the leads in warning and in breach of the teams the user manages."""
     teams = list(access.managed_teams(request.user).filter(kind=Team.Kind.QUALIFICATION))
     context = {"groups": sla_now(teams, timezone.now()), "now": timezone.now(), "teams": teams}
@@ -126,7 +128,7 @@ def take_next(request: AuthedRequest) -> HttpResponse:
 
 
 @page_for(access.works_leads)
-def lead_create(request: HttpRequest) -> HttpResponse:
+def lead_create(request: AuthedRequest) -> HttpResponse:
     """Manual entry. A phone or e-mail matching an open lead asks once before saving, then
     links the new lead to it as a duplicate."""
     teams = queue_teams(request.user)
@@ -163,13 +165,15 @@ def _criteria() -> list[Criterion]:
 
 def _workspace(request: HttpRequest, lead: Lead, status: int = 200, **forms) -> HttpResponse:
     answers = {a.criterion_id: a for a in lead.answers.all()}
-    answers_form = forms.get("answers_form") or AnswersForm(
+    answers_form: AnswersForm = forms.get("answers_form") or AnswersForm(
         criteria=_criteria(), answers={k: a.value for k, a in answers.items()}
     )
     for criterion_id, answer in answers.items():
         field = answers_form.fields.get(f"c{criterion_id}")
         if field is not None and answer.origin != Answer.Origin.QUALIFIER:
-            field.origin = answer.get_origin_display()  # "from the form", beside the field
+            # "from the form", beside the field: a note for the template on this form's field,
+            # an attribute Django's Field does not declare.
+            field.origin = answer.get_origin_display()  # type: ignore[attr-defined]
     context = {
         "lead": lead,
         "attempt_form": forms.get("attempt_form") or AttemptForm(),
@@ -376,7 +380,7 @@ def junk(request: AuthedRequest, pk: int) -> HttpResponse:
     )
 
 
-EXPORT_COLUMNS = [
+EXPORT_COLUMNS: list[tuple[str, str | Promise]] = [
     ("id", _noop("Id")),
     ("name", _noop("Full name")),
     ("phone", _noop("Phone")),
@@ -415,7 +419,7 @@ def points_text(points, kind: str) -> str:
 
 
 @page_for(access.works_leads)
-def export_csv(request: HttpRequest) -> StreamingHttpResponse:
+def export_csv(request: AuthedRequest) -> StreamingHttpResponse:
     """The queue as filtered on the page, as CSV that Excel opens as it is (UTF-8 with a BOM,
     ";"), streamed so a big list never sits in memory."""
     visible = leads_visible_to(request.user)
@@ -432,7 +436,9 @@ def export_csv(request: HttpRequest) -> StreamingHttpResponse:
     writer = csv.writer(echo, delimiter=";")
 
     def lines():
-        yield "\ufeff" + writer.writerow([_(title) for _field, title in EXPORT_COLUMNS])
+        # gettext reads a lazy title as the text it stands for (the stubs take a str only).
+        titles = [_(cast(str, title)) for _field, title in EXPORT_COLUMNS]
+        yield "\ufeff" + writer.writerow(titles)
         for lead in rows:
             yield writer.writerow(
                 spreadsheet_safe(

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -76,7 +77,7 @@ def _label(label, figures: dict) -> str:
 
 
 # (label, key, kind, which way is good). The "within" rows name the team's own SLA minutes.
-ROWS = {
+ROWS: dict[str, list[tuple[str | Promise, str, str, str]]] = {
     "qualification": [
         (_("Leads in"), "leads", COUNT, UP),
         (_("Called"), "called", COUNT, UP),

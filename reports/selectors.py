@@ -5,7 +5,6 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 from django.db.models import Aggregate, Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncWeek
@@ -21,7 +20,7 @@ from reports.aggregates import Percentile, percentiles
 from reports.periods import Period
 
 
-def report_teams(user: AbstractBaseUser) -> list[Team]:
+def report_teams(user: access.User) -> list[Team]:
     """The teams the user manages (an admin: all) — crm/access.py."""
     return access.report_teams(user)
 
@@ -100,7 +99,7 @@ def _lead_counts(cohort: Q, teams: list[Team]) -> dict:
         _sla_minutes(teams, "sla_warn_minutes"),
         _sla_minutes(teams, "sla_breach_minutes"),
     )
-    counts = {
+    counts: dict[str, Aggregate] = {
         "leads": Count("id", filter=cohort),
         "called": Count("id", filter=cohort & Q(first_attempt_at__isnull=False)),
         "within_15": Count("id", filter=cohort & Q(reaction_minutes__lte=15)),
@@ -131,7 +130,14 @@ def _deal_counts(cohort: Q) -> dict:
 
 
 def _no_leads() -> dict:
-    zero = ("leads", "called", "within_15", "within_20", "within_warn", "within_breach")
+    zero: tuple[str, ...] = (
+        "leads",
+        "called",
+        "within_15",
+        "within_20",
+        "within_warn",
+        "within_breach",
+    )
     zero += ("new", "checked", "converted", "junk")
     more = ("accepted", "won", "disputes", "upheld", "rejected")
     return {**dict.fromkeys(zero + more, 0), "revenue": None, "median": None, "p90": None}

@@ -3,7 +3,7 @@ comes back with everything typed in it."""
 
 import itertools
 import json
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -67,7 +67,7 @@ class CriterionForm(SlugFromForm):
         ]
 
     def clean(self) -> dict:
-        data = super().clean()
+        data = cast(dict[str, Any], super().clean())  # a ModelForm's: its cleaned_data
         if data.get("kind") == Criterion.Kind.TEXT and data.get("knock_out"):
             # Said here, not only by the model, so the message sits next to the checkbox.
             self.add_error("knock_out", _("A text answer cannot knock a lead out."))
@@ -92,7 +92,7 @@ class OptionForm(forms.ModelForm):
         return super().has_changed()
 
     def clean(self) -> dict:
-        data = super().clean()
+        data = cast(dict[str, Any], super().clean())  # a ModelForm's: its cleaned_data
         if data.get("label") and not data.get("value"):
             data["value"] = slug_from(data["label"]) or "option"
         if self.instance.pk and "value" in self.changed_data and self._answered():
@@ -135,13 +135,17 @@ class BaseOptionFormSet(BaseInlineFormSet):
             raise ValidationError(_("A choice needs at least two options to choose from."))
 
 
-OptionFormSet = inlineformset_factory(
-    Criterion,
-    CriterionOption,
-    form=OptionForm,
-    formset=BaseOptionFormSet,
-    extra=3,
-    can_delete=True,
+# The stubs type a factory's formset as the base class, not the `formset=` one it is.
+OptionFormSet = cast(
+    type[BaseOptionFormSet],
+    inlineformset_factory(
+        Criterion,
+        CriterionOption,
+        form=OptionForm,
+        formset=BaseOptionFormSet,
+        extra=3,
+        can_delete=True,
+    ),
 )
 
 
@@ -192,7 +196,7 @@ class SourceForm(SlugFromForm):
 
     def __init__(self, *args: Any, teams: Any, team_required: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["team"].queryset = teams
+        cast(forms.ModelChoiceField, self.fields["team"]).queryset = teams
         self.fields["team"].required = team_required
         if not self.is_bound:
             self.initial["field_map"] = (
@@ -265,7 +269,7 @@ class TeamForm(forms.ModelForm):
                 self.fields[name].validators.append(_at_least_one)
 
     def clean(self) -> dict:
-        data = super().clean()
+        data = cast(dict[str, Any], super().clean())  # a ModelForm's: its cleaned_data
         warn, breach = data.get("sla_warn_minutes"), data.get("sla_breach_minutes")
         if warn is not None and breach is not None and warn >= breach:
             self.add_error(
@@ -276,7 +280,8 @@ class TeamForm(forms.ModelForm):
         return data
 
     def _post_clean(self) -> None:
-        super()._post_clean()
+        # Django's own hook after clean (ModelForm validates the instance there): not in the stubs.
+        super()._post_clean()  # type: ignore[misc]
         # Team.clean says the same about the SLA, less precisely: show ours alone.
         if len(self.errors.get("sla_warn_minutes", [])) > 1:
             del self.errors["sla_warn_minutes"][1:]
@@ -318,11 +323,14 @@ class BaseHoursFormSet(BaseInlineFormSet):
                     form2.add_error("opens", _("Overlaps another interval of the same day."))
 
 
-WorkingHoursFormSet = inlineformset_factory(
-    Team,
-    WorkingHours,
-    form=WorkingHoursForm,
-    formset=BaseHoursFormSet,
-    extra=2,
-    can_delete=True,
+WorkingHoursFormSet = cast(
+    type[BaseHoursFormSet],
+    inlineformset_factory(
+        Team,
+        WorkingHours,
+        form=WorkingHoursForm,
+        formset=BaseHoursFormSet,
+        extra=2,
+        can_delete=True,
+    ),
 )

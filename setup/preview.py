@@ -23,7 +23,8 @@ def with_draft(draft: Criterion, options: list[CriterionOption]) -> list[Criteri
     # so the draft's options are given as if prefetched (a new draft gets a stand-in id).
     if draft.pk is None:
         draft.pk = 0
-    draft._prefetched_objects_cache = {"options": options}
+    # Django's private prefetch cache: not declared in the stubs.
+    draft._prefetched_objects_cache = {"options": options}  # type: ignore[attr-defined]
     saved = saved_criteria()
     at = next((n for n, c in enumerate(saved) if c.pk == draft.pk), len(saved))
     criteria = [c for c in saved if c.pk != draft.pk]

@@ -3,7 +3,7 @@ sources with their intake keys, teams' SLA and working hours. Checks: `setup.acc
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm.lib.http import AuthedRequest
 from deals.models import LossReason
 from leads.models import Criterion, CriterionOption, JunkReason, LeadSource
 from setup import access, services
@@ -73,14 +74,14 @@ def _criteria_context() -> dict[str, Any]:
 
 
 @settings_page(access.may_edit_shared_lists)
-def criteria(request: HttpRequest) -> HttpResponse:
+def criteria(request: AuthedRequest) -> HttpResponse:
     template = "setup/criteria.html#criteria-section" if request.htmx else "setup/criteria.html"
     return render(request, template, _criteria_context())
 
 
 @require_POST
 @settings_page(access.may_edit_shared_lists)
-def criterion_move(request: HttpRequest, pk: int) -> HttpResponse:
+def criterion_move(request: AuthedRequest, pk: int) -> HttpResponse:
     criterion = get_object_or_404(Criterion, pk=pk)
     step = {"up": -1, "down": 1}.get(request.POST.get("direction", ""))
     if step is None:
@@ -208,7 +209,8 @@ def reason_edit(request: HttpRequest, kind: str, pk: int | None = None) -> HttpR
     form = form_class(request.POST if request.method == "POST" else None, instance=reason)
     if request.method == "POST" and form.is_valid():
         try:
-            saved = services.entry_save(form)
+            # The form's model: a junk or loss reason (REASONS).
+            saved = cast(JunkReason | LossReason, services.entry_save(form))
         except services.SlugTaken:
             pass
         else:
@@ -247,7 +249,7 @@ def _source_page(request: HttpRequest, source: LeadSource) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            saved = services.entry_save(form)
+            saved = cast(LeadSource, services.entry_save(form))  # a SourceForm's
         except services.SlugTaken:
             pass
         else:

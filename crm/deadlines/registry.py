@@ -12,7 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Expression, IntegerField, Value
+from django.db.models import IntegerField, Value
+from django.db.models.expressions import Combinable
+from django.utils.functional import Promise
 
 # Who is told when a deadline is raised, written once (sweep.TOLD_SQL):
 TELL_HOLDER = "holder"  # whoever holds the subject; its whole team if nobody does
@@ -24,9 +26,9 @@ class Subject:
     field: str  # the Deadline foreign key ("lead", "deal"); its team is `<field>__team`
     url_name: str  # the subject's page, reversed with its id
     param: str  # the name its messages give it: "%(lead)s"
-    label: Callable[[], Expression]  # that name, as an expression over Deadline rows
+    label: Callable[[], Combinable]  # that name, as an expression over Deadline rows
     # Who holds the subject at `now`, as an expression over Deadline rows (NULL: nobody).
-    holder: Callable[[datetime], Expression] = lambda now: Value(None, IntegerField())
+    holder: Callable[[datetime], Combinable] = lambda now: Value(None, IntegerField())
     # Called inside the sweep's transaction with the ids of the deadlines it raised (all
     # subjects'), e.g. to write the lead's timeline event.
     on_raise: Callable[[list[int], datetime], None] | None = None
@@ -36,7 +38,7 @@ class Subject:
 class Kind:
     code: str  # what Deadline.kind stores
     subject: Subject
-    label: str  # for the admin (lazy)
+    label: str | Promise  # for the admin (lazy)
     tell: str  # TELL_HOLDER or TELL_MANAGER
     message: str  # an English msgid (gettext_noop), with %(<subject.param>)s
     notification: str  # Notification.kind

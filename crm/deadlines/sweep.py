@@ -120,7 +120,8 @@ def _claimed_sql(
 ) -> tuple[str, list]:
     """The claimed deadlines with their subject, its name, team and holder: one SELECT per
     subject compiled by the ORM, joined by UNION ALL."""
-    parts, params = [], []
+    parts: list[str] = []
+    params: list = []
     for subject in subjects:
         matches, id_params = sql.in_ids(f"{Deadline._meta.db_table}.id", claimed)
         rows = (

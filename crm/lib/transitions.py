@@ -5,12 +5,13 @@ leads and deals enable their buttons with them, and their services refuse with t
 from collections.abc import Callable
 from typing import Any
 
+from django.utils.functional import Promise
 from django_fsm import can_proceed
 
 Condition = Callable[[Any], bool]
 # What a user reads when a condition does not hold: a fixed text, or one made from the object
 # (which criteria are missing), so the page can say exactly what to do.
-BlockerMessage = str | Callable[[Any], str]
+BlockerMessage = str | Promise | Callable[[Any], str]
 
 
 def blocks_with(message: BlockerMessage) -> Callable[[Condition], Condition]:

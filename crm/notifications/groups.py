@@ -7,7 +7,7 @@ one aggregate over the person's rows, read through the inbox and unread indexes.
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Count, Max, Min, Q, QuerySet
 from django.db.models.functions import TruncHour
 from django.utils.translation import gettext_lazy as _
@@ -97,7 +97,7 @@ def _hour():
     return TruncHour("created_at", tzinfo=UTC)
 
 
-def mine(user: AbstractBaseUser, kind: str = "", unread_only: bool = False) -> QuerySet:
+def mine(user: User, kind: str = "", unread_only: bool = False) -> QuerySet:
     rows = Notification.objects.filter(recipient=user)
     if kind:
         rows = rows.filter(kind=kind)
@@ -143,7 +143,7 @@ def groups(rows: QuerySet, limit: int) -> list[Group]:
     ]
 
 
-def unread_groups(user: AbstractBaseUser) -> int:
+def unread_groups(user: User) -> int:
     """What the bell shows: how many lines of the inbox have something unread."""
     return (
         Notification.objects.filter(recipient=user, read_at=None)
@@ -154,7 +154,7 @@ def unread_groups(user: AbstractBaseUser) -> int:
     )
 
 
-def unread_by_kind(user: AbstractBaseUser) -> dict[str, int]:
+def unread_by_kind(user: User) -> dict[str, int]:
     rows = Notification.objects.filter(recipient=user, read_at=None)
     return dict(rows.values_list("kind").annotate(n=Count("id")).order_by())
 

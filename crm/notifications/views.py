@@ -1,9 +1,14 @@
+from typing import cast
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -30,14 +35,14 @@ def _filters(data) -> tuple[str, str, str]:
     return kind, key, ""
 
 
-def _kinds(user) -> list[tuple[str, str, int]]:
+def _kinds(user: User) -> list[tuple[str, str | Promise, int]]:
     """The kind filter's choices with each one's unread count."""
     unread = groups.unread_by_kind(user)
     return [(kind, label, unread.get(kind, 0)) for kind, label in groups.KINDS.items()]
 
 
 @login_required
-def inbox(request: HttpRequest) -> HttpResponse:
+def inbox(request: AuthedRequest) -> HttpResponse:
     """A person's notifications grouped by kind, team and hour, newest first; filtered by
     kind, or unread only; one group opened as its notifications."""
     kind, key, error = _filters(request.GET)
@@ -52,7 +57,9 @@ def inbox(request: HttpRequest) -> HttpResponse:
     }
     if key:
         context["group"] = key
-        context["notifications"] = groups.in_group(rows, key).order_by("-created_at")[:PAGE]
+        # _filters let through only a key that is a group's: in_group answers a queryset.
+        in_group = cast(QuerySet, groups.in_group(rows, key))
+        context["notifications"] = in_group.order_by("-created_at")[:PAGE]
     else:
         context["groups"] = groups.groups(rows, PAGE)
     return render(request, "notifications/inbox.html", context, status=400 if error else 200)
@@ -74,7 +81,7 @@ def open_notification(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def mark_all_read(request: HttpRequest) -> HttpResponse:
+def mark_all_read(request: AuthedRequest) -> HttpResponse:
     """Mark read: everything, one kind (`kind`), or one group (`group`)."""
     kind, key, error = _filters(request.POST)
     back = reverse("notifications:inbox")
@@ -82,7 +89,7 @@ def mark_all_read(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("Nothing was marked as read: %(error)s") % {"error": error})
         return redirect(back)
     rows = groups.mine(request.user, kind).filter(read_at=None)
-    if key:
-        rows = groups.in_group(rows, key)
+    if key:  # a key that is a group's (_filters): in_group answers a queryset
+        rows = cast(QuerySet, groups.in_group(rows, key))
     rows.update(read_at=timezone.now())
     return redirect(f"{back}?{urlencode({'kind': kind})}" if kind else back)
