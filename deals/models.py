@@ -131,8 +131,9 @@ class Deal(ConcurrentTransitionMixin, models.Model):
     OPEN_STAGES = (Stage.HANDED_OFF, Stage.ACCEPTED, Stage.MEETING, Stage.PROPOSAL)
     WORKED_STAGES = (Stage.ACCEPTED, Stage.MEETING, Stage.PROPOSAL)
 
-    # Not a column: set on an instance by deals.views.board (annotation only).
+    # Not columns: set on an instance by deals.views.board (annotations only).
     can_pick_up: bool
+    is_today: bool
 
     team = models.ForeignKey(Team, verbose_name=_("sales team"), on_delete=models.PROTECT)
     lead = models.OneToOneField(Lead, verbose_name=_("lead"), on_delete=models.PROTECT)

@@ -39,19 +39,19 @@ def board(request: AuthedRequest) -> HttpResponse:
             )
     # The user's own site visits from today on, soonest first: on a phone they lead the page.
     today = timezone.localdate()
-    visits = sorted(
-        (
-            deal
-            for deals in columns.values()
-            for deal in deals
-            if deal.closer_id == request.user.pk
-            and deal.meeting_at
-            and timezone.localdate(deal.meeting_at) >= today
-        ),
-        key=lambda deal: deal.meeting_at,
-    )
-    for deal in visits:
-        deal.is_today = timezone.localdate(deal.meeting_at) == today
+    booked = [
+        (deal.meeting_at, deal)
+        for deals in columns.values()
+        for deal in deals
+        if deal.closer_id == request.user.pk
+        and deal.meeting_at
+        and timezone.localdate(deal.meeting_at) >= today
+    ]
+    booked.sort(key=lambda visit: visit[0])
+    visits = []
+    for meeting_at, deal in booked:
+        deal.is_today = timezone.localdate(meeting_at) == today
+        visits.append(deal)
     context = {
         "columns": [(stage, Deal.Stage(stage).label, columns[stage]) for stage in columns],
         "visits": visits,
