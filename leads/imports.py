@@ -515,10 +515,11 @@ def _import_pass(
         if errors:
             result.errors.append((number, errors))
             continue
-        if extra.get("imported_history"):
-            result.notes.append((number, extra["history_note"]))
         if writer is not None:
-            writer.add({**fields, **extra}, result)
+            # The writer lists the history rows it stores (not those already imported).
+            writer.add({**fields, **extra, "row_number": number}, result)
+        elif extra.get("imported_history"):
+            result.notes.append((number, extra["history_note"]))
         if result.total % 1000 == 0:
             progress(start + result.total)
     if writer is not None:
@@ -590,6 +591,7 @@ class _BatchWriter:
         )
         fresh = [f for f in batch if not f["external_id"] or f["external_id"] not in known_ids]
         result.already_imported += len(batch) - len(fresh)
+        result.notes += [(f["row_number"], f["history_note"]) for f in fresh if "history_note" in f]
         originals = self._open_leads_matching(fresh)
         leads = Lead.objects.bulk_create(
             [self._lead(f, self._original(f, originals)) for f in fresh]

@@ -146,6 +146,9 @@ def test_a_converted_lead_is_imported_as_history(world, client):
         False,
         "В работе",
     )
+    # Imported once: the same file again adds nothing and lists no history row.
+    again = run(world, raw)
+    assert (again.created, again.already_imported, again.notes) == (0, 2, [])
     # Never in the queue; the lead page says what it is.
     client.force_login(world.head)
     queue = client.get(reverse("leads:queue")).content.decode()
