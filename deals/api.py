@@ -3,7 +3,7 @@ from decimal import Decimal
 from django.contrib.auth.models import User
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -13,6 +13,8 @@ from crm.lib.http import AuthedApiRequest
 from deals import services
 from deals.models import Company, Contact, Deal, LossReason
 from deals.selectors import deal_get_for_user, deals_visible_to
+from leads import channels
+from leads.api import EmailSerializer, PhoneSerializer
 from leads.models import Answer, ContactAttempt, Criterion, Lead, LeadEvent
 
 
@@ -88,6 +90,7 @@ def qualification_lookups() -> list[Prefetch]:
         ),
         Prefetch("lead__attempts", queryset=ContactAttempt.objects.order_by("at", "id")),
         Prefetch("lead__events", queryset=conversion_events(), to_attr="conversion"),
+        Prefetch("contact__points"),
     ]
 
 
@@ -98,8 +101,40 @@ def conversion_events() -> QuerySet[LeadEvent]:
     ).select_related("actor")
 
 
+class ContactSerializer(serializers.ModelSerializer):
+    """The deal's contact with every phone and e-mail, shaped as the lead API's."""
+
+    phone = serializers.CharField(read_only=True, help_text="the primary (first) phone, E.164")
+    email = serializers.CharField(read_only=True, help_text="the primary (first) e-mail")
+    phones = serializers.SerializerMethodField(help_text="every phone, the primary one first")
+    emails = serializers.SerializerMethodField(help_text="every e-mail, the primary one first")
+
+    @extend_schema_field(PhoneSerializer(many=True))
+    def get_phones(self, contact: Contact) -> list[dict]:
+        points = [p for p in contact.points.all() if p.kind == channels.PHONE]
+        return list(PhoneSerializer(points, many=True).data)
+
+    @extend_schema_field(EmailSerializer(many=True))
+    def get_emails(self, contact: Contact) -> list[dict]:
+        points = [p for p in contact.points.all() if p.kind == channels.EMAIL]
+        return list(EmailSerializer(points, many=True).data)
+
+    class Meta:
+        model = Contact
+        fields = ["id", "name", "phone", "email", "phones", "emails"]
+        read_only_fields = fields
+
+
 class DealSerializer(serializers.ModelSerializer):
-    contact: "serializers.StringRelatedField[Contact]" = serializers.StringRelatedField()
+    contact: "serializers.StringRelatedField[Contact]" = serializers.StringRelatedField(
+        help_text="The contact's name (the whole contact is `contact_details`)."
+    )
+    contact_details = ContactSerializer(
+        source="contact",
+        read_only=True,
+        help_text="The contact with every phone and e-mail (`phones`, `emails`), as the lead "
+        "API shows a lead's.",
+    )
     company: "serializers.StringRelatedField[Company]" = serializers.StringRelatedField(
         allow_null=True
     )
@@ -120,6 +155,7 @@ class DealSerializer(serializers.ModelSerializer):
             "team",
             "lead",
             "contact",
+            "contact_details",
             "company",
             "stage",
             "closer",

@@ -84,8 +84,19 @@ class LeadSerializer(serializers.ModelSerializer):
             "contact_problems",
             "phones",
             "emails",
+            "imported_history",
+            "imported_status",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "imported_history": {
+                "help_text": "Imported already converted in another CRM: state `converted` "
+                "with no deal here."
+            },
+            "imported_status": {
+                "help_text": "The status in the CRM the lead was imported from, as written."
+            },
+        }
 
 
 class AttemptSerializer(serializers.ModelSerializer):

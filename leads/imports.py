@@ -132,6 +132,8 @@ class ImportResult:
     created: int = 0
     already_imported: int = 0
     errors: list[tuple[int, dict[str, list[str]]]] = field(default_factory=list)
+    # Rows imported (or, in a dry run, to be imported) as converted history: (row, note).
+    notes: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def bad_rows(self) -> int:
@@ -356,6 +358,19 @@ class RowContext:
                     self.people.setdefault(" ".join(key.lower().split()), user.pk)
         self.reasons = {r.name.strip().lower(): r.pk for r in JunkReason.objects.all()}
         self.criteria = CriteriaIndex.active()
+        self.crm = ""  # the CRM whose export the file is, when its header tells (import_leads)
+
+
+def history_note(status: str, crm: str) -> str:
+    """What the dry run and the lead's history say of a row converted in the other CRM."""
+    if crm:
+        return _("Imported as converted history: %(status)s in %(crm)s, its deal is there.") % {
+            "status": status,
+            "crm": crm,
+        }
+    return _("Imported as converted history: %(status)s in the other CRM, its deal is there.") % {
+        "status": status
+    }
 
 
 def prepare_row(
@@ -392,14 +407,13 @@ def prepare_row(
     elif bad_emails:
         values["email"] = bad_emails[0]
     status = " ".join(one.get("status", "").split())
+    if status:
+        extra["imported_status"] = status[:200]
     if status.lower() in CONVERTED_STATUSES:
-        errors["status"] = [
-            _(
-                "Converted in the other CRM (%(status)s): its deal is there, so the lead is not "
-                "imported again."
-            )
-            % {"status": status}
-        ]
+        # Converted there, its deal is there: imported as history, `converted` with no deal.
+        extra["state"] = Lead.State.CONVERTED
+        extra["imported_history"] = True
+        extra["history_note"] = history_note(status, context.crm)
     elif status.lower() in JUNK_STATUSES:
         extra["state"] = Lead.State.JUNK
         extra["junk_reason_id"] = context.reasons.get(status.lower())
@@ -469,7 +483,7 @@ def import_leads(
     whose external id this source already has counts as already imported."""
     check_source(source, team)
     check_mapping(mapping, csv_file.header)
-    context = RowContext(team)
+    context = _context(team, csv_file.header)
     if dry_run or all_or_nothing:
         checked = _import_pass(csv_file, mapping, context, None, progress)
         if dry_run or checked.errors:
@@ -477,6 +491,13 @@ def import_leads(
     writer = _BatchWriter(team=team, source=source, by=by, now=now or timezone.now())
     with transaction.atomic():
         return _import_pass(csv_file, mapping, context, writer, progress)
+
+
+def _context(team: Team, header: list[str]) -> RowContext:
+    context = RowContext(team)
+    preset = detect_preset(header)
+    context.crm = preset.label if preset else ""
+    return context
 
 
 def _import_pass(
@@ -498,8 +519,12 @@ def _import_pass(
         errors = {**field_errors, **errors}
         if errors:
             result.errors.append((number, errors))
-        elif writer is not None:
-            writer.add({**fields, **extra}, result)
+            continue
+        if writer is not None:
+            # The writer lists the history rows it stores (not those already imported).
+            writer.add({**fields, **extra, "row_number": number}, result)
+        elif extra.get("imported_history"):
+            result.notes.append((number, extra["history_note"]))
         if result.total % 1000 == 0:
             progress(start + result.total)
     if writer is not None:
@@ -525,7 +550,7 @@ def lead_import_step(job_id: int, max_rows: int = 5000) -> LeadImport:
         result = _import_pass(
             csv_file,
             job.mapping,
-            RowContext(job.team),
+            _context(job.team, job.header),
             writer,
             start=job.rows_done,
             limit=max_rows,
@@ -571,6 +596,7 @@ class _BatchWriter:
         )
         fresh = [f for f in batch if not f["external_id"] or f["external_id"] not in known_ids]
         result.already_imported += len(batch) - len(fresh)
+        result.notes += [(f["row_number"], f["history_note"]) for f in fresh if "history_note" in f]
         originals = self._open_leads_matching(fresh)
         leads = Lead.objects.bulk_create(
             [self._lead(f, self._original(f, originals)) for f in fresh]
@@ -580,9 +606,17 @@ class _BatchWriter:
             for lead, f in zip(leads, fresh, strict=True)
             for row in channels.point_rows(LeadContactPoint, f["points"], lead=lead)
         )
+        # A lead imported as history says so in its history (a note on its arrival, not a
+        # transition: the person report counts transitions as the actor's conversions).
         LeadEvent.objects.bulk_create(
-            LeadEvent(lead=lead, actor=self.by, at=self.now, kind=LeadEvent.Kind.CREATED)
-            for lead in leads
+            LeadEvent(
+                lead=lead,
+                actor=self.by,
+                at=self.now,
+                kind=LeadEvent.Kind.CREATED,
+                note=f.get("history_note", ""),
+            )
+            for lead, f in zip(leads, fresh, strict=True)
         )
         # The columns that answer a criterion pre-fill the script (the lead's score was set
         # from them in _lead); bulk_create gave each lead its id.
@@ -627,6 +661,15 @@ class _BatchWriter:
                 "junk_reason_id": fields.get("junk_reason_id") or self._imported_junk_reason(),
                 "closed_at": self.now,
             }
+        elif fields.get("imported_history"):
+            # Converted in the other CRM: closed here as history, with no deal; never queued.
+            extra = {
+                "state": Lead.State.CONVERTED,
+                "imported_history": True,
+                "closed_at": self.now,
+            }
+        if fields.get("imported_status"):
+            extra["imported_status"] = fields["imported_status"]
         if fields.get("assignee_id"):
             # The other CRM's responsible keeps the lead: a worked claim, one that never lapses.
             extra.update(assignee_id=fields["assignee_id"], claimed_at=self.now)

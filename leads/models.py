@@ -321,6 +321,19 @@ class Lead(ConcurrentTransitionMixin, models.Model):
         _("contact problems"), blank=True, default=dict, db_default={}
     )
     state = FSMField(_("state"), default=State.NEW, choices=State.choices, protected=True)
+    # Imported already converted in the CRM it came from (its deal is there): `converted`
+    # without a deal here, never in the queue, left out of the reports' figures.
+    imported_history = models.BooleanField(
+        _("imported as history"), default=False, db_default=False
+    )
+    # The row's status in the CRM it was imported from, as written ("Качественный лид").
+    imported_status = models.CharField(
+        _("status in the CRM it was imported from"),
+        max_length=200,
+        blank=True,
+        default="",
+        db_default="",
+    )
     duplicate_of = models.ForeignKey(
         "self",
         verbose_name=_("duplicate of"),
@@ -425,6 +438,7 @@ class Lead(ConcurrentTransitionMixin, models.Model):
                     "reaction_minutes",
                     "source",
                     "junk_reason",
+                    "imported_history",
                 ],
                 name="lead_report_cohort",
             ),
@@ -725,6 +739,10 @@ class LeadImport(models.Model):
     already_imported = models.PositiveIntegerField(_("already imported"), default=0)
     bad_rows = models.PositiveIntegerField(_("bad rows"), default=0)
     errors = models.JSONField(default=list)
+    # Rows imported as converted history (converted in the other CRM): counted, and the
+    # first of them listed, [row number, what happens], so a dry run shows them row by row.
+    history = models.PositiveIntegerField(_("imported as converted history"), default=0)
+    notes = models.JSONField(default=list)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:
@@ -748,10 +766,19 @@ class LeadImport(models.Model):
         self.bad_rows += result.bad_rows
         room = self.MAX_ERRORS_KEPT - len(self.errors)
         self.errors += [[number, errors] for number, errors in result.errors[: max(room, 0)]]
+        self.history += len(result.notes)
+        room = self.MAX_ERRORS_KEPT - len(self.notes)
+        self.notes += [[number, note] for number, note in result.notes[: max(room, 0)]]
         if not finished:
             return
         if self.status == self.Status.CHECKING and not self.dry_run and not self.bad_rows:
-            self.status, self.rows_done = self.Status.IMPORTING, 0
+            # The import pass counts and lists them again.
+            self.status, self.rows_done, self.history, self.notes = (
+                self.Status.IMPORTING,
+                0,
+                0,
+                [],
+            )
         else:
             self.status, self.finished_at = self.Status.DONE, timezone.now()
 

@@ -182,7 +182,10 @@ def answer_outcomes(team_ids: list[int], period: Period) -> list[dict]:
 def source_quality(team_ids: list[int], period: Period) -> list[dict]:
     """Per source: how much of it is junk, and how often its handoffs are disputed."""
     leads_in = Q(
-        lead__team__in=team_ids, lead__created_at__gte=period.start, lead__created_at__lt=period.end
+        lead__team__in=team_ids,
+        lead__created_at__gte=period.start,
+        lead__created_at__lt=period.end,
+        lead__imported_history=False,  # converted in another CRM: no handoff of this team's
     )
     rows = (
         LeadSource.objects.annotate(

@@ -45,7 +45,11 @@ def qualification_report(teams: list[Team], periods: list[Period]) -> dict[int, 
     and period read the same index ranges and hashed the same deals again and again;
     grouping by a CASE over the periods instead made PostgreSQL expect a group per row and
     sort every row.)"""
-    leads = Lead.objects.filter(team__in=teams, **_range("created_at", periods))
+    # Leads imported as converted history (converted in another CRM, no deal here) are no
+    # work of the team's: left out of every figure, so an import changes none of them.
+    leads = Lead.objects.filter(
+        team__in=teams, imported_history=False, **_range("created_at", periods)
+    )
     counts = _split(
         leads.values("team").annotate(
             **_per_period(periods, "created_at", lambda cohort: _lead_counts(cohort, teams))

@@ -40,13 +40,18 @@ def test_upload_dry_run_then_import_a_bitrix24_export(page: Page, live_server, w
     expect(report).to_be_visible()
     expect(report).to_contain_text("Мобильный телефон")
     expect(report).to_contain_text("Pre-fills the answer: Kitchen type")
-    expect(page.locator("table.errors")).to_contain_text("Converted in the other CRM")
+    # Converted in Bitrix24 (row 15, Bitrix24Lead(13), and the last): imported as history.
+    expect(page.locator("#history-rows")).to_be_visible()
+    expect(page.locator("table.history")).to_contain_text(
+        "Imported as converted history: Качественный лид in Bitrix24"
+    )
     assert not Lead.objects.exists()
 
     page.locator("#import-now").click()
     page.locator("#start-import").click()
-    expect(page.locator("#import-progress")).to_contain_text("Created: 40")
-    assert Lead.objects.count() == 40
+    expect(page.locator("#import-progress")).to_contain_text("Created: 41")
+    assert Lead.objects.count() == 41
+    assert Lead.objects.filter(imported_history=True).count() == 2
     lead = Lead.objects.get(external_id="100010")
     assert "+79250000010" in lead.points.values_list("value", flat=True)
     # Every fourth row's "Тип кухни" is "Под заказ", an option's label: pre-filled. The others

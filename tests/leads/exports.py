@@ -137,6 +137,8 @@ class Bitrix24Lead:
     def status(self) -> str:
         if self.i % 50 == 7:
             return "Некачественный лид"
+        if self.i % 50 == 13:  # converted in Bitrix24: imported as history
+            return "Качественный лид"
         return "Не обработан" if self.i % 3 else "В работе"
 
     @property
@@ -248,7 +250,11 @@ def amocrm_rows(count: int, responsibles: list[str]) -> list[list]:
                 "VIP, сайт" if i % 2 else "",
                 f"Примечание {i}" if i % 3 == 0 else "",
                 "перезвонить вечером" if i % 5 == 0 else "",
-                "Закрыто и не реализовано" if i % 4 == 3 else "Первичный контакт",
+                "Закрыто и не реализовано"
+                if i % 4 == 3
+                else "Успешно реализовано"  # won in amoCRM: imported as history
+                if i % 8 == 5
+                else "Первичный контакт",
                 "Воронка",
                 f"{SURNAMES[i % 5]} {NAMES[i % 5]}",
                 f"ИП {SURNAMES[i % 5]}" if i % 2 else "",

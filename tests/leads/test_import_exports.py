@@ -113,18 +113,77 @@ def bitrix24_file(rows: list[list[str]]) -> bytes:
     return ("\r\n".join(lines) + "\r\n").encode("utf-8-sig")
 
 
-def test_a_converted_lead_is_refused_with_a_clear_message(world):
+def test_a_converted_lead_is_imported_as_history(world, client):
     raw = bitrix24_file(
         [
             ["1", "Заявка", "Иван", "Иванов", "Качественный лид", "+79161234567", "", ""],
             ["2", "Заявка", "Анна", "Петрова", "В работе", "+79161234568", "", ""],
         ]
     )
+    dry = run(world, raw, dry_run=True)
+    assert (dry.created, dry.bad_rows) == (0, 0)
+    assert dry.notes == [
+        (
+            2,
+            "Imported as converted history: Качественный лид in Bitrix24, its deal is there.",
+        )
+    ]
+    assert not Lead.objects.exists()
+
     result = run(world, raw)
-    assert (result.created, result.bad_rows) == (1, 1)
-    number, errors = result.errors[0]
-    assert number == 2
-    assert "Converted in the other CRM (Качественный лид)" in errors["status"][0]
+    assert (result.created, result.bad_rows, len(result.notes)) == (2, 0, 1)
+    history = Lead.objects.get(external_id="1")
+    assert (history.state, history.imported_history) == (Lead.State.CONVERTED, True)
+    assert history.imported_status == "Качественный лид"  # the original status, kept
+    assert history.closed_at is not None
+    assert not hasattr(history, "deal") or history.deal is None
+    event = history.events.get()
+    assert (event.kind, event.to_state) == ("created", "")  # no conversion by the importer
+    assert "Imported as converted history" in event.note
+    other = Lead.objects.get(external_id="2")
+    assert (other.state, other.imported_history, other.imported_status) == (
+        Lead.State.NEW,
+        False,
+        "В работе",
+    )
+    # Imported once: the same file again adds nothing and lists no history row.
+    again = run(world, raw)
+    assert (again.created, again.already_imported, again.notes) == (0, 2, [])
+    # Never in the queue; the lead page says what it is.
+    client.force_login(world.head)
+    queue = client.get(reverse("leads:queue")).content.decode()
+    assert "Петрова" in queue and "Иванов" not in queue
+    page = client.get(reverse("leads:detail", args=[history.pk])).content.decode()
+    assert "history-note" in page and "Качественный лид" in page
+
+
+def test_history_leaves_the_report_figures_as_they_were(world):
+    from django.utils import timezone
+
+    from reports.people import source_quality
+    from reports.periods import period_ending_today
+    from reports.selectors import qualification_figures
+
+    make_lead(world.team, source=LeadSource.objects.get())
+    zone = ZoneInfo(world.team.time_zone)
+    period = period_ending_today(30, timezone.now().astimezone(zone).date(), zone)
+    before = qualification_figures(world.team, period)
+    quality = source_quality([world.team.pk], period)
+    assert before["leads"] == 1
+    raw = bitrix24_file(
+        [["1", "Заявка", "Иван", "Иванов", "Качественный лид", "+79031234567", "", ""]]
+    )
+    assert run(world, raw).created == 1
+    assert Lead.objects.filter(imported_history=True).count() == 1
+    assert qualification_figures(world.team, period) == before
+    assert source_quality([world.team.pk], period) == quality
+
+
+def test_amocrm_won_deal_is_imported_as_history(world):
+    run(world, amocrm_xlsx(8))
+    won = Lead.objects.get(external_id="5005")  # "Успешно реализовано"
+    assert (won.state, won.imported_history) == (Lead.State.CONVERTED, True)
+    assert won.imported_status == "Успешно реализовано"
 
 
 def test_every_phone_and_e_mail_is_kept_with_its_kind_and_extension(world):
@@ -219,10 +278,12 @@ def test_import_page_dry_run_then_import_of_a_bitrix24_export(client, world):
     for _ in range(5):
         client.post(reverse("leads:import_step", args=[job.pk]))
     job.refresh_from_db()
-    assert (job.status, job.bad_rows) == (LeadImport.Status.DONE, 1)
+    # Rows 15 and 65 (Bitrix24Lead 13 and 63, "Качественный лид") and the last ("Сконвертирован").
+    assert (job.status, job.bad_rows, job.history) == (LeadImport.Status.DONE, 0, 3)
+    assert [number for number, _note in job.notes] == [15, 65, 102]
     page = client.get(reverse("leads:import_job", args=[job.pk])).content.decode()
     assert "dry-run-columns" in page and "Мобильный телефон" in page
-    assert "Converted in the other CRM" in page
+    assert "history-rows" in page and "Imported as converted history: Сконвертирован" in page
     assert not Lead.objects.exists()
 
     # "Import this file now": the same file and mapping, on its own mapping page.
@@ -234,8 +295,10 @@ def test_import_page_dry_run_then_import_of_a_bitrix24_export(client, world):
     for _ in range(5):
         client.post(reverse("leads:import_step", args=[again.pk]))
     again.refresh_from_db()
-    assert (again.status, again.created, again.bad_rows) == (LeadImport.Status.DONE, 100, 1)
-    assert Lead.objects.count() == 100
+    assert (again.status, again.created, again.bad_rows) == (LeadImport.Status.DONE, 101, 0)
+    assert again.history == 3
+    assert Lead.objects.count() == 101
+    assert Lead.objects.filter(imported_history=True, state=Lead.State.CONVERTED).count() == 3
     assert not Deadline.objects.exists()  # no SLA alerts for imported leads
 
 

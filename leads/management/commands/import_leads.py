@@ -94,12 +94,17 @@ class Command(BaseCommand):
         for number, errors in result.errors[:SHOWN_ERRORS]:
             text = "; ".join(f"{f}: {' '.join(m)}" for f, m in errors.items())
             self.stdout.write(f"row {number}: {text}")
+        for number, note in result.notes[:SHOWN_ERRORS]:
+            self.stdout.write(f"row {number}: {note}")
+        if len(result.notes) > SHOWN_ERRORS:
+            self.stdout.write(f"… and {len(result.notes) - SHOWN_ERRORS} more rows of history")
         if result.bad_rows > SHOWN_ERRORS:
             self.stdout.write(f"… and {result.bad_rows - SHOWN_ERRORS} more bad rows")
         verb = "would be checked" if options["dry_run"] else "created"
         self.stdout.write(
             f"{result.total} rows: {result.created} {verb}, "
-            f"{result.already_imported} already imported, {result.bad_rows} bad"
+            f"{result.already_imported} already imported, {result.bad_rows} bad, "
+            f"{len(result.notes)} as converted history"
         )
         if result.errors:
             raise SystemExit(1)
