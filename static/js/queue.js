@@ -27,14 +27,31 @@
   });
 
   // A filter chosen while a poll is on its way: the poll asked for the old list, and its
-  // answer must not come back over the filtered one (and keep polling the old filters).
+  // answer must not come back over the filtered one (and keep polling the old filters). Nor
+  // may a poll answered while the filtered list is on its way replace the list: the filtered
+  // one is headed for that element and would be lost with it (the old list would stay).
+  var filtering = 0; // filter requests in flight
+  function fromFilters(event) { return event.detail.elt && event.detail.elt.id === "queue-filters"; }
+
   document.addEventListener("htmx:beforeRequest", function (event) {
     var list = document.getElementById("queue-rows");
-    if (list && event.detail.elt.id === "queue-filters") htmx.trigger(list, "htmx:abort");
+    if (!fromFilters(event)) return;
+    filtering += 1;
+    if (list) htmx.trigger(list, "htmx:abort");
+  });
+  ["htmx:afterRequest", "htmx:sendError", "htmx:sendAbort", "htmx:timeout"].forEach(function (name) {
+    document.addEventListener(name, function (event) {
+      if (fromFilters(event)) filtering = Math.max(0, filtering - 1);
+    });
   });
 
   document.addEventListener("htmx:beforeSwap", function (event) {
-    if (!document.body.contains(event.detail.elt)) event.detail.shouldSwap = false;
+    // detail.elt is the swap's target here; the element that asked is the request's.
+    var asker = event.detail.requestConfig && event.detail.requestConfig.elt;
+    var poll = asker && asker.id === "queue-rows";
+    if ((poll && filtering) || !document.body.contains(event.detail.elt)) {
+      event.detail.shouldSwap = false;
+    }
   });
 
   document.addEventListener("htmx:afterSettle", function () {

@@ -79,7 +79,8 @@ def test_filters_from_the_dropdowns_narrow_the_list_and_live_in_the_url(
 def test_a_poll_while_the_filtered_list_is_on_its_way_never_brings_the_old_list_back(
     page: Page, live_server, world
 ):
-    """The list polls every 2 s; a filtered list that takes 2.5 s to arrive meets a poll."""
+    """The list polls every 2 s; a filtered list that takes 4.5 s to arrive meets two polls
+    (one of them answered with a changed list: the due times move on)."""
     now = timezone.now()
     make_lead(world.team, name="Старый Лид", phone="+79160000011", now=now - timedelta(days=8))
     make_lead(world.team, name="Свежий Лид", phone="+79160000012", now=now)
@@ -88,7 +89,7 @@ def test_a_poll_while_the_filtered_list_is_on_its_way_never_brings_the_old_list_
     expect(rows).to_have_count(2)
 
     def slow(route):
-        time.sleep(2.5)  # the browser polls meanwhile: only the filter's request is held
+        time.sleep(4.5)  # the browser polls meanwhile: only the filter's request is held
         route.continue_()
 
     page.route("**/leads/?*age=older_7d*", slow)
