@@ -1,7 +1,6 @@
 import csv
 import hashlib
-from datetime import datetime
-from typing import cast
+from datetime import datetime, tzinfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,11 +10,10 @@ from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.utils.translation import gettext_noop as _noop
 from django.views.decorators.http import require_POST
 
 from crm import access
@@ -381,24 +379,23 @@ def junk(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 EXPORT_COLUMNS: list[tuple[str, str | Promise]] = [
-    ("id", _noop("Id")),
-    ("name", _noop("Full name")),
-    ("phone", _noop("Phone")),
-    ("email", _noop("E-mail")),
-    ("company_name", _noop("Company")),
-    ("source", _noop("Source")),
-    ("state", _noop("State")),
-    ("temperature", _noop("Temperature")),
-    ("score", _noop("Score")),
-    ("assignee", _noop("Assignee")),
-    ("created_at", _noop("Arrived")),
-    ("due_at", _noop("Due")),
+    ("id", gettext_lazy("Id")),
+    ("name", gettext_lazy("Full name")),
+    ("phone", gettext_lazy("Phone")),
+    ("email", gettext_lazy("E-mail")),
+    ("company_name", gettext_lazy("Company")),
+    ("source", gettext_lazy("Source")),
+    ("state", gettext_lazy("State")),
+    ("temperature", gettext_lazy("Temperature")),
+    ("score", gettext_lazy("Score")),
+    ("assignee", gettext_lazy("Assignee")),
+    ("created_at", gettext_lazy("Arrived")),
+    ("due_at", gettext_lazy("Due")),
     ("utm_source", "utm_source"),
     ("utm_medium", "utm_medium"),
     ("utm_campaign", "utm_campaign"),
     ("utm_content", "utm_content"),
     ("utm_term", "utm_term"),
-    # Spelled out so makemessages finds them (it does not know the _noop alias).
     ("phones", gettext_lazy("All phones")),
     ("emails", gettext_lazy("All e-mails")),
 ]
@@ -435,41 +432,46 @@ def export_csv(request: AuthedRequest) -> StreamingHttpResponse:
     echo = _Echo()
     writer = csv.writer(echo, delimiter=";")
 
+    # The rows are written after the view has returned, when the request's language is no
+    # longer active: the titles, states and kinds are put in the reader's language explicitly.
+    language = translation.get_language()
+
     def lines():
-        # gettext reads a lazy title as the text it stands for (the stubs take a str only).
-        titles = [_(cast(str, title)) for _field, title in EXPORT_COLUMNS]
-        yield "\ufeff" + writer.writerow(titles)
-        for lead in rows:
-            yield writer.writerow(
-                spreadsheet_safe(
-                    [
-                        lead.pk,
-                        lead.name,
-                        international(lead.phone),
-                        lead.email,
-                        lead.company_name,
-                        lead.source.name,
-                        lead.get_state_display(),
-                        lead.get_temperature_display(),
-                        lead.score,
-                        person(lead.assignee),
-                        f"{lead.created_at.astimezone(zone):%Y-%m-%d %H:%M}",
-                        f"{lead.due_at.astimezone(zone):%Y-%m-%d %H:%M}",
-                        lead.utm_source,
-                        lead.utm_medium,
-                        lead.utm_campaign,
-                        lead.utm_content,
-                        lead.utm_term,
-                        points_text(lead.points.all(), "phone"),
-                        points_text(lead.points.all(), "email"),
-                    ],
-                    trusted=(2, 17),  # the phones, formatted by us
-                )
-            )
+        with translation.override(language):
+            titles = [str(title) for _field, title in EXPORT_COLUMNS]
+            yield "\ufeff" + writer.writerow(titles)
+            yield from (writer.writerow(_export_row(lead, zone)) for lead in rows)
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="leads.csv"'
     return response
+
+
+def _export_row(lead: Lead, zone: tzinfo) -> list:
+    return spreadsheet_safe(
+        [
+            lead.pk,
+            lead.name,
+            international(lead.phone),
+            lead.email,
+            lead.company_name,
+            lead.source.name,
+            lead.get_state_display(),
+            lead.get_temperature_display(),
+            lead.score,
+            person(lead.assignee),
+            f"{lead.created_at.astimezone(zone):%Y-%m-%d %H:%M}",
+            f"{lead.due_at.astimezone(zone):%Y-%m-%d %H:%M}",
+            lead.utm_source,
+            lead.utm_medium,
+            lead.utm_campaign,
+            lead.utm_content,
+            lead.utm_term,
+            points_text(lead.points.all(), "phone"),
+            points_text(lead.points.all(), "email"),
+        ],
+        trusted=(2, 17),  # the phones, formatted by us
+    )
 
 
 class _Echo:

@@ -141,3 +141,15 @@ def test_export_is_the_filtered_queue_as_excel_csv(client, world):
     assert body.startswith("\ufeffId;Full name;Phone")
     assert "Иван Петров;+7 916 123-45-67" in body
     assert "Чужой" not in body
+
+
+def test_export_headers_are_in_the_readers_language(client, world):
+    from django.utils import translation
+
+    client.force_login(world.qualifier)
+    client.cookies["django_language"] = "ru"
+    with translation.override("ru"):
+        response = client.get(reverse("leads:export"), HTTP_ACCEPT_LANGUAGE="ru")
+    header = b"".join(response.streaming_content).decode("utf-8").splitlines()[0]
+    assert header.startswith("\ufeffID;ФИО;Телефон")
+    assert header.endswith("Все телефоны;Все e-mail")
