@@ -12,8 +12,3 @@ register = template.Library()
 @register.filter
 def settings_admin(user: Any) -> bool:
     return access.is_admin(user)
-
-
-@register.filter
-def may_open_settings(user: Any) -> bool:
-    return access.may_open_settings(user)
