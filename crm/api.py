@@ -1,6 +1,7 @@
 """What the API shares across apps: turning the services' errors into HTTP answers."""
 
 from datetime import datetime
+from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -8,14 +9,38 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django_filters.fields import IsoDateTimeField
 from django_filters.filters import IsoDateTimeFilter
-from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound
+from rest_framework import parsers, serializers, status
+from rest_framework.exceptions import NotFound, ParseError
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from crm.lib import json_input
 from crm.lib.errors import Blocked, Conflict
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser under the intake's rule (crm/lib/json_input.py): a body nested too
+    deep is a 400 (it was a RecursionError, a 500), and a lone surrogate is a 400 naming the
+    field (a choice field echoed it into its error, which no UTF-8 answer can hold: a 500)."""
+
+    def parse(self, stream, media_type=None, parser_context=None) -> dict[str, Any]:
+        too_deep = ParseError(
+            _("The JSON is nested more than %(depth)d levels deep.")
+            % {"depth": json_input.MAX_DEPTH}
+        )
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:  # deeper than the parser's own stack
+            raise too_deep from None
+        if json_input.too_deep(data):
+            raise too_deep
+        where = json_input.lone_surrogate_at(data)
+        if where is not None:
+            message = _("The text holds an invalid character (a lone surrogate).")
+            raise serializers.ValidationError({where or "non_field_errors": [message]})
+        return data
 
 
 def exception_handler(error: Exception, context: dict) -> Response | None:

@@ -152,7 +152,9 @@ def upload(request: AuthedRequest) -> HttpResponse:
             total_rows=csv_file.text.rstrip("\n").count("\n"),
         )
         return redirect("leads:import_job", pk=job.pk)
-    return render(request, "leads/import_upload.html", {"form": form})
+    # A refused file (a NUL, a workbook, a broken quote) or choice is a 400 with its error.
+    status = 400 if form.errors else 200
+    return render(request, "leads/import_upload.html", {"form": form}, status=status)
 
 
 def _job_for(request: HttpRequest, pk: int) -> LeadImport:
@@ -183,6 +185,7 @@ def job(request: AuthedRequest, pk: int) -> HttpResponse:
         request,
         "leads/import_job.html",
         {"job": job, "form": form, "preview": preview, "preset": preset, "columns": _columns(job)},
+        status=400 if form.errors else 200,
     )
 
 

@@ -9,6 +9,7 @@ from urllib.parse import unquote, unquote_to_bytes
 
 from django.utils.translation import gettext as _
 
+from crm.lib import json_input
 from leads import channels
 from leads.models import LeadSource
 
@@ -35,8 +36,8 @@ TECHNICAL_KEYS = frozenset(
 
 Payload = Mapping[str, str]
 # JSON nested deeper than this is refused: no form or webhook we read comes near it, and a
-# bound keeps a hostile body from exhausting the parser's stack.
-MAX_JSON_DEPTH = 20
+# bound keeps a hostile body from exhausting the parser's stack (the API's rule too).
+MAX_JSON_DEPTH = json_input.MAX_DEPTH
 
 
 class NotText(str):
@@ -363,11 +364,7 @@ def lead_contacts(points: list[channels.Point]) -> dict:
 
 
 def _has_lone_surrogate(value: str) -> bool:
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        return True
-    return False
+    return json_input.has_lone_surrogate(value)
 
 
 def flat_payload(data: Mapping) -> dict[str, str]:
@@ -442,16 +439,5 @@ def _text(value: object) -> str:
 
 
 def too_deep(data: object, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Whether JSON data nests more than `limit` objects or arrays deep. A walk one level at a
-    time that stops at the limit: a flat body (the usual post) costs one pass over its values."""
-    level = [data] if isinstance(data, dict | list) else []
-    for _depth in range(limit):
-        if not level:
-            return False
-        level = [
-            child
-            for node in level
-            for child in (node.values() if isinstance(node, dict) else node)
-            if isinstance(child, dict | list)
-        ]
-    return bool(level)
+    """Whether JSON data nests more than `limit` objects or arrays deep (crm/lib/json_input)."""
+    return json_input.too_deep(data, limit)

@@ -150,7 +150,11 @@ def lead_create(request: AuthedRequest) -> HttpResponse:
         data = request.POST.copy()
         data["save_duplicate"] = "on"
         form.data = data
-    return render(request, "leads/lead_form.html", {"form": form, "duplicate": duplicate})
+    # Bad input (another team's source included) is a 400; the duplicate's question is not.
+    status = 400 if form.errors else 200
+    return render(
+        request, "leads/lead_form.html", {"form": form, "duplicate": duplicate}, status=status
+    )
 
 
 def _criteria() -> list[Criterion]:

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet, inlineformset_factory
 from django.utils.translation import gettext_lazy as _
 
+from crm.lib import json_input
 from crm.lib.slugs import slug_from
 from crm.teams.models import Team, WorkingHours
 from deals.models import LossReason
@@ -210,11 +211,13 @@ class SourceForm(SlugFromForm):
         if not text:
             return {}
         try:
-            mapping = json.loads(text)
+            mapping = json_input.loads(text)  # nested too deep is no mapping either
         except ValueError:
             raise ValidationError(
                 _('Not valid JSON: write it as {"message": "Comments"}.')
             ) from None
+        if json_input.lone_surrogate_at(mapping) is not None:
+            raise ValidationError(_("The text holds an invalid character (a lone surrogate)."))
         if not isinstance(mapping, dict) or not all(
             isinstance(v, str) and v.strip() for v in mapping.values()
         ):

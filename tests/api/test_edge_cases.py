@@ -68,3 +68,35 @@ def test_null_characters_in_intake_are_400(world, field):
 def test_a_null_character_in_the_key_is_401(world):
     response = APIClient().post("/api/v1/intake/?key=%00", {"phone": "+79161234567"}, format="json")
     assert response.status_code == 401
+
+
+# Every API endpoint reads JSON through crm.api.JSONParser (settings: DEFAULT_PARSER_CLASSES).
+DEEP = "[" * 100_000 + "]" * 100_000  # past the parser's own stack: a RecursionError
+NESTED = '{"a":' * 21 + "1" + "}" * 21  # parsed, but deeper than any form or call we read
+
+
+@pytest.mark.parametrize("body", [DEEP, NESTED], ids=["past-the-stack", "over-the-limit"])
+@pytest.mark.parametrize("action", ["attempts", "answers", "junk", "convert"])
+def test_json_nested_too_deep_is_400_on_any_endpoint(api, world, body, action):
+    lead = make_lead(world.team)
+    response = api.post(f"/api/v1/leads/{lead.pk}/{action}/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "The JSON is nested more than 20 levels deep."}
+    assert not lead.attempts.exists() and not lead.answers.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        # A choice field echoed the value into its error: no UTF-8 answer could hold it (500).
+        ('{"outcome": "\\ud800", "note": "x"}', "outcome"),
+        ('{"outcome": "no_answer", "note": ["\\udfff"]}', "note"),
+        ('{"\\ud800": "x"}', "non_field_errors"),  # a key that holds one is named by nobody
+    ],
+)
+def test_a_lone_surrogate_is_400_naming_the_field_on_any_endpoint(api, world, body, field):
+    lead = make_lead(world.team)
+    response = api.post(f"/api/v1/leads/{lead.pk}/attempts/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {field: ["The text holds an invalid character (a lone surrogate)."]}
+    assert not lead.attempts.exists()

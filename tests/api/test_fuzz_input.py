@@ -234,3 +234,37 @@ def test_the_report_pages_answer_any_period_with_a_documented_status(
     response = head_client.get(url, query)
     event(f"status {response.status_code}")
     assert response.status_code in (200, 400), response.content[:500]
+
+
+# The API's actions read JSON through crm.api.JSONParser: any body, surrogates and nesting
+# included, is answered without a server error.
+API_BODIES = (
+    st.dictionaries(
+        st.sampled_from(["outcome", "note", "callback_at", "criterion", "value", "reason"]) | TEXT,
+        JSON_VALUES | st.sampled_from(["no_answer", "callback", "budget", "spam"]),
+        max_size=4,
+    )
+    | JSON_VALUES
+)
+
+
+@FUZZ
+@given(body=API_BODIES, action=st.sampled_from(["attempts", "answers", "junk"]))
+def test_any_json_body_to_the_api_gets_a_documented_answer(world, body, action):
+    from rest_framework.test import APIClient
+
+    from tests.factories import make_lead
+
+    lead = Lead.objects.filter(team=world.team).first() or make_lead(world.team)
+    client = APIClient()
+    client.force_authenticate(world.qualifier)
+    raw = json.dumps(body, ensure_ascii=_has_surrogate(body))
+    response = client.generic(
+        "POST",
+        f"/api/v1/leads/{lead.pk}/{action}/",
+        raw.encode("utf-8", "surrogatepass"),
+        content_type="application/json",
+    )
+    event(f"status {response.status_code}")
+    assert response.status_code in (200, 201, 400, 409), response.content[:500]
+    assert isinstance(response.json(), dict)

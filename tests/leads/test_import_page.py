@@ -98,6 +98,7 @@ def test_bad_mapping_gets_an_error_and_starts_nothing(client, world, post, error
     upload(client, world)
     job = LeadImport.objects.get()
     response = client.post(reverse("leads:import_job", args=[job.pk]), post)
+    assert response.status_code == 400
     assert error in response.content.decode()
     job.refresh_from_db()
     assert job.status == LeadImport.Status.READY

@@ -186,7 +186,7 @@ def test_manual_entry_bad_input_gets_field_errors_and_saves_nothing(
 
     data = {"team": world.team.pk, "source": LeadSource.objects.get().pk, **data}
     response = qualifier_client.post(reverse("leads:create"), data)
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert field in response.context["form"].errors
     assert not Lead.objects.exists()
 
@@ -202,6 +202,7 @@ def test_manual_entry_warns_about_an_open_duplicate_then_links_it(qualifier_clie
         "phone": "8 916 123 45 67",
     }
     response = qualifier_client.post(reverse("leads:create"), data)
+    assert response.status_code == 200  # a question, not an error
     assert response.context["duplicate"] == first
     assert Lead.objects.count() == 1
     response = qualifier_client.post(reverse("leads:create"), {**data, "save_duplicate": "on"})
@@ -219,6 +220,7 @@ def test_manual_entry_cannot_target_another_team(qualifier_client, world):
         "phone": "+79161234567",
     }
     response = qualifier_client.post(reverse("leads:create"), data)
+    assert response.status_code == 400
     assert "team" in response.context["form"].errors
     assert not Lead.objects.exists()
 

@@ -40,7 +40,7 @@ def test_manual_entry_offers_and_takes_only_the_users_teams_sources(client, worl
     assert sources["theirs"] not in offered
     assert {sources["ours"], sources["shared"]} <= set(offered)
     response = enter(client, world, sources["theirs"])
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "source" in response.context["form"].errors
     assert not Lead.objects.exists()
     for phone, name in enumerate(("ours", "shared")):
@@ -53,6 +53,7 @@ def test_manual_entry_refuses_a_source_of_the_users_other_team(client, world, so
     world.other_team.members.add(world.qualifier)
     client.force_login(world.qualifier)
     response = enter(client, world, sources["theirs"])
+    assert response.status_code == 400
     assert "source" in response.context["form"].errors
     data = {"team": world.other_team.pk, "source": sources["theirs"].pk, "phone": "+79161234567"}
     assert client.post(reverse("leads:create"), data).status_code == 302
@@ -69,7 +70,7 @@ def upload(client, team, source):
 def test_the_import_page_takes_only_the_chosen_teams_sources(client, world, sources):
     client.force_login(world.head)
     response = upload(client, world.team, sources["theirs"])
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "source" in response.context["form"].errors
     assert not LeadImport.objects.exists()
     assert upload(client, world.team, sources["ours"]).status_code == 302
@@ -81,6 +82,7 @@ def test_an_admin_imports_into_any_team_with_that_teams_source(client, world, so
     client.force_login(admin)
     assert upload(client, world.other_team, sources["theirs"]).status_code == 302
     response = upload(client, world.team, sources["theirs"])
+    assert response.status_code == 400
     assert "source" in response.context["form"].errors
 
 

@@ -306,7 +306,12 @@ def test_a_head_cannot_open_another_teams_or_a_teamless_source(head_client, worl
         ("{message: Comments}", "Not valid JSON"),
         ('["message"]', "Each of our fields maps"),
         ('{"mesage": "Comments"}', "Not our fields: mesage"),
+        # Once 500s: a RecursionError, and a lone surrogate echoed into the page or the jsonb.
+        ("[" * 100_000 + "]" * 100_000, "Not valid JSON"),
+        ('{"\\ud800": "Comments"}', "lone surrogate"),
+        ('{"message": "\\udfff"}', "lone surrogate"),
     ],
+    ids=["not-json", "not-a-mapping", "not-our-field", "too-deep", "surrogate-key", "surrogate"],
 )
 def test_a_bad_field_map_is_refused_and_kept(admin_client, world, field_map, error):
     source = LeadSource.objects.get(slug="website")
