@@ -8,6 +8,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crm import replica
 from crm.lib.http import AuthedApiRequest
 from crm.lib.spreadsheets import spreadsheet_safe
 from reports import exports
@@ -54,6 +55,7 @@ class TeamReportView(APIView):
             OpenApiParameter("to", str, description="Last day, included (default: today)"),
         ],
     )
+    @replica.reporting  # after authentication: the token and the user are the primary's
     def get(self, request: AuthedApiRequest) -> Response:
         teams = report_teams(request.user)
         if not teams:

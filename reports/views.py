@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.http import urlencode
 
-from crm import access
+from crm import access, replica
 from crm.access import page_for
 from crm.lib.http import AuthedRequest
 from crm.lib.spreadsheets import spreadsheet_safe
@@ -32,6 +32,7 @@ def _period(request: HttpRequest) -> tuple[PeriodForm, Period | None]:
 
 
 @page_for(access.heads_teams)
+@replica.reporting
 def teams(request: HttpRequest) -> HttpResponse:
     """The team report: qualification and sales teams side by side, against the previous
     period; ?format=csv downloads the same numbers."""
@@ -66,6 +67,7 @@ def teams(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@replica.reporting
 def person(request: AuthedRequest, pk: int) -> HttpResponse:
     visible = report_teams(request.user)
     user = get_user_model().objects.filter(pk=pk, teams__in=visible).distinct().first()
@@ -82,6 +84,7 @@ def person(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@replica.reporting
 def leaderboard(request: AuthedRequest) -> HttpResponse:
     """What every team member sees: points for the actions that make sales."""
     team_ids = list(teams_for_user(request.user).values_list("pk", flat=True))
@@ -91,6 +94,7 @@ def leaderboard(request: AuthedRequest) -> HttpResponse:
 
 
 @page_for(access.heads_teams)
+@replica.reporting
 def insights(request: HttpRequest) -> HttpResponse:
     """Which answers predict a sale, and which sources bring junk or disputes."""
     visible = report_teams(request.user)

@@ -5,7 +5,10 @@ balancer or docker's healthcheck. 200 when all is well, 503 otherwise; no person
 - `worker`: the last heartbeat of a worker (any one of them). Old: no worker is running —
   alerts are raised late and no e-mail or webhook goes out.
 - `sla_sweep`: the last sweep a worker finished, which needs both; old with the other two
-  fresh, the queue is stuck (or the sweep fails: see the worker's log)."""
+  fresh, the queue is stuck (or the sweep fails: see the worker's log).
+- `replica` (only with REPLICA_DATABASE_URL set): whether reports read the replica, its lag,
+  and why not (`unreachable`, `not a standby`, `lag … over …`). Shown, never failing the
+  check: reports then read the primary (crm/replica.py)."""
 
 from django.conf import settings
 from django.db import connection
@@ -13,6 +16,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
+from crm import replica
 from crm.celery import app as celery_app
 from crm.health.models import Heartbeat
 
@@ -26,6 +30,9 @@ HEARTBEATS = ("beat", "worker", "sla_sweep")
 def healthz(request: HttpRequest) -> JsonResponse:
     checks = {"database": _database(), "broker": _broker(), **_heartbeats()}
     healthy = all(check["ok"] for check in checks.values())
+    replica_state = replica.status()
+    if replica_state is not None:
+        checks["replica"] = replica_state
     return JsonResponse({"ok": healthy, **checks}, status=200 if healthy else 503)
 
 
