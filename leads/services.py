@@ -645,12 +645,27 @@ def lead_contact_update(
             # same phone is its duplicate, not the other way round).
             match = open_duplicate_of(lead.team, channels.duplicate_keys(points), exclude=lead.pk)
             older = match is not None and (match.created_at, match.pk) < (lead.created_at, lead.pk)
+            was_duplicate = lead.duplicate_of_id is not None
             lead.duplicate_of = match if older else None
+            _rewind_first_call_clock(lead, was_duplicate, now)
         _save(lead, saved)
         LeadEvent.objects.create(
             lead=lead, actor=by, at=now, kind=LeadEvent.Kind.CONTACT, note=",".join(changed)
         )
     return changed
+
+
+def _rewind_first_call_clock(lead: Lead, was_duplicate: bool, now: datetime) -> None:
+    """A lead never called waits on one first-call clock, as at arrival: a corrected phone that
+    makes it another lead's duplicate stops its own clock (the original's counts), one that
+    makes it nobody's starts the clock it would have had from arrival (possibly already
+    breached: nobody called it in time)."""
+    if lead.first_attempt_at is not None or was_duplicate == (lead.duplicate_of_id is not None):
+        return
+    if lead.duplicate_of_id is not None:
+        alerts.cancel(lead, now, alerts.CALLBACK_KINDS)
+    else:
+        alerts.schedule_callback(lead, lead.warn_at, lead.breach_at)
 
 
 def _contact_points(current: list[channels.Point], fields: dict) -> list[channels.Point]:

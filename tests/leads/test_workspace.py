@@ -95,6 +95,31 @@ def test_changed_phone_links_the_lead_to_the_teams_older_open_lead_and_unlinks_i
     assert Lead.objects.get(pk=lead.pk).duplicate_of is None
 
 
+def test_a_lead_never_called_keeps_one_first_call_clock_when_its_phone_relinks_it(world):
+    """Found attacking issue 11: a lead corrected into a duplicate kept its own alerts, and a
+    duplicate corrected away from its original had no clock at all."""
+    make_lead(world.team, phone="+79031112233")
+    lead = make_lead(world.team, phone="+79161234567")
+
+    def running():
+        return sorted(
+            lead.deadlines.filter(cancelled_at=None, raised_at=None).values_list("kind", "due_at")
+        )
+
+    clock = running()
+    assert len(clock) == 2
+    services.lead_contact_update(lead=lead, by=world.qualifier, phone="8 903 111-22-33")
+    assert running() == []  # the original's clock counts
+
+    services.lead_contact_update(lead=lead, by=world.qualifier, phone="+79035556677")
+    assert running() == clock  # its own clock again, from its arrival
+
+    reached(lead, world.qualifier)  # called: no first-call clock left to move
+    services.lead_contact_update(lead=lead, by=world.qualifier, phone="8 903 111-22-33")
+    services.lead_contact_update(lead=lead, by=world.qualifier, phone="+79035556677")
+    assert running() == []
+
+
 def test_the_oldest_lead_edited_to_a_newer_ones_phone_is_not_its_duplicate(world):
     oldest = make_lead(world.team, phone="+79161234567")
     make_lead(world.team, phone="+79031112233")
