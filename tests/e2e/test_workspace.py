@@ -410,3 +410,19 @@ def test_in_russian(browser: Browser, live_server, world):
     expect(page.locator("#convert-blockers")).to_contain_text("стоп-критерий")
     assert lead.events.filter(kind=LeadEvent.Kind.TRANSITION).exists()
     context.close()
+
+
+def test_in_russian_at_phone_width_the_junk_reason_is_a_usable_dropdown(
+    browser: Browser, live_server, world
+):
+    """The long Russian button once squeezed the reason's dropdown to its arrow."""
+    context = browser.new_context(locale="ru-RU", viewport={"width": 390, "height": 800})
+    page = context.new_page()
+    lead = make_lead(world.team)
+    open_lead(page, live_server, lead)
+    reason = page.locator("#junk-form select[name=reason]").bounding_box()
+    button = page.locator("#junk-confirm").bounding_box()
+    assert reason and button
+    assert reason["width"] >= 150, reason
+    assert button["x"] + button["width"] <= 390, button
+    context.close()
