@@ -202,7 +202,9 @@ window.AudioContext = function () {
   return {
     currentTime: 0, destination: {},
     createOscillator() {
-      return { frequency: {}, connect(n) { return n; }, start() { window.__tones += 1; }, stop() {} };
+      return {
+        frequency: {}, connect(n) { return n; }, start() { window.__tones += 1; }, stop() {},
+      };
     },
     createGain() { return { gain: {}, connect(n) { return n; } }; },
   };
