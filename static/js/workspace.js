@@ -25,6 +25,7 @@
   };
   var inFlight = {};
   var leaving = false;
+  var heard = 0; // when the server last answered a save: no need to ask again right after
   window.addEventListener("beforeunload", function () { leaving = true; });
   window.addEventListener("pageshow", function () { leaving = false; });
   var retryTimer = null;
@@ -93,6 +94,7 @@
         // Logged out meanwhile: the answer went to the login page, not to the lead. Keep it.
         if (response.redirected) throw new Error("redirected");
         if (response.ok) {
+          heard = Date.now();
           // Leaving the page, the next one may have been read before this save: keep the
           // value until that page sees it (it drops what it already shows).
           if (pending[name] === value && !leaving) { delete pending[name]; store(pending); }
@@ -246,7 +248,8 @@
       answersFirst = Promise.race([Promise.all(waits.concat([flush()])), timeout]);
     }
     answersFirst.then(function () {
-      return leaves ? reachable(other.action) : true;
+      if (!leaves || Date.now() - heard < 2000) return true;
+      return navigator.onLine === false ? false : reachable(other.action);
     }).then(function (ok) {
       sayOffline(other, !ok);
       if (!ok) return;
