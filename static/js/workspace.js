@@ -7,8 +7,10 @@
    counts as failed); a value still unsaved when the page is opened again is put back into its
    field and sent, and one picked before this script ran is sent as it loads. A value the
    server refuses (4xx: a bad value, a lead closed meanwhile) shows the server's reason and is
-   dropped from the retry list. Before any other form of the page is sent, pending answers are
-   sent first (up to 3 s). */
+   dropped from the retry list. Typed text is kept at each keystroke and sent when the typing
+   pauses (0.8 s) or the field is left. Before any other form of the page is sent, pending
+   answers are sent first (up to 3 s), and a form is sent only if the server is reachable:
+   offline, it stays on the page as typed and says so. */
 (function () {
   "use strict";
 
@@ -22,6 +24,10 @@
     unsaved: form.getAttribute("data-unsaved-text"),
   };
   var inFlight = {};
+  var leaving = false;
+  var heard = 0; // when the server last answered a save: no need to ask again right after
+  window.addEventListener("beforeunload", function () { leaving = true; });
+  window.addEventListener("pageshow", function () { leaving = false; });
   var retryTimer = null;
 
   function load() {
@@ -88,7 +94,10 @@
         // Logged out meanwhile: the answer went to the login page, not to the lead. Keep it.
         if (response.redirected) throw new Error("redirected");
         if (response.ok) {
-          if (pending[name] === value) { delete pending[name]; store(pending); }
+          heard = Date.now();
+          // Leaving the page, the next one may have been read before this save: keep the
+          // value until that page sees it (it drops what it already shows).
+          if (pending[name] === value && !leaving) { delete pending[name]; store(pending); }
           if (valueOf(name) === value) mark(name, "saved");
           var badges = document.getElementById("lead-badges");
           if (badges) badges.outerHTML = text;
@@ -122,16 +131,39 @@
     retryTimer = window.setTimeout(function () { retryTimer = null; flush(); }, 5000);
   }
 
+  var typingTimers = {};
+  var lastSent = {};
+
   function changed(event) {
     var name = event.target.name;
     if (!name || !/^c\d+$/.test(name)) return;
+    window.clearTimeout(typingTimers[name]);
+    delete typingTimers[name];
+    var value = valueOf(name);
+    var pending = load();
+    // The change that follows typing (on leaving the field) repeats what was just sent.
+    if (event.type === "change" && lastSent[name] === value && !(name in pending)) return;
+    pending[name] = value;
+    store(pending);
+    lastSent[name] = value;
+    send(name, value);
+  }
+
+  // Typed text is kept at each keystroke and sent once the typing pauses: a reload, a closed
+  // tab or a lost connection before the field is left loses nothing.
+  function typed(event) {
+    var name = event.target.name;
+    if (!name || !/^c\d+$/.test(name) || event.target.tagName === "SELECT") return;
+    if (event.target.type === "radio" || event.target.type === "checkbox") return;
     var pending = load();
     pending[name] = valueOf(name);
     store(pending);
-    send(name, pending[name]);
+    window.clearTimeout(typingTimers[name]);
+    typingTimers[name] = window.setTimeout(function () { changed({ type: "pause", target: event.target }); }, 800);
   }
 
   form.addEventListener("change", changed);
+  form.addEventListener("input", typed);
   window.addEventListener("online", flush);
 
   // A field changed from what the server wrote: picked before this (deferred) script ran.
@@ -162,6 +194,7 @@
   });
   Object.keys(pending).forEach(function (name) {
     if (early[name]) return;
+    if (valueOf(name) === pending[name]) { delete pending[name]; return; } // saved already
     restore(name, pending[name]);
     mark(name, "unsaved");
   });
@@ -169,18 +202,57 @@
   store(pending);
   flush();
 
-  // Another form of the page (Log call, Check, Junk…) waits for pending answers first.
+  // Another form of the page (Log call, Check, Junk, Convert…) waits for pending answers
+  // first; and a form that would leave the page (a POST) is sent only once the server
+  // answers a cheap HEAD of its address: with the connection lost, the browser's error page
+  // would replace the workspace and everything typed into it. Instead nothing is sent, what
+  // was typed stays, and the form says so; pressing again when the connection is back sends
+  // it.
+  var offlineText = form.getAttribute("data-offline-text");
+
+  function reachable(address) {
+    var controller = window.AbortController ? new AbortController() : null;
+    var timer = window.setTimeout(function () { if (controller) controller.abort(); }, 5000);
+    return fetch(address, {
+      method: "HEAD", credentials: "same-origin", cache: "no-store",
+      signal: controller ? controller.signal : undefined,
+    }).then(function () { return true; }, function () { return false; })
+      .then(function (ok) { window.clearTimeout(timer); return ok; });
+  }
+
+  function sayOffline(other, show) {
+    var note = other.querySelector(".offline-note");
+    if (!show) { if (note) note.remove(); return; }
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "offline-note";
+      note.setAttribute("role", "alert");
+      other.appendChild(note);
+    }
+    note.textContent = offlineText;
+  }
+
   var releasing = false;
   document.addEventListener("submit", function (event) {
     var other = event.target;
     if (other === form || releasing) return;
     var busy = Object.keys(inFlight).length || Object.keys(load()).length;
-    if (!busy) return;
+    var leaves = (other.getAttribute("method") || "get").toLowerCase() === "post";
+    if (!busy && !leaves) return;
     event.preventDefault();
     var submitter = event.submitter || null;
-    var timeout = new Promise(function (resolve) { window.setTimeout(resolve, 3000); });
-    var waits = Object.keys(inFlight).map(function (k) { return inFlight[k]; });
-    Promise.race([Promise.all(waits.concat([flush()])), timeout]).then(function () {
+    var answersFirst = Promise.resolve();
+    if (busy) {
+      var timeout = new Promise(function (resolve) { window.setTimeout(resolve, 3000); });
+      var waits = Object.keys(inFlight).map(function (k) { return inFlight[k]; });
+      answersFirst = Promise.race([Promise.all(waits.concat([flush()])), timeout]);
+    }
+    answersFirst.then(function () {
+      if (!leaves || Date.now() - heard < 2000) return true;
+      return navigator.onLine === false ? false : reachable(other.action);
+    }).then(function (ok) {
+      sayOffline(other, !ok);
+      if (!ok) return;
       releasing = true;
       if (submitter) other.requestSubmit(submitter); else other.requestSubmit();
       releasing = false;

@@ -182,3 +182,58 @@ def test_from_the_queue_a_lead_is_converted_in_six_clicks_and_junked_in_three(
     clicks(page.locator("#junk-confirm"))
     expect(page.locator("h1 .state")).to_have_class(re.compile(r"\bjunk\b"))
     assert clicks.count <= 3
+
+
+# The page believes it is in a background tab, and records the notifications and tones it makes.
+_BACKGROUND_TAB = """
+window.__hidden = false;
+Object.defineProperty(Document.prototype, "hidden", { get() { return window.__hidden; } });
+window.__notes = [];
+window.__asked = 0;
+window.Notification = function (title, options) { window.__notes.push(title); };
+window.Notification.permission = "default";
+window.Notification.requestPermission = function () {
+  window.__asked += 1;
+  window.Notification.permission = "granted";
+  return Promise.resolve("granted");
+};
+window.__tones = 0;
+window.AudioContext = function () {
+  return {
+    currentTime: 0, destination: {},
+    createOscillator() {
+      return {
+        frequency: {}, connect(n) { return n; }, start() { window.__tones += 1; }, stop() {},
+      };
+    },
+    createGain() { return { gain: {}, connect(n) { return n; } }; },
+  };
+};
+"""
+
+
+def test_a_lead_arriving_while_the_tab_is_in_the_background_notifies_and_sounds(
+    page: Page, live_server, world
+):
+    make_lead(world.team, name="Уже В Очереди")
+    page.add_init_script(_BACKGROUND_TAB)
+    login(page, live_server, "qualifier")
+    notify = page.locator("#notify-me")
+    expect(notify).to_be_visible()  # permission not asked yet: the button offers it
+    notify.click()
+    expect(notify).to_be_hidden()
+    assert page.evaluate("window.__asked") == 1
+    page.locator("#sound").check()  # remembered in the browser
+
+    page.evaluate("window.__hidden = true")  # the qualifier switched to another tab
+    make_lead(world.team, name="Новый Лид", phone="+79035550022")
+    deadline = time.monotonic() + 4  # (wait_for_function evaluates a string: the CSP refuses it)
+    while not page.evaluate("window.__notes.length") and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert page.evaluate("window.__notes") == ["New lead in the queue"]
+    assert page.evaluate("window.__tones") == 1
+
+    page.evaluate("window.__hidden = false")  # in front: a new lead only shows in the list
+    make_lead(world.team, name="Ещё Лид", phone="+79035550033")
+    expect(page.locator("#queue-rows tr.lead-row", has_text="Ещё Лид")).to_be_visible(timeout=4_000)
+    assert page.evaluate("window.__notes.length") == 1

@@ -130,6 +130,51 @@ def test_an_unsaved_answer_survives_a_reload_and_is_sent_then(page: Page, live_s
     assert lead.answers.get().value == "custom"
 
 
+def test_a_typed_answer_survives_a_reload_before_the_field_is_left(page: Page, live_server, world):
+    """Typed text is kept at each keystroke: reloading (or losing the tab) while the cursor is
+    still in the field loses nothing, and it is saved once the page is back."""
+    _kitchen, _decides, budget = script(world)
+    lead = make_lead(world.team)
+    open_lead(page, live_server, lead)
+    page.route("**/answer/", lambda route: route.abort())  # nothing reaches the server
+    field = page.locator(f"input[name=c{budget.pk}]")
+    field.click()
+    page.keyboard.type("450000")  # no blur, no change event
+    page.unroute("**/answer/")
+
+    page.reload()
+    expect(page.locator(f"input[name=c{budget.pk}]")).to_have_value("450000")
+    expect(page.locator(f'.criterion[data-field="c{budget.pk}"]')).to_have_class(
+        re.compile(r"\bsaved\b")
+    )
+    assert lead.answers.get().value == "450000"
+
+
+def test_log_call_with_the_connection_lost_keeps_the_page_and_what_was_typed(
+    page: Page, live_server, world
+):
+    """Pressed offline, Log call would leave the workspace for the browser's error page and take
+    the typed note with it: it stays, says nothing was sent, and goes once pressed again."""
+    lead = make_lead(world.team)
+    open_lead(page, live_server, lead)
+    page.locator("#attempt-form select[name=outcome]").select_option("no_answer")
+    page.locator("#attempt-form textarea[name=note]").fill("Rang twice, voicemail full")
+
+    page.context.set_offline(True)
+    page.locator("#log-call").click()
+    expect(page.locator("#attempt-form .offline-note")).to_contain_text("No connection")
+    assert page.url.endswith(f"/leads/{lead.pk}/")
+    expect(page.locator("#attempt-form textarea[name=note]")).to_have_value(
+        "Rang twice, voicemail full"
+    )
+    assert not lead.attempts.exists()
+
+    page.context.set_offline(False)
+    page.locator("#log-call").click()
+    expect(page.get_by_role("status")).to_contain_text("Call logged.")
+    assert lead.attempts.get().note == "Rang twice, voicemail full"
+
+
 def test_a_one_word_name_and_a_phone_are_corrected_then_checked_and_converted(
     page: Page, live_server, world
 ):
@@ -364,4 +409,20 @@ def test_in_russian(browser: Browser, live_server, world):
     expect(page.locator("h1 .state")).to_have_class(re.compile(r"\bchecked\b"))  # one word
     expect(page.locator("#convert-blockers")).to_contain_text("стоп-критерий")
     assert lead.events.filter(kind=LeadEvent.Kind.TRANSITION).exists()
+    context.close()
+
+
+def test_in_russian_at_phone_width_the_junk_reason_is_a_usable_dropdown(
+    browser: Browser, live_server, world
+):
+    """The long Russian button once squeezed the reason's dropdown to its arrow."""
+    context = browser.new_context(locale="ru-RU", viewport={"width": 390, "height": 800})
+    page = context.new_page()
+    lead = make_lead(world.team)
+    open_lead(page, live_server, lead)
+    reason = page.locator("#junk-form select[name=reason]").bounding_box()
+    button = page.locator("#junk-confirm").bounding_box()
+    assert reason and button
+    assert reason["width"] >= 150, reason
+    assert button["x"] + button["width"] <= 390, button
     context.close()
