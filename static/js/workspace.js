@@ -9,8 +9,7 @@
    server refuses (4xx: a bad value, a lead closed meanwhile) shows the server's reason and is
    dropped from the retry list. Typed text is kept at each keystroke and sent when the typing
    pauses (0.8 s) or the field is left. Before any other form of the page is sent, pending
-   answers are sent first (up to 3 s), and a form is sent only if the server is reachable:
-   offline, it stays on the page as typed and says so. */
+   answers are sent first (up to 3 s). */
 (function () {
   "use strict";
 
@@ -25,7 +24,6 @@
   };
   var inFlight = {};
   var leaving = false;
-  var heard = 0; // when the server last answered a save: no need to ask again right after
   window.addEventListener("beforeunload", function () { leaving = true; });
   window.addEventListener("pageshow", function () { leaving = false; });
   var retryTimer = null;
@@ -94,7 +92,6 @@
         // Logged out meanwhile: the answer went to the login page, not to the lead. Keep it.
         if (response.redirected) throw new Error("redirected");
         if (response.ok) {
-          heard = Date.now();
           // Leaving the page, the next one may have been read before this save: keep the
           // value until that page sees it (it drops what it already shows).
           if (pending[name] === value && !leaving) { delete pending[name]; store(pending); }
@@ -202,57 +199,18 @@
   store(pending);
   flush();
 
-  // Another form of the page (Log call, Check, Junk, Convert…) waits for pending answers
-  // first; and a form that would leave the page (a POST) is sent only once the server
-  // answers a cheap HEAD of its address: with the connection lost, the browser's error page
-  // would replace the workspace and everything typed into it. Instead nothing is sent, what
-  // was typed stays, and the form says so; pressing again when the connection is back sends
-  // it.
-  var offlineText = form.getAttribute("data-offline-text");
-
-  function reachable(address) {
-    var controller = window.AbortController ? new AbortController() : null;
-    var timer = window.setTimeout(function () { if (controller) controller.abort(); }, 5000);
-    return fetch(address, {
-      method: "HEAD", credentials: "same-origin", cache: "no-store",
-      signal: controller ? controller.signal : undefined,
-    }).then(function () { return true; }, function () { return false; })
-      .then(function (ok) { window.clearTimeout(timer); return ok; });
-  }
-
-  function sayOffline(other, show) {
-    var note = other.querySelector(".offline-note");
-    if (!show) { if (note) note.remove(); return; }
-    if (!note) {
-      note = document.createElement("p");
-      note.className = "offline-note";
-      note.setAttribute("role", "alert");
-      other.appendChild(note);
-    }
-    note.textContent = offlineText;
-  }
-
+  // Another form of the page (Log call, Check, Junk, Convert…) waits for pending answers first.
   var releasing = false;
   document.addEventListener("submit", function (event) {
     var other = event.target;
     if (other === form || releasing) return;
     var busy = Object.keys(inFlight).length || Object.keys(load()).length;
-    var leaves = (other.getAttribute("method") || "get").toLowerCase() === "post";
-    if (!busy && !leaves) return;
+    if (!busy) return;
     event.preventDefault();
     var submitter = event.submitter || null;
-    var answersFirst = Promise.resolve();
-    if (busy) {
-      var timeout = new Promise(function (resolve) { window.setTimeout(resolve, 3000); });
-      var waits = Object.keys(inFlight).map(function (k) { return inFlight[k]; });
-      answersFirst = Promise.race([Promise.all(waits.concat([flush()])), timeout]);
-    }
-    answersFirst.then(function () {
-      if (!leaves || Date.now() - heard < 2000) return true;
-      return navigator.onLine === false ? false : reachable(other.action);
-    }).then(function (ok) {
-      sayOffline(other, !ok);
-      if (!ok) return;
+    var timeout = new Promise(function (resolve) { window.setTimeout(resolve, 3000); });
+    var waits = Object.keys(inFlight).map(function (k) { return inFlight[k]; });
+    Promise.race([Promise.all(waits.concat([flush()])), timeout]).then(function () {
       releasing = true;
       if (submitter) other.requestSubmit(submitter); else other.requestSubmit();
       releasing = false;

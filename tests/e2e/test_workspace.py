@@ -150,31 +150,6 @@ def test_a_typed_answer_survives_a_reload_before_the_field_is_left(page: Page, l
     assert lead.answers.get().value == "450000"
 
 
-def test_log_call_with_the_connection_lost_keeps_the_page_and_what_was_typed(
-    page: Page, live_server, world
-):
-    """Pressed offline, Log call would leave the workspace for the browser's error page and take
-    the typed note with it: it stays, says nothing was sent, and goes once pressed again."""
-    lead = make_lead(world.team)
-    open_lead(page, live_server, lead)
-    page.locator("#attempt-form select[name=outcome]").select_option("no_answer")
-    page.locator("#attempt-form textarea[name=note]").fill("Rang twice, voicemail full")
-
-    page.context.set_offline(True)
-    page.locator("#log-call").click()
-    expect(page.locator("#attempt-form .offline-note")).to_contain_text("No connection")
-    assert page.url.endswith(f"/leads/{lead.pk}/")
-    expect(page.locator("#attempt-form textarea[name=note]")).to_have_value(
-        "Rang twice, voicemail full"
-    )
-    assert not lead.attempts.exists()
-
-    page.context.set_offline(False)
-    page.locator("#log-call").click()
-    expect(page.get_by_role("status")).to_contain_text("Call logged.")
-    assert lead.attempts.get().note == "Rang twice, voicemail full"
-
-
 def test_a_one_word_name_and_a_phone_are_corrected_then_checked_and_converted(
     page: Page, live_server, world
 ):
