@@ -1,0 +1,359 @@
+"""The queue as CSV that Excel opens as it is (UTF-8 with a BOM, ";"), in the reader's language
+and time zone: streamed by the page for a short list, written to a file by a worker for a long
+one (an ExportJob), both from `export_rows` — one format, one reading function.
+
+Speed: a row costs Python, not the database. Rows are read as tuples from a server-side cursor
+(no model instances), the labels (states, kinds, assignees) looked up once per export, every
+lead's phones and e-mails fetched in one query per batch, and phone formatting — phonenumbers'
+rules, over 100 µs a number — done once per number prefix (`PhoneFormats`)."""
+
+import csv
+import io
+import logging
+import tempfile
+from collections.abc import Iterator
+from datetime import timedelta, tzinfo
+from itertools import islice
+from typing import IO, Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from crm.lib.phones import international
+from crm.lib.spreadsheets import spreadsheet_safe
+from crm.teams.templatetags.people import person
+from leads.channels import Label
+from leads.filters import QueueFilter
+from leads.models import ExportJob, Lead, LeadContactPoint
+from leads.selectors import leads_visible_to
+
+log = logging.getLogger(__name__)
+
+COLUMNS: list[tuple[str, str | Promise]] = [
+    ("id", gettext_lazy("Id")),
+    ("name", gettext_lazy("Full name")),
+    ("phone", gettext_lazy("Phone")),
+    ("email", gettext_lazy("E-mail")),
+    ("company_name", gettext_lazy("Company")),
+    ("source", gettext_lazy("Source")),
+    ("state", gettext_lazy("State")),
+    ("temperature", gettext_lazy("Temperature")),
+    ("score", gettext_lazy("Score")),
+    ("assignee", gettext_lazy("Assignee")),
+    ("created_at", gettext_lazy("Arrived")),
+    ("due_at", gettext_lazy("Due")),
+    ("utm_source", "utm_source"),
+    ("utm_medium", "utm_medium"),
+    ("utm_campaign", "utm_campaign"),
+    ("utm_content", "utm_content"),
+    ("utm_term", "utm_term"),
+    ("phones", gettext_lazy("All phones")),
+    ("emails", gettext_lazy("All e-mails")),
+]
+# The lead's own columns, read as a tuple per row: the order of the row up to the utm tags.
+_FIELDS = (
+    "id",
+    "name",
+    "phone",
+    "email",
+    "company_name",
+    "source__name",
+    "state",
+    "temperature",
+    "score",
+    "assignee_id",
+    "created_at",
+    "due_at",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_content",
+    "utm_term",
+)
+TRUSTED = (2, 17)  # the phones, formatted by us: a "+" first is no formula
+BATCH = 2000
+BOM = "\ufeff"
+
+
+class ExportError(ValueError):
+    """The export cannot run as asked; `message` says why, for the person who asked."""
+
+
+def queue_leads(user: User, filters: dict) -> QuerySet[Lead]:
+    """The open leads of the user's teams as the queue's filters select them, in the queue's
+    due order. Unknown filter values are an ExportError, never another list."""
+    visible = leads_visible_to(user)
+    queue_filter = QueueFilter(filters, queryset=visible, request=_Asker(user))
+    if not queue_filter.is_valid():
+        raise ExportError(
+            "; ".join(
+                f"{field}: {' '.join(errors)}" for field, errors in queue_filter.errors.items()
+            )
+        )
+    return queue_filter.qs.filter(state__in=Lead.OPEN_STATES).order_by("due_at", "id")
+
+
+class _Asker:
+    """What QueueFilter reads of a request: who asks ("Mine" is theirs)."""
+
+    def __init__(self, user: User) -> None:
+        self.user = user
+
+
+def titles() -> list[str]:
+    return [str(title) for _field, title in COLUMNS]
+
+
+def export_rows(leads: QuerySet[Lead], zone: tzinfo, using: str | None = None) -> Iterator[list]:
+    """Every lead of `leads` as a CSV row in the active language, read in batches from the
+    database `using` names (the default one when None): all of the export's reading is here."""
+    db = using or leads.db
+    states = {value: str(label) for value, label in Lead.State.choices}
+    temperatures = {value: str(label) for value, label in Lead.Temperature.choices}
+    kinds = {value: str(label) for value, label in Label.choices}
+    ext = _("ext. %(ext)s")
+    people: dict[int | None, str] = {None: ""}
+    phones = PhoneFormats()
+    times = _Minutes(zone)
+    tuples = leads.using(db).values_list(*_FIELDS).iterator(chunk_size=BATCH)
+    while batch := list(islice(tuples, BATCH)):
+        points = _points(db, [row[0] for row in batch], phones, kinds, ext)
+        unknown = {row[9] for row in batch} - people.keys()
+        if unknown:
+            people.update((u.pk, person(u)) for u in User.objects.using(db).filter(pk__in=unknown))
+        for row in batch:
+            phone_cells, email_cells = points.get(row[0], ("", ""))
+            yield spreadsheet_safe(
+                [
+                    row[0],
+                    row[1],
+                    phones(row[2]),
+                    row[3],
+                    row[4],
+                    row[5],
+                    states.get(row[6], row[6]),
+                    temperatures.get(row[7], row[7]),
+                    row[8],
+                    people[row[9]],
+                    times(row[10]),
+                    times(row[11]),
+                    *row[12:17],
+                    phone_cells,
+                    email_cells,
+                ],
+                trusted=TRUSTED,
+            )
+
+
+def _points(
+    db: str, lead_ids: list[int], phones: "PhoneFormats", kinds: dict, ext: str
+) -> dict[int, tuple[str, str]]:
+    """Each lead's phones and e-mails, each in one cell, primary first, with its kind and
+    extension: "+7 916 123-45-67 (mobile), +7 495 123-45-67 ext. 12 (work)"."""
+    cells: dict[int, tuple[list[str], list[str]]] = {}
+    rows = (
+        LeadContactPoint.objects.using(db)
+        .filter(lead_id__in=lead_ids)
+        .order_by("lead_id", "kind", "position", "id")
+        .values_list("lead_id", "kind", "value", "ext", "label")
+    )
+    for lead_id, kind, value, extension, label in rows:
+        is_phone = kind == "phone"
+        text = phones(value) if is_phone else value
+        if extension:
+            text += " " + ext % {"ext": extension}
+        cells.setdefault(lead_id, ([], []))[0 if is_phone else 1].append(
+            f"{text} ({kinds.get(label, label)})"
+        )
+    return {lead_id: (", ".join(p), ", ".join(e)) for lead_id, (p, e) in cells.items()}
+
+
+class PhoneFormats:
+    """`international()` for many numbers. phonenumbers picks a number's layout by its country
+    and leading digits and keeps its digits in order, so the layout found for +7916123xxxx is
+    every +7916123xxxx's: the last four digits are filled into it. Numbers shorter than 11
+    characters, or whose text does not hold exactly their digits, are formatted one by one."""
+
+    KEPT = 50_000  # layouts remembered; more are forgotten (memory stays flat)
+
+    def __init__(self) -> None:
+        self.layouts: dict[str, str | None] = {}
+
+    def __call__(self, e164: str) -> str:
+        if len(e164) < 11:
+            return international(e164)
+        key = e164[:-4]
+        layout = self.layouts.get(key, "")
+        if layout == "":
+            if len(self.layouts) >= self.KEPT:
+                self.layouts.clear()
+            layout = self.layouts[key] = _layout(e164)
+        return international(e164) if layout is None else layout % tuple(e164[-4:])
+
+
+def _layout(e164: str) -> str | None:
+    text = international(e164)
+    where = [i for i, char in enumerate(text) if char.isdigit()]
+    digits = "".join(text[i] for i in where)
+    if not e164.startswith("+") or digits != e164[1:] or "%" in text:
+        return None
+    chars = list(text)
+    for i in where[-4:]:
+        chars[i] = "%s"
+    return "".join(chars)
+
+
+class _Minutes:
+    """A moment as "2026-03-02 09:15" in the reader's zone; a minute is formatted once."""
+
+    def __init__(self, zone: tzinfo) -> None:
+        self.zone = zone
+        self.seen: dict[Any, str] = {}
+
+    def __call__(self, moment) -> str:
+        minute = moment.replace(second=0, microsecond=0)
+        text = self.seen.get(minute)
+        if text is None:
+            if len(self.seen) >= 100_000:
+                self.seen.clear()
+            text = self.seen[minute] = f"{minute.astimezone(self.zone):%Y-%m-%d %H:%M}"
+        return text
+
+
+def csv_writer(out: Any) -> Any:
+    return csv.writer(out, delimiter=";")
+
+
+def stream(leads: QuerySet[Lead], zone: tzinfo, language: str) -> Iterator[str]:
+    """The CSV as lines for a streaming response, written in `language`: the lines are made
+    after the view has returned, when the request's language is no longer active."""
+    echo = _Echo()
+    writer = csv_writer(echo)
+    with translation.override(language):
+        yield BOM + writer.writerow(titles())
+        yield from (writer.writerow(row) for row in export_rows(leads, zone))
+
+
+class _Echo:
+    """csv.writer writes into this and gets the line back, for streaming."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+# ------------------------------------------------------------------ export jobs
+
+
+def export_job_start(user: User, filters: dict, language: str, zone: str) -> ExportJob:
+    """A job for the worker: the filters checked now (a bad one is an ExportError, no job),
+    the task queued once the job is committed."""
+    filters = {name: str(value) for name, value in filters.items() if value not in ("", None)}
+    queue_leads(user, filters)  # raises on a bad filter
+    job = ExportJob.objects.create(
+        requested_by=user, filters=filters, language=language, time_zone=zone
+    )
+    transaction.on_commit(lambda: _enqueue(job.pk))
+    return job
+
+
+def _enqueue(job_id: int) -> None:
+    from leads.tasks import run_export
+
+    run_export.delay(job_id)
+
+
+def export_job_run(job_id: int, using: str | None = None, progress_every: int = 20_000) -> None:
+    """Write the job's file: the rows in the requester's language and zone, the progress saved
+    as it goes. Any failure is recorded on the job with its reason."""
+    job = ExportJob.objects.select_related("requested_by").get(pk=job_id)
+    if job.state != ExportJob.State.QUEUED:
+        return  # a repeated message: the job ran (or runs) already
+    ExportJob.objects.filter(pk=job.pk).update(state=ExportJob.State.RUNNING)
+    try:
+        with translation.override(job.language):
+            leads = queue_leads(job.requested_by, job.filters)
+            total = leads.using(using or leads.db).count()
+            ExportJob.objects.filter(pk=job.pk).update(rows_total=total)
+            with tempfile.TemporaryFile("w+b") as raw:
+                done = write_csv(leads, ZoneInfo(job.time_zone), raw, using, job.pk, progress_every)
+                raw.seek(0)
+                name = default_storage.save(f"exports/leads-{job.pk}.csv", File(raw))
+    except ExportError as error:
+        _fail(job, _("The filters are not valid: %(errors)s") % {"errors": error})
+        return
+    except Exception:
+        log.exception("export %s failed", job.pk)
+        _fail(job, _("The export failed on the server; the administrator has the details."))
+        return
+    ExportJob.objects.filter(pk=job.pk).update(
+        state=ExportJob.State.DONE, rows_done=done, file=name, finished_at=timezone.now()
+    )
+
+
+def write_csv(
+    leads: QuerySet[Lead],
+    zone: tzinfo,
+    raw: IO[bytes],
+    using: str | None = None,
+    job_id: int | None = None,
+    progress_every: int = 20_000,
+) -> int:
+    """The CSV into a binary file, as the page streams it; the rows written."""
+    out = io.TextIOWrapper(raw, encoding="utf-8", newline="", write_through=False)
+    writer = csv_writer(out)
+    out.write(BOM)
+    writer.writerow(titles())
+    done = 0
+    rows = export_rows(leads, zone, using)
+    while chunk := list(islice(rows, progress_every)):
+        writer.writerows(chunk)
+        done += len(chunk)
+        if job_id is not None:
+            ExportJob.objects.filter(pk=job_id).update(rows_done=done)
+    out.flush()
+    out.detach()
+    return done
+
+
+def _fail(job: ExportJob, reason: str) -> None:
+    ExportJob.objects.filter(pk=job.pk).update(
+        state=ExportJob.State.FAILED, error=reason, finished_at=timezone.now()
+    )
+
+
+def exports_of(user: User, limit: int = 20) -> list[ExportJob]:
+    return list(ExportJob.objects.filter(requested_by=user)[:limit])
+
+
+def export_job_for(user: User, job_id: int) -> ExportJob:
+    """The requester's own job (an administrator's too); anyone else's is DoesNotExist."""
+    jobs = (
+        ExportJob.objects.all()
+        if user.is_superuser
+        else ExportJob.objects.filter(requested_by=user)
+    )
+    return jobs.get(pk=job_id)
+
+
+def exports_expire(now=None) -> int:
+    """Finished exports older than EXPORT_KEEP_DAYS go, their files with them; the count."""
+    now = now or timezone.now()
+    old = ExportJob.objects.filter(
+        created_at__lt=now - timedelta(days=settings.EXPORT_KEEP_DAYS)
+    ).exclude(state__in=[ExportJob.State.QUEUED, ExportJob.State.RUNNING])
+    count = 0
+    for job in old.iterator():
+        if job.file:
+            job.file.delete(save=False)
+        job.delete()
+        count += 1
+    return count

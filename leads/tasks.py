@@ -1,0 +1,15 @@
+from celery import shared_task
+
+from leads import exports
+
+
+@shared_task(ignore_result=True)
+def run_export(job_id: int) -> None:
+    """An export job's file, written by the worker: no web timeout applies here."""
+    exports.export_job_run(job_id)
+
+
+@shared_task(ignore_result=True)
+def expire_exports() -> None:
+    """Beat: finished exports older than EXPORT_KEEP_DAYS go, with their files."""
+    exports.exports_expire()
