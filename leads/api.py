@@ -339,7 +339,7 @@ class ExportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     filter_backends: list = []
 
     def get_queryset(self):
-        return ExportJob.objects.filter(requested_by=self.request.user)
+        return exports.export_jobs_of(self.request.user)
 
     @extend_schema(request=ExportRequestSerializer, responses={201: ExportJobSerializer})
     def create(self, request: AuthedApiRequest, *args, **kwargs) -> Response:
