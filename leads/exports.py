@@ -289,10 +289,10 @@ def _enqueue(job_id: int) -> None:
 def export_job_run(job_id: int, using: str | None = None, progress_every: int = 20_000) -> None:
     """Write the job's file: the rows in the requester's language and zone, the progress saved
     as it goes. Any failure is recorded on the job with its reason."""
-    job = ExportJob.objects.select_related("requested_by").get(pk=job_id)
-    if job.state != ExportJob.State.QUEUED:
+    queued = ExportJob.objects.filter(pk=job_id, state=ExportJob.State.QUEUED)
+    if not queued.update(state=ExportJob.State.RUNNING):
         return  # a repeated message: the job ran (or runs) already
-    ExportJob.objects.filter(pk=job.pk).update(state=ExportJob.State.RUNNING)
+    job = ExportJob.objects.select_related("requested_by").get(pk=job_id)
     try:
         with translation.override(job.language):
             leads = queue_leads(job.requested_by, job.filters)

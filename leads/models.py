@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from crm.lib.phones import is_valid_phone
@@ -796,10 +797,10 @@ class ExportJob(models.Model):
     it has got. Its file lives in the default storage, served only to the requester."""
 
     class State(models.TextChoices):
-        QUEUED = "queued", _("queued")
-        RUNNING = "running", _("running")
-        DONE = "done", _("done")
-        FAILED = "failed", _("failed")
+        QUEUED = "queued", pgettext_lazy("export", "queued")
+        RUNNING = "running", pgettext_lazy("export", "running")
+        DONE = "done", pgettext_lazy("export", "done")
+        FAILED = "failed", pgettext_lazy("export", "failed")
 
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
