@@ -186,6 +186,7 @@ def _points(
     extension: "+7 916 123-45-67 (mobile), +7 495 123-45-67 ext. 12 (work)"."""
     cells: dict[int, tuple[list[str], list[str]]] = {}
     connection = connections[db]
+    params: list
     if connection.vendor == "postgresql":  # one array parameter, not 2,000
         where, params = "lead_id = ANY(%s)", [lead_ids]
     else:

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -376,7 +377,7 @@ def junk(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 @page_for(access.works_leads)
-def export_csv(request: AuthedRequest) -> HttpResponse:
+def export_csv(request: AuthedRequest) -> HttpResponseBase:
     """The queue as filtered on the page, as CSV (leads/exports.py), streamed so a big list
     never sits in memory. A list longer than EXPORT_STREAM_MAX_ROWS is no download: the page's
     Export button makes it a job for a worker instead."""
@@ -441,7 +442,7 @@ def export_panel(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 @page_for(access.works_leads)
-def export_download(request: AuthedRequest, pk: int) -> HttpResponse:
+def export_download(request: AuthedRequest, pk: int) -> HttpResponseBase:
     """The job's file, to its requester (or an administrator) only; never cached
     (NoStoreMiddleware)."""
     job = _my_export(request, pk)
