@@ -237,6 +237,7 @@ SPECTACULAR_SETTINGS = {
         "DealStageEnum": "deals.models.Deal.Stage",
         "DisputeOutcomeEnum": "handoff.models.Dispute.Outcome",
         "PointKindEnum": "leads.channels.Label",
+        "ExportStateEnum": "leads.models.ExportJob.State",
     },
 }
 
