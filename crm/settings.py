@@ -244,7 +244,7 @@ SPECTACULAR_SETTINGS = {
 # The queue's CSV export: a list of up to EXPORT_STREAM_MAX_ROWS leads is streamed at once (a
 # second or two); a longer one is written by a worker (an ExportJob) and downloaded when done.
 EXPORT_STREAM_MAX_ROWS = env.int("EXPORT_STREAM_MAX_ROWS", default=20_000)
-# Days an export's file is kept; beat deletes older ones (leads.tasks.expire_exports).
+# Days an export's file is kept; beat deletes older ones (leads.tasks.sweep_exports).
 EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7)
 # Uploaded and generated files (exports): private, served only through views that check who
 # asks, never as static files. Web and worker must share this folder.
@@ -299,7 +299,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crm.notifications.tasks.retry_deliveries",
         "schedule": SLA_SWEEP_SECONDS,
     },
-    "expire-exports": {"task": "leads.tasks.expire_exports", "schedule": 3600},
+    "sweep-exports": {"task": "leads.tasks.sweep_exports", "schedule": 3600},
 }
 
 # One JSON format and one redaction filter for every process: crm/lib/logs.py. Celery's worker

@@ -282,9 +282,14 @@ def export_job_start(user: User, filters: dict, language: str, zone: str) -> Exp
 
 
 def _enqueue(job_id: int) -> None:
+    """Hand the job to a worker. A broker that is down loses nothing: the job waits, queued,
+    and the hourly sweep (`exports_sweep`) sends it again."""
     from leads.tasks import run_export
 
-    run_export.delay(job_id)
+    try:
+        run_export.delay(job_id)
+    except Exception:  # noqa: BLE001 - any broker failure; the sweep sends it again
+        log.warning("broker unavailable; export %s left for the sweep", job_id)
 
 
 def export_job_run(job_id: int, using: str | None = None, progress_every: int = 20_000) -> None:
@@ -364,9 +369,16 @@ def export_job_for(user: User, job_id: int) -> ExportJob:
     return export_jobs_of(user).get(pk=job_id)
 
 
-def exports_expire(now=None) -> int:
-    """Finished exports older than EXPORT_KEEP_DAYS go, their files with them; the count."""
+def exports_sweep(now=None) -> int:
+    """Beat, hourly: jobs queued for over ten minutes (their message lost with a broker that
+    was down) are sent again; finished exports older than EXPORT_KEEP_DAYS go, their files
+    with them. The number deleted."""
     now = now or timezone.now()
+    waiting = ExportJob.objects.filter(
+        state=ExportJob.State.QUEUED, created_at__lt=now - timedelta(minutes=10)
+    )
+    for job_id in waiting.values_list("id", flat=True):
+        _enqueue(job_id)  # run once however often sent: export_job_run starts only a queued job
     old = ExportJob.objects.filter(
         created_at__lt=now - timedelta(days=settings.EXPORT_KEEP_DAYS)
     ).exclude(state__in=[ExportJob.State.QUEUED, ExportJob.State.RUNNING])

@@ -10,6 +10,6 @@ def run_export(job_id: int) -> None:
 
 
 @shared_task(ignore_result=True)
-def expire_exports() -> None:
-    """Beat: finished exports older than EXPORT_KEEP_DAYS go, with their files."""
-    exports.exports_expire()
+def sweep_exports() -> None:
+    """Beat: lost jobs sent again; finished exports older than EXPORT_KEEP_DAYS deleted."""
+    exports.exports_sweep()

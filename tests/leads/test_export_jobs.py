@@ -226,7 +226,7 @@ def test_old_exports_expire_with_their_files(world, leads, settings):
     path = old.file.path
     ExportJob.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=8))
     fresh = exports.export_job_start(world.qualifier, {}, "en", "UTC")
-    assert exports.exports_expire() == 1
+    assert exports.exports_sweep() == 1
     assert list(ExportJob.objects.all()) == [fresh]
     assert not Path(path).exists()
 
@@ -250,3 +250,15 @@ def test_phone_layouts_are_phonenumbers_own(region):
         for tail in ("0000", "1234", "9876", e164[-4:]):
             number = e164[:-4] + tail
             assert formats(number) == international(number)
+
+
+def test_a_job_whose_message_was_lost_is_sent_again(world, leads, monkeypatch):
+    sent = []
+    monkeypatch.setattr(exports, "_enqueue", sent.append)
+    lost = exports.export_job_start(world.qualifier, {}, "en", "UTC")
+    ExportJob.objects.filter(pk=lost.pk).update(created_at=timezone.now() - timedelta(minutes=11))
+    exports.export_job_start(
+        world.qualifier, {}, "en", "UTC"
+    )  # just asked: its message is on its way
+    exports.exports_sweep()
+    assert sent == [lost.pk]
