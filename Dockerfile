@@ -5,7 +5,8 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
 RUN SECRET_KEY=build-only python manage.py collectstatic --no-input
-RUN useradd --system --home /app crm && chown -R crm /app
+# var/media: the export files' volume, made here so that it belongs to crm.
+RUN mkdir -p var/media && useradd --system --home /app crm && chown -R crm /app
 USER crm
 EXPOSE 8000
 CMD ["gunicorn", "crm.wsgi", "--config", "gunicorn.conf.py"]

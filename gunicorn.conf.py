@@ -15,6 +15,12 @@ from crm.lib import logs
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_WORKERS", "3"))
 control_socket_disable = True
+# A request that takes longer than this is killed, its client left with what was sent so far
+# (a truncated 200 for a stream). Nothing here should come near it: pages answer in well under a
+# second, the CSV export streams only up to EXPORT_STREAM_MAX_ROWS rows (a few seconds) and
+# longer ones are written by a worker (leads/exports.py). Set, not left to the default, so that
+# raising it is a decision: a long request belongs in the worker.
+timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
 
 accesslog = "-"
 access_log_format = "%(m)s %(U)s %(s)s"  # the message; the fields come from the atoms

@@ -77,6 +77,26 @@ MEANINGS: dict[str, dict[str, str]] = {
         "other": "not said",
     },
     "BlankEnum": {"": "Not set yet: an open dispute has no outcome."},
+    "ExportStateEnum": {
+        "queued": "Waiting for a worker.",
+        "running": "A worker is writing the file: `rows_done` of `rows_total`.",
+        "done": "The file is ready at `download_url`.",
+        "failed": "Not written; `error` says why.",
+    },
+    "ExportRequestStateEnum": {
+        "new": "Only leads not yet qualified.",
+        "checked": "Only leads checked and ready to convert.",
+    },
+    "AssigneeEnum": {
+        "me": "Only the caller's leads.",
+        "nobody": "Only leads nobody holds now.",
+    },
+    "AgeEnum": {
+        "1h": "Arrived in the last hour.",
+        "24h": "Arrived in the last 24 hours.",
+        "older_1d": "Arrived more than a day ago.",
+        "older_7d": "Arrived more than a week ago.",
+    },
     "ChannelEnum": {
         "web_form": "A website form, posting to the intake.",
         "phone": "An inbound phone call, entered by hand.",

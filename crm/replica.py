@@ -8,7 +8,7 @@ saved must read it where it was written.
   read from the primary before it) runs it inside the scope, and once more on the primary if
   the replica fails under it — only for views that write nothing;
 - `reading_replica()` is the scope as a context manager (a Celery task's reads, say);
-- `iterate(queryset)` streams a queryset's rows after the view has returned (the scope is gone
+- `streamed(rows_from)` streams rows after the view has returned (the scope is gone
   by then): from the replica if usable when the first row is asked for, from the primary if the
   replica fails before it.
 
@@ -27,11 +27,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, Error, InterfaceError, OperationalError, connections
-from django.db.models import Model, QuerySet
+from django.db.models import Model
 
 ALIAS = "replica"
 PROBE_SECONDS = 5.0  # a probe's answer serves the process's reports this long
@@ -41,7 +41,6 @@ log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 R = TypeVar("R")
-M = TypeVar("M", bound=Model)
 
 
 class _Scope:
@@ -133,23 +132,27 @@ def read_alias() -> str:
     return ALIAS if configured() and usable() else DEFAULT_DB_ALIAS
 
 
-def iterate(queryset: QuerySet[M], chunk_size: int = 2000) -> Iterator[M]:
-    """The queryset's rows, streamed, read from the replica when it is usable as the first row
-    is asked for; from the primary when it is not, or fails before the first row."""
+def streamed(rows_from: Callable[[str], Iterator[R]]) -> Iterator[R]:
+    """Rows streamed after the view has returned (the scope is gone by then), `rows_from` the
+    database alias to read: the replica when it is usable as the first row is asked for; the
+    primary when it is not, or fails before the first row."""
     alias = read_alias()
-    rows = queryset.using(alias).iterator(chunk_size=chunk_size)
+    rows = rows_from(alias)
     if alias != DEFAULT_DB_ALIAS:
         try:
-            first = next(rows, None)
+            first = next(rows, _END)
         except (OperationalError, InterfaceError) as error:
             probe()
             _warn(f"{error.__class__.__name__} under an export")
-            rows = queryset.using(DEFAULT_DB_ALIAS).iterator(chunk_size=chunk_size)
+            rows = rows_from(DEFAULT_DB_ALIAS)
         else:
-            if first is None:
+            if first is _END:
                 return
-            yield first
+            yield cast(R, first)
     yield from rows
+
+
+_END = object()
 
 
 def usable() -> bool:

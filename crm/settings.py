@@ -259,8 +259,18 @@ SPECTACULAR_SETTINGS = {
         "DealStageEnum": "deals.models.Deal.Stage",
         "DisputeOutcomeEnum": "handoff.models.Dispute.Outcome",
         "PointKindEnum": "leads.channels.Label",
+        "ExportStateEnum": "leads.models.ExportJob.State",
     },
 }
+
+# The queue's CSV export: a list of up to EXPORT_STREAM_MAX_ROWS leads is streamed at once (a
+# second or two); a longer one is written by a worker (an ExportJob) and downloaded when done.
+EXPORT_STREAM_MAX_ROWS = env.int("EXPORT_STREAM_MAX_ROWS", default=20_000)
+# Days an export's file is kept; beat deletes older ones (leads.tasks.sweep_exports).
+EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7)
+# Uploaded and generated files (exports): private, served only through views that check who
+# asks, never as static files. Web and worker must share this folder.
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
 
 # Web forms send a few hundred bytes; anything far bigger is not a lead.
 INTAKE_MAX_BODY_BYTES = 64 * 1024
@@ -311,6 +321,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crm.notifications.tasks.retry_deliveries",
         "schedule": SLA_SWEEP_SECONDS,
     },
+    "sweep-exports": {"task": "leads.tasks.sweep_exports", "schedule": 3600},
 }
 
 # One JSON format and one redaction filter for every process: crm/lib/logs.py. Celery's worker

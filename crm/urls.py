@@ -16,6 +16,7 @@ from deals.api import DealViewSet, LossReasonViewSet
 from handoff import api as handoff_api
 from leads.api import (
     CriterionViewSet,
+    ExportViewSet,
     JunkReasonViewSet,
     LeadViewSet,
     SourceViewSet,
@@ -30,6 +31,7 @@ router.register("criteria", CriterionViewSet, basename="criterion")
 router.register("junk-reasons", JunkReasonViewSet, basename="junk-reason")
 router.register("loss-reasons", LossReasonViewSet, basename="loss-reason")
 router.register("sources", SourceViewSet, basename="source")
+router.register("exports", ExportViewSet, basename="export")
 router.register("deals", DealViewSet, basename="deal")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("disputes", handoff_api.DisputeViewSet, basename="dispute")

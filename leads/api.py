@@ -4,15 +4,27 @@ from typing import cast
 
 import django_filters
 from django.db.models import Prefetch
+from django.http import FileResponse, Http404
+from django.urls import reverse
+from django.utils import timezone, translation
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from crm.api import IdOrSlugField, NewestFirst, SaneDateTimeFilter
-from crm.lib.http import AuthedApiRequest
-from leads import channels, services
-from leads.models import ContactAttempt, Criterion, CriterionOption, JunkReason, Lead, LeadSource
+from crm.lib.http import AuthedApiRequest, api_user
+from leads import channels, exports, services
+from leads.models import (
+    ContactAttempt,
+    Criterion,
+    CriterionOption,
+    ExportJob,
+    JunkReason,
+    Lead,
+    LeadSource,
+)
 from leads.selectors import lead_get_for_user, leads_visible_to, queue_teams
 
 
@@ -275,3 +287,87 @@ class SourceViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = SourceSerializer
     pagination_class = None
     queryset = LeadSource.objects.filter(active=True)
+
+
+class ExportRequestSerializer(serializers.Serializer):
+    """The queue's filters, as the queue page offers them; none: every open lead."""
+
+    state = serializers.ChoiceField(choices=[s.value for s in Lead.OPEN_STATES], required=False)
+    # A field named "source" is what the queue calls it; the stubs read it as Field.source.
+    source = serializers.IntegerField(required=False, help_text="A source's id")  # type: ignore[assignment]
+    temperature = serializers.ChoiceField(choices=Lead.Temperature.values, required=False)
+    assignee = serializers.ChoiceField(choices=["me", "nobody"], required=False)
+    age = serializers.ChoiceField(choices=["1h", "24h", "older_1d", "older_7d"], required=False)
+
+
+class ExportJobSerializer(serializers.ModelSerializer):
+    percent = serializers.IntegerField(read_only=True)
+    download_url = serializers.SerializerMethodField(
+        help_text="Where the file is, once the state is done; null before"
+    )
+
+    class Meta:
+        model = ExportJob
+        fields = [
+            "id",
+            "state",
+            "filters",
+            "language",
+            "rows_done",
+            "rows_total",
+            "percent",
+            "download_url",
+            "error",
+            "created_at",
+            "finished_at",
+        ]
+
+    def get_download_url(self, job: ExportJob) -> str | None:
+        if job.state != ExportJob.State.DONE:
+            return None
+        return self.context["request"].build_absolute_uri(
+            reverse("api:export-download", args=[job.pk])
+        )
+
+
+class ExportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """The queue as CSV, written by a worker: create a job with the queue's filters, read its
+    state and progress until it is done, then download its file (the requester's only)."""
+
+    request: AuthedApiRequest
+    serializer_class = ExportJobSerializer
+    lookup_value_regex = r"\d+"
+    pagination_class = NewestFirst
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return exports.export_jobs_of(self.request.user)
+
+    @extend_schema(request=ExportRequestSerializer, responses={201: ExportJobSerializer})
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        filters = _valid(ExportRequestSerializer, cast(AuthedApiRequest, request))
+        try:
+            job = exports.export_job_start(
+                api_user(request),
+                filters,
+                translation.get_language(),
+                timezone.get_current_timezone_name(),
+            )
+        except exports.ExportError as error:
+            raise serializers.ValidationError({"filters": [str(error)]}) from None
+        return Response(self.get_serializer(job).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        responses={
+            (200, "text/csv"): OpenApiResponse(description="The CSV file"),
+            404: OpenApiResponse(description="No such export of yours, or not done yet"),
+        }
+    )
+    @action(detail=True, methods=["get"])
+    def download(self, request: AuthedApiRequest, pk: str) -> FileResponse:
+        job = self.get_object()
+        if job.state != ExportJob.State.DONE or not job.file:
+            raise Http404
+        response = FileResponse(job.file.open("rb"), as_attachment=True, filename="leads.csv")
+        response["Content-Type"] = "text/csv; charset=utf-8"
+        return response

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from crm.lib.phones import is_valid_phone
@@ -788,3 +789,51 @@ class LeadImport(models.Model):
         second = self.all_or_nothing and self.status == self.Status.IMPORTING
         done = self.rows_done + (self.total_rows if second else 0)
         return min(100, round(100 * done / max(self.total_rows * passes, 1)))
+
+
+class ExportJob(models.Model):
+    """A CSV export of the queue run by a worker (leads/exports.py): what was asked, by whom, in
+    which language and time zone (the file is written as that reader would read it), and how far
+    it has got. Its file lives in the default storage, served only to the requester."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", pgettext_lazy("export", "queued")
+        RUNNING = "running", pgettext_lazy("export", "running")
+        DONE = "done", pgettext_lazy("export", "done")
+        FAILED = "failed", pgettext_lazy("export", "failed")
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    filters = models.JSONField(_("filters"), default=dict)  # the queue's, as QueueFilter reads
+    language = models.CharField(_("language"), max_length=10)
+    time_zone = models.CharField(_("time zone"), max_length=64)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
+    rows_done = models.PositiveIntegerField(_("rows written"), default=0)
+    rows_total = models.PositiveIntegerField(_("rows"), null=True, blank=True)
+    file = models.FileField(_("file"), upload_to="exports/", blank=True)
+    error = models.TextField(_("reason it failed"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["requested_by", "-created_at"], name="export_mine")]
+
+    def __str__(self) -> str:
+        return f"export {self.pk} ({self.state})"
+
+    @property
+    def percent(self) -> int:
+        if self.state == self.State.DONE:
+            return 100
+        return min(100, round(100 * self.rows_done / max(self.rows_total or 0, 1)))
+
+    @property
+    def active(self) -> bool:
+        return self.state in (self.State.QUEUED, self.State.RUNNING)

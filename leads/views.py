@@ -1,36 +1,34 @@
-import csv
 import hashlib
-from datetime import datetime, tzinfo
+from datetime import datetime
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
-from crm import access, replica
+from crm import access
 from crm.access import page_for
 from crm.lib.errors import Conflict
 from crm.lib.http import AuthedRequest
 from crm.lib.pages import act
-from crm.lib.phones import international
-from crm.lib.spreadsheets import spreadsheet_safe
 from crm.teams.models import Team
 from crm.teams.selectors import landing_url_name
-from crm.teams.templatetags.people import person
-from leads import alerts, priority, services
+from leads import alerts, exports, priority, services
 from leads.channels import duplicate_keys
 from leads.filters import QueueFilter
 from leads.forms import AnswersForm, AttemptForm, ContactForm, JunkForm, LeadEntryForm
-from leads.models import Answer, ContactAttempt, Criterion, CriterionOption, Lead
+from leads.models import Answer, ContactAttempt, Criterion, CriterionOption, ExportJob, Lead
 from leads.selectors import (
     lead_get_for_user,
     leads_visible_to,
@@ -382,103 +380,85 @@ def junk(request: AuthedRequest, pk: int) -> HttpResponse:
     )
 
 
-EXPORT_COLUMNS: list[tuple[str, str | Promise]] = [
-    ("id", gettext_lazy("Id")),
-    ("name", gettext_lazy("Full name")),
-    ("phone", gettext_lazy("Phone")),
-    ("email", gettext_lazy("E-mail")),
-    ("company_name", gettext_lazy("Company")),
-    ("source", gettext_lazy("Source")),
-    ("state", gettext_lazy("State")),
-    ("temperature", gettext_lazy("Temperature")),
-    ("score", gettext_lazy("Score")),
-    ("assignee", gettext_lazy("Assignee")),
-    ("created_at", gettext_lazy("Arrived")),
-    ("due_at", gettext_lazy("Due")),
-    ("utm_source", "utm_source"),
-    ("utm_medium", "utm_medium"),
-    ("utm_campaign", "utm_campaign"),
-    ("utm_content", "utm_content"),
-    ("utm_term", "utm_term"),
-    ("phones", gettext_lazy("All phones")),
-    ("emails", gettext_lazy("All e-mails")),
-]
-
-
-def points_text(points, kind: str) -> str:
-    """Every phone (or e-mail) of a lead in one cell, primary first, each with its kind and
-    extension: "+7 916 123-45-67 (mobile), +7 495 123-45-67 ext. 12 (work)"."""
-    texts = []
-    for point in points:
-        if point.kind != kind:
-            continue
-        text = international(point.value) if kind == "phone" else point.value
-        if point.ext:
-            text += " " + _("ext. %(ext)s") % {"ext": point.ext}
-        texts.append(f"{text} ({point.get_label_display()})")
-    return ", ".join(texts)
-
-
 @page_for(access.works_leads)
-def export_csv(request: AuthedRequest) -> StreamingHttpResponse:
-    """The queue as filtered on the page, as CSV that Excel opens as it is (UTF-8 with a BOM,
-    ";"), streamed so a big list never sits in memory."""
-    visible = leads_visible_to(request.user)
-    queue_filter = QueueFilter(request.GET, queryset=visible, request=request)
-    leads = queue_filter.qs if queue_filter.is_valid() else visible.none()
-    leads = leads.filter(state__in=Lead.OPEN_STATES).order_by("due_at", "id")
-    # Off the primary when a replica is usable (crm/replica.py): read as the rows stream.
-    rows = replica.iterate(
-        leads.select_related("source", "assignee").prefetch_related("points"), chunk_size=2000
-    )
+def export_csv(request: AuthedRequest) -> HttpResponseBase:
+    """The queue as filtered on the page, as CSV (leads/exports.py), streamed so a big list
+    never sits in memory. A list longer than EXPORT_STREAM_MAX_ROWS is no download: the page's
+    Export button makes it a job for a worker instead."""
+    try:
+        leads = exports.queue_leads(request.user, request.GET.dict())
+    except exports.ExportError as error:
+        return HttpResponse(str(error), status=400, content_type="text/plain; charset=utf-8")
+    if leads.count() > settings.EXPORT_STREAM_MAX_ROWS:
+        messages.error(request, _too_long())
+        return redirect(reverse("leads:queue") + "?" + request.GET.urlencode())
     zone = timezone.get_current_timezone()
-    echo = _Echo()
-    writer = csv.writer(echo, delimiter=";")
-
-    # The rows are written after the view has returned, when the request's language is no
-    # longer active: the titles, states and kinds are put in the reader's language explicitly.
-    language = translation.get_language()
-
-    def lines():
-        with translation.override(language):
-            titles = [str(title) for _field, title in EXPORT_COLUMNS]
-            yield "\ufeff" + writer.writerow(titles)
-            yield from (writer.writerow(_export_row(lead, zone)) for lead in rows)
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    lines = exports.stream(leads, zone, translation.get_language())
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="leads.csv"'
     return response
 
 
-def _export_row(lead: Lead, zone: tzinfo) -> list:
-    return spreadsheet_safe(
-        [
-            lead.pk,
-            lead.name,
-            international(lead.phone),
-            lead.email,
-            lead.company_name,
-            lead.source.name,
-            lead.get_state_display(),
-            lead.get_temperature_display(),
-            lead.score,
-            person(lead.assignee),
-            f"{lead.created_at.astimezone(zone):%Y-%m-%d %H:%M}",
-            f"{lead.due_at.astimezone(zone):%Y-%m-%d %H:%M}",
-            lead.utm_source,
-            lead.utm_medium,
-            lead.utm_campaign,
-            lead.utm_content,
-            lead.utm_term,
-            points_text(lead.points.all(), "phone"),
-            points_text(lead.points.all(), "email"),
-        ],
-        trusted=(2, 17),  # the phones, formatted by us
+def _too_long() -> str:
+    return _(
+        "More than %(count)s leads: too many to download at once. Press Export to have the "
+        "file prepared."
+    ) % {"count": settings.EXPORT_STREAM_MAX_ROWS}
+
+
+@page_for(access.works_leads)
+@require_POST
+def export_start(request: AuthedRequest) -> HttpResponse:
+    """The queue's Export button: a short list downloads at once, a long one becomes a job
+    whose progress the exports page shows."""
+    filters = {name: request.POST.get(name, "") for name in QueueFilter.base_filters}
+    try:
+        leads = exports.queue_leads(request.user, filters)
+    except exports.ExportError as error:
+        messages.error(request, _("The export was not started: %(errors)s") % {"errors": error})
+        return _go(request, reverse("leads:queue"))
+    query = urlencode({name: value for name, value in filters.items() if value})
+    if leads.count() <= settings.EXPORT_STREAM_MAX_ROWS:
+        return _go(request, reverse("leads:export") + "?" + query)
+    job = exports.export_job_start(
+        request.user, filters, translation.get_language(), timezone.get_current_timezone_name()
     )
+    return _go(request, reverse("leads:exports") + f"#export-{job.pk}")
 
 
-class _Echo:
-    """csv.writer writes into this and gets the line back, for streaming."""
+def _go(request: AuthedRequest, url: str) -> HttpResponse:
+    """A redirect, also for htmx's post (which would otherwise swap the answer into the page)."""
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
-    def write(self, value: str) -> str:
-        return value
+
+@page_for(access.works_leads)
+def export_list(request: AuthedRequest) -> HttpResponse:
+    """My recent exports, the running ones kept live by a poll."""
+    jobs = exports.exports_of(request.user)
+    context = {"jobs": jobs, "keep_days": settings.EXPORT_KEEP_DAYS}
+    return render(request, "leads/exports.html", context)
+
+
+@page_for(access.works_leads)
+def export_panel(request: AuthedRequest, pk: int) -> HttpResponse:
+    job = _my_export(request, pk)
+    return render(request, "leads/exports.html#export-panel", {"job": job})
+
+
+@page_for(access.works_leads)
+def export_download(request: AuthedRequest, pk: int) -> HttpResponseBase:
+    """The job's file, to its requester (or an administrator) only; never cached
+    (NoStoreMiddleware)."""
+    job = _my_export(request, pk)
+    if job.state != ExportJob.State.DONE or not job.file:
+        raise Http404
+    response = FileResponse(job.file.open("rb"), as_attachment=True, filename="leads.csv")
+    response["Content-Type"] = "text/csv; charset=utf-8"
+    return response
+
+
+def _my_export(request: AuthedRequest, pk: int) -> ExportJob:
+    try:
+        return exports.export_job_for(request.user, pk)
+    except ExportJob.DoesNotExist:
+        raise Http404 from None

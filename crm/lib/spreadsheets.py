@@ -6,17 +6,21 @@ import io
 from datetime import date, datetime
 from html.parser import HTMLParser
 
+FORMULA_FIRST = frozenset(("=", "+", "-", "@", "\t", "\r"))
+
 
 def spreadsheet_safe(row: list, trusted: tuple[int, ...] = ()) -> list:
     """Cells a spreadsheet would run as a formula (=, +, -, @ first) are quoted as text: a
     web form's "name" must not become a formula on a manager's machine. `trusted` columns are
     ours (a phone we formatted as +7 …) and stay as they are."""
     return [
-        f"'{v}"
-        if i not in trusted and isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r")
-        else v
-        for i, v in enumerate(row)
+        v if i in trusted or not isinstance(v, str) else safe_cell(v) for i, v in enumerate(row)
     ]
+
+
+def safe_cell(text: str) -> str:
+    """One text cell as spreadsheet_safe writes it."""
+    return f"'{text}" if text[:1] in FORMULA_FIRST else text
 
 
 def _cell_text(value: object) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
@@ -18,7 +19,7 @@ from crm.teams.models import Role
 from deals import services as deals
 from deals.models import VisitSlot
 from handoff.disputes import dispute_raise
-from leads.models import JunkReason, LeadImport, LeadSource
+from leads.models import ExportJob, JunkReason, LeadImport, LeadSource
 from tests.factories import UserFactory, make_criterion, make_deal, make_lead
 from tests.security.routes import named_routes
 
@@ -65,6 +66,11 @@ EXPECTED = {
     "leads:check": rule("POST", "lead", 302, 302, 404, 302, 404, 404, 404, 302),
     "leads:junk": rule("POST", "lead", 302, 400, 404, 400, 404, 404, 404, 400),
     "leads:export": rule("GET", None, 302, 200, 403, 200, 200, 200, 403, 200),
+    "leads:export_start": rule("POST", None, 302, 302, 403, 302, 302, 302, 403, 302),
+    "leads:exports": rule("GET", None, 302, 200, 403, 200, 200, 200, 403, 200),
+    # the qualifier's export: theirs and an administrator's to see and download
+    "leads:export_panel": rule("GET", "export", 302, 200, 403, 404, 404, 404, 403, 200),
+    "leads:export_download": rule("GET", "export", 302, 200, 403, 404, 404, 404, 403, 200),
     "leads:sla": rule("GET", None, 302, 403, 403, 200, 200, 403, 403, 200),
     "leads:import": rule("GET", None, 302, 403, 403, 200, 200, 403, 403, 200),
     "leads:import_job": rule("GET", "import", 302, 404, 404, 200, 404, 404, 404, 200),
@@ -127,6 +133,9 @@ EXPECTED = {
     "api:dispute-list": rule("GET", None, 401, 200, 200, 200, 200, 200, 200, 200),
     "api:dispute-detail": rule("GET", "dispute", 401, 200, 200, 200, 404, 404, 404, 200),
     "api:dispute-resolve": rule("POST", "dispute", 401, 400, 400, 400, 404, 404, 404, 400),
+    "api:export-list": rule("GET", None, 401, 200, 200, 200, 200, 200, 200, 200),
+    "api:export-detail": rule("GET", "export", 401, 200, 404, 404, 404, 404, 404, 200),
+    "api:export-download": rule("GET", "export", 401, 200, 404, 404, 404, 404, 404, 200),
     "api:notification-list": rule("GET", None, 401, 200, 200, 200, 200, 200, 200, 200),
     "api:team-report": rule("GET", None, 401, 403, 403, 200, 200, 403, 403, 200),
     # Settings: admins everything; a manager their teams and their teams' sources
@@ -156,7 +165,7 @@ def test_every_route_has_an_entry():
 
 
 @pytest.fixture
-def objects(world) -> dict:
+def objects(world, settings, tmp_path) -> dict:
     for heartbeat in ("beat", "worker", "sla_sweep"):  # /healthz answers 200
         beat(heartbeat)
     admin = UserFactory(username="admin", is_staff=True, is_superuser=True)
@@ -187,6 +196,11 @@ def objects(world) -> dict:
     # Staff but no superuser, no group, no team: Django's admin lets them in, nothing else.
     staff = UserFactory(username="staff", is_staff=True)
     team_source = LeadSource.objects.create(name="A's form", slug="a-form", team=world.team)
+    settings.MEDIA_ROOT = tmp_path
+    export = ExportJob.objects.create(
+        requested_by=world.qualifier, language="en", time_zone="UTC", state=ExportJob.State.DONE
+    )
+    export.file.save("leads.csv", ContentFile(b"\xef\xbb\xbfId\r\n"))
     return {
         "users": {
             "qualifier": world.qualifier,
@@ -202,6 +216,7 @@ def objects(world) -> dict:
         "dispute": {"pk": dispute.pk},
         "contact": {"pk": deal.contact_id},
         "import": {"pk": job.pk},
+        "export": {"pk": export.pk},
         "slot": {"slot_id": slot.pk},
         "person": {"pk": world.qualifier.pk},
         "notification": {"pk": Notification.objects.filter(recipient=world.head).first().pk},

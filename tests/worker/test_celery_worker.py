@@ -163,3 +163,35 @@ def test_with_the_broker_down_intake_stores_the_lead_and_the_alert_goes_out_late
         worker.start()  # the broker is back: the retry sweep sends what waited
         wait_for(lambda: not Delivery.objects.filter(status="pending").exists())
         assert len(receiver.unique_keys) == 2
+
+
+def test_a_real_worker_writes_an_export_job_end_to_end(world, worker, tmp_path, settings):
+    from django.test import Client
+
+    from leads.models import ExportJob
+    from leads.tasks import run_export
+
+    media = tmp_path / "media"
+    settings.MEDIA_ROOT = media
+    make_lead(world.team, name="Иван Петров", phone="+79161234567")
+    make_lead(world.other_team, name="Чужой Лид", phone="+79161234568")
+    job = ExportJob.objects.create(
+        requested_by=world.qualifier, language="ru", time_zone="Europe/Moscow"
+    )
+    os.environ["MEDIA_ROOT"] = str(media)  # the worker writes where this process reads
+    try:
+        worker.start()
+    finally:
+        del os.environ["MEDIA_ROOT"]
+    run_export.apply_async((job.pk,), queue=worker.queue)
+    wait_for(lambda: ExportJob.objects.get(pk=job.pk).state in ("done", "failed"))
+    job.refresh_from_db()
+    assert job.state == "done", job.error
+    assert job.rows_done == job.rows_total == 1
+    client = Client()
+    client.force_login(world.qualifier)
+    response = client.get(f"/leads/exports/{job.pk}/download/")
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    header, row = text.splitlines()
+    assert header.startswith("ID;ФИО;Телефон")
+    assert "Иван Петров;+7 916 123-45-67" in row and "Чужой" not in text

@@ -1,0 +1,161 @@
+#!/usr/bin/env python
+"""The queue's CSV export as a job (leads/exports.py, export_job_run): rows per second and the
+peak memory of the process that runs it, at growing numbers of exported leads.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_bench_export \\
+        .venv/bin/python bench/export_bench.py [--sizes 100000,1000000] [--keep] [--no-wait]
+
+What it does:
+1. Creates the database if missing, migrates (bench/harness.py: DEBUG off), makes the
+   harness's world (10 qualification teams, their head) and seeds leads with its set-based
+   INSERT ... SELECT, every one open (exported); each lead gets its phone as a contact point
+   (mobile) and, for the 40% with an e-mail, that too: the "All phones" / "All e-mails" cells.
+2. For each size (the table grown to it): an ExportJob of the head's whole queue (all ten
+   teams), run by `export_job_run` in a fresh Python process, as a Celery worker runs it. The
+   child reports its time; the parent reads the child's peak RSS (getrusage of children) and,
+   for scale, the peak RSS of a child that only sets Django up.
+Prints rows/s and peak RSS per size, and the machine's load. Before each run it waits until
+no other benchmark or test run shares the cores (--no-wait: run anyway). Without --keep the
+database is dropped at the end if this run created it.
+"""
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import harness  # noqa: E402 - after the path is set
+
+TARGET_ROWS_PER_S = 50_000
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100000,1000000", help="exported leads, ascending")
+    parser.add_argument("--keep", action="store_true", help="keep the database and its data")
+    parser.add_argument("--no-wait", action="store_true", help="do not wait for an idle machine")
+    parser.add_argument("--seed", type=float, default=0.42, help="seed of SQL random()")
+    parser.add_argument("--run-job", type=int, help=argparse.SUPPRESS)  # the child's part
+    args = parser.parse_args()
+    args.sizes = sorted(int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip())
+    args.open_share = 1.0  # every seeded lead is open: exported
+    return args
+
+
+def child(job_id: int | None) -> None:
+    """In a fresh process: run the job as the worker would (or, without one, only set up)."""
+    harness.django_setup()
+    if job_id is None:
+        return
+    from leads.exports import export_job_run
+
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    export_job_run(job_id, progress_every=50_000)
+    print(f"{time.process_time() - cpu0:.3f}")  # this process's CPU seconds
+    print(f"{time.perf_counter() - t0:.3f}")
+
+
+def run_child(job_id: int | None) -> tuple[float | None, float | None, int]:
+    """The child's seconds, its CPU seconds and its peak RSS in KiB (each child is waited for
+    alone, so the children's maximum so far is the largest of them)."""
+    command = [sys.executable, __file__, "--run-job", str(job_id if job_id else 0)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    out = done.stdout.strip().splitlines()
+    if not out:
+        return None, None, peak
+    return float(out[-1]), float(out[-2]), peak
+
+
+POINTS_SQL = """
+INSERT INTO leads_leadcontactpoint (lead_id, kind, label, value, ext, raw, position)
+SELECT id, 'phone', 'mobile', phone, '', '', 0 FROM leads_lead WHERE id > %(after)s
+UNION ALL
+SELECT id, 'email', 'other', email, '', '', 0 FROM leads_lead
+ WHERE id > %(after)s AND email <> ''
+"""
+
+
+def seed_points(after: int) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(POINTS_SQL, {"after": after})
+
+
+def main() -> None:
+    args = parse_args()
+    if args.run_job is not None:
+        child(args.run_job or None)
+        return
+    url = os.environ["DATABASE_URL"]
+    created = harness.ensure_database(url)
+    harness.django_setup()
+    harness.migrate_and_collect()
+    from django.db import connection
+    from django.utils import timezone
+
+    from leads.exports import export_job_start
+    from leads.models import ExportJob
+
+    world = harness.make_world()
+    harness.clear_leads(world)
+    pool = harness.pools()
+    now = timezone.now()
+    _seconds, _cpu, idle_peak = run_child(None)
+    results, grown = [], 0
+    for size in args.sizes:
+        print(f"== {size:,} leads", flush=True)
+        with connection.cursor() as cur:
+            cur.execute("SELECT coalesce(max(id), 0) FROM leads_lead")
+            last = cur.fetchone()[0]
+        harness.grow_leads(world, pool, grown, size, args, now)
+        seed_points(last)
+        grown = size
+        harness.vacuum_analyze()
+        job = export_job_start(world["head"], {}, "ru", "Europe/Moscow")
+        connection.close()  # the child works alone on the database
+        state = harness.wait_idle(f"{size:,}", args)
+        seconds, cpu, peak = run_child(job.pk)
+        job = ExportJob.objects.get(pk=job.pk)
+        assert job.state == ExportJob.State.DONE, job.error
+        assert job.rows_done == size, (job.rows_done, size)
+        size_mb = job.file.size / 2**20
+        job.file.delete(save=False)
+        results.append((size, seconds, cpu, peak, state["load"], size_mb))
+        print(
+            f"  {size:,} rows in {seconds:.1f} s: {size / seconds:,.0f} rows/s "
+            f"({size / cpu:,.0f} per CPU second of the process); "
+            f"file {size_mb:,.0f} MiB; peak RSS {peak / 1024:,.0f} MiB",
+            flush=True,
+        )
+    print()
+    print(f"peak RSS of a process that only sets Django up: {idle_peak / 1024:,.0f} MiB")
+    print(
+        f"{'rows':>10} {'seconds':>8} {'rows/s':>9} {'CPU s':>7} {'rows/CPU s':>10} "
+        f"{'peak RSS':>9} {'file':>8} {'load':>5}"
+    )
+    for size, seconds, cpu, peak, load, size_mb in results:
+        print(
+            f"{size:>10,} {seconds:>8.1f} {size / seconds:>9,.0f} {cpu:>7.1f} "
+            f"{size / cpu:>10,.0f} {peak / 1024:>6,.0f} MiB {size_mb:>4,.0f} MiB {load:>5.2f}"
+        )
+    slowest = min(size / seconds for size, seconds, *_rest in results)
+    # On a shared machine the wall time is mostly waiting for a core: the CPU seconds say
+    # what the export costs.
+    verdict = "meets" if slowest >= TARGET_ROWS_PER_S else "MISSES"
+    print(f"target {TARGET_ROWS_PER_S:,} rows/s: {verdict} (slowest {slowest:,.0f} rows/s)")
+    print(f"load average now: {os.getloadavg()}")
+    if created and not args.keep:
+        connection.close()
+        harness.drop_database(url)
+
+
+if __name__ == "__main__":
+    main()
