@@ -56,6 +56,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--deep", type=int, default=500, help="card whose cursor 'deep' uses")
     parser.add_argument("--no-wait", action="store_true", help="do not wait for an idle machine")
     parser.add_argument("--keep", action="store_true", help="keep the database and its data")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure the deals a kept run left (one size: what the table holds)",
+    )
     parser.add_argument("--seed", type=float, default=0.42, help="seed of SQL random()")
     args = parser.parse_args()
     args.sizes = [int(s.replace("_", "")) for s in args.sizes.split(",")]
@@ -99,6 +104,20 @@ def add_events(world: dict, now) -> tuple[int, int]:
     return lead.pk, deal.pk
 
 
+def kept(world: dict) -> tuple[int, int, int]:
+    """What a kept run left: its number of deals, the lead and the deal with many events."""
+    from django.db.models import Count
+
+    from deals.models import Deal
+    from leads.models import Lead
+
+    lead = Lead.objects.filter(name="Долгая История").order_by("-id").first()
+    deal = Deal.objects.annotate(n=Count("events")).filter(n__gte=world["events"]).first()
+    if lead is None or deal is None:
+        sys.exit("--reuse: no kept run's data here")
+    return Deal.objects.count(), lead.pk, deal.pk
+
+
 def vacuum() -> None:
     from django.db import connection
 
@@ -140,15 +159,16 @@ def run_case(client, url: str, n: int, warmup: int, htmx: bool = False) -> dict:
         response = db_retry(lambda: client.get(url, headers=headers), "warm-up request")
         if response.status_code != 200:
             raise RuntimeError(f"GET {url} returned {response.status_code}")
-    total, sql, counts = [], [], []
+    total, sql, counts, cpu = [], [], [], []
     queries: list[str] = []
 
     def timed():
         timer = SqlTimer()
         with CaptureQueriesContext(connection) as captured, connection.execute_wrapper(timer):
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             response = client.get(url, headers=headers)
             elapsed = time.perf_counter() - t0
+            cpu.append((time.process_time() - c0) * 1000)
         return timer, captured, response, elapsed
 
     load = os.getloadavg()[0]
@@ -163,6 +183,7 @@ def run_case(client, url: str, n: int, warmup: int, htmx: bool = False) -> dict:
     return {
         "total": total,
         "sql": sql,
+        "cpu": cpu[-n:],
         "counts": counts,
         "queries": queries,
         "body": response.content.decode(),
@@ -230,7 +251,13 @@ def main() -> None:
     )
     world = harness.make_world()
     world["events"] = args.events
-    harness.clear_deals(world)
+    reuse = None
+    if args.reuse:
+        reuse = kept(world)
+        args.sizes = [reuse[0]]
+        print(f"--reuse: measuring the {reuse[0]:,} deals in the database")
+    else:
+        harness.clear_deals(world)
     pool = harness.pools()
     now = timezone.now()
     closer = world["sales"].members.order_by("username").first()
@@ -239,12 +266,15 @@ def main() -> None:
     for size in args.sizes:
         print(f"== {size:,} deals")
         t0 = time.perf_counter()
-        harness.grow_deals(world, pool, loaded + 1, size + 1, args, now)
-        loaded = size
-        if not results:
-            lead_id, deal_id = add_events(world, now)
-        vacuum()
-        print(f"  loaded in {time.perf_counter() - t0:.1f} s")
+        if reuse:
+            size, lead_id, deal_id = reuse
+        else:
+            harness.grow_deals(world, pool, loaded + 1, size + 1, args, now)
+            loaded = size
+            if not results:
+                lead_id, deal_id = add_events(world, now)
+            vacuum()
+            print(f"  loaded in {time.perf_counter() - t0:.1f} s")
         print(summary(world))
         wait_idle(f"board at {size:,}", args)
 
@@ -312,7 +342,8 @@ def main() -> None:
             print(
                 f"  {what:<10} {who:<34} p50 {pct(r['total'], 0.5):6.1f} ms  p95 "
                 f"{pct(r['total'], 0.95):6.1f} ms  max {max(r['total']):6.1f} ms  SQL p50 "
-                f"{pct(r['sql'], 0.5):5.1f} ms  {r['counts'][-1]} queries  "
+                f"{pct(r['sql'], 0.5):5.1f} ms  CPU p50 {pct(r['cpu'], 0.5):5.1f} p95 "
+                f"{pct(r['cpu'], 0.95):5.1f} ms  {r['counts'][-1]} queries  "
                 f"(load {r['load'][0]:.1f}->{r['load'][1]:.1f})",
                 flush=True,
             )
@@ -343,7 +374,7 @@ def main() -> None:
     )
     head_line = (
         f"{'deals':>10} {'request':<10} {'as':<34} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} "
-        f"{'SQL p50':>7} {'queries':>7}  p95<{TARGET_MS:.0f}ms"
+        f"{'SQL p50':>7} {'CPU p50':>7} {'CPU p95':>7} {'queries':>7}  p95<{TARGET_MS:.0f}ms"
     )
     print(head_line)
     print("-" * len(head_line))
@@ -353,11 +384,14 @@ def main() -> None:
             print(
                 f"{step['size']:>10,} {what:<10} {who:<34} {pct(r['total'], 0.5):>7.1f} "
                 f"{p95:>7.1f} {max(r['total']):>7.1f} {pct(r['sql'], 0.5):>7.1f} "
+                f"{pct(r['cpu'], 0.5):>7.1f} {pct(r['cpu'], 0.95):>7.1f} "
                 f"{r['counts'][-1]:>7}  {'yes' if p95 < TARGET_MS else 'NO'}"
             )
     connection.close()
     if args.keep:
         print(f"\n--keep: data left in {harness.server_params(url)[0]}")
+    elif reuse:
+        print("\n--reuse: the data stays")
     elif created:
         harness.drop_database(url)
         print(f"\ndropped database {harness.server_params(url)[0]} (created by this run)")

@@ -130,8 +130,10 @@ def board(scope: BoardScope) -> list[Column]:
 def my_visits(scope: BoardScope, since: datetime) -> tuple[list[Deal], bool]:
     """The user's own site visits from `since` on, soonest first (index deal_visits); and
     whether there are more than the board lists."""
+    # Not scope.deals(): its "closer is the user or nobody" beside "closer is the user" makes
+    # PostgreSQL read every visit of the user and sort them, where this reads 21 in order.
     visits = list(
-        scope.deals()
+        Deal.objects.filter(team_id__in=scope.team_ids)
         .filter(closer=scope.user, stage__in=Deal.OPEN_STAGES, meeting_at__gte=since)
         .select_related("contact")
         .order_by("meeting_at", "id")[: VISITS_SHOWN + 1]
