@@ -459,6 +459,158 @@ def grow_leads(world: dict, pool: dict, start: int, stop: int, args, now) -> Non
         cur.execute("SET synchronous_commit = on")
 
 
+# ------------------------------------------------------------------ deals
+
+# A seeded deal's lead is a converted lead of a bench qualification team, its contact one of the
+# sales team's; each open deal's stage, closer and dates as a board sees them.
+DEAL_PHONE_PREFIX = "+7900"
+DEAL_TEMPLATE_NAME = "Bench deal template"
+
+# The lead columns a deal's lead sets; every other column is copied from a template lead made
+# with the app's own service, so a new NOT NULL column of leads_lead needs nothing here.
+DEAL_LEAD_COLUMNS = {
+    "team_id": "(%(teams)s::bigint[])[1 + (g %% %(n_teams)s)]",
+    "name": "(%(names)s::text[])[1 + (g %% %(n_names)s)]",
+    "phone": f"'{DEAL_PHONE_PREFIX}' || lpad(g::text, 7, '0')",
+    "email": "''",
+    "external_id": "''",
+    "state": "'converted'",
+    "duplicate_of_id": "NULL",
+    "score": "30 + (g %% 71)",
+    "temperature": "CASE WHEN g %% 71 >= 40 THEN 'hot' WHEN g %% 71 >= 10 THEN 'warm' "
+    "ELSE 'potential' END",
+    "created_at": "%(now)s::timestamptz - (g %% 525600) * interval '1 minute' - interval '1 day'",
+    "closed_at": "%(now)s::timestamptz - (g %% 525600) * interval '1 minute'",
+}
+
+DEALS_SQL = """
+INSERT INTO deals_deal (
+    team_id, lead_id, contact_id, company_id, stage, closer_id, meeting_at, meeting_address,
+    amount, loss_reason_id, created_at, accepted_at, closed_at
+)
+SELECT %(sales)s, l.id, c.id, NULL, l.stage,
+       CASE WHEN l.stage = 'handed_off' AND l.r2 < %(pool_share)s THEN NULL
+            ELSE (%(closers)s::bigint[])[1 + (l.id %% %(n_closers)s)] END,
+       CASE WHEN l.stage = 'meeting' THEN
+                date_trunc('minute', %(now)s::timestamptz + (l.r2 * 30 - 10) * interval '1 day')
+            WHEN l.stage IN ('proposal', 'won') THEN l.created + interval '3 days' END,
+       CASE WHEN l.stage IN ('meeting', 'proposal', 'won') THEN 'Тверская, ' || (1 + l.id %% 90)
+            ELSE '' END,
+       CASE WHEN l.stage = 'won' THEN 150000 + floor(l.r2 * 750000) END,
+       NULL,
+       l.created,
+       CASE WHEN l.stage NOT IN ('handed_off', 'returned') THEN l.created + interval '2 hours' END,
+       CASE WHEN l.stage IN ('won', 'lost', 'returned') THEN l.created + interval '10 days' END
+FROM (
+    SELECT s.*,
+           -- created to the second: deals that tie on created_at are common
+           date_trunc('second', CASE
+                WHEN s.stage IN ('handed_off', 'accepted', 'meeting', 'proposal')
+                    THEN %(now)s::timestamptz - power(s.r3, 2) * interval '90 days'
+                ELSE %(now)s::timestamptz - interval '1 day' - s.r3 * interval '364 days' END)
+               AS created
+    FROM (
+        SELECT l0.id, l0.phone, random() AS r2, random() AS r3,
+               CASE WHEN random() < %(open_share)s
+                    THEN (ARRAY['handed_off', 'accepted', 'meeting', 'proposal'])[1 + (l0.id %% 4)]
+                    ELSE CASE WHEN random() < 0.42 THEN 'won'
+                              WHEN random() < 0.95 THEN 'lost' ELSE 'returned' END
+               END AS stage
+        FROM leads_lead l0
+        WHERE l0.id > %(after_id)s AND l0.phone LIKE %(phones)s
+    ) s
+) l
+JOIN deals_contact c ON c.team_id = %(sales)s AND c.phone = l.phone
+"""
+
+
+def _deal_leads_sql(template_id: int) -> str:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(
+            """SELECT column_name FROM information_schema.columns
+               WHERE table_schema = current_schema() AND table_name = 'leads_lead'
+               ORDER BY ordinal_position"""
+        )
+        columns = [c for (c,) in cur.fetchall() if c != "id"]
+    values = [DEAL_LEAD_COLUMNS.get(c, f"t.{c}") for c in columns]
+    return (
+        f"INSERT INTO leads_lead ({', '.join(columns)}) SELECT {', '.join(values)} "
+        f"FROM leads_lead t, generate_series(%(lo)s::bigint, %(hi)s::bigint) AS g "
+        f"WHERE t.id = {int(template_id)}"
+    )
+
+
+def clear_deals(world: dict) -> None:
+    """Start with no deals; refuse a database with deals of other teams."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM deals_deal WHERE team_id <> %s", [world["sales"].id])
+        if cur.fetchone()[0]:
+            sys.exit("deals_deal holds deals of other teams: use a dedicated benchmark database.")
+    clear_leads(world)  # TRUNCATE leads_lead CASCADE takes the deals and their events
+    with connection.cursor() as cur:
+        cur.execute("TRUNCATE deals_contact CASCADE")
+
+
+def grow_deals(world: dict, pool: dict, start: int, stop: int, args, now) -> None:
+    """Deals g = start .. stop-1, each with its converted lead and its contact, in chunks of
+    set-based SQL: `args.open_share` of them open (a quarter per stage; `args.pool_share` of
+    the handed-off ones in the pool), the rest won, lost or returned. Open deals were made in
+    the last 90 days (skewed to recent), closed ones over the year before; site visits from 10
+    days ago to 20 days ahead; the sales team's closers hold the deals taken."""
+    from django.db import connection, transaction
+
+    from leads import services
+    from leads.models import Lead
+
+    template = Lead.objects.filter(name=DEAL_TEMPLATE_NAME).first() or services.lead_create(
+        team=world["teams"][0],
+        now=now,
+        name=DEAL_TEMPLATE_NAME,
+        phone="+79161110000",
+        source=world["sources"][0],
+    )
+    leads_sql = _deal_leads_sql(template.pk)
+    closers = list(world["sales"].members.order_by("username"))
+    base = {
+        "teams": bench_team_ids(world),
+        "n_teams": N_TEAMS,
+        "names": pool["names"],
+        "n_names": len(pool["names"]),
+        "now": now,
+        "sales": world["sales"].id,
+        "closers": [c.id for c in closers],
+        "n_closers": len(closers),
+        "open_share": args.open_share,
+        "pool_share": args.pool_share,
+        "phones": f"{DEAL_PHONE_PREFIX}%",
+    }
+    chunk = 200_000
+    with connection.cursor() as cur:
+        cur.execute("SET synchronous_commit = off")
+        cur.execute("SELECT setseed(%s)", [((args.seed * 1000 + start) % 1000) / 1000])
+        for lo in range(start, stop, chunk):
+            hi = min(stop, lo + chunk) - 1
+            t0 = time.perf_counter()
+            with transaction.atomic():
+                cur.execute("SELECT coalesce(max(id), 0) FROM leads_lead")
+                after_id = cur.fetchone()[0]
+                cur.execute(leads_sql, {**base, "lo": lo, "hi": hi})
+                cur.execute(
+                    """INSERT INTO deals_contact (team_id, name, phone, email, company_id,
+                                                  created_at)
+                       SELECT %(sales)s, name, phone, '', NULL, created_at FROM leads_lead
+                       WHERE id > %(after_id)s AND phone LIKE %(phones)s""",
+                    {**base, "after_id": after_id},
+                )
+                cur.execute(DEALS_SQL, {**base, "after_id": after_id})
+            print(f"    deals {lo:>9,} .. {hi:>9,}  {time.perf_counter() - t0:6.1f} s", flush=True)
+        cur.execute("SET synchronous_commit = on")
+
+
 def vacuum_analyze() -> None:
     from django.db import connection
 

@@ -172,10 +172,29 @@ class Deal(ConcurrentTransitionMixin, models.Model):
         verbose_name = _("deal")
         verbose_name_plural = _("deals")
         indexes = [
+            # The board's columns (deals.selectors.board_column), each read in its order from
+            # the cursor on, and their counts (index-only: the closer is in the index).
             models.Index(
-                fields=["team", "stage", "-created_at"],
-                name="deal_board",
+                fields=["team", "stage", "-created_at", "-id"],
+                name="deal_board_page",
+                include=["closer"],
                 condition=Q(stage__in=["handed_off", "accepted", "meeting", "proposal"]),
+            ),
+            models.Index(
+                fields=["team", "meeting_at", "id"],
+                name="deal_board_meetings",
+                include=["closer"],
+                condition=Q(stage="meeting"),
+            ),
+            # A user's own site visits from today on, soonest first (the board's "My site
+            # visits").
+            models.Index(
+                fields=["closer", "meeting_at"],
+                name="deal_visits",
+                condition=Q(
+                    stage__in=["handed_off", "accepted", "meeting", "proposal"],
+                    meeting_at__isnull=False,
+                ),
             ),
             # The report's closed deals and closers of a team in a period, index-only.
             models.Index(
@@ -258,6 +277,8 @@ class DealEvent(models.Model):
         verbose_name = _("deal event")
         verbose_name_plural = _("deal events")
         ordering = ["at", "id"]
+        # The deal page's timeline, the latest page first (crm.lib.keyset).
+        indexes = [models.Index(fields=["deal", "at", "id"], name="deal_event_timeline")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.at:%Y-%m-%d %H:%M}"

@@ -1,8 +1,13 @@
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.contrib.auth.models import User
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
+from django.utils.functional import Promise
 
 from crm import access
+from crm.lib import keyset
 from crm.teams.models import Team
 from crm.teams.selectors import teams_for_user
 from deals.models import Contact, Deal
@@ -25,20 +30,115 @@ def deal_get_for_user(user: User, pk: int) -> Deal:
         raise Http404 from None
 
 
-def board(user: User, mine_only: bool) -> dict[str, list[Deal]]:
-    """The open deals by stage: the pool (handed off to nobody), and what each closer holds."""
-    deals = (
-        deals_visible_to(user)
+# The board shows every open deal: a column per stage with its true count, a page of cards
+# in the column's order and "Show more" reading the next page after the last card (keyset).
+BOARD_PAGE = 20
+# Each column's order, served by an index (deals/models.py): the newest first, and the
+# site visits soonest first. (field, descending)
+COLUMN_ORDER: dict[str, tuple[str, bool]] = {
+    Deal.Stage.HANDED_OFF: ("created_at", True),
+    Deal.Stage.ACCEPTED: ("created_at", True),
+    Deal.Stage.MEETING: ("meeting_at", False),
+    Deal.Stage.PROPOSAL: ("created_at", True),
+}
+# Up to this many teams a column is read team by team (each an ordered index range) and the
+# pages merged; past it, in one query sorted by the database.
+MERGED_TEAMS = 8
+VISITS_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class BoardScope:
+    """Whose deals a board shows: the sales teams the user sees; a closer (and a head asking
+    for "mine") only the pool and their own deals."""
+
+    user: User
+    team_ids: tuple[int, ...]
+    mine_only: bool
+
+    def deals(self) -> QuerySet[Deal]:
+        deals = Deal.objects.filter(team_id__in=self.team_ids)
+        if self.mine_only:
+            deals = deals.filter(Q(closer=self.user) | Q(closer=None))
+        return deals
+
+
+@dataclass
+class Column:
+    stage: str
+    label: str | Promise
+    count: int
+    deals: list[Deal]
+    next_cursor: str
+
+
+def board_scope(user: User, mine_only: bool) -> BoardScope:
+    """The teams are read once, as ids: a literal team id lets PostgreSQL use the board's
+    partial index in its order, where a subquery would make it sort every open deal."""
+    ids = teams_for_user(user).filter(kind=Team.Kind.SALES).values_list("pk", flat=True)
+    return BoardScope(user=user, team_ids=tuple(sorted(ids)), mine_only=mine_only)
+
+
+def board_counts(scope: BoardScope) -> dict[str, int]:
+    """The true number of open deals in each column: one query (index-only on deal_board)."""
+    counts = dict.fromkeys(Deal.OPEN_STAGES, 0)
+    rows = (
+        scope.deals()
         .filter(stage__in=Deal.OPEN_STAGES)
-        .select_related("contact", "company", "closer", "lead")
-        .order_by("meeting_at", "-created_at")
+        .values_list("stage")
+        .annotate(n=Count("*"))
+        .order_by()
     )
-    if mine_only:
-        deals = deals.filter(Q(closer=user) | Q(closer=None))
-    columns: dict[str, list[Deal]] = {stage: [] for stage in Deal.OPEN_STAGES}
-    for deal in deals[:500]:
-        columns[deal.stage].append(deal)
+    counts.update(dict(rows))
+    return counts
+
+
+def board_column(
+    scope: BoardScope, stage: str, after: str = "", size: int = BOARD_PAGE
+) -> tuple[list[Deal], str]:
+    """A page of a column's cards after the cursor ("" for the first page), and the next
+    page's cursor ("" at the end). A mangled cursor raises ValueError."""
+    field, descending = COLUMN_ORDER[stage]
+    cursor = keyset.parse_cursor(after) if after else None
+    base = scope.deals().filter(stage=stage).select_related("contact", "company", "closer", "lead")
+    if len(scope.team_ids) <= MERGED_TEAMS:
+        parts = [base.filter(team_id=team_id) for team_id in scope.team_ids]
+    else:
+        parts = [base]
+    found: list[Deal] = []
+    for part in parts:
+        found += keyset.read(part, field, descending=descending, after=cursor, limit=size + 1)
+    if len(parts) > 1:
+        key, reverse = keyset.sort_key(field, descending=descending)
+        found.sort(key=key, reverse=reverse)
+    shown = found[:size]
+    more = len(found) > size
+    next_cursor = keyset.cursor_of(getattr(shown[-1], field), shown[-1].pk) if more else ""
+    return shown, next_cursor
+
+
+def board(scope: BoardScope) -> list[Column]:
+    """Every column: its count and first page."""
+    counts = board_counts(scope)
+    columns = []
+    for stage in Deal.OPEN_STAGES:
+        deals, next_cursor = board_column(scope, stage) if counts[stage] else ([], "")
+        columns.append(Column(stage, Deal.Stage(stage).label, counts[stage], deals, next_cursor))
     return columns
+
+
+def my_visits(scope: BoardScope, since: datetime) -> tuple[list[Deal], bool]:
+    """The user's own site visits from `since` on, soonest first (index deal_visits); and
+    whether there are more than the board lists."""
+    # Not scope.deals(): its "closer is the user or nobody" beside "closer is the user" makes
+    # PostgreSQL read every visit of the user and sort them, where this reads 21 in order.
+    visits = list(
+        Deal.objects.filter(team_id__in=scope.team_ids)
+        .filter(closer=scope.user, stage__in=Deal.OPEN_STAGES, meeting_at__gte=since)
+        .select_related("contact")
+        .order_by("meeting_at", "id")[: VISITS_SHOWN + 1]
+    )
+    return visits[:VISITS_SHOWN], len(visits) > VISITS_SHOWN
 
 
 def contacts_visible_to(user: User) -> QuerySet[Contact]:

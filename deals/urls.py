@@ -5,7 +5,9 @@ from deals import views
 app_name = "deals"
 urlpatterns = [
     path("", views.board, name="board"),
+    path("stage/<str:stage>/", views.board_more, name="board_more"),
     path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/timeline/", views.timeline, name="timeline"),
     path("<int:pk>/accept/", views.accept, name="accept"),
     path("<int:pk>/meeting/", views.meeting, name="meeting"),
     path("<int:pk>/propose/", views.propose, name="propose"),

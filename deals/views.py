@@ -1,8 +1,10 @@
 from collections.abc import Callable
+from datetime import datetime, time
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -12,55 +14,95 @@ from django.views.decorators.http import require_POST
 
 from crm import access
 from crm.access import page_for
+from crm.lib import keyset
 from crm.lib.http import AuthedRequest
+from crm.lib.keyset import TIMELINE_PAGE
 from crm.lib.pages import act
 from crm.teams.models import Role
 from deals import services
 from deals.forms import LoseForm, MeetingForm, NoteForm, SlotsForm, WinForm
 from deals.models import CloserStatus, Deal, VisitSlot
+from deals.selectors import (
+    BoardScope,
+    Column,
+    board_scope,
+    contact_get_for_user,
+    contact_history,
+    deal_get_for_user,
+    my_visits,
+)
 from deals.selectors import board as board_columns
-from deals.selectors import contact_get_for_user, contact_history, deal_get_for_user
+from deals.selectors import board_column as board_page
 from deals.services import deal_actions, deal_blockers
 from leads.models import Lead
 
 
-@page_for(access.works_deals)
-def board(request: AuthedRequest) -> HttpResponse:
-    """The closer's board: the pool and their own deals by stage; a head sees the team's."""
+def _board_scope(request: AuthedRequest) -> tuple[BoardScope, bool, bool]:
+    """The board's scope from the request: a head sees the team's deals unless they ask for
+    the pool and their own (`?show=mine`); a closer always the pool and their own."""
     is_head = access.heads_teams(request.user)
     show_all = is_head and request.GET.get("show") != "mine"
-    columns = board_columns(request.user, mine_only=not show_all)
-    status = CloserStatus.objects.filter(closer=request.user).first()
+    return board_scope(request.user, mine_only=not show_all), is_head, show_all
+
+
+def _mark_pick_up(request: AuthedRequest, deals: list[Deal]) -> None:
+    """The Pick up button of each card, by the deal page's rule, for a whole page of cards in
+    one query (the user's teams); the stage rule reads nothing from the database."""
     team_ids = set(request.user.teams.values_list("pk", flat=True))
-    for deals in columns.values():
-        for deal in deals:  # the Pick up button: the same rule as the deal page's
-            deal.can_pick_up = not deal_blockers(deal, "accept") and access.may_pick_up(
-                request.user, deal, team_ids=team_ids
-            )
+    for deal in deals:
+        deal.can_pick_up = not deal_blockers(deal, "accept") and access.may_pick_up(
+            request.user, deal, team_ids=team_ids
+        )
+
+
+def _query(request: AuthedRequest) -> str:
+    """The board's own address (its filters), without the pager's cursor."""
+    query = request.GET.copy()
+    query.pop("after", None)
+    return query.urlencode()
+
+
+@page_for(access.works_deals)
+def board(request: AuthedRequest) -> HttpResponse:
+    """The closer's board: the pool and their own deals by stage; a head sees the team's.
+    Every column says how many deals it holds and pages through all of them."""
+    scope, is_head, show_all = _board_scope(request)
+    columns = board_columns(scope)
+    _mark_pick_up(request, [deal for column in columns for deal in column.deals])
+    status = CloserStatus.objects.filter(closer=request.user).first()
     # The user's own site visits from today on, soonest first: on a phone they lead the page.
     today = timezone.localdate()
-    booked = [
-        (deal.meeting_at, deal)
-        for deals in columns.values()
-        for deal in deals
-        if deal.closer_id == request.user.pk
-        and deal.meeting_at
-        and timezone.localdate(deal.meeting_at) >= today
-    ]
-    booked.sort(key=lambda visit: visit[0])
-    visits = []
-    for meeting_at, deal in booked:
-        deal.is_today = timezone.localdate(meeting_at) == today
-        visits.append(deal)
+    since = timezone.make_aware(datetime.combine(today, time.min))
+    visits, more_visits = my_visits(scope, since)
+    for deal in visits:
+        deal.is_today = timezone.localdate(deal.meeting_at) == today
     context = {
-        "columns": [(stage, Deal.Stage(stage).label, columns[stage]) for stage in columns],
+        "columns": columns,
         "visits": visits,
+        "more_visits": more_visits,
         "show_all": show_all,
         "is_head": is_head,
+        "query": _query(request),
         "keeps_slots": access.keeps_visit_slots(request.user),
         "available": status.available if status else True,
     }
     return render(request, "deals/board.html", context)
+
+
+@page_for(access.works_deals)
+def board_more(request: AuthedRequest, stage: str) -> HttpResponse:
+    """ "Show more" of a column: the next page of cards after the cursor, and its own button."""
+    if stage not in Deal.OPEN_STAGES:
+        raise Http404
+    scope, _is_head, _show_all = _board_scope(request)
+    try:
+        deals, next_cursor = board_page(scope, stage, after=request.GET.get("after", ""))
+    except ValueError:
+        return HttpResponseBadRequest(_("This link is broken: open the board again."))
+    _mark_pick_up(request, deals)
+    column = Column(stage, Deal.Stage(stage).label, 0, deals, next_cursor)
+    context = {"column": column, "query": _query(request)}
+    return render(request, "deals/board.html#column-cards", context)
 
 
 def _page(request: AuthedRequest, deal: Deal, status: int = 200, **forms) -> HttpResponse:
@@ -72,7 +114,7 @@ def _page(request: AuthedRequest, deal: Deal, status: int = 200, **forms) -> Htt
         "lead": lead,
         "answers": lead.answers.order_by("answered_at"),
         "attempts": lead.attempts.select_related("by"),
-        "events": deal.events.select_related("actor", "closer"),
+        **_timeline(deal, ""),
         "dispute": getattr(deal, "dispute", None),
         "meeting_form": forms.get("meeting_form")
         or MeetingForm(initial={"at": deal.meeting_at, "address": deal.meeting_address}),
@@ -85,9 +127,35 @@ def _page(request: AuthedRequest, deal: Deal, status: int = 200, **forms) -> Htt
     return render(request, "deals/deal_detail.html", context, status=status)
 
 
+def _timeline(deal: Deal, before: str) -> dict:
+    """The latest events of the deal (oldest of them first), and the "Earlier" button's URL."""
+    events, cursor = keyset.page(
+        deal.events.select_related("actor", "closer"),
+        "at",
+        descending=True,
+        after=before,
+        size=TIMELINE_PAGE,
+    )
+    earlier = ""
+    if cursor:
+        earlier = reverse("deals:timeline", args=[deal.pk]) + "?" + urlencode({"before": cursor})
+    return {"events": events[::-1], "earlier_url": earlier}
+
+
 @login_required
 def detail(request: AuthedRequest, pk: int) -> HttpResponse:
     return _page(request, deal_get_for_user(request.user, pk))
+
+
+@login_required
+def timeline(request: AuthedRequest, pk: int) -> HttpResponse:
+    """ "Earlier" on the deal's timeline: the page of events before the cursor."""
+    deal = deal_get_for_user(request.user, pk)
+    try:
+        context = _timeline(deal, request.GET.get("before", ""))
+    except ValueError:
+        return HttpResponseBadRequest(_("This link is broken: open the page again."))
+    return render(request, "includes/timeline_items.html", context)
 
 
 def _act(

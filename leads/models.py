@@ -690,6 +690,8 @@ class LeadEvent(models.Model):
         verbose_name_plural = _("lead events")
         ordering = ["at", "id"]
         indexes = [
+            # The lead page's timeline, the latest page first (crm.lib.keyset).
+            models.Index(fields=["lead", "at", "id"], name="lead_event_timeline"),
             # A person's decisions in a period (the person report), index-only.
             models.Index(
                 fields=["actor", "at", "to_state", "id"],

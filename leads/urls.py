@@ -9,6 +9,7 @@ urlpatterns = [
     path("sla/", views.sla_board, name="sla"),
     path("new/", views.lead_create, name="create"),
     path("<int:pk>/", views.lead_detail, name="detail"),
+    path("<int:pk>/timeline/", views.lead_timeline, name="timeline"),
     path("<int:pk>/attempts/", views.attempt_create, name="attempt"),
     path("<int:pk>/answers/", views.answers_save, name="answers"),
     path("<int:pk>/answer/", views.answer_save, name="answer"),

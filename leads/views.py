@@ -8,7 +8,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Prefetch
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    StreamingHttpResponse,
+)
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,8 +26,10 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from crm import access
 from crm.access import page_for
+from crm.lib import keyset
 from crm.lib.errors import Conflict
 from crm.lib.http import AuthedRequest
+from crm.lib.keyset import TIMELINE_PAGE
 from crm.lib.pages import act
 from crm.teams.models import Team
 from crm.teams.selectors import landing_url_name
@@ -192,7 +201,7 @@ def _workspace(request: HttpRequest, lead: Lead, status: int = 200, **forms) -> 
             )
         },
         "attempts": lead.attempts.select_related("by"),
-        "events": lead.events.select_related("actor", "reason", "attempt"),
+        **_timeline(lead, ""),
         "duplicates": lead.duplicates.all()[:10],
         "points": list(lead.points.all()),
         "now": timezone.now(),
@@ -206,9 +215,36 @@ def _contact_of(lead: Lead) -> dict[str, str]:
     return {"name": lead.name, "company_name": lead.company_name}
 
 
+def _timeline(lead: Lead, before: str) -> dict:
+    """The latest events of the lead (oldest of them first), and the "Earlier" button's URL:
+    a lead with a thousand events renders fifty."""
+    events, cursor = keyset.page(
+        lead.events.select_related("actor", "reason", "attempt"),
+        "at",
+        descending=True,
+        after=before,
+        size=TIMELINE_PAGE,
+    )
+    earlier = ""
+    if cursor:
+        earlier = reverse("leads:timeline", args=[lead.pk]) + "?" + urlencode({"before": cursor})
+    return {"events": events[::-1], "earlier_url": earlier}
+
+
 @login_required
 def lead_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     return _workspace(request, lead_get_for_user(request.user, pk))
+
+
+@login_required
+def lead_timeline(request: AuthedRequest, pk: int) -> HttpResponse:
+    """ "Earlier" on the lead's timeline: the page of events before the cursor."""
+    lead = lead_get_for_user(request.user, pk)
+    try:
+        context = _timeline(lead, request.GET.get("before", ""))
+    except ValueError:
+        return HttpResponseBadRequest(_("This link is broken: open the page again."))
+    return render(request, "includes/timeline_items.html", context)
 
 
 def _act(request: AuthedRequest, lead: Lead, action, success: str, **forms) -> HttpResponse:

@@ -103,3 +103,19 @@ def make_deal(
         )
     services.lead_check(lead=lead, by=world.qualifier, now=now)
     return lead_convert(lead=lead, by=world.qualifier, closer=closer, now=now).deal
+
+
+_board_phones = iter(range(10**6))
+
+
+def make_board_deal(team: Team, qualification: Team, stage: str = "handed_off", **fields):
+    """A deal written straight to the database in any open stage, with its lead and contact:
+    for the board's tests, which only read deals (make_deal walks the whole way there)."""
+    from deals.models import Contact, Deal
+
+    n = next(_board_phones)
+    phone = f"+7915{n:07d}"
+    lead = make_lead(qualification, name=f"Клиент {n}", phone=phone)
+    contact = Contact.objects.create(team=team, name=f"Клиент {n}", phone=phone)
+    fields.setdefault("created_at", timezone.now())
+    return Deal.objects.create(team=team, lead=lead, contact=contact, stage=stage, **fields)
