@@ -39,6 +39,7 @@ from leads.models import (
     LeadSource,
 )
 from leads.prefill import CriteriaIndex, Prefill
+from reports import rollups
 
 FIELDS = (
     "name",
@@ -601,6 +602,8 @@ class _BatchWriter:
         leads = Lead.objects.bulk_create(
             [self._lead(f, self._original(f, originals)) for f in fresh]
         )
+        # Rows may arrive with their creation dates: their days of the team report change.
+        rollups.touch((lead.team_id, lead.created_at) for lead in leads)
         LeadContactPoint.objects.bulk_create(
             row
             for lead, f in zip(leads, fresh, strict=True)
