@@ -619,7 +619,6 @@ def data_check(world: dict, period) -> list[str]:
 def build_rollups(world: dict) -> dict:
     """Build every closed day, then time a day's rebuild and a night's refresh job."""
     from datetime import timedelta as days_delta
-    from itertools import groupby
 
     from django.utils import timezone
 
@@ -633,12 +632,7 @@ def build_rollups(world: dict) -> dict:
     built = rollups.refresh(every, everything=True)["days"]
     jobs = {"full": (built, time.perf_counter() - t0)}
     print(f"  roll-ups: {built:,} team-days built in {jobs['full'][1]:.1f} s")
-    groups = [
-        list(g)
-        for _k, g in groupby(
-            sorted(every, key=lambda t: (t.time_zone, t.kind)), key=lambda t: (t.time_zone, t.kind)
-        )
-    ]
+    groups = rollups.groups(every)
     yesterday = timezone.localdate() - days_delta(days=1)
     one_day = []
     for _ in range(5):

@@ -377,10 +377,7 @@ def refresh(teams: list[Team] | None = None, everything: bool = False) -> dict[s
     started = timezone.now()
     teams = list(Team.objects.all()) if teams is None else teams
     written = 0
-    for (_zone, _kind), group in groupby(
-        sorted(teams, key=lambda t: (t.time_zone, t.kind)), key=lambda t: (t.time_zone, t.kind)
-    ):
-        group = list(group)
+    for group in groups(teams):
         until = buildable_until(group[0].zone, started)
         built = set(TeamDay.objects.filter(team__in=group).values_list("team", "day"))
         todo: set[date] = set(
@@ -396,6 +393,15 @@ def refresh(teams: list[Team] | None = None, everything: bool = False) -> dict[s
                 )
         written += build(group, sorted(todo), started)
     return {"days": written}
+
+
+def groups(teams: Iterable[Team]) -> list[list[Team]]:
+    """Teams by time zone and kind: what one pass of queries computes together."""
+
+    def cut(team: Team) -> tuple[str, str]:
+        return team.time_zone, team.kind
+
+    return [list(group) for _cut, group in groupby(sorted(teams, key=cut), key=cut)]
 
 
 def first_day(team: Team) -> date | None:

@@ -48,19 +48,20 @@ def deadlines_raised_late(sender, ids: list[int], **kwargs) -> None:
 
 
 SLA_FIELDS = ("time_zone", "sla_warn_minutes", "sla_breach_minutes")
+LOADED = "_report_cut"  # the fields as loaded, on the instance
 
 
 @receiver(post_init, sender=Team)
 def team_loaded(sender, instance: Team, **kwargs) -> None:
     # None when a field was not loaded (.only()): such a save is not judged.
     loaded = all(f in instance.__dict__ for f in SLA_FIELDS)
-    instance._report_cut = tuple(instance.__dict__[f] for f in SLA_FIELDS) if loaded else None
+    setattr(instance, LOADED, tuple(instance.__dict__[f] for f in SLA_FIELDS) if loaded else None)
 
 
 @receiver(post_save, sender=Team)
 def team_saved(sender, instance: Team, created: bool, **kwargs) -> None:
     cut = tuple(getattr(instance, f) for f in SLA_FIELDS)
-    before = getattr(instance, "_report_cut", None)
+    before = getattr(instance, LOADED, None)
     if not created and before is not None and cut != before:
         rollups.forget(instance)
-    instance._report_cut = cut
+    setattr(instance, LOADED, cut)
