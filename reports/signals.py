@@ -1,7 +1,7 @@
 """Writes that change a closed day of the team report mark it (reports/rollups.py: touch).
 
-Saved models go through these receivers; the bulk writes that bypass them call touch
-themselves (the CSV import, a dispute's ruling, the SLA sweep's breaches)."""
+Saved models go through these receivers; the writes that send no post_save send a signal of
+their app's own (the CSV import, a dispute's ruling, the SLA sweep's breaches)."""
 
 from django.db.models.signals import post_init, post_save
 from django.dispatch import receiver
@@ -11,8 +11,10 @@ from crm.deadlines.signals import raised as deadlines_raised
 from crm.teams.models import Team
 from deals.models import Deal
 from handoff.models import Dispute, Handoff
+from handoff.signals import ruled
 from leads.alerts import BREACH
 from leads.models import Lead
+from leads.signals import imported
 from reports import rollups
 
 
@@ -30,6 +32,17 @@ def deal_saved(sender, instance: Deal, **kwargs) -> None:
 @receiver(post_save, sender=Dispute)
 def dispute_saved(sender, instance: Dispute, **kwargs) -> None:
     rollups.touch_deal(instance.deal)
+
+
+@receiver(ruled)
+def dispute_ruled(sender, dispute: Dispute, **kwargs) -> None:
+    rollups.touch_deal(dispute.deal)
+
+
+@receiver(imported)
+def leads_imported(sender, leads: list[Lead], **kwargs) -> None:
+    # Rows may arrive with their creation dates: their days of the team report change.
+    rollups.touch((lead.team_id, lead.created_at) for lead in leads)
 
 
 @receiver(post_save, sender=Handoff)

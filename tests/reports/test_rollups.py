@@ -15,6 +15,7 @@ from django.utils import timezone
 from crm.deadlines.models import Deadline
 from crm.teams.models import Team
 from deals.models import Contact, Deal
+from handoff import disputes
 from handoff.models import Dispute, Handoff
 from leads import services
 from leads.models import JunkReason, Lead, LeadSource
@@ -116,7 +117,10 @@ class Data:
                 contact=Contact.objects.create(team=sales_team, name=lead.name),
                 stage=stage,
                 closer=None if stage == "handed_off" else rnd.choice(closers),
-                amount=Decimal(rnd.randrange(100, 9000) * 100) / 3 if stage == "won" else None,
+                # Kopecks, as entered (SQLite would keep more places and sum them).
+                amount=(Decimal(rnd.randrange(10000, 900000)) / 3).quantize(Decimal("0.01"))
+                if stage == "won"
+                else None,
                 created_at=handed,
                 accepted_at=None if stage == "handed_off" else handed + timedelta(hours=1),
                 closed_at=closed,
@@ -442,3 +446,26 @@ def test_histogram_percentiles_are_percentile_cont_within_a_bucket():
         for fraction, got in zip((0.5, 0.9), histogram.percentiles(total, (0.5, 0.9)), strict=True):
             exact, width = exact_percentile(values, fraction)
             assert exact - 1e-9 <= got <= exact + width + 1e-9
+
+
+def test_a_late_ruling_marks_the_days_it_changes(teams, django_capture_on_commit_callbacks):
+    """A ruling is a conditional UPDATE (no post_save): it marks the lead's arrival day and the
+    handoff's day all the same."""
+    Data(5, teams[:3], teams[3:])
+    rollups.refresh()
+    dispute = Dispute.objects.filter(outcome="").first()
+    assert dispute is not None
+    head = UserFactory(role="Sales head")
+    Team.objects.filter(pk=dispute.deal.team_id).update(manager=head)
+    dispute = Dispute.objects.get(pk=dispute.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        disputes.dispute_resolve(dispute=dispute, by=head, outcome="rejected")
+    lead, handoff = dispute.deal.lead, dispute.handoff
+    marked = set(DirtyDay.objects.values_list("team", "day"))
+    assert (lead.team_id, local(lead.created_at, lead.team.zone)) in marked
+    assert (handoff.team_id, local(handoff.handed_off_at, handoff.team.zone)) in marked
+    period = Period(FIRST, LAST, ZoneInfo("UTC"))
+    check(team_report(teams, period), FIRST, LAST)
+    rollups.refresh()
+    assert not DirtyDay.objects.exists()
+    check(team_report(teams, period), FIRST, LAST)
