@@ -314,6 +314,8 @@ CELERY_TIMEZONE = "UTC"
 SLA_SWEEP_SECONDS = env.float("SLA_SWEEP_SECONDS", default=30.0)
 # How long a worker holds a delivery while sending; a killed worker's delivery is retried after.
 DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=60)
+# The team report's roll-ups (reports/rollups.py): closed days built, marked days rebuilt.
+ROLLUP_REFRESH_SECONDS = env.float("ROLLUP_REFRESH_SECONDS", default=300.0)
 CELERY_BEAT_SCHEDULE = {
     # The one sweep over every kind of deadline (crm/deadlines).
     "deadline-sweep": {"task": "crm.deadlines.tasks.sweep", "schedule": SLA_SWEEP_SECONDS},
@@ -322,6 +324,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": SLA_SWEEP_SECONDS,
     },
     "sweep-exports": {"task": "leads.tasks.sweep_exports", "schedule": 3600},
+    "refresh-rollups": {
+        "task": "reports.tasks.refresh_rollups",
+        "schedule": ROLLUP_REFRESH_SECONDS,
+    },
 }
 
 # One JSON format and one redaction filter for every process: crm/lib/logs.py. Celery's worker

@@ -19,6 +19,7 @@ from crm.teams.selectors import teams_for_user
 from deals.models import Deal
 from deals.services import DealConflict, deal_transition
 from handoff.models import Dispute
+from handoff.signals import ruled as ruled_signal
 from leads.models import Criterion
 
 
@@ -133,6 +134,7 @@ def dispute_resolve(
         )
         if not ruled:
             raise DealConflict(_("This dispute is already resolved."))
+        ruled_signal.send(sender=Dispute, dispute=dispute)  # the UPDATE sent no post_save
         if outcome == Dispute.Outcome.UPHELD and dispute.deal.is_open:
             # access.may_rule above is the rule for rulings, not the closer's-hands rule
             deal_transition(

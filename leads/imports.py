@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from crm.lib.spreadsheets import html_table_rows, looks_like_html, rows_to_csv, xlsx_rows
 from crm.teams.models import Team
 from leads import channels, scoring
+from leads import signals as lead_signals
 from leads.import_presets import MULTI_FIELDS, PRESETS, detect_preset, preset_mapping
 from leads.intake import Several, clean_fields
 from leads.models import (
@@ -601,6 +602,8 @@ class _BatchWriter:
         leads = Lead.objects.bulk_create(
             [self._lead(f, self._original(f, originals)) for f in fresh]
         )
+        # Rows may arrive with their creation dates: their days of the team report change.
+        lead_signals.imported.send(sender=Lead, leads=leads)
         LeadContactPoint.objects.bulk_create(
             row
             for lead, f in zip(leads, fresh, strict=True)

@@ -20,3 +20,37 @@ class LeaderboardWeights(models.Model):
     @classmethod
     def current(cls) -> "LeaderboardWeights":
         return cls.objects.order_by("pk").first() or cls()
+
+
+class TeamDay(models.Model):
+    """One team's figures for one whole day of its own time zone, as the team report adds them
+    up (reports/rollups.py): counts, money, breaches by hour, and the reactions as a
+    histogram (reports/histogram.py). Built for closed days only; a day without a row, with a
+    DirtyDay mark, or not yet closed is computed from the raw rows when it is read."""
+
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    figures = models.JSONField(default=dict)
+    reactions = models.BinaryField(default=b"")
+    built_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["team", "day"], name="team_day_once")]
+
+    def __str__(self) -> str:
+        return f"{self.team_id} {self.day}"
+
+
+class DirtyDay(models.Model):
+    """A built day that a later write changed (a lead converted weeks after it arrived): read
+    live until the roll-up job rebuilds it. `marked_at` is the last write's commit."""
+
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    marked_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["team", "day"], name="dirty_day_once")]
+
+    def __str__(self) -> str:
+        return f"{self.team_id} {self.day}"

@@ -1,22 +1,20 @@
-"""Report figures, computed in the database (aggregates with FILTER, GROUP BY), never by
-looping over leads in Python. Definitions are in the README ("Reports")."""
+"""Report figures. The team report adds up each team's days (reports/rollups.py: the stored
+roll-ups of closed days, the raw rows for the rest), never by looping over leads; the person
+report and the others read the raw rows with aggregates (reports/people.py). Definitions are
+in the README ("Reports")."""
 
-from datetime import timedelta
+from collections import Counter
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
-from django.db.models import Aggregate, Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
-from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncWeek
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
 
 from crm import access
-from crm.deadlines.models import Deadline
 from crm.teams.models import Team
 from deals.models import Deal
-from handoff.models import Dispute, Handoff
-from leads.alerts import BREACH
-from leads.models import Lead
-from reports.aggregates import Percentile, percentiles
+from reports import histogram, rollups
 from reports.periods import Period
 
 
@@ -40,111 +38,58 @@ def qualification_figures(team: Team, period: Period) -> dict:
 
 
 def qualification_report(teams: list[Team], periods: list[Period]) -> dict[int, list[dict]]:
-    """Each team's figures for each period (periods of one time zone), in a few passes
-    however many teams and periods: GROUP BY team, one FILTER per period. (A pass per team
-    and period read the same index ranges and hashed the same deals again and again;
-    grouping by a CASE over the periods instead made PostgreSQL expect a group per row and
-    sort every row.)"""
-    # Leads imported as converted history (converted in another CRM, no deal here) are no
-    # work of the team's: left out of every figure, so an import changes none of them.
-    leads = Lead.objects.filter(
-        team__in=teams, imported_history=False, **_range("created_at", periods)
-    )
-    counts = _split(
-        leads.values("team").annotate(
-            **_per_period(periods, "created_at", lambda cohort: _lead_counts(cohort, teams))
-        ),
-        "team",
-    )
-    # Deal and dispute are one-to-one with the lead; only leads with a deal are joined.
-    deals = Deal.objects.filter(lead__team__in=teams, **_range("lead__created_at", periods))
-    deal_counts = _split(
-        deals.values("lead__team").annotate(
-            **_per_period(periods, "lead__created_at", _deal_counts)
-        ),
-        "lead__team",
-    )
-    by_source = _by(leads, "source__name", periods)
-    junk_by_reason = _by(leads.filter(state=Lead.State.JUNK), "junk_reason__name", periods)
-    weekly = _weekly(leads, periods)
-    breach_cells = breaches(teams, periods)
+    """Each team's figures for each period (whole days of the teams' one time zone), added
+    up from its days: one read of the roll-ups however many teams and periods."""
+    days = _team_days(teams, periods)
     report: dict[int, list[dict]] = {}
     for team in teams:
         report[team.pk] = []
-        for span, period in enumerate(periods):
-            key = (team.pk, span)
-            row = {**_no_leads(), **counts.get(key, {}), **deal_counts.get(key, {})}
-            if connection.vendor != "postgresql":
-                cohort = Lead.objects.filter(_within("created_at", period), team=team)
-                row["median"], row["p90"] = percentiles(cohort, "reaction_minutes", (0.5, 0.9))
+        for period in periods:
+            own = [(d, days[(team.pk, d)]) for d in _period_days(period)]
+            row = _sum([day for _, day in own], rollups.QUALIFICATION_COUNTS)
+            reactions = sum(day["reactions"] for _, day in own)
+            row["median"], row["p90"] = histogram.percentiles(reactions, (0.5, 0.9))
             figures = _qualification(row)
             figures["sla_warn_minutes"] = team.sla_warn_minutes
             figures["sla_breach_minutes"] = team.sla_breach_minutes
-            figures["by_source"] = by_source.get(key, [])
-            figures["junk_by_reason"] = junk_by_reason.get(key, [])
-            figures["weekly"] = weekly.get(key, [])
-            figures["breaches"] = _breaches(breach_cells.get(key, []))
+            figures["by_source"] = _most_first(day["by_source"] for _, day in own)
+            figures["junk_by_reason"] = _most_first(day["junk_by_reason"] for _, day in own)
+            figures["weekly"] = _weekly(own)
+            figures["breaches"] = _breaches(own)
             report[team.pk].append(figures)
     return report
 
 
-def _sla_minutes(teams: list[Team], field: str) -> Case:
-    """Each team's own SLA minutes as a CASE over the lead's team column: the lead index
-    still answers (a join to the team table would not be index-only)."""
-    return Case(
-        *(When(team_id=team.pk, then=Value(getattr(team, field))) for team in teams),
-        default=Value(None),
-        output_field=IntegerField(),
-    )
+def _team_days(teams: list[Team], periods: list[Period]) -> dict:
+    zone = periods[0].zone
+    if any(p.zone != zone for p in periods) or any(t.zone != zone for t in teams):
+        raise ValueError("teams and periods of one time zone")
+    first = min(p.first_day for p in periods)
+    return rollups.team_days(teams, first, max(p.last_day for p in periods))
 
 
-def _lead_counts(cohort: Q, teams: list[Team]) -> dict:
-    warn, breach = (
-        _sla_minutes(teams, "sla_warn_minutes"),
-        _sla_minutes(teams, "sla_breach_minutes"),
-    )
-    counts: dict[str, Aggregate] = {
-        "leads": Count("id", filter=cohort),
-        "called": Count("id", filter=cohort & Q(first_attempt_at__isnull=False)),
-        "within_15": Count("id", filter=cohort & Q(reaction_minutes__lte=15)),
-        "within_20": Count("id", filter=cohort & Q(reaction_minutes__lte=20)),
-        # Within the team's own warning and breach minutes (Settings → Teams).
-        "within_warn": Count("id", filter=cohort & Q(reaction_minutes__lte=warn)),
-        "within_breach": Count("id", filter=cohort & Q(reaction_minutes__lte=breach)),
-        "new": Count("id", filter=cohort & Q(state=Lead.State.NEW)),
-        "checked": Count("id", filter=cohort & Q(state=Lead.State.CHECKED)),
-        "converted": Count("id", filter=cohort & Q(state=Lead.State.CONVERTED)),
-        "junk": Count("id", filter=cohort & Q(state=Lead.State.JUNK)),
-    }
-    if connection.vendor == "postgresql":
-        counts["median"] = Percentile("reaction_minutes", 0.5, filter=cohort)
-        counts["p90"] = Percentile("reaction_minutes", 0.9, filter=cohort)
-    return counts
+def _period_days(period: Period) -> list[date]:
+    return [period.first_day + timedelta(days=i) for i in range(period.days)]
 
 
-def _deal_counts(cohort: Q) -> dict:
-    return {
-        "accepted": Count("id", filter=cohort & Q(accepted_at__isnull=False)),
-        "won": Count("id", filter=cohort & Q(stage=Deal.Stage.WON)),
-        "revenue": Sum("amount", filter=cohort & Q(stage=Deal.Stage.WON)),
-        "disputes": Count("dispute", filter=cohort),
-        "upheld": Count("dispute", filter=cohort & Q(dispute__outcome=Dispute.Outcome.UPHELD)),
-        "rejected": Count("dispute", filter=cohort & Q(dispute__outcome=Dispute.Outcome.REJECTED)),
-    }
+def _sum(days: list[dict], names: tuple[str, ...]) -> dict[str, Any]:
+    row: dict[str, Any] = dict.fromkeys(names, 0)
+    revenue = None
+    for day in days:
+        for name in names:
+            row[name] += day[name]
+        if day["revenue"] is not None:
+            revenue = (revenue or Decimal(0)) + Decimal(day["revenue"])
+    row["revenue"] = revenue
+    return row
 
 
-def _no_leads() -> dict:
-    zero: tuple[str, ...] = (
-        "leads",
-        "called",
-        "within_15",
-        "within_20",
-        "within_warn",
-        "within_breach",
-    )
-    zero += ("new", "checked", "converted", "junk")
-    more = ("accepted", "won", "disputes", "upheld", "rejected")
-    return {**dict.fromkeys(zero + more, 0), "revenue": None, "median": None, "p90": None}
+def _most_first(counts) -> list[tuple[str, int]]:
+    """Counts by name over the days, most first (ties by name)."""
+    total: Counter = Counter()
+    for day in counts:
+        total.update(day)
+    return sorted(total.items(), key=lambda item: (-item[1], item[0]))
 
 
 def _qualification(row: dict) -> dict:
@@ -174,60 +119,63 @@ def sales_figures(team: Team, period: Period) -> dict:
 
 
 def sales_report(teams: list[Team], periods: list[Period]) -> dict[int, list[dict]]:
-    """Each sales team's figures for each period, grouped like qualification_report."""
-    handoffs = Handoff.objects.filter(team__in=teams, **_range("handed_off_at", periods))
-    counts = _split(
-        handoffs.values("team").annotate(**_per_period(periods, "handed_off_at", _handoff_counts)),
-        "team",
-    )
-    deals = Deal.objects.filter(team__in=teams, **_range("closed_at", periods))
-    closed = _split(
-        deals.values("team").annotate(**_per_period(periods, "closed_at", _closed_counts)),
-        "team",
-    )
+    """Each sales team's figures for each period, added up from its days."""
+    days = _team_days(teams, periods)
+    names = _closer_names({int(c) for day in days.values() for c in day["closers"]})
     report: dict[int, list[dict]] = {}
-    for span, period in enumerate(periods):
-        closers = closer_figures(closed_deals(deals, period))
-        for team in teams:
-            c = {**dict.fromkeys(_handoff_counts(Q()), 0), **counts.get((team.pk, span), {})}
-            d: dict[str, Any] = {"closed_won": 0, "closed_lost": 0, "revenue": None}
-            d.update(closed.get((team.pk, span), {}))
-            won_lost = d["closed_won"] + d["closed_lost"]
+    for team in teams:
+        for period in periods:
+            own = [days[(team.pk, d)] for d in _period_days(period)]
+            c = _sum(own, rollups.SALES_COUNTS)
+            won_lost = c["closed_won"] + c["closed_lost"]
             report.setdefault(team.pk, []).append(
                 {
                     **c,
-                    **d,
-                    "revenue": money(d["revenue"]),
+                    "revenue": money(c["revenue"]),
                     "disputes_open": c["disputes"] - c["upheld"] - c["rejected"],
                     "handoff_to_accepted": share(c["accepted"], c["handoffs"]),
                     "handoff_to_won": share(c["won"], c["handoffs"]),
-                    "win_rate": share(d["closed_won"], won_lost),
+                    "win_rate": share(c["closed_won"], won_lost),
                     "disputes_per_100": share(c["disputes"], c["handoffs"]),
-                    "closers": closers.get(team.pk, []),
+                    "closers": _closers(own, names),
                 }
             )
     return report
 
 
-def _handoff_counts(received: Q) -> dict:
-    return {
-        "handoffs": Count("id", filter=received),
-        "accepted": Count("id", filter=received & Q(deal__accepted_at__isnull=False)),
-        "won": Count("id", filter=received & Q(deal__stage=Deal.Stage.WON)),
-        "returned": Count("id", filter=received & Q(deal__stage=Deal.Stage.RETURNED)),
-        "disputes": Count("dispute", filter=received),
-        "upheld": Count("dispute", filter=received & Q(dispute__outcome=Dispute.Outcome.UPHELD)),
-        "rejected": Count(
-            "dispute", filter=received & Q(dispute__outcome=Dispute.Outcome.REJECTED)
-        ),
-    }
+def _closers(days: list[dict], names: dict[int, tuple[str, str]]) -> list[dict]:
+    """Per closer of the team: deals won and lost in the period, win rate, revenue; by
+    revenue, most first (a closer with no win first, as PostgreSQL sorts NULL), then login."""
+    totals: dict[int, list] = {}
+    for day in days:
+        for closer, (won, lost, revenue) in day["closers"].items():
+            total = totals.setdefault(int(closer), [0, 0, None])
+            total[0] += won
+            total[1] += lost
+            if revenue is not None:
+                total[2] = (total[2] or Decimal(0)) + Decimal(revenue)
+    order = sorted(
+        totals.items(),
+        key=lambda item: (item[1][2] is not None, -(item[1][2] or 0), names[item[0]][1]),
+    )
+    return [
+        {
+            "closer": names[closer][0],
+            "won": won,
+            "lost": lost,
+            "revenue": money(revenue),
+            "win_rate": share(won, won + lost),
+        }
+        for closer, (won, lost, revenue) in order
+    ]
 
 
-def _closed_counts(closed: Q) -> dict:
+def _closer_names(ids: set[int]) -> dict[int, tuple[str, str]]:
+    """{id: (full name or login, login)}."""
+    users = get_user_model().objects.filter(pk__in=ids)
     return {
-        "closed_won": Count("id", filter=closed & Q(stage=Deal.Stage.WON)),
-        "closed_lost": Count("id", filter=closed & Q(stage=Deal.Stage.LOST)),
-        "revenue": Sum("amount", filter=closed & Q(stage=Deal.Stage.WON)),
+        u.pk: (f"{u.first_name} {u.last_name}".strip() or u.get_username(), u.get_username())
+        for u in users
     }
 
 
@@ -235,176 +183,44 @@ def closed_deals(deals: QuerySet[Deal], period: Period) -> QuerySet[Deal]:
     return deals.filter(closed_at__gte=period.start, closed_at__lt=period.end)
 
 
-def closer_figures(deals: QuerySet[Deal]) -> dict[int, list[dict]]:
-    """Per team and closer: deals won and lost, win rate, revenue (one period: the order
-    is the database's, by revenue)."""
-    rows = (
-        deals.filter(closer__isnull=False)
-        .values("team", "closer", "closer__first_name", "closer__last_name", "closer__username")
-        .annotate(
-            won=Count("id", filter=Q(stage=Deal.Stage.WON)),
-            lost=Count("id", filter=Q(stage=Deal.Stage.LOST)),
-            revenue=Sum("amount", filter=Q(stage=Deal.Stage.WON)),
+def _breaches(days: list[tuple[date, dict]]) -> dict[str, Any]:
+    """SLA breaches by the hour of day (0–23) and the weekday (Monday first) they were due,
+    in the team's zone: where the head needs more people."""
+    hours = [sum(hour) for hour in zip(*(day["breach_hours"] for _, day in days), strict=True)]
+    hours = hours or [0] * 24
+    weekdays = [0] * 7
+    for day_date, day in days:
+        weekdays[day_date.isoweekday() - 1] += sum(day["breach_hours"])
+    return {"hours": hours, "weekdays": weekdays, "total": sum(hours)}
+
+
+def _weekly(days: list[tuple[date, dict]]) -> list[dict]:
+    """Leads, conversions and reaction week by week (weeks start on Monday, local time); a
+    week at the period's edge counts only its days in the period."""
+    weeks: dict[date, dict] = {}
+    for day_date, day in days:
+        week = weeks.setdefault(
+            day_date - timedelta(days=day_date.weekday()),
+            {"leads": 0, "converted": 0, "within_15": 0, "called": 0, "reactions": 0},
         )
-        .order_by("team", "-revenue", "closer__username")
-    )
-    found: dict[int, list[dict]] = {}
-    for r in rows:
-        found.setdefault(r["team"], []).append(
+        for name in week:
+            week[name] += day[name]
+    found = []
+    for monday, week in sorted(weeks.items()):
+        if not week["leads"]:
+            continue
+        (median,) = histogram.percentiles(week["reactions"], (0.5,))
+        found.append(
             {
-                "closer": _name(r, "closer"),
-                "won": r["won"],
-                "lost": r["lost"],
-                "revenue": money(r["revenue"]),
-                "win_rate": share(r["won"], r["won"] + r["lost"]),
+                "week": monday,
+                "leads": week["leads"],
+                "converted": week["converted"],
+                "reaction_median": _minutes(median),
+                "within_15_share": share(week["within_15"], week["called"]),
             }
         )
     return found
 
 
-def breaches(teams: list[Team], periods: list[Period]) -> dict[tuple, list[tuple]]:
-    """SLA breaches per team and period as (hour, weekday, count) cells, in the teams' zone:
-    hour and weekday in one pass, at most 168 groups per team."""
-    zone = periods[0].zone
-    raised = Deadline.objects.filter(
-        lead__team__in=teams,
-        kind=BREACH.code,
-        raised_at__isnull=False,
-        **_range("due_at", periods),
-    )
-    cells = (
-        raised.annotate(
-            h=ExtractHour("due_at", tzinfo=zone), d=ExtractIsoWeekDay("due_at", tzinfo=zone)
-        )
-        .values("lead__team", "h", "d")
-        .annotate(**_per_period(periods, "due_at", lambda due: {"n": Count("id", filter=due)}))
-        .order_by()
-    )
-    found: dict[tuple, list[tuple]] = {}
-    for key, row in _split(cells, "lead__team", keep=("h", "d")).items():
-        for cell in row:
-            if cell["n"]:
-                found.setdefault(key, []).append((cell["h"], cell["d"], cell["n"]))
-    return found
-
-
-def _breaches(cells: list[tuple]) -> dict[str, Any]:
-    """By hour of day (0–23) and by weekday (Monday first): where the head needs more
-    people."""
-    hours, weekdays = [0] * 24, [0] * 7
-    for hour, day, n in cells:
-        hours[int(hour)] += n
-        weekdays[int(day) - 1] += n
-    return {"hours": hours, "weekdays": weekdays, "total": sum(hours)}
-
-
-def _weekly(leads: QuerySet[Lead], periods: list[Period]) -> dict[tuple, list[dict]]:
-    """Leads, conversions and reaction week by week (weeks start on Monday, local time)."""
-
-    def week_counts(cohort: Q) -> dict:
-        counts: dict[str, Aggregate] = {
-            "leads": Count("id", filter=cohort),
-            "converted": Count("id", filter=cohort & Q(state=Lead.State.CONVERTED)),
-            "within_15": Count("id", filter=cohort & Q(reaction_minutes__lte=15)),
-            "called": Count("id", filter=cohort & Q(first_attempt_at__isnull=False)),
-        }
-        if connection.vendor == "postgresql":
-            counts["median"] = Percentile("reaction_minutes", 0.5, filter=cohort)
-        return counts
-
-    weeks = (
-        leads.annotate(week=TruncWeek("created_at", tzinfo=periods[0].zone))
-        .values("team", "week")
-        .annotate(**_per_period(periods, "created_at", week_counts))
-        .order_by("team", "week")
-    )
-    found: dict[tuple, list[dict]] = {}
-    for (team, span), rows in _split(weeks, "team", keep=("week",)).items():
-        for week in rows:
-            if not week["leads"]:
-                continue  # a week at the edge: its leads are all in the other period
-            median = week.get("median")
-            if connection.vendor != "postgresql":
-                in_week = Lead.objects.filter(
-                    _within("created_at", periods[span]),
-                    team=team,
-                    created_at__gte=week["week"],
-                    created_at__lt=week["week"] + timedelta(days=7),
-                )
-                (median,) = percentiles(in_week, "reaction_minutes", (0.5,))
-            found.setdefault((team, span), []).append(
-                {
-                    "week": week["week"].date(),
-                    "leads": week["leads"],
-                    "converted": week["converted"],
-                    "reaction_median": _minutes(median),
-                    "within_15_share": share(week["within_15"], week["called"]),
-                }
-            )
-    return found
-
-
-def _by(rows: QuerySet, field: str, periods: list[Period]) -> dict[tuple, list[tuple[str, int]]]:
-    """Counts by `field` per team and period, most first. A query per period: the order
-    (and its ties, in the database's collation) is the database's."""
-    found: dict[tuple, list[tuple[str, int]]] = {}
-    for span, period in enumerate(periods):
-        counted = (
-            rows.filter(_within("created_at", period))
-            .values("team", field)
-            .annotate(n=Count("id"))
-            .order_by("team", "-n", field)
-        )
-        for r in counted:
-            found.setdefault((r["team"], span), []).append((r[field] or "—", r["n"]))
-    return found
-
-
-def _within(field: str, period: Period) -> Q:
-    return Q(**{f"{field}__gte": period.start, f"{field}__lt": period.end})
-
-
-def _range(field: str, periods: list[Period]) -> dict:
-    """One range over all the periods: a single index range (an OR of ranges would not be
-    an index-only scan)."""
-    if len({p.zone for p in periods}) != 1:
-        raise ValueError("periods of one time zone")
-    first, end = min(p.start for p in periods), max(p.end for p in periods)
-    return {f"{field}__gte": first, f"{field}__lt": end}
-
-
-def _per_period(periods: list[Period], field: str, aggregates) -> dict:
-    """`aggregates(filter)` for each period, named `<name>__p<index>`."""
-    return {
-        f"{name}__p{span}": aggregate
-        for span, period in enumerate(periods)
-        for name, aggregate in aggregates(_within(field, period)).items()
-    }
-
-
-def _split(rows, key: str, keep: tuple = ()) -> dict:
-    """Rows of _per_period aggregates grouped by `key`, split into (key, period index):
-    a dict of the figures, or with `keep` (more grouping columns) a list of them."""
-    found: dict = {}
-    for row in rows:
-        parts: dict[int, dict] = {}
-        for column, value in row.items():
-            name, named, span = column.rpartition("__p")
-            if named and span.isdigit():
-                parts.setdefault(int(span), {})[name] = value
-        for span, figures in parts.items():
-            if keep:
-                extra = {k: row[k] for k in keep}
-                found.setdefault((row[key], span), []).append({**extra, **figures})
-            else:
-                found[(row[key], span)] = figures
-    return found
-
-
 def _minutes(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
-
-
-def _name(row: dict, prefix: str) -> str:
-    full = f"{row[f'{prefix}__first_name']} {row[f'{prefix}__last_name']}".strip()
-    return full or row[f"{prefix}__username"]

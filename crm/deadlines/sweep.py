@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from crm.deadlines import registry
 from crm.deadlines.models import Deadline
+from crm.deadlines.signals import raised as deadlines_raised
 from crm.lib import sql
 from crm.notifications.models import Notification
 from crm.notifications.services import WebhookPost, add_deliveries
@@ -46,6 +47,7 @@ def sweep(now: datetime | None = None, limit: int = SWEEP_LIMIT) -> int:
         notes = _notify_told(claimed, now, kinds, subjects)
         webhooks = _webhooks(claimed, notes, kinds, subjects)
         add_deliveries([note_id for note_id, *_rest in notes], webhooks, now)
+        deadlines_raised.send(sender=Deadline, ids=claimed, now=now)
     return len(claimed)
 
 

@@ -1,0 +1,80 @@
+"""Writes that change a closed day of the team report mark it (reports/rollups.py: touch).
+
+Saved models go through these receivers; the writes that send no post_save send a signal of
+their app's own (the CSV import, a dispute's ruling, the SLA sweep's breaches)."""
+
+from django.db.models.signals import post_init, post_save
+from django.dispatch import receiver
+
+from crm.deadlines.models import Deadline
+from crm.deadlines.signals import raised as deadlines_raised
+from crm.teams.models import Team
+from deals.models import Deal
+from handoff.models import Dispute, Handoff
+from handoff.signals import ruled
+from leads.alerts import BREACH
+from leads.models import Lead
+from leads.signals import imported
+from reports import rollups
+
+
+@receiver(post_save, sender=Lead)
+def lead_saved(sender, instance: Lead, **kwargs) -> None:
+    # Its cohort day: its state, first call, reaction, source or junk reason changed.
+    rollups.touch([(instance.team_id, instance.created_at)])
+
+
+@receiver(post_save, sender=Deal)
+def deal_saved(sender, instance: Deal, **kwargs) -> None:
+    rollups.touch_deal(instance)
+
+
+@receiver(post_save, sender=Dispute)
+def dispute_saved(sender, instance: Dispute, **kwargs) -> None:
+    rollups.touch_deal(instance.deal)
+
+
+@receiver(ruled)
+def dispute_ruled(sender, dispute: Dispute, **kwargs) -> None:
+    rollups.touch_deal(dispute.deal)
+
+
+@receiver(imported)
+def leads_imported(sender, leads: list[Lead], **kwargs) -> None:
+    # Rows may arrive with their creation dates: their days of the team report change.
+    rollups.touch((lead.team_id, lead.created_at) for lead in leads)
+
+
+@receiver(post_save, sender=Handoff)
+def handoff_saved(sender, instance: Handoff, **kwargs) -> None:
+    rollups.touch([(instance.team_id, instance.handed_off_at)])
+
+
+@receiver(deadlines_raised)
+def deadlines_raised_late(sender, ids: list[int], **kwargs) -> None:
+    """Breaches count on the day they were due: one raised over GRACE late (beat was down)
+    changes a day that may be built. One indexed read per sweep that raised anything."""
+    late = Deadline.objects.filter(
+        pk__in=ids, kind=BREACH.code, lead__isnull=False, due_at__lt=rollups.recent()
+    )
+    rollups.touch(late.values_list("lead__team_id", "due_at"))
+
+
+SLA_FIELDS = ("time_zone", "sla_warn_minutes", "sla_breach_minutes")
+LOADED = "_report_cut"  # the fields as loaded, on the instance
+
+
+@receiver(post_init, sender=Team)
+def team_loaded(sender, instance: Team, **kwargs) -> None:
+    # None when a field was not loaded (.only()): such a save is not judged.
+    loaded = all(f in instance.__dict__ for f in SLA_FIELDS)
+    setattr(instance, LOADED, tuple(instance.__dict__[f] for f in SLA_FIELDS) if loaded else None)
+
+
+@receiver(post_save, sender=Team)
+def team_saved(sender, instance: Team, created: bool, **kwargs) -> None:
+    cut = tuple(getattr(instance, f) for f in SLA_FIELDS)
+    before = getattr(instance, LOADED, None)
+    if not created and before is not None and cut != before:
+        rollups.forget(instance)
+    setattr(instance, LOADED, cut)
