@@ -403,6 +403,9 @@ def main() -> None:
         loads = {}
         for clients in args.clients:
             loads[clients] = measure(targets, clients, args)
+            for target in targets:  # as soon as it is known: a long run may be cut short
+                t = target.times[clients]
+                print(f"  {target.label:<44} p50 {pct(t, 0.5):8.1f} ms  p95 {pct(t, 0.95):8.1f} ms")
             print(
                 f"  {clients} client(s) done, load average {loads[clients][0]:.1f} -> "
                 f"{loads[clients][1]:.1f}",
