@@ -169,8 +169,17 @@ def menu(user: User) -> dict[str, bool]:
     """Which header links the user sees: exactly the pages that will not refuse them."""
     if not user.is_authenticated:
         return {}
-    leads, deals, heads = works_leads(user), works_deals(user), heads_teams(user)
-    heads_leads = heads and heads_qualification(user)
+    # One query on every page instead of one per test: the kinds of the teams the user sees,
+    # and of those they manage. The same answers as works_leads, works_deals, heads_teams,
+    # heads_qualification, teams_seen(...).exists() and may_open_settings.
+    if is_admin(user):
+        seen = managed = set(Team.objects.values_list("kind", flat=True).distinct())
+    else:
+        pairs = set(teams_seen(user).values_list("kind", "manager_id"))
+        seen = {kind for kind, _manager in pairs}
+        managed = {kind for kind, manager in pairs if manager == user.pk}
+    leads, deals, heads = Team.Kind.QUALIFICATION in seen, Team.Kind.SALES in seen, bool(managed)
+    heads_leads = Team.Kind.QUALIFICATION in managed
     return {
         "queue": leads,
         "new_lead": leads,
@@ -179,8 +188,8 @@ def menu(user: User) -> dict[str, bool]:
         "sla": heads_leads,
         "disputes": leads or deals,
         "reports": heads,
-        "leaderboard": teams_seen(user).exists(),
-        "settings": may_open_settings(user),
+        "leaderboard": bool(seen),
+        "settings": is_admin(user) or heads,
         "admin_site": may_open_admin_site(user),
     }
 
