@@ -323,7 +323,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crm.notifications.tasks.retry_deliveries",
         "schedule": SLA_SWEEP_SECONDS,
     },
-    "sweep-exports": {"task": "leads.tasks.sweep_exports", "schedule": 3600},
+    "sweep-exports": {"task": "leads.tasks.sweep_exports", "schedule": 600},
     "refresh-rollups": {
         "task": "reports.tasks.refresh_rollups",
         "schedule": ROLLUP_REFRESH_SECONDS,

@@ -22,7 +22,7 @@ from django.contrib.auth.models import User
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import connections, transaction
-from django.db.models import CharField, F, Func, QuerySet, Value
+from django.db.models import CharField, F, Func, Q, QuerySet, Value
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -299,7 +299,10 @@ def export_job_run(job_id: int, using: str | None = None, progress_every: int = 
     """Write the job's file: the rows in the requester's language and zone, the progress saved
     as it goes. Any failure is recorded on the job with its reason."""
     queued = ExportJob.objects.filter(pk=job_id, state=ExportJob.State.QUEUED)
-    if not queued.update(state=ExportJob.State.RUNNING):
+    started = queued.update(
+        state=ExportJob.State.RUNNING, heartbeat_at=timezone.now(), attempts=F("attempts") + 1
+    )
+    if not started:
         return  # a repeated message: the job ran (or runs) already
     job = ExportJob.objects.select_related("requested_by").get(pk=job_id)
     try:
@@ -346,7 +349,7 @@ def write_csv(
         buffer.truncate()
         done += len(chunk)
         if job_id is not None and done % progress_every < 1000:
-            ExportJob.objects.filter(pk=job_id).update(rows_done=done)
+            ExportJob.objects.filter(pk=job_id).update(rows_done=done, heartbeat_at=timezone.now())
     raw.write(buffer.getvalue().encode())  # the titles, when there is no row
     return done
 
@@ -372,13 +375,27 @@ def export_job_for(user: User, job_id: int) -> ExportJob:
     return export_jobs_of(user).get(pk=job_id)
 
 
+EXPORT_ATTEMPTS = 3  # a job that kills its worker each time is not tried forever
+# A running job's worker writes its progress every few seconds; silent this long, it died.
+EXPORT_STALL = timedelta(minutes=10)
+
+
 def exports_sweep(now=None) -> int:
-    """Beat, hourly: jobs queued for over ten minutes (their message lost with a broker that
-    was down) are sent again; finished exports older than EXPORT_KEEP_DAYS go, their files
-    with them. The number deleted."""
+    """Beat, every ten minutes: jobs queued for over ten minutes (their message lost with a
+    broker that was down) are sent again, and so are running jobs whose worker fell silent
+    (killed mid-file) — failed after EXPORT_ATTEMPTS; finished exports older than
+    EXPORT_KEEP_DAYS go, their files with them. The number deleted."""
     now = now or timezone.now()
-    waiting = ExportJob.objects.filter(
-        state=ExportJob.State.QUEUED, created_at__lt=now - timedelta(minutes=10)
+    stalled = ExportJob.objects.filter(
+        state=ExportJob.State.RUNNING,
+        heartbeat_at__lt=now - EXPORT_STALL,
+    )
+    for job in stalled.filter(attempts__gte=EXPORT_ATTEMPTS):
+        with translation.override(job.language):
+            _fail(job, _("The export stopped on the server %(n)s times.") % {"n": job.attempts})
+    stalled.update(state=ExportJob.State.QUEUED, rows_done=0)
+    waiting = ExportJob.objects.filter(state=ExportJob.State.QUEUED).filter(
+        Q(created_at__lt=now - timedelta(minutes=10)) | Q(attempts__gt=0)
     )
     for job_id in waiting.values_list("id", flat=True):
         _enqueue(job_id)  # run once however often sent: export_job_run starts only a queued job

@@ -820,6 +820,10 @@ class ExportJob(models.Model):
     error = models.TextField(_("reason it failed"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # A running job's worker says it is alive with each progress step; one silent for
+    # exports.EXPORT_STALL died under it (killed, restarted) and the sweep runs it again.
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
 
     class Meta:
         verbose_name = _("export")

@@ -13,5 +13,6 @@ def run_export(job_id: int) -> None:
 
 @shared_task(ignore_result=True)
 def sweep_exports() -> None:
-    """Beat: lost jobs sent again; finished exports older than EXPORT_KEEP_DAYS deleted."""
+    """Beat: lost and stalled jobs sent again; finished exports older than EXPORT_KEEP_DAYS
+    deleted."""
     exports.exports_sweep()

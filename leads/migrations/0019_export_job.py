@@ -27,6 +27,8 @@ class Migration(migrations.Migration):
                 ('error', models.TextField(blank=True, verbose_name='reason it failed')),
                 ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
                 ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished at')),
+                ('heartbeat_at', models.DateTimeField(blank=True, null=True, verbose_name='last sign of life')),
+                ('attempts', models.PositiveSmallIntegerField(default=0, verbose_name='attempts')),
                 ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='requested by')),
             ],
             options={

@@ -262,3 +262,31 @@ def test_a_job_whose_message_was_lost_is_sent_again(world, leads, monkeypatch):
     )  # just asked: its message is on its way
     exports.exports_sweep()
     assert sent == [lost.pk]
+
+
+def test_a_job_whose_worker_died_mid_file_runs_again_and_fails_after_three_tries(
+    world, leads, monkeypatch
+):
+    sent = []
+    monkeypatch.setattr(exports, "_enqueue", sent.append)
+    job = exports.export_job_start(world.qualifier, {}, "ru", "UTC")
+    running = ExportJob.objects.filter(pk=job.pk)
+    for attempt in (1, 2, 3):
+        running.update(
+            state=ExportJob.State.RUNNING,
+            attempts=attempt,
+            heartbeat_at=timezone.now() - timedelta(minutes=5),
+        )
+        exports.exports_sweep()  # still writing: left alone
+        assert running.get().state == ExportJob.State.RUNNING
+        running.update(heartbeat_at=timezone.now() - timedelta(minutes=11))  # the worker died
+        exports.exports_sweep()
+        if attempt < 3:
+            assert running.get().state == ExportJob.State.QUEUED
+            assert sent[-1] == job.pk
+            exports.export_job_run(job.pk)  # the next worker writes it whole
+            assert running.get().state == ExportJob.State.DONE
+            assert running.get().attempts == attempt + 1
+    job = running.get()
+    assert job.state == ExportJob.State.FAILED
+    assert "3" in job.error and "сервере" in job.error  # in the requester's language
