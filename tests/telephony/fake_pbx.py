@@ -6,11 +6,13 @@ import base64
 import hashlib
 import hmac
 import json
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 @dataclass
@@ -89,3 +91,35 @@ class FakePbx:
         }
         url = f"{self.base_url}/api/v1/telephony/generic/{self.url_key}/"
         return _send(urllib.request.Request(url, body, headers=headers))
+
+
+class CommandReceiver:
+    """The PBX's command API: records each command's path and form, answers as Mango does
+    ({"result": 1000} when it takes the command), or with a refusal code when told to."""
+
+    def __init__(self, refuse_with: int | None = None) -> None:
+        self.commands: list[tuple[str, dict]] = []
+        self.refuse_with = refuse_with
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                form = dict(urllib.parse.parse_qsl(body.decode()))
+                receiver.commands.append((self.path, form))
+                answer = json.dumps({"result": receiver.refuse_with or 1000}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/vpbx/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
