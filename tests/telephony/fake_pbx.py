@@ -94,8 +94,9 @@ class FakePbx:
 
 
 class CommandReceiver:
-    """The PBX's command API: records each command's path and form, answers as Mango does
-    ({"result": 1000} when it takes the command), or with a refusal code when told to."""
+    """The PBX's command API: records each command's path and form (Mango, POST) or headers
+    (Zadarma, GET), answers as each does when it takes the command (Mango {"result": 1000},
+    Zadarma {"status": "success"}), or refuses when told to."""
 
     def __init__(self, refuse_with: int | None = None) -> None:
         self.commands: list[tuple[str, dict]] = []
@@ -112,6 +113,15 @@ class CommandReceiver:
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
                 self.wfile.write(answer)
+
+            def do_GET(self) -> None:  # Zadarma's API: GET with an Authorization header
+                receiver.commands.append((self.path, dict(self.headers)))
+                status = "error" if receiver.refuse_with else "success"
+                answer = {"status": status, "message": f"refused {receiver.refuse_with}"}
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(json.dumps(answer).encode())
 
             def log_message(self, *args) -> None:
                 pass
