@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "leads",
+    "telephony",
     "deals",
     "handoff",
     "reports",

@@ -72,6 +72,8 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("settings/", include("setup.urls")),
     path("api/v1/", include((api_v1, "api"))),
+    # The PBXs' event addresses (README, "Telephony") and the workspace's call panel.
+    path("", include("telephony.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     # Browsers ask for it on pages that name no icon (the admin's, the API docs).

@@ -20,6 +20,7 @@ from deals import services as deals
 from deals.models import VisitSlot
 from handoff.disputes import dispute_raise
 from leads.models import ExportJob, JunkReason, LeadImport, LeadSource
+from telephony.models import PbxConnection
 from tests.factories import UserFactory, make_criterion, make_deal, make_lead
 from tests.security.routes import named_routes
 
@@ -155,6 +156,14 @@ EXPECTED = {
     "setup:source_rotate": rule("POST", "source", 302, 403, 403, 302, 404, 403, 403, 302),
     "setup:teams": rule("GET", None, 302, 403, 403, 200, 200, 403, 403, 200),
     "setup:team_edit": rule("GET", "team", 302, 403, 403, 200, 404, 403, 403, 200),
+    # Telephony: the workspace's call panel as the lead (a user without an extension is told)
+    "telephony:panel": rule("GET", "lead", 302, 200, 404, 200, 404, 404, 404, 200),
+    "telephony:call": rule("POST", "lead", 302, 200, 404, 200, 404, 404, 404, 200),
+    # The PBXs' addresses: the signature decides, not a login (unsigned: 403; Zadarma's
+    # unsigned body names no event, a 400 before any signature can be checked).
+    "telephony:mango": rule("POST", "mango", 403, 403, 403, 403, 403, 403, 403, 403),
+    "telephony:zadarma": rule("POST", "zadarma", 400, 400, 400, 400, 400, 400, 400, 400),
+    "telephony:generic": rule("POST", "generic", 403, 403, 403, 403, 403, 403, 403, 403),
 }
 
 
@@ -201,6 +210,10 @@ def objects(world, settings, tmp_path) -> dict:
         requested_by=world.qualifier, language="en", time_zone="UTC", state=ExportJob.State.DONE
     )
     export.file.save("leads.csv", ContentFile(b"\xef\xbb\xbfId\r\n"))
+    pbx = {
+        provider: PbxConnection.objects.create(team=world.team, provider=provider, api_secret="s")
+        for provider in ("mango", "zadarma", "generic")
+    }
     return {
         "users": {
             "qualifier": world.qualifier,
@@ -225,6 +238,9 @@ def objects(world, settings, tmp_path) -> dict:
         "team": {"pk": world.team.pk},
         "reason_kind": {"kind": "junk"},
         "reason": {"kind": "junk", "pk": JunkReason.objects.get().pk},
+        "mango": {"key": pbx["mango"].url_key, "kind": "call"},
+        "zadarma": {"key": pbx["zadarma"].url_key},
+        "generic": {"key": pbx["generic"].url_key},
     }
 
 
