@@ -92,6 +92,12 @@ def works_deals(user: User) -> bool:
     return teams_seen(user).filter(kind=Team.Kind.SALES).exists()
 
 
+def may_search(user: User) -> bool:
+    """The header's search box and its page: whoever sees leads or deals (what they find is
+    scoped by the same getters as every page), and an admin."""
+    return is_admin(user) or works_leads(user) or works_deals(user)
+
+
 def keeps_visit_slots(user: User) -> bool:
     """A closer's own free time for site visits."""
     return has_role(user, Role.CLOSER)
@@ -180,6 +186,7 @@ def menu(user: User) -> dict[str, bool]:
         "disputes": leads or deals,
         "reports": heads,
         "leaderboard": teams_seen(user).exists(),
+        "search": is_admin(user) or leads or deals,
         "settings": may_open_settings(user),
         "admin_site": may_open_admin_site(user),
     }

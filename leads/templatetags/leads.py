@@ -1,12 +1,15 @@
 from datetime import datetime
 
 from django import template
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from crm.lib.phones import international, tel_uri
 from leads.alerts import sla_state
 from leads.models import Lead
+from leads.search import Query, highlight_spans
 
 register = template.Library()
 
@@ -58,3 +61,15 @@ def contact_fields(note: str) -> str:
     labels = {field.name: field.verbose_name for field in Lead._meta.fields}
     labels["phone2"] = _("second phone")  # events written before the phones became points
     return ", ".join(str(labels.get(name, name)) for name in note.split(",") if name)
+
+
+@register.filter
+def highlight(value: str, query: Query) -> str:
+    """The value with what the search query matched in <mark> (leads.search.highlight_spans),
+    every piece escaped."""
+    return mark_safe(  # noqa: S308 - every piece is escaped here
+        "".join(
+            format_html("<mark>{}</mark>", piece) if marked else conditional_escape(piece)
+            for piece, marked in highlight_spans(query, str(value or ""))
+        )
+    )
