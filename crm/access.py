@@ -92,6 +92,12 @@ def works_deals(user: User) -> bool:
     return teams_seen(user).filter(kind=Team.Kind.SALES).exists()
 
 
+def may_search(user: User) -> bool:
+    """The header's search box and its page: whoever sees leads or deals (what they find is
+    scoped by the same getters as every page), and an admin."""
+    return is_admin(user) or works_leads(user) or works_deals(user)
+
+
 def keeps_visit_slots(user: User) -> bool:
     """A closer's own free time for site visits."""
     return has_role(user, Role.CLOSER)
@@ -189,6 +195,7 @@ def menu(user: User) -> dict[str, bool]:
         "disputes": leads or deals,
         "reports": heads,
         "leaderboard": bool(seen),
+        "search": is_admin(user) or leads or deals,
         "settings": is_admin(user) or heads,
         "admin_site": may_open_admin_site(user),
     }

@@ -97,7 +97,8 @@ class IdOrSlugField(serializers.SlugRelatedField):
     def to_internal_value(self, data: object) -> object:
         queryset = self.get_queryset()
         if queryset is not None and (
-            isinstance(data, int) or (isinstance(data, str) and data.isdigit())
+            # isascii: "²" is a digit to str.isdigit() but no number to int()
+            isinstance(data, int) or (isinstance(data, str) and data.isascii() and data.isdigit())
         ):
             try:
                 return queryset.get(pk=int(data))

@@ -31,6 +31,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # OpClass in index expressions (the search's trigram indexes, PostgreSQL only); on SQLite
+    # it does nothing.
+    "django.contrib.postgres",
     "django_filters",
     "rest_framework",
     "rest_framework.authtoken",

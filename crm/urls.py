@@ -13,6 +13,7 @@ from rest_framework.routers import DefaultRouter
 from crm.health.views import healthz
 from crm.notifications.api import NotificationViewSet
 from deals.api import DealViewSet, LossReasonViewSet
+from deals.views import search
 from handoff import api as handoff_api
 from leads.api import (
     CriterionViewSet,
@@ -65,6 +66,7 @@ urlpatterns = [
     # The user's own page: their API token.
     path("accounts/profile/", include("crm.accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("search/", search, name="search"),
     path("leads/", include("leads.urls")),
     path("", include("handoff.urls")),
     path("deals/", include("deals.urls")),

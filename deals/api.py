@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+import django_filters
 from django.contrib.auth.models import User
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.utils.translation import gettext as _
@@ -12,10 +13,12 @@ from crm.api import IdOrSlugField, NewestFirst
 from crm.lib.http import AuthedApiRequest
 from deals import services
 from deals.models import Company, Contact, Deal, LossReason
+from deals.search import deal_parts, one_queryset
 from deals.selectors import deal_get_for_user, deals_visible_to
 from leads import channels
-from leads.api import EmailSerializer, PhoneSerializer
+from leads.api import SEARCH_HELP, EmailSerializer, PhoneSerializer, search_filter
 from leads.models import Answer, ContactAttempt, Criterion, Lead, LeadEvent
+from leads.search import Query
 
 
 class HandedOverAnswerSerializer(serializers.ModelSerializer):
@@ -203,12 +206,35 @@ def _valid(serializer_class: type[serializers.Serializer], request: AuthedApiReq
     return serializer.validated_data
 
 
+SEARCH_HELP_DEALS = (
+    SEARCH_HELP + " Deals match through their contact (any of its phones and e-mails, its name and "
+    "primary e-mail) or their company's name."
+)
+
+
+def _deal_match(deals: QuerySet[Deal], query: Query) -> QuerySet[Deal]:
+    return one_queryset(deals, deal_parts(deals, query))
+
+
+class DealFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        method="search", label="Search", help_text=SEARCH_HELP_DEALS, max_length=100
+    )
+
+    class Meta:
+        model = Deal
+        fields = ["q", "stage", "team", "closer"]
+
+    def search(self, queryset, name: str, value: str):
+        return search_filter(queryset, name, value, _deal_match)
+
+
 class DealViewSet(viewsets.ReadOnlyModelViewSet):
     request: AuthedApiRequest
     serializer_class = DealSerializer
     lookup_value_regex = r"\d+"
     pagination_class = NewestFirst
-    filterset_fields = ["stage", "team", "closer"]
+    filterset_class = DealFilter
 
     def get_queryset(self):
         return (

@@ -22,6 +22,7 @@ from crm.teams.models import Role
 from deals import services
 from deals.forms import LoseForm, MeetingForm, NoteForm, SlotsForm, WinForm
 from deals.models import CloserStatus, Deal, VisitSlot
+from deals.search import search_all
 from deals.selectors import (
     BoardScope,
     Column,
@@ -35,6 +36,7 @@ from deals.selectors import board as board_columns
 from deals.selectors import board_column as board_page
 from deals.services import deal_actions, deal_blockers
 from leads.models import Lead
+from leads.search import SearchError, parse_query
 
 
 def _board_scope(request: AuthedRequest) -> tuple[BoardScope, bool, bool]:
@@ -342,3 +344,21 @@ def contact(request: AuthedRequest, pk: int) -> HttpResponse:
     return render(
         request, "deals/contact.html", {"contact": person, "deals": deals, "leads": leads}
     )
+
+
+@login_required
+def search(request: AuthedRequest) -> HttpResponse:
+    """The header's search box: leads, deals and contacts the user may see, newest first in
+    each group, what matched shown in each row. An empty or too short query is answered with
+    what to type, never an error."""
+    typed = request.GET.get("q", "")
+    menu = access.menu(request.user)  # the header's, asked once: which groups to search too
+    access.require(menu["search"])  # access.may_search, without asking twice
+    context: dict[str, object] = {"q": typed.strip(), "search_q": typed.strip(), "may": menu}
+    try:
+        query = parse_query(typed)
+    except SearchError as error:
+        context["problem"] = error.messages[0]
+    else:
+        context["results"] = search_all(request.user, query, menu=menu)
+    return render(request, "search.html", context)

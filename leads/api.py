@@ -25,6 +25,7 @@ from leads.models import (
     Lead,
     LeadSource,
 )
+from leads.search import SearchError, lead_match, parse_query
 from leads.selectors import lead_get_for_user, leads_visible_to, queue_teams
 
 
@@ -145,14 +146,39 @@ class JunkInputSerializer(serializers.Serializer):
     note = serializers.CharField(allow_blank=True, default="", max_length=5000)
 
 
+def search_filter(queryset, _name: str, value: str, match):
+    """`?q=`: leads.search's reading of the query, a short one a 400 naming what to type."""
+    try:
+        query = parse_query(value)
+    except SearchError as error:
+        raise serializers.ValidationError({"q": error.messages}) from None
+    return match(queryset, query)
+
+
+SEARCH_HELP = (
+    "Search, as the header's box does: a phone in any written form (at least 4 digits: a "
+    "whole number matches exactly, fewer digits anywhere in any of the phones, e.g. the last "
+    "four), an e-mail (a query with `@`: a whole address or a part of one, any of the "
+    "e-mails), or words (each at least partly in the name, company or primary e-mail; any "
+    "case, ё as е; at least one word of 3 letters). Results stay scoped to what the user may "
+    "see. A query too short for that is a 400 naming what to type."
+)
+
+
 class LeadFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        method="search", label="Search", help_text=SEARCH_HELP, max_length=100
+    )
     source = django_filters.CharFilter(field_name="source__slug")
     created_after = SaneDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = SaneDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Lead
-        fields = ["state", "team", "assignee", "source", "created_after", "created_before"]
+        fields = ["q", "state", "team", "assignee", "source", "created_after", "created_before"]
+
+    def search(self, queryset, name: str, value: str):
+        return search_filter(queryset, name, value, lead_match)
 
 
 def _state(lead: Lead) -> Response:

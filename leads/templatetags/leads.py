@@ -7,6 +7,7 @@ from django import template
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import conditional_escape as esc
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -15,6 +16,7 @@ from crm.lib.phones import international, tel_uri
 from crm.teams.templatetags.people import person
 from leads.alerts import sla_state
 from leads.models import Lead
+from leads.search import Query, highlight_spans
 
 register = template.Library()
 
@@ -141,3 +143,15 @@ def queue_rows(rows: Sequence, now: datetime) -> SafeString:
             )
         )
     return mark_safe("".join(html))  # noqa: S308 - every value above is escaped
+
+
+@register.filter
+def highlight(value: str, query: Query) -> str:
+    """The value with what the search query matched in <mark> (leads.search.highlight_spans),
+    every piece escaped."""
+    return mark_safe(  # noqa: S308 - every piece is escaped here
+        "".join(
+            format_html("<mark>{}</mark>", piece) if marked else esc(piece)
+            for piece, marked in highlight_spans(query, str(value or ""))
+        )
+    )

@@ -21,6 +21,7 @@ TABLE = {
     "may_open_admin_site": (lambda u, o: access.may_open_admin_site(u), N, N, N, N, N, Y, Y, N),
     "works_leads (queue, new lead)": (lambda u, o: access.works_leads(u), Y, N, Y, Y, Y, N, Y, N),
     "works_deals (board)": (lambda u, o: access.works_deals(u), N, Y, Y, N, N, N, Y, N),
+    "may_search (the header's box)": (lambda u, o: access.may_search(u), Y, Y, Y, Y, Y, N, Y, N),
     "keeps_visit_slots": (lambda u, o: access.keeps_visit_slots(u), N, Y, N, N, N, N, N, N),
     "heads_teams (reports)": (lambda u, o: access.heads_teams(u), N, N, Y, Y, N, N, Y, N),
     "heads_qualification (SLA now)": (
@@ -86,11 +87,11 @@ def test_access_rule(rule, objects):
 @pytest.mark.django_db
 def test_the_menu_shows_each_role_only_what_it_can_use(objects):
     shown = {name: {k for k, v in access.menu(u).items() if v} for name, u in objects.users.items()}
-    assert shown["qualifier"] == {"queue", "new_lead", "disputes", "leaderboard"}
-    assert shown["closer"] == {"deals", "disputes", "leaderboard"}
+    assert shown["qualifier"] == {"queue", "new_lead", "disputes", "leaderboard", "search"}
+    assert shown["closer"] == {"deals", "disputes", "leaderboard", "search"}
     assert shown["head"] == {
         *("queue", "new_lead", "import", "deals", "sla", "disputes", "reports", "leaderboard"),
-        "settings",
+        *("settings", "search"),
     }
     assert shown["staff"] == {"admin_site"}
     assert shown["nobody"] == set()

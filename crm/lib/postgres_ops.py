@@ -1,0 +1,37 @@
+"""Migration operations that run on PostgreSQL only, for what SQLite has no use for or cannot
+build (a GIN index with trigram operator classes). They leave the models' state alone: the
+index is the database's affair, invisible to Django's autodetector, so `makemigrations --check`
+is clean on either database and a later migration that remakes a table on SQLite never tries to
+build a GIN index there. On PostgreSQL they run as `AddIndex` / `RemoveIndex` would."""
+
+from django.db.migrations.operations import AddIndex
+
+
+class AddIndexOnPostgres(AddIndex):
+    """`AddIndex` on PostgreSQL; nothing on another database, and nothing in the state.
+    Built `CONCURRENTLY` (the migration must say `atomic = False`): a big table keeps taking
+    writes — the intake goes on — while its index is built."""
+
+    def state_forwards(self, app_label, state):
+        pass
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        model = to_state.apps.get_model(app_label, self.model_name)
+        if self.allow_migrate_model(schema_editor.connection.alias, model):
+            schema_editor.add_index(model, self.index, concurrently=True)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        model = from_state.apps.get_model(app_label, self.model_name)
+        if self.allow_migrate_model(schema_editor.connection.alias, model):
+            schema_editor.remove_index(model, self.index, concurrently=True)
+
+    def describe(self):
+        return f"{super().describe()} (PostgreSQL only)"
+
+    @property
+    def migration_name_fragment(self):
+        return f"{super().migration_name_fragment}_pg"

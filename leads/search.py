@@ -1,0 +1,307 @@
+"""Search: finding a person by what someone typed — a phone in any written form, a name, an
+e-mail, a company (issue 16.1). One reading of the query (`parse_query`), one folding of text
+(`fold`: lower case, ё as е) and the lead's part of the match (`lead_match`); the deals app
+matches its deals and contacts with the same pieces (`deals.search`), and the page shows all
+three.
+
+What a query is:
+- **a phone**: only digits and what people write between them (`+`, spaces, brackets,
+  dashes, dots), at least `MIN_DIGITS` digits. A whole number (it parses as a phone by the
+  intake's rules, `channels.phone_point`) is matched exactly on the stored E.164 values — every
+  phone of the lead, not just the primary one (`LeadContactPoint`, its index
+  `lead_point_value`); fewer digits are looked for anywhere in the stored numbers ("4567",
+  the last digits, or "912 345"), and a leading 8 also as +7 ("8912" finds +7912…).
+- **an e-mail**: anything with an `@`: a whole address exactly, a part of one anywhere in every
+  e-mail of the lead.
+- **words** otherwise: each word (at least one of `MIN_WORD` letters) must appear in the
+  lead's name, company or primary e-mail, in any case, ё and е alike.
+
+On PostgreSQL the contains-matches are served by `pg_trgm` GIN indexes (migration
+`leads 0019`: the stored phone and e-mail values, and `search_text` below); on SQLite they are
+plain scans of the same expressions (`fold` is a Python function registered on each SQLite
+connection, `leads.apps`).
+"""
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import CharField, F, Func, Q, QuerySet, TextField, Value
+from django.db.models.functions import Concat
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
+from crm.lib.phones import PhoneError
+from leads import channels
+from leads.models import Lead, LeadContactPoint
+
+MIN_DIGITS = 4
+MIN_WORD = 3  # a trigram index needs three letters to narrow anything down
+MAX_LENGTH = 100
+LIMIT = 20  # rows per group on the page
+
+PHONE = "phone"
+EMAIL = "email"
+WORDS = "words"
+
+_PHONE_TYPED = re.compile(r"^[\d\s()+\-.]+$")
+
+
+def fold(text: str) -> str:
+    """What the search compares: lower case, ё as е (the SQL spelling is `Folded`)."""
+    return str(text or "").lower().replace("ё", "е")
+
+
+class Folded(Func):
+    """fold() in SQL. PostgreSQL: TRANSLATE(LOWER(x), 'ё', 'е') — the expression the trigram
+    index `lead_search_trgm` holds, so a query with it reads the index (LOWER folds Cyrillic
+    under the database's UTF-8 ctype). SQLite: the Python `fold` registered on the connection,
+    as SQLite's own LOWER knows ASCII only."""
+
+    output_field = TextField()
+    template = "TRANSLATE(LOWER(%(expressions)s), 'ё', 'е')"
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(
+            compiler, connection, template="crm_fold(%(expressions)s)", **extra_context
+        )
+
+
+def search_text(*fields: str) -> Folded:
+    """The folded text of these columns, one space between them (a word never spans two)."""
+    parts: list = []
+    for field in fields:
+        if parts:
+            parts.append(Value(" "))
+        parts.append(field)
+    if len(parts) == 1:
+        return Folded(F(parts[0]))
+    return Folded(Concat(*parts, output_field=CharField()))
+
+
+# The lead's searchable text: what migration 0019 indexes, spelt once.
+LEAD_TEXT_FIELDS = ("name", "company_name", "email")
+
+
+def lead_text() -> Folded:
+    return search_text(*LEAD_TEXT_FIELDS)
+
+
+@dataclass(frozen=True)
+class Query:
+    kind: str  # PHONE, EMAIL or WORDS
+    typed: str
+    digits: str = ""  # PHONE: the digits typed
+    e164: str = ""  # PHONE: the whole number, when the digits make one
+    words: tuple[str, ...] = ()  # WORDS: folded; EMAIL: the folded address
+
+
+class SearchError(ValidationError):
+    """A query too short or empty: the message says what to type."""
+
+
+def parse_query(typed: str | None) -> Query:
+    text = " ".join(str(typed or "").split())[:MAX_LENGTH]
+    if not text:
+        raise SearchError(_("Type a phone, a name, an e-mail or a company to search."))
+    if _PHONE_TYPED.match(text) and re.search(r"\d", text):
+        digits = re.sub(r"\D", "", text)
+        if len(digits) < MIN_DIGITS:
+            raise SearchError(
+                _("Type at least %(n)d digits of the phone number.") % {"n": MIN_DIGITS}
+            )
+        return Query(PHONE, text, digits=digits, e164=_whole_number(text, digits))
+    if "@" in text:
+        address = fold(text.replace(" ", ""))
+        if len(address.replace("@", "")) < MIN_WORD:
+            raise SearchError(
+                _("Type at least %(n)d letters of the e-mail address.") % {"n": MIN_WORD}
+            )
+        return Query(EMAIL, text, words=(address,))
+    words = tuple(dict.fromkeys(fold(w) for w in text.split()))
+    if not any(len(w) >= MIN_WORD for w in words):
+        raise SearchError(
+            _("Type at least %(n)d letters of the name, e-mail or company.") % {"n": MIN_WORD}
+        )
+    return Query(WORDS, text, words=words)
+
+
+def _whole_number(text: str, digits: str) -> str:
+    """The E.164 number the digits make, by the intake's rules; empty when they are a part of
+    one (too few digits for a whole number, or no valid number)."""
+    if len(digits) < 10:
+        return ""
+    try:
+        point, _note = channels.phone_point(text)
+    except (PhoneError, ValidationError):
+        return ""
+    return point.value
+
+
+def phone_patterns(query: Query) -> list[str]:
+    """The pieces of stored E.164 numbers a part of a phone is looked for as: the digits
+    anywhere, and a number typed from its trunk 8 also as +7."""
+    found = [query.digits]
+    if query.digits.startswith("8") and len(query.digits) > MIN_DIGITS:
+        found.append("+7" + query.digits[1:])
+    return found
+
+
+def points_q(query: Query, prefix: str = "") -> Q:
+    """The contact points (a lead's or a contact's) the query matches: `prefix` leads to the
+    point's columns."""
+    value, kind = f"{prefix}value", f"{prefix}kind"
+    if query.kind == PHONE:
+        if query.e164:
+            return Q(**{value: query.e164})
+        match = Q()
+        for pattern in phone_patterns(query):
+            lookup = "startswith" if pattern.startswith("+") else "contains"
+            match |= Q(**{f"{value}__{lookup}": pattern})
+        return Q(**{kind: channels.PHONE}) & match
+    address = query.words[0]
+    try:
+        channels.email_point(address)
+    except ValidationError:
+        return Q(**{kind: channels.EMAIL, f"{value}__contains": address})
+    return Q(**{value: address})
+
+
+def words_q(query: Query, annotation: str) -> Q:
+    """Every word in the annotated folded text."""
+    match = Q()
+    for word in query.words:
+        match &= Q(**{f"{annotation}__contains": word})
+    return match
+
+
+def lead_match(leads: QuerySet[Lead], query: Query) -> QuerySet[Lead]:
+    """The leads of `leads` (already scoped to what the user may see) the query matches."""
+    if query.kind == WORDS:
+        return leads.alias(search_text=lead_text()).filter(words_q(query, "search_text"))
+    points = LeadContactPoint.objects.filter(points_q(query)).values("lead_id")
+    return leads.filter(id__in=points)
+
+
+def newest(rows: QuerySet, limit: int = LIMIT) -> tuple[list, bool]:
+    """The newest `limit` rows and whether there were more (one row more is read)."""
+    found = list(rows.order_by("-created_at", "-id")[: limit + 1])
+    return found[:limit], len(found) > limit
+
+
+def newest_of(parts: list[QuerySet], limit: int, related: tuple[str, ...]) -> tuple[list, bool]:
+    """`newest` over the union of several querysets of one model: the newest keys of each
+    (each read by its own index), merged, then those rows."""
+    if len(parts) == 1:
+        return newest(parts[0].select_related(*related), limit)
+    keys: set[tuple] = set()
+    for part in parts:
+        newest_keys = part.order_by("-created_at", "-id").values_list("created_at", "id")
+        keys.update(newest_keys[: limit + 1])
+    chosen = sorted(keys, reverse=True)[: limit + 1]
+    model = parts[0].model
+    picked = model.objects.filter(pk__in=[pk for _, pk in chosen]).select_related(*related)
+    rows = {row.pk: row for row in picked}
+    found = [rows[pk] for _, pk in chosen if pk in rows]
+    return found[:limit], len(found) > limit
+
+
+# ---------------------------------------------------------------- what matched, for the page
+
+
+@dataclass
+class Hit:
+    """One row of the results: the object, the field that matched and its shown value."""
+
+    obj: object
+    key: str  # which field matched: "name", "company", "email" or "phone"
+    field: str  # its name, translated
+    value: str  # the value that matched, as shown
+    query: Query
+
+
+FIELD_NAMES = {
+    "name": _lazy("name"),
+    "company": _lazy("company"),
+    "email": _lazy("e-mail"),
+    "phone": _lazy("phone"),
+}
+
+
+def text_hit(obj: object, query: Query, fields: list[tuple[str, str]]) -> Hit:
+    """The hit for a words match: of (key, value) pairs, the first whose folded value holds a
+    word of the query."""
+    key, value = fields[0]
+    for candidate, text in fields:
+        folded = fold(text)
+        if any(w in folded for w in query.words if w):
+            key, value = candidate, text
+            break
+    return Hit(obj, key, str(FIELD_NAMES[key]), value, query)
+
+
+def matched_point(query: Query, points: list[Any]) -> Any:
+    """The phone or e-mail point of an object the query matched (the first that does)."""
+    for point in points:
+        if query.kind == PHONE and point.kind == channels.PHONE:
+            if query.e164 and point.value == query.e164:
+                return point
+            if not query.e164 and any(p in point.value for p in phone_patterns(query)):
+                return point
+        if query.kind == EMAIL and point.kind == channels.EMAIL and query.words[0] in point.value:
+            return point
+    return None
+
+
+def highlight_spans(query: Query, text: str) -> list[tuple[str, bool]]:
+    """`text` cut into (piece, matched) for the page's <mark>: the query's words (or address,
+    or digits) where they occur, compared folded. Folding keeps each letter one letter (lower
+    case, ё → е); where it would not (a rare letter whose lower case is two), nothing is
+    marked rather than the wrong letters."""
+    if not text:
+        return []
+    folded = fold(text)
+    if len(folded) != len(text):
+        return [(text, False)]
+    if query.kind == PHONE:
+        needles = [p.lstrip("+") for p in phone_patterns(query)]
+        if query.e164:
+            needles = [query.e164.lstrip("+")]
+        return _digit_spans(text, needles)
+    marks = [False] * len(text)
+    for word in query.words:
+        if not word:
+            continue
+        start = folded.find(word)
+        while start >= 0:
+            for i in range(start, start + len(word)):
+                marks[i] = True
+            start = folded.find(word, start + 1)
+    return _runs(text, marks)
+
+
+def _digit_spans(text: str, needles: list[str]) -> list[tuple[str, bool]]:
+    """Mark the digits of a shown phone (+7 912 345-67-89) that make one of the needles,
+    skipping the spaces and dashes between them."""
+    positions = [i for i, c in enumerate(text) if c.isdigit()]
+    digits = "".join(text[i] for i in positions)
+    marks = [False] * len(text)
+    for needle in needles:
+        start = digits.find(needle) if needle else -1
+        if start >= 0:
+            first, last = positions[start], positions[start + len(needle) - 1]
+            for i in range(first, last + 1):
+                marks[i] = True
+            break
+    return _runs(text, marks)
+
+
+def _runs(text: str, marks: list[bool]) -> list[tuple[str, bool]]:
+    runs: list[tuple[str, bool]] = []
+    for char, mark in zip(text, marks, strict=True):
+        if runs and runs[-1][1] == mark:
+            runs[-1] = (runs[-1][0] + char, mark)
+        else:
+            runs.append((char, mark))
+    return runs

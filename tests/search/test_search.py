@@ -1,0 +1,282 @@
+"""Search (issue 16.1): the header's box and `?q=` on the API — a phone in any written form, a
+name (Russian too: any case, ё as е), an e-mail, a company — scoped to what the user may see:
+never another team's lead, every state of their own."""
+
+import pytest
+from django.contrib.auth.models import User
+from django.db import connection, transaction
+from django.test import Client
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from crm.teams.models import Role
+from leads import channels
+from leads.models import Lead
+from leads.search import EMAIL, PHONE, WORDS, SearchError, fold, highlight_spans, parse_query
+from leads.services import lead_junk
+from tests.factories import JunkReasonFactory, UserFactory, make_deal, make_lead
+
+
+def client_for(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def found_leads(user: User, q: str) -> list[int]:
+    response = client_for(user).get(reverse("search"), {"q": q})
+    assert response.status_code == 200
+    return [hit.obj.pk for hit in response.context["results"].leads.hits]
+
+
+# ------------------------------------------------------------------ reading the query
+
+
+@pytest.mark.parametrize(
+    "typed", ["+7 (912) 345-67-89", "89123456789", "8 912 345 67 89", "9123456789", "+79123456789"]
+)
+def test_a_whole_phone_in_any_written_form_is_one_number(typed):
+    query = parse_query(typed)
+    assert (query.kind, query.e164) == (PHONE, "+79123456789")
+
+
+@pytest.mark.parametrize(("typed", "digits"), [("4567", "4567"), ("345-67-89", "3456789")])
+def test_a_part_of_a_phone_is_its_digits(typed, digits):
+    query = parse_query(typed)
+    assert (query.kind, query.digits, query.e164) == (PHONE, digits, "")
+
+
+def test_an_at_sign_is_an_email_and_words_are_folded():
+    assert parse_query(" Ivan@Example.RU ").kind == EMAIL
+    assert parse_query("Ivan@Example.RU").words == ("ivan@example.ru",)
+    query = parse_query("Семён  ПЕТРОВ")
+    assert (query.kind, query.words) == (WORDS, ("семен", "петров"))
+    assert fold("Ёлкин") == "елкин"
+
+
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [
+        ("", "Type a phone, a name"),
+        ("   ", "Type a phone, a name"),
+        ("123", "at least 4 digits"),
+        ("ab", "at least 3 letters"),
+        ("a b", "at least 3 letters"),
+        ("@", "at least 3 letters"),
+    ],
+)
+def test_an_empty_or_too_short_query_says_what_to_type(typed, says):
+    with pytest.raises(SearchError) as error:
+        parse_query(typed)
+    assert says in error.value.messages[0]
+
+
+def test_highlight_marks_the_digits_of_a_written_phone_and_folded_words():
+    spans = highlight_spans(parse_query("4567"), "+7 912 334-45-67")
+    assert [text for text, marked in spans if marked] == ["45-67"]
+    spans = highlight_spans(parse_query("семенов"), "Пётр Семёнов")
+    assert [text for text, marked in spans if marked] == ["Семёнов"]
+
+
+# ------------------------------------------------------------------ the page
+
+
+@pytest.fixture
+def two_teams(world):
+    """One person's number in both teams: each team must only ever find its own lead."""
+    mine = make_lead(world.team, name="Иван Семёнов", phone="+79123456789", email="ivan@mail.ru")
+    theirs = make_lead(
+        world.other_team, name="Иван Семёнов", phone="+79123456789", email="ivan@mail.ru"
+    )
+    return mine, theirs
+
+
+@pytest.mark.parametrize(
+    "typed", ["+7 (912) 345-67-89", "89123456789", "4567", "345-67-89", "8912345"]
+)
+def test_a_qualifier_finds_their_lead_by_phone_never_another_teams(world, two_teams, typed):
+    mine, theirs = two_teams
+    assert found_leads(world.qualifier, typed) == [mine.pk]
+    assert found_leads(world.outsider, typed) == [theirs.pk]
+
+
+@pytest.mark.parametrize(
+    "typed", ["иван", "ИВАН семенов", "Семёнов", "семенов", "Ivan@mail.ru", "ivan@", "mail.ru"]
+)
+def test_names_in_russian_and_emails_any_case_yo_as_ye(world, two_teams, typed):
+    mine, theirs = two_teams
+    assert found_leads(world.qualifier, typed) == [mine.pk]
+    assert found_leads(world.outsider, typed) == [theirs.pk]
+
+
+def test_a_head_finds_their_teams_and_an_admin_every_team(world, two_teams):
+    mine, theirs = two_teams
+    admin = User.objects.create_superuser("root", password="pw")
+    assert found_leads(world.head, "4567") == [mine.pk]  # manages `team` only
+    assert sorted(found_leads(admin, "4567")) == sorted([mine.pk, theirs.pk])
+
+
+def test_every_state_is_found_with_its_state_shown(world):
+    junk = make_lead(world.team, name="Пётр Мусоров", phone="+79160000001")
+    lead_junk(lead=junk, by=world.qualifier, reason=JunkReasonFactory())
+    deal = make_deal(world, name="Олег Сделкин", phone="+79160000002")
+    response = client_for(world.qualifier).get(reverse("search"), {"q": "+79160000001"})
+    assert [h.obj.state for h in response.context["results"].leads.hits] == [Lead.State.JUNK]
+    assert 'class="state junk"' in response.content.decode()
+    assert found_leads(world.qualifier, "Сделкин") == [deal.lead_id]
+
+
+def test_a_second_phone_and_a_company_are_searched_too(world):
+    lead = make_lead(
+        world.team,
+        name="Анна",
+        company_name="ООО «Ёлка»",
+        points=[
+            channels.Point(channels.PHONE, "+79160000011"),
+            channels.Point(channels.PHONE, "+74951234567", channels.Label.WORK),
+        ],
+    )
+    assert found_leads(world.qualifier, "8 (495) 123-45-67") == [lead.pk]
+    response = client_for(world.qualifier).get(reverse("search"), {"q": "елка"})
+    hit = response.context["results"].leads.hits[0]
+    assert (hit.obj.pk, hit.key) == (lead.pk, "company")
+    assert "<mark>Ёлка</mark>" in response.content.decode()
+
+
+def test_the_row_links_to_the_lead_and_names_the_field_that_matched(world, two_teams):
+    mine, _ = two_teams
+    html = client_for(world.qualifier).get(reverse("search"), {"q": "4567"}).content.decode()
+    assert reverse("leads:detail", args=[mine.pk]) in html
+    assert "<mark>45-67</mark>" in html
+    assert "phone:" in html
+
+
+@pytest.mark.parametrize("typed", ["", "12", "ab"])
+def test_an_empty_or_short_query_is_a_message_on_the_page(world, typed):
+    response = client_for(world.qualifier).get(reverse("search"), {"q": typed})
+    assert response.status_code == 200
+    assert 'class="search-problem"' in response.content.decode()
+
+
+def test_nothing_found_says_so(world):
+    response = client_for(world.qualifier).get(reverse("search"), {"q": "Несуществующий"})
+    assert "Nothing found" in response.content.decode()
+
+
+def test_a_closer_finds_their_teams_deals_and_contacts_not_leads(world):
+    deal = make_deal(world, name="Олег Сделкин", phone="+79160000002", company_name="Кухни")
+    response = client_for(world.closer).get(reverse("search"), {"q": "сделкин"})
+    results = response.context["results"]
+    assert results.leads is None  # a closer has no leads to find
+    assert [h.obj.pk for h in results.deals.hits] == [deal.pk]
+    assert [h.obj.pk for h in results.contacts.hits] == [deal.contact_id]
+    html = response.content.decode()
+    assert reverse("deals:detail", args=[deal.pk]) in html
+    assert reverse("deals:contact", args=[deal.contact_id]) in html
+    by_phone = client_for(world.closer).get(reverse("search"), {"q": "0002"}).context["results"]
+    assert [h.obj.pk for h in by_phone.deals.hits] == [deal.pk]
+    by_company = client_for(world.closer).get(reverse("search"), {"q": "кухни"}).context["results"]
+    assert [h.obj.pk for h in by_company.deals.hits] == [deal.pk]
+    # a closer of another sales team finds nothing of it
+    other_sales = world.sales.__class__.objects.create(name="Other sales", kind="sales")
+    stranger = UserFactory(username="stranger", role=Role.CLOSER)
+    other_sales.members.add(stranger)
+    theirs = client_for(stranger).get(reverse("search"), {"q": "сделкин"}).context["results"]
+    assert theirs.deals.hits == [] and theirs.contacts.hits == []
+
+
+@pytest.mark.parametrize("who", ["qualifier", "closer", "head", "admin"])
+def test_every_role_has_the_search_box(world, who):
+    user = (
+        User.objects.create_superuser("root", password="pw")
+        if who == "admin"
+        else getattr(world, who)
+    )
+    html = client_for(user).get(reverse("accounts:profile")).content.decode()
+    assert 'role="search"' in html and f'action="{reverse("search")}"' in html
+
+
+def test_a_staff_user_without_a_team_has_no_search(world):
+    staff = UserFactory(username="staffer", is_staff=True)
+    client = client_for(staff)
+    assert 'role="search"' not in client.get(reverse("accounts:profile")).content.decode()
+    assert client.get(reverse("search"), {"q": "иван"}).status_code == 403
+
+
+# ------------------------------------------------------------------ the API
+
+
+def api_for(user: User) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.mark.parametrize("typed", ["+7 (912) 345-67-89", "4567", "семенов", "ivan@mail.ru"])
+def test_api_leads_q_is_scoped(world, two_teams, typed):
+    mine, theirs = two_teams
+    answer = api_for(world.qualifier).get("/api/v1/leads/", {"q": typed})
+    assert answer.status_code == 200
+    assert [row["id"] for row in answer.json()["results"]] == [mine.pk]
+    answer = api_for(world.outsider).get("/api/v1/leads/", {"q": typed})
+    assert [row["id"] for row in answer.json()["results"]] == [theirs.pk]
+
+
+def test_api_a_short_q_is_a_400_naming_it(world):
+    answer = api_for(world.qualifier).get("/api/v1/leads/", {"q": "12"})
+    assert answer.status_code == 400
+    assert "4 digits" in answer.json()["q"][0]
+    assert api_for(world.qualifier).get("/api/v1/leads/", {"q": ""}).status_code == 200
+
+
+def test_api_deals_q(world):
+    deal = make_deal(world, name="Олег Сделкин", phone="+79160000002")
+    answer = api_for(world.closer).get("/api/v1/deals/", {"q": "Сделкин"})
+    assert [row["id"] for row in answer.json()["results"]] == [deal.pk]
+    answer = api_for(world.closer).get("/api/v1/deals/", {"q": "89160000002"})
+    assert [row["id"] for row in answer.json()["results"]] == [deal.pk]
+    assert api_for(world.closer).get("/api/v1/deals/", {"q": "ab"}).status_code == 400
+
+
+def test_the_schema_describes_q(world):
+    schema = api_for(world.qualifier).get("/api/v1/schema/", {"format": "json"}).json()
+    for path in ("/api/v1/leads/", "/api/v1/deals/"):
+        params = {p["name"]: p for p in schema["paths"][path]["get"]["parameters"]}
+        assert "phone" in params["q"]["description"]
+
+
+# ------------------------------------------------------------------ PostgreSQL: the indexes
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the trigram indexes are PostgreSQL's"
+)
+@pytest.mark.parametrize(
+    ("typed", "index"),
+    [
+        ("4567", "lead_point_value_trgm"),
+        ("семенов", "lead_search_trgm"),
+        ("ivan@", "lead_point_value_trgm"),
+    ],
+)
+def test_the_search_reads_the_trigram_indexes(world, two_teams, typed, index):
+    """The conditions the search sends can be served by its indexes (the lead's expression is
+    the indexed one, to the letter). Checked on the conditions alone: in a test's tiny table
+    the planner prefers the team's index; at 1M leads it picks these by itself (the EXPLAIN
+    printed by bench/search_bench.py)."""
+    from leads.models import LeadContactPoint
+    from leads.search import lead_text, points_q, words_q
+
+    query = parse_query(typed)
+    if query.kind == WORDS:
+        rows = Lead.objects.alias(search_text=lead_text()).filter(words_q(query, "search_text"))
+    else:  # the value condition points_q sends (its `kind` condition is a filter on top)
+        assert f"__contains', '{query.digits or query.words[0]}'" in repr(points_q(query))
+        rows = LeadContactPoint.objects.filter(value__contains=query.digits or query.words[0])
+    with transaction.atomic(), connection.cursor() as cur:
+        for scan in ("seqscan", "indexscan", "indexonlyscan"):
+            cur.execute(f"SET LOCAL enable_{scan} = off")  # bitmap scans only
+        sql, params = rows.query.sql_with_params()
+        cur.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cur.fetchall())
+    assert index in plan, plan
