@@ -295,6 +295,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crm.notifications.tasks.retry_deliveries",
         "schedule": SLA_SWEEP_SECONDS,
     },
+    # Sales mailboxes (leads/mail_intake.py): a letter waits at most a minute to be a lead.
+    "mail-poll": {"task": "leads.tasks.poll_mailboxes", "schedule": 60.0},
 }
 
 # One JSON format and one redaction filter for every process: crm/lib/logs.py. Celery's worker
