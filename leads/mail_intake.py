@@ -13,6 +13,7 @@ a folder read again after its UIDVALIDITY changed, takes nothing twice. A letter
 read is kept, raw and flagged, never dropped; an IMAP error is recorded on the mailbox and the
 next poll carries on from the last UID taken."""
 
+import contextlib
 import hashlib
 import imaplib
 import re
@@ -20,7 +21,7 @@ import ssl
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email import policy
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from email.parser import BytesParser
 from email.utils import parseaddr
 from html.parser import HTMLParser
@@ -32,12 +33,13 @@ from django.utils.translation import gettext as _
 
 from crm.lib.phones import PhoneError, parse_phone
 from leads import channels, services
-from leads.models import LeadEvent, MailLetter, Mailbox
+from leads.models import LeadEvent, Mailbox, MailLetter
 from leads.selectors import open_duplicate_of
 
 # A worker that died polling holds its mailbox this long; then the next poll takes it over.
 POLL_LEASE = timedelta(minutes=10)
-# Letters fetched per IMAP round trip; the mailbox's last UID is saved after each batch.
+# Letters fetched per IMAP round trip and taken in one transaction with the last UID.
+# (a sender's duplicate lock of the intake is held until the batch commits: seconds)
 FETCH_BATCH = 200
 IMAP_TIMEOUT = 60
 # The longest body kept in a lead's message: a forwarded thread can run to megabytes.
@@ -78,11 +80,9 @@ _MESSAGE_IDS = re.compile(r"<[^<>\s]+>")
 _PHONE_LIKE = re.compile(r"(?<![\w+])\+?\d[\d\s().\-]{8,18}\d(?!\w)")
 
 
-def read_letter(raw: bytes) -> Letter:
+def read_letter(message: EmailMessage, message_id: str) -> Letter:
     """The letter's sender, subject, text and threading, decoded from whatever charsets and
     transfer encodings it came in; Unreadable when it has no sender to make a lead of."""
-    message = BytesParser(policy=policy.default).parsebytes(raw)
-    assert isinstance(message, EmailMessage)
     name, address = parseaddr(_header(message, "From"))
     address = channels.normalise_email(address)
     if "@" not in address:
@@ -94,7 +94,7 @@ def read_letter(raw: bytes) -> Letter:
         if body_part.get_content_subtype() == "html":
             body = html_to_text(body)
     return Letter(
-        message_id=message_id_of(raw, message),
+        message_id=message_id,
         name=channels.normalise_name(name),
         sender=address,
         subject=" ".join(_header(message, "Subject").split()),
@@ -107,12 +107,11 @@ def read_letter(raw: bytes) -> Letter:
     )
 
 
-def message_id_of(raw: bytes, message: EmailMessage | None = None) -> str:
+def message_id_of(raw: bytes, message: EmailMessage | None) -> str:
     """The letter's Message-ID, or (none, or the letter unreadable) a digest of its bytes —
     the same letter read again gets the same one either way."""
     try:
-        message = message or BytesParser(policy=policy.default).parsebytes(raw)
-        found = _MESSAGE_IDS.search(_header(message, "Message-ID"))
+        found = message and _MESSAGE_IDS.search(_header(message, "Message-ID"))
     except Exception:  # noqa: BLE001 — an unreadable letter is known by its bytes
         found = None
     if found and len(found.group()) <= 1000:
@@ -142,7 +141,7 @@ def _header(message: EmailMessage, name: str) -> str:
     return "" if value is None else _clean(str(value))
 
 
-def _text(part: EmailMessage) -> str:
+def _text(part: MIMEPart) -> str:
     """A text part decoded from its transfer encoding and charset; a charset Python does not
     know is read as UTF-8 with the undecodable bytes marked, not lost with the letter."""
     try:
@@ -214,17 +213,48 @@ def phone_in(text: str) -> str:
 # ------------------------------------------------------------------------------ taking letters
 
 
-def take(mailbox: Mailbox, uid: int, raw: bytes) -> MailLetter | None:
-    """Record one letter of the mailbox and act on it; None when it was taken before."""
-    message_id = message_id_of(raw)
-    if MailLetter.objects.filter(mailbox=mailbox, message_id=message_id).exists():
-        return None
+def take(mailbox: Mailbox, letters: list[tuple[int, bytes]]) -> int:
+    """Record a batch of the mailbox's letters ((UID, raw bytes)) and act on each, with the
+    mailbox's last UID, in one transaction; the number not taken before. Each letter is read
+    once, and one query finds those already taken."""
+    read = [(uid, raw, _parsed(raw)) for uid, raw in letters]
+    ids = [message_id_of(raw, message) for _uid, raw, message in read]
+    taken = 0
+    with transaction.atomic():
+        known = set(
+            MailLetter.objects.filter(mailbox=mailbox, message_id__in=ids).values_list(
+                "message_id", flat=True
+            )
+        )
+        for (uid, raw, message), message_id in zip(read, ids, strict=True):
+            if message_id in known:
+                continue
+            known.add(message_id)  # a letter filed twice in the folder
+            _take_one(mailbox, uid, raw, message, message_id)
+            taken += 1
+        if letters:
+            Mailbox.objects.filter(pk=mailbox.pk).update(last_uid=letters[-1][0])
+    return taken
+
+
+def _parsed(raw: bytes) -> EmailMessage | None:
     try:
-        with transaction.atomic():
-            return _act_on(mailbox, uid, read_letter(raw))
+        return BytesParser(policy=policy.default).parsebytes(raw)
+    except Exception:  # noqa: BLE001 — kept as unreadable by _take_one
+        return None
+
+
+def _take_one(
+    mailbox: Mailbox, uid: int, raw: bytes, message: EmailMessage | None, message_id: str
+) -> None:
+    try:
+        with transaction.atomic():  # a savepoint: a letter that fails leaves nothing half-done
+            if message is None:
+                raise Unreadable(_("The letter could not be parsed."))
+            _act_on(mailbox, uid, read_letter(message, message_id))
     except Exception as error:  # noqa: BLE001 — any letter that fails is kept for the head
         problem = str(error) if isinstance(error, Unreadable) else repr(error)
-        return MailLetter.objects.create(
+        MailLetter.objects.create(
             mailbox=mailbox,
             message_id=message_id,
             uid=uid,
@@ -255,7 +285,7 @@ def _act_on(mailbox: Mailbox, uid: int, letter: Letter) -> MailLetter:
             "email": letter.sender,
             "phone": phone_in(letter.body),
             "message": letter.message,
-            "external_id": "mail:" + hashlib.sha1(letter.message_id.encode()).hexdigest(),
+            "external_id": "mail:" + hashlib.sha256(letter.message_id.encode()).hexdigest(),
         }
         record.outcome = MailLetter.Outcome.LEAD
         record.lead, _created = services.lead_receive(source=mailbox.source, fields=fields)
@@ -311,27 +341,27 @@ def _poll_claimed(mailbox: Mailbox) -> int:
     try:
         status, data = imap.select(_quoted(mailbox.folder), readonly=True)
         if status != "OK":
-            raise imaplib.IMAP4.error(_("No folder %s: %s") % (mailbox.folder, data))
+            raise imaplib.IMAP4.error(
+                _("No folder %(folder)s: %(answer)s") % {"folder": mailbox.folder, "answer": data}
+            )
         uidvalidity = int(imap.response("UIDVALIDITY")[1][0])
         if uidvalidity != mailbox.uidvalidity:
             # The server renumbered the folder: read it all again; Message-IDs keep it once.
             mailbox.uidvalidity, mailbox.last_uid = uidvalidity, 0
             Mailbox.objects.filter(pk=mailbox.pk).update(uidvalidity=uidvalidity, last_uid=0)
-        _, data = imap.uid("SEARCH", "UID", f"{mailbox.last_uid + 1}:*")
+        status, data = imap.uid("SEARCH", "UID", f"{mailbox.last_uid + 1}:*")
+        if status != "OK":
+            raise imaplib.IMAP4.error(data)
         # "n:*" names the last letter even when its UID is below n.
-        uids = sorted(u for u in map(int, data[0].split()) if u > mailbox.last_uid)
+        uids = sorted(u for u in map(int, (data[0] or b"").split()) if u > mailbox.last_uid)
         taken = 0
         for start in range(0, len(uids), FETCH_BATCH):
             batch = uids[start : start + FETCH_BATCH]
-            for uid, raw in _fetch(imap, batch):
-                taken += take(mailbox, uid, raw) is not None
-            Mailbox.objects.filter(pk=mailbox.pk).update(last_uid=batch[-1])
+            taken += take(mailbox, _fetch(imap, batch))
         return taken
     finally:
-        try:
+        with contextlib.suppress(imaplib.IMAP4.error, OSError):
             imap.logout()
-        except (imaplib.IMAP4.error, OSError):
-            pass
 
 
 def _connect(mailbox: Mailbox) -> imaplib.IMAP4:
@@ -353,7 +383,9 @@ def _connect(mailbox: Mailbox) -> imaplib.IMAP4:
 def _fetch(imap: imaplib.IMAP4, uids: list[int]) -> list[tuple[int, bytes]]:
     """The letters' raw bytes by UID; BODY.PEEK leaves them unread for the people who read
     the mailbox too."""
-    _, data = imap.uid("FETCH", ",".join(map(str, uids)), "(UID BODY.PEEK[])")
+    status, data = imap.uid("FETCH", ",".join(map(str, uids)), "(UID BODY.PEEK[])")
+    if status != "OK":
+        raise imaplib.IMAP4.error(data)
     letters = []
     for item in data:
         if isinstance(item, tuple):

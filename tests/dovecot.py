@@ -128,9 +128,10 @@ class Dovecot:
 
     def drop(self, letters: list[bytes]) -> None:
         """Deliver many letters at once as the MTA does: files in the maildir's new/."""
-        self.connect().logout()  # the user's maildir is made on first login
+        imap = self.connect()
+        imap.select("INBOX")  # Dovecot makes the maildir, owned by the mail user
+        imap.logout()
         new = self.root / "mail" / USER / "new"
-        new.mkdir(parents=True, exist_ok=True)
         for raw in letters:
             path = new / f"{time.time():.6f}.{uuid.uuid4().hex}.bench"
             path.write_bytes(raw)
