@@ -7,12 +7,13 @@ import uuid
 from email.header import Header
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from leads import mail_intake
 from leads.models import Lead, LeadEvent, LeadSource, Mailbox, MailLetter
 from tests import dovecot
-from tests.factories import SourceFactory, TeamFactory
+from tests.factories import SourceFactory, TeamFactory, UserFactory
 
 pytestmark = [
     pytest.mark.django_db,
@@ -241,3 +242,29 @@ def test_an_imap_error_is_recorded_and_retried(server, mailbox) -> None:
     assert mail_intake.poll(mailbox.pk) == 1
     mailbox.refresh_from_db()
     assert mailbox.last_error == ""
+
+
+def test_the_admin_never_shows_the_password_and_keeps_it_when_left_empty(client, mailbox):
+    client.force_login(UserFactory(username="admin", is_staff=True, is_superuser=True))
+    url = reverse("admin:leads_mailbox_change", args=[mailbox.pk])
+    page = client.get(url)
+    assert page.status_code == 200 and dovecot.PASSWORD not in page.content.decode()
+
+    post = {
+        "team": mailbox.team_id,
+        "source": mailbox.source_id,
+        "host": "imap.example.ru",
+        "port": 993,
+        "security": Mailbox.Security.SSL,
+        "username": "sales@kuhni.example.ru",
+        "password": "",
+        "folder": "INBOX",
+        "enabled": "on",
+    }
+    assert client.post(url, post).status_code == 302
+    mailbox.refresh_from_db()
+    assert (mailbox.host, mailbox.password) == ("imap.example.ru", dovecot.PASSWORD)
+
+    other = SourceFactory(name="Other", slug="other", team=TeamFactory())
+    page = client.post(url, {**post, "source": other.pk})
+    assert page.status_code == 200 and "Choose a source of this team." in page.content.decode()
