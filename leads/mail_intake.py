@@ -36,7 +36,8 @@ from leads import channels, services
 from leads.models import LeadEvent, Mailbox, MailLetter
 from leads.selectors import open_duplicate_of
 
-# A worker that died polling holds its mailbox this long; then the next poll takes it over.
+# A worker that died polling holds its mailbox this long after its last batch; then the next
+# poll takes it over.
 POLL_LEASE = timedelta(minutes=10)
 # Letters fetched per IMAP round trip and taken in one transaction with the last UID.
 # (a sender's duplicate lock of the intake is held until the batch commits: seconds)
@@ -233,7 +234,10 @@ def take(mailbox: Mailbox, letters: list[tuple[int, bytes]]) -> int:
             _take_one(mailbox, uid, raw, message, message_id)
             taken += 1
         if letters:
-            Mailbox.objects.filter(pk=mailbox.pk).update(last_uid=letters[-1][0])
+            # Renewing the claim: a long first poll is not taken for a dead worker's.
+            Mailbox.objects.filter(pk=mailbox.pk).update(
+                last_uid=letters[-1][0], polling_since=timezone.now()
+            )
     return taken
 
 
@@ -329,6 +333,9 @@ def poll(mailbox_id: int) -> int | None:
         taken = _poll_claimed(mailbox)
     except (imaplib.IMAP4.error, OSError) as problem:  # OSError: refused, timeout, TLS
         error = f"{type(problem).__name__}: {problem}"
+    except Exception as problem:  # a fault of ours: shown on the mailbox too, and raised
+        error = f"{type(problem).__name__}: {problem}"
+        raise
     finally:
         Mailbox.objects.filter(pk=mailbox_id).update(
             polling_since=None, last_polled_at=timezone.now(), last_taken=taken, last_error=error
