@@ -332,6 +332,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.refresh_rollups",
         "schedule": ROLLUP_REFRESH_SECONDS,
     },
+    # Sales mailboxes (leads/mail_intake.py): a letter waits at most a minute to be a lead.
+    "mail-poll": {"task": "leads.tasks.poll_mailboxes", "schedule": 60.0},
 }
 
 # One JSON format and one redaction filter for every process: crm/lib/logs.py. Celery's worker

@@ -1,3 +1,4 @@
+from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.db.models import QuerySet
@@ -16,6 +17,8 @@ from leads.models import (
     LeadContactPoint,
     LeadEvent,
     LeadSource,
+    Mailbox,
+    MailLetter,
     new_intake_key,
 )
 
@@ -122,6 +125,56 @@ class LeadAdmin(admin.ModelAdmin):
     search_fields = ["name", "phone", "email"]
     show_full_result_count = False
     inlines = [PointInline, AnswerInline, AttemptInline, EventInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class MailboxForm(forms.ModelForm):
+    """The password is written, never shown back: left empty, the stored one stays."""
+
+    password = forms.CharField(
+        label=_("password"), widget=forms.PasswordInput(render_value=False), required=False
+    )
+
+    class Meta:
+        model = Mailbox
+        fields = ["team", "source", "host", "port", "security", "username", "password"]
+        fields += ["folder", "enabled"]
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"] or self.instance.password
+        if not password:
+            raise forms.ValidationError(_("Enter the mailbox's password."))
+        return password
+
+
+@admin.register(Mailbox)
+class MailboxAdmin(admin.ModelAdmin):
+    form = MailboxForm
+    list_display = ["__str__", "team", "source", "enabled", "last_polled_at", "last_taken"]
+    list_display += ["last_error"]
+    list_filter = ["enabled", "team"]
+    readonly_fields = ["uidvalidity", "last_uid", "last_polled_at", "last_taken", "last_error"]
+
+
+@admin.register(MailLetter)
+class MailLetterAdmin(admin.ModelAdmin):
+    """What became of each letter; the ones that could not be read, with their raw text, are
+    the head's to look at (filter by outcome)."""
+
+    list_display = ["received_at", "mailbox", "sender", "subject", "outcome", "lead", "problem"]
+    list_filter = ["outcome", "mailbox"]
+    search_fields = ["sender", "subject", "message_id"]
+    readonly_fields = ["raw_text"]
+    exclude = ["raw"]
+
+    @admin.display(description=_("raw letter"))
+    def raw_text(self, letter: MailLetter) -> str:
+        return bytes(letter.raw).decode("utf-8", "replace")
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -657,6 +657,7 @@ class LeadEvent(models.Model):
         ALERT = "alert", _("alert raised")
         CONTACT = "contact", _("contact details changed")
         VISIT = "visit", _("site visit booked")
+        MAIL = "mail", _("e-mail received")
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(
@@ -843,3 +844,96 @@ class ExportJob(models.Model):
     @property
     def active(self) -> bool:
         return self.state in (self.State.QUEUED, self.State.RUNNING)
+
+
+class Mailbox(models.Model):
+    """A team's sales mailbox, polled by beat (leads/mail_intake.py): each new letter becomes a
+    lead of `source`, or is attached to the lead it answers or its sender's open lead."""
+
+    class Security(models.TextChoices):
+        SSL = "ssl", _("SSL/TLS")
+        STARTTLS = "starttls", _("STARTTLS")
+        NONE = "none", _("none (local servers only)")
+
+    team = models.ForeignKey(
+        Team,
+        verbose_name=_("team"),
+        on_delete=models.PROTECT,
+        limit_choices_to={"kind": Team.Kind.QUALIFICATION},
+    )
+    source = models.ForeignKey(
+        LeadSource,
+        verbose_name=_("source"),
+        on_delete=models.PROTECT,
+        help_text=_("The source its leads are counted under, e.g. E-mail."),
+    )
+    host = models.CharField(_("IMAP server"), max_length=200)
+    port = models.PositiveIntegerField(_("port"), default=993)
+    security = models.CharField(
+        _("security"), max_length=10, choices=Security.choices, default=Security.SSL
+    )
+    username = models.CharField(_("user name"), max_length=200)
+    password = models.CharField(_("password"), max_length=200)
+    folder = models.CharField(_("folder"), max_length=200, default="INBOX")
+    enabled = models.BooleanField(_("enabled"), default=True)
+    # Where the last poll stopped: letters above `last_uid` are new while the folder's
+    # UIDVALIDITY stays; when it changes the folder is read again from the start and the
+    # letters already taken are known by their Message-ID (MailLetter).
+    uidvalidity = models.BigIntegerField(_("UIDVALIDITY"), null=True, blank=True)
+    last_uid = models.BigIntegerField(_("last UID taken"), default=0)
+    # Set while a worker polls it, so two never poll one mailbox together; an old one is a
+    # worker that died polling, and is taken over.
+    polling_since = models.DateTimeField(_("polling since"), null=True, blank=True)
+    last_polled_at = models.DateTimeField(_("last polled at"), null=True, blank=True)
+    last_taken = models.PositiveIntegerField(_("letters taken at the last poll"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("mailbox")
+        verbose_name_plural = _("mailboxes")
+        ordering = ["team", "username"]
+
+    def __str__(self) -> str:
+        return f"{self.username}@{self.host}/{self.folder}"
+
+    def clean(self) -> None:
+        # Its leads arrive through the source's intake, which files them in the source's team.
+        if self.source_id and self.team_id and self.source.team_id != self.team_id:
+            raise ValidationError({"source": _("Choose a source of this team.")})
+
+
+class MailLetter(models.Model):
+    """Each letter taken from a mailbox, once (by Message-ID), and what became of it. A letter
+    that could not be read keeps its raw bytes for the head to look at."""
+
+    class Outcome(models.TextChoices):
+        LEAD = "lead", _("new lead")
+        ATTACHED = "attached", _("attached to a lead")
+        SKIPPED = "skipped", _("skipped (auto-reply or bounce)")
+        FAILED = "failed", _("could not be read")
+
+    mailbox = models.ForeignKey(
+        Mailbox, verbose_name=_("mailbox"), on_delete=models.CASCADE, related_name="letters"
+    )
+    message_id = models.CharField(_("Message-ID"), max_length=1000)
+    uid = models.BigIntegerField(_("UID"))
+    sender = models.CharField(_("sender"), max_length=254, blank=True)
+    subject = models.CharField(_("subject"), max_length=500, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
+    lead = models.ForeignKey(
+        Lead, verbose_name=_("lead"), on_delete=models.SET_NULL, null=True, blank=True
+    )
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    problem = models.TextField(_("problem"), blank=True)
+    raw = models.BinaryField(_("raw letter"), blank=True, default=bytes)
+
+    class Meta:
+        verbose_name = _("letter")
+        verbose_name_plural = _("letters")
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["mailbox", "message_id"], name="letter_once"),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject or self.message_id
