@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from crm import access
+from crm import access, replica
 from crm.access import page_for
 from crm.lib import keyset
 from crm.lib.errors import Conflict
@@ -417,6 +417,7 @@ def junk(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 @page_for(access.works_leads)
+@replica.reporting  # the count too reads off the primary when a replica is usable
 def export_csv(request: AuthedRequest) -> HttpResponseBase:
     """The queue as filtered on the page, as CSV (leads/exports.py), streamed so a big list
     never sits in memory. A list longer than EXPORT_STREAM_MAX_ROWS is no download: the page's
