@@ -4,7 +4,21 @@ index is the database's affair, invisible to Django's autodetector, so `makemigr
 is clean on either database and a later migration that remakes a table on SQLite never tries to
 build a GIN index there. On PostgreSQL they run as `AddIndex` / `RemoveIndex` would."""
 
+from django.contrib.postgres.operations import TrigramExtension
 from django.db.migrations.operations import AddIndex
+
+
+class TrigramExtensionOnPostgres(TrigramExtension):
+    """`pg_trgm` on PostgreSQL; nothing on another database, either way (Django's own skips
+    another database forwards only: backwards it asks SQLite for `pg_extension`)."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
 class AddIndexOnPostgres(AddIndex):

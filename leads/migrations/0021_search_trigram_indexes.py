@@ -4,10 +4,9 @@ primary e-mail (`leads.search.lead_text`, the expression the search filters on).
 concurrently, so intake keeps writing while a big table is indexed."""
 
 from django.contrib.postgres.indexes import GinIndex, OpClass
-from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations
 
-from crm.lib.postgres_ops import AddIndexOnPostgres
+from crm.lib.postgres_ops import AddIndexOnPostgres, TrigramExtensionOnPostgres
 from leads.search import lead_text
 
 
@@ -17,7 +16,7 @@ class Migration(migrations.Migration):
     dependencies = [("leads", "0020_event_timeline_index")]
 
     operations = [
-        TrigramExtension(),  # does nothing on another database
+        TrigramExtensionOnPostgres(),
         AddIndexOnPostgres(
             "leadcontactpoint",
             GinIndex(fields=["value"], opclasses=["gin_trgm_ops"], name="lead_point_value_trgm"),
