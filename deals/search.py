@@ -99,7 +99,10 @@ def search_all(
 
 def _leads(user: User, query: Query, limit: int) -> Group:
     rows = search.lead_match(leads_visible_to(user), query).select_related("team")
-    found, more = search.newest(rows, limit)
+    # A phone or an e-mail matches a few leads; words may match thousands (a common surname),
+    # read from the latest arrivals first.
+    newest = search.newest_recent if query.kind == search.WORDS else search.newest
+    found, more = newest(rows, limit)
     points: dict[int, list] = {}
     if query.kind != search.WORDS and found:
         for point in LeadContactPoint.objects.filter(lead__in=found):

@@ -13,22 +13,30 @@ What a query is:
   the last digits, or "912 345"), and a leading 8 also as +7 ("8912" finds +7912…).
 - **an e-mail**: anything with an `@`: a whole address exactly, a part of one anywhere in every
   e-mail of the lead.
-- **words** otherwise: each word (at least one of `MIN_WORD` letters) must appear in the
-  lead's name, company or primary e-mail, in any case, ё and е alike.
+- **words** otherwise (at least one of `MIN_WORD` letters). A lead matches when every word
+  begins a word of its name, company or primary e-mail ("семен" finds "Семёнова"; an e-mail
+  is words split at `@ . _ -`, so "mail.ru" finds ivan@mail.ru), in any case, ё and е alike.
 
-On PostgreSQL the contains-matches are served by `pg_trgm` GIN indexes (migration
-`leads 0019`: the stored phone and e-mail values, and `search_text` below); on SQLite they are
-plain scans of the same expressions (`fold` is a Python function registered on each SQLite
-connection, `leads.apps`).
+On PostgreSQL a lead's words are a full-text index (`lead_words`, migration `leads 0023`: a
+`simple` tsvector of the folded text, GIN; a query is `word:* & word:*`): one posting list per
+word, where trigrams read one per three letters, "ов " and "ин " among them. A common surname
+still matches thousands of leads; `newest_recent` asks for the newest ones in widening windows
+of arrival (the last 30 days, 90, a year, all: `RECENT_DAYS`), so that it reads the recent
+ones only. Phones and e-mails are `pg_trgm` GIN indexes (`leads 0021`). On SQLite the same
+conditions are plain scans: words anywhere in the folded text (`fold` is a Python function
+registered on each SQLite connection, `leads.apps`).
 """
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import CharField, F, Func, Q, QuerySet, TextField, Value
+from django.db import connection
+from django.db.models import BooleanField, CharField, F, Func, Q, QuerySet, TextField, Value
 from django.db.models.functions import Concat
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
@@ -80,12 +88,58 @@ def search_text(*fields: str) -> Folded:
     return Folded(Concat(*parts, output_field=CharField()))
 
 
-# The lead's searchable text: what migration 0019 indexes, spelt once.
+# The lead's searchable text, spelt once: its trigram index (migration 0021, the expression
+# `lead_text`) served the words until the word index of migration 0023 (`lead_words`).
 LEAD_TEXT_FIELDS = ("name", "company_name", "email")
 
 
 def lead_text() -> Folded:
     return search_text(*LEAD_TEXT_FIELDS)
+
+
+# What splits words besides what PostgreSQL's parser splits at: an e-mail's parts become words
+# ("ivan@mail.ru": ivan, mail, ru) and a double surname two. The same characters, in the same
+# order, in the index (`WORD_SEPARATORS` in SQL) and in `word_prefixes`.
+WORD_SEPARATORS = "@._-"
+_NOT_A_WORD = re.compile(r"[\W_]+")
+
+
+class Words(Func):
+    """The words of a text, as PostgreSQL's full-text search keeps them: a `simple` tsvector
+    (no stemming, no stop words) of the text folded as `fold` folds it, the separators as
+    spaces. The expression of the index `lead_words`, to the letter: a query must spell it
+    the same for the planner to use the index."""
+
+    output_field = TextField()
+    template = (
+        "to_tsvector('simple'::regconfig, TRANSLATE(LOWER(%(expressions)s), "
+        f"'ё{WORD_SEPARATORS}', 'е{' ' * len(WORD_SEPARATORS)}'))"
+    )
+
+
+def lead_words() -> Words:
+    return Words(Concat(*_spaced(LEAD_TEXT_FIELDS), output_field=CharField()))
+
+
+def _spaced(fields: tuple[str, ...]) -> list:
+    parts: list = []
+    for field in fields:
+        if parts:
+            parts.append(Value(" "))
+        parts.append(F(field))
+    return parts
+
+
+class WordsMatch(Func):
+    """`words @@ to_tsquery('simple', prefixes)`: a condition (filter() takes it as is)."""
+
+    output_field = BooleanField()
+    template = "%(expressions)s"
+    arg_joiner = " @@ to_tsquery('simple'::regconfig, "
+
+    def as_sql(self, compiler, connection, **extra_context):
+        sql, params = super().as_sql(compiler, connection, **extra_context)
+        return f"{sql})", params
 
 
 @dataclass(frozen=True)
@@ -125,6 +179,18 @@ def parse_query(typed: str | None) -> Query:
             _("Type at least %(n)d letters of the name, e-mail or company.") % {"n": MIN_WORD}
         )
     return Query(WORDS, text, words=words)
+
+
+def word_prefixes(query: Query) -> str:
+    """The tsquery of a words query: every word a prefix (`'семен':* & 'петров':*`). The
+    words are cut as the index cuts its text, so only letters and digits are left: nothing
+    typed can be read as tsquery syntax."""
+    pieces: list[str] = []
+    for word in query.words:
+        for piece in _NOT_A_WORD.split(word):
+            if piece and piece not in pieces:
+                pieces.append(piece)
+    return " & ".join(f"'{piece}':*" for piece in pieces)
 
 
 def _whole_number(text: str, digits: str) -> str:
@@ -179,6 +245,8 @@ def words_q(query: Query, annotation: str) -> Q:
 def lead_match(leads: QuerySet[Lead], query: Query) -> QuerySet[Lead]:
     """The leads of `leads` (already scoped to what the user may see) the query matches."""
     if query.kind == WORDS:
+        if connection.vendor == "postgresql":
+            return leads.filter(WordsMatch(lead_words(), Value(word_prefixes(query))))
         return leads.alias(search_text=lead_text()).filter(words_q(query, "search_text"))
     points = LeadContactPoint.objects.filter(points_q(query)).values("lead_id")
     return leads.filter(id__in=points)
@@ -188,6 +256,24 @@ def newest(rows: QuerySet, limit: int = LIMIT) -> tuple[list, bool]:
     """The newest `limit` rows and whether there were more (one row more is read)."""
     found = list(rows.order_by("-created_at", "-id")[: limit + 1])
     return found[:limit], len(found) > limit
+
+
+# Days back of the windows `newest_recent` widens through, before all time.
+RECENT_DAYS = (30, 90, 365)
+
+
+def newest_recent(rows: QuerySet, limit: int = LIMIT) -> tuple[list, bool]:
+    """`newest`, read from the most recent arrivals first: the rows of the last 30 days, and
+    only when they are fewer than a page and one, of the last 90, a year, all time. The
+    answer is the same as `newest`'s (each window holds the one before it, and a window
+    with a page and one more holds the newest page); what changes is what is read — a common
+    surname matching thousands of leads reads the last month's few, not all of them."""
+    now = timezone.now()
+    for days in RECENT_DAYS:
+        found, more = newest(rows.filter(created_at__gte=now - timedelta(days)), limit)
+        if more:
+            return found, more
+    return newest(rows, limit)
 
 
 def newest_of(parts: list[QuerySet], limit: int, related: tuple[str, ...]) -> tuple[list, bool]:

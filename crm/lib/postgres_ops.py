@@ -5,7 +5,7 @@ is clean on either database and a later migration that remakes a table on SQLite
 build a GIN index there. On PostgreSQL they run as `AddIndex` / `RemoveIndex` would."""
 
 from django.contrib.postgres.operations import TrigramExtension
-from django.db.migrations.operations import AddIndex
+from django.db.migrations.operations import AddIndex, RemoveIndex
 
 
 class TrigramExtensionOnPostgres(TrigramExtension):
@@ -42,6 +42,43 @@ class AddIndexOnPostgres(AddIndex):
         model = from_state.apps.get_model(app_label, self.model_name)
         if self.allow_migrate_model(schema_editor.connection.alias, model):
             schema_editor.remove_index(model, self.index, concurrently=True)
+
+    def describe(self):
+        return f"{super().describe()} (PostgreSQL only)"
+
+    @property
+    def migration_name_fragment(self):
+        return f"{super().migration_name_fragment}_pg"
+
+
+class RemoveIndexOnPostgres(RemoveIndex):
+    """The reverse of `AddIndexOnPostgres`: drops, `CONCURRENTLY`, an index one made (the
+    index is given whole, so that going backwards builds it again); nothing elsewhere and
+    nothing in the state."""
+
+    def __init__(self, model_name, index):
+        super().__init__(model_name, index.name)
+        self.index = index
+
+    def deconstruct(self):
+        return self.__class__.__name__, [], {"model_name": self.model_name, "index": self.index}
+
+    def state_forwards(self, app_label, state):
+        pass
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        model = from_state.apps.get_model(app_label, self.model_name)
+        if self.allow_migrate_model(schema_editor.connection.alias, model):
+            schema_editor.remove_index(model, self.index, concurrently=True)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        model = to_state.apps.get_model(app_label, self.model_name)
+        if self.allow_migrate_model(schema_editor.connection.alias, model):
+            schema_editor.add_index(model, self.index, concurrently=True)
 
     def describe(self):
         return f"{super().describe()} (PostgreSQL only)"

@@ -2,19 +2,32 @@
 name (Russian too: any case, ё as е), an e-mail, a company — scoped to what the user may see:
 never another team's lead, every state of their own."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from crm.teams.models import Role
 from leads import channels
 from leads.models import Lead
-from leads.search import EMAIL, PHONE, WORDS, SearchError, fold, highlight_spans, parse_query
+from leads.search import (
+    EMAIL,
+    LIMIT,
+    PHONE,
+    WORDS,
+    SearchError,
+    fold,
+    highlight_spans,
+    parse_query,
+    word_prefixes,
+)
 from leads.services import lead_junk
-from tests.factories import JunkReasonFactory, UserFactory, make_deal, make_lead
+from tests.factories import JunkReasonFactory, TeamFactory, UserFactory, make_deal, make_lead
 
 
 def client_for(user: User) -> Client:
@@ -52,6 +65,16 @@ def test_an_at_sign_is_an_email_and_words_are_folded():
     query = parse_query("Семён  ПЕТРОВ")
     assert (query.kind, query.words) == (WORDS, ("семен", "петров"))
     assert fold("Ёлкин") == "елкин"
+
+
+def test_words_are_prefixes_cut_as_the_index_cuts_its_text():
+    """Only letters and digits reach the tsquery: nothing typed is read as its syntax."""
+    assert word_prefixes(parse_query("Семён Петров-Водкин")) == (
+        "'семен':* & 'петров':* & 'водкин':*"
+    )
+    assert word_prefixes(parse_query("mail.ru o'brien & !x |")) == (
+        "'mail':* & 'ru':* & 'o':* & 'brien':* & 'x':*"
+    )
 
 
 @pytest.mark.parametrize(
@@ -107,6 +130,54 @@ def test_names_in_russian_and_emails_any_case_yo_as_ye(world, two_teams, typed):
     mine, theirs = two_teams
     assert found_leads(world.qualifier, typed) == [mine.pk]
     assert found_leads(world.outsider, typed) == [theirs.pk]
+
+
+@pytest.mark.parametrize("typed", ["Семен", "СЕМЁН", "семёнова", "Ольга Семенова", "Ольг"])
+def test_a_prefix_of_a_surname_or_name_finds_it_yo_as_ye(world, typed):
+    lead = make_lead(world.team, name="Ольга Семёнова", phone="+79160000021")
+    make_lead(world.team, name="Олег Петров", phone="+79160000022")
+    assert found_leads(world.qualifier, typed) == [lead.pk]
+
+
+def test_a_common_surname_alone_finds_the_newest_first(world):
+    """Two pages and more of one surname, most of them older than the first window: the page
+    is the newest 20 of all, newest first, and says there are more. The same with only a few
+    in the last month: the windows widen until a page is found."""
+    now = timezone.now()
+    ages = [1, 2, 3, *range(40, 40 + 2 * LIMIT)]  # days; 3 in the last 30 days
+    leads = {
+        age: make_lead(
+            world.team, name=f"Пётр Иванов {age}", phone=f"+7916{age:07d}", now=now - timedelta(age)
+        )
+        for age in ages
+    }
+    make_lead(world.other_team, name="Пётр Иванов", phone="+79169999999", now=now)
+    make_lead(world.team, name="Пётр Сидоров", phone="+79169999998", now=now)
+    response = client_for(world.qualifier).get(reverse("search"), {"q": "иванов"})
+    group = response.context["results"].leads
+    assert [hit.obj.pk for hit in group.hits] == [leads[age].pk for age in sorted(ages)[:LIMIT]]
+    assert group.more
+    # a page and one in the last month: the older ones are not needed
+    for age in range(4, 4 + LIMIT):
+        make_lead(
+            world.team, name="Анна Иванова", phone=f"+7917{age:07d}", now=now - timedelta(age)
+        )
+    hits = client_for(world.qualifier).get(reverse("search"), {"q": "Иванов"})
+    ages_shown = [(now - hit.obj.created_at).days for hit in hits.context["results"].leads.hits]
+    assert ages_shown == sorted(ages_shown) and max(ages_shown) < 30
+
+
+def test_a_head_of_two_teams_finds_both_and_the_teams_never_each_others(world, two_teams):
+    mine, theirs = two_teams
+    third = TeamFactory(name="Third call centre")
+    third_lead = make_lead(third, name="Иван Семёнов", phone="+79123456789")
+    world.other_team.manager = world.head
+    world.other_team.save()
+    for typed in ("семенов", "4567", "+7 912 345 67 89"):
+        assert sorted(found_leads(world.head, typed)) == sorted([mine.pk, theirs.pk])
+        assert found_leads(world.qualifier, typed) == [mine.pk]
+        assert found_leads(world.outsider, typed) == [theirs.pk]
+    assert third_lead.pk not in found_leads(world.head, "семенов")
 
 
 def test_a_head_finds_their_teams_and_an_admin_every_team(world, two_teams):
@@ -249,27 +320,27 @@ def test_the_schema_describes_q(world):
 
 
 @pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="the trigram indexes are PostgreSQL's"
+    connection.vendor != "postgresql", reason="the search's indexes are PostgreSQL's"
 )
 @pytest.mark.parametrize(
     ("typed", "index"),
     [
         ("4567", "lead_point_value_trgm"),
-        ("семенов", "lead_search_trgm"),
+        ("семенов", "lead_words"),
         ("ivan@", "lead_point_value_trgm"),
     ],
 )
-def test_the_search_reads_the_trigram_indexes(world, two_teams, typed, index):
+def test_the_search_reads_its_indexes(world, two_teams, typed, index):
     """The conditions the search sends can be served by its indexes (the lead's expression is
     the indexed one, to the letter). Checked on the conditions alone: in a test's tiny table
     the planner prefers the team's index; at 1M leads it picks these by itself (the EXPLAIN
     printed by bench/search_bench.py)."""
     from leads.models import LeadContactPoint
-    from leads.search import lead_text, points_q, words_q
+    from leads.search import lead_match, points_q
 
     query = parse_query(typed)
     if query.kind == WORDS:
-        rows = Lead.objects.alias(search_text=lead_text()).filter(words_q(query, "search_text"))
+        rows = lead_match(Lead.objects.all(), query)
     else:  # the value condition points_q sends (its `kind` condition is a filter on top)
         assert f"__contains', '{query.digits or query.words[0]}'" in repr(points_q(query))
         rows = LeadContactPoint.objects.filter(value__contains=query.digits or query.words[0])
