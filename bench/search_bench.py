@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 """Server time of the search (issue 16.1: p95 under 50 ms at 1M and at 10M leads) on
-PostgreSQL with the pg_trgm indexes, and what those indexes cost the intake.
+PostgreSQL with its indexes (the words index `lead_words`, the pg_trgm index of contact
+points), and what those indexes cost the intake.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_h_search \
         .venv/bin/python bench/search_bench.py [--sizes 100000,1000000] [--requests 100]
@@ -20,14 +21,15 @@ What it does:
    the deals and contacts groups), `--requests` each, for queries drawn from the stored
    leads: a whole phone written as people write it ("+7 (916) 123-45-67", "8 916 123 45 67",
    "89161234567"), the last four digits, a name (first name and surname), a surname alone,
-   a whole e-mail, a part of an e-mail; and the API's `GET /api/v1/leads/?q=` for the
-   qualifier. Prints p50/p95/max of the server time and of its SQL, and the EXPLAIN
-   (ANALYZE, BUFFERS) of the leads query of each kind at the largest size (the trigram or
-   the value index is named in it).
+   a common surname alone (the most frequent ones of the sample), the first five letters of
+   a surname, a whole e-mail, a part of an e-mail; and the API's `GET /api/v1/leads/?q=` for
+   the qualifier. Prints p50/p95/max of the server time and of its SQL, and the EXPLAIN
+   (ANALYZE, BUFFERS) of the leads queries of each kind at the largest size (a words query
+   sends one per window of arrival it needs; the index read is named in each).
 4. With --intake-posts N (default 2000; 0 skips): the cost of the indexes to the intake at
    the largest size — N leads stored in process through the intake's own path
    (`intake.clean_fields` + `services.lead_receive`, the one-statement insert with its
-   points), with the search indexes, then with the lead's two trigram indexes dropped, then
+   points), with the search indexes, then with the lead's two search indexes dropped, then
    with them again (rebuilt as the migration builds them, CONCURRENTLY, timed): per lead
    p50/p95/p99 and mean.
 With --measure-only, steps 3 and 4 on the leads a previous --keep run left (to measure again
@@ -41,6 +43,7 @@ import random
 import statistics
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,7 +66,11 @@ from bench.harness import (  # noqa: E402 - after the path is set
     wait_idle,
 )
 
-LEAD_INDEXES = ("lead_search_trgm", "lead_point_value_trgm")
+# The lead's search indexes and the migrations that build them.
+LEAD_INDEXES = {
+    "lead_words": "0023_search_word_prefix_index",
+    "lead_point_value_trgm": "0021_search_trigram_indexes",
+}
 
 
 def parse_args() -> argparse.Namespace:
@@ -163,13 +170,13 @@ def sizes_summary() -> str:
         cur.execute(
             """SELECT (SELECT count(*) FROM leads_leadcontactpoint),
                       (SELECT count(*) FROM deals_contact),
-                      pg_size_pretty(pg_relation_size('lead_search_trgm')),
+                      pg_size_pretty(pg_relation_size('lead_words')),
                       pg_size_pretty(pg_relation_size('lead_point_value_trgm')),
                       pg_size_pretty(pg_relation_size('lead_point_value'))"""
         )
         points, contacts, lead_idx, point_idx, point_btree = cur.fetchone()
     return (
-        f"  lead points {points:,}, contacts {contacts:,}; lead_search_trgm {lead_idx}, "
+        f"  lead points {points:,}, contacts {contacts:,}; lead_words {lead_idx}, "
         f"lead_point_value_trgm {point_idx} (the btree lead_point_value {point_btree})"
     )
 
@@ -203,11 +210,15 @@ def queries(team_ids: list[int] | None, n: int, rng: random.Random) -> dict[str,
     rng.shuffle(rows)
     with_surname = [r for r in rows if len(r[0].split()) >= 2]
     with_email = [r for r in rows if r[2]]
+    surnames = Counter(r[0].split()[1] for r in with_surname)
+    common = [name for name, _count in surnames.most_common(max(1, n // 3))]
     found = {
         "phone, whole": [written(r[1], i) for i, r in enumerate(rows[:n])],
         "phone, last 4 digits": [r[1][-4:] for r in rows[n : 2 * n]],
         "name and surname": [" ".join(r[0].split()[:2]) for r in with_surname[:n]],
         "surname": [r[0].split()[1] for r in with_surname[-n:]],
+        "common surname": [common[i % len(common)] for i in range(n)] if common else [],
+        "surname, first 5 letters": [r[0].split()[1][:5] for r in with_surname[n : 2 * n]],
         "e-mail, whole": [r[2] for r in with_email[:n]],
         "e-mail, part": [r[2].split("@")[0] + "@" for r in with_email[-n:]],
     }
@@ -235,18 +246,21 @@ def time_case(client, path: str, qs: list[str], warmup: int) -> dict:
     return {"total": total, "sql": sql, "found": found, "n": len(qs)}
 
 
-def lead_sql(client, q: str) -> str | None:
-    """The statement that reads the matching leads, as the page sends it."""
+def lead_sql(client, q: str) -> list[str]:
+    """The statements that read the matching leads, as the page sends them (words: one per
+    window of arrival it needed)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as captured:
         client.get("/search/", {"q": q})
-    for query in captured.captured_queries:
-        sql = query["sql"]
-        if 'FROM "leads_lead"' in sql and "ORDER BY" in sql and "LIMIT 21" in sql:
-            return sql
-    return None
+    return [
+        query["sql"]
+        for query in captured.captured_queries
+        if 'FROM "leads_lead"' in query["sql"]
+        and "ORDER BY" in query["sql"]
+        and "LIMIT 21" in query["sql"]
+    ]
 
 
 # --------------------------------------------------------------------------- intake
@@ -293,16 +307,19 @@ def drop_lead_indexes() -> None:
 
 
 def rebuild_lead_indexes() -> float:
-    """As migration leads 0019 builds them (CONCURRENTLY); the seconds it took."""
+    """As their migrations build them (CONCURRENTLY); the seconds it took."""
     from django.apps import apps
     from django.db import connection
+    from django.db.migrations.operations import AddIndex
 
-    migration = __import__("leads.migrations.0021_search_trigram_indexes", fromlist=["Migration"])
     t0 = time.perf_counter()
     with connection.schema_editor(atomic=False) as editor:
-        for operation in migration.Migration.operations[1:]:
-            model = apps.get_model("leads", operation.model_name)
-            editor.add_index(model, operation.index, concurrently=True)
+        for name, migration_name in LEAD_INDEXES.items():
+            migration = __import__(f"leads.migrations.{migration_name}", fromlist=["Migration"])
+            for operation in migration.Migration.operations:
+                if isinstance(operation, AddIndex) and operation.index.name == name:
+                    model = apps.get_model("leads", operation.model_name)
+                    editor.add_index(model, operation.index, concurrently=True)
     with connection.cursor() as cur:
         cur.execute("ANALYZE leads_lead")
     return time.perf_counter() - t0
@@ -384,7 +401,7 @@ def main() -> None:
                 print_row(results[-1])
         api_client, team_ids = who["qualifier, 1 team"]
         for kind, qs in queries(team_ids, args.requests, rng).items():
-            if kind.startswith("phone") or kind == "surname":
+            if kind.startswith("phone") or "surname" in kind:
                 row = time_case(api_client, "/api/v1/leads/", qs, args.warmup)
                 results.append((size, "qualifier, 1 team", f"API: {kind}", row, state["load"]))
                 print_row(results[-1])
@@ -392,16 +409,16 @@ def main() -> None:
     print("\n== EXPLAIN (ANALYZE, BUFFERS) of the leads query, largest size")
     for label, (client, team_ids) in who.items():
         for kind, qs in queries(team_ids, 1, rng).items():
-            sql = lead_sql(client, qs[0]) if qs else None
-            if sql is None:
+            statements = lead_sql(client, qs[0]) if qs else []
+            if not statements:
                 print(f"-- {label}, {kind}: no leads query captured")
-                continue
-            ms, plan = explain(sql)
-            print(f"\n-- {label}, {kind} ({qs[0]!r}): {ms:.2f} ms")
-            print(plan)
+            for number, sql in enumerate(statements, 1):
+                ms, plan = explain(sql)
+                print(f"\n-- {label}, {kind} ({qs[0]!r}) {number}/{len(statements)}: {ms:.2f} ms")
+                print(plan)
 
     if args.intake_posts:
-        print(f"\n== Intake with and without the lead's trigram indexes, {current:,} leads")
+        print(f"\n== Intake with and without the lead's search indexes, {current:,} leads")
         source = intake_source(world)
         wait_idle("intake", args)
         time_intake(source, 100, rng, "warm")
@@ -409,7 +426,7 @@ def main() -> None:
         drop_lead_indexes()
         report_intake("without them", time_intake(source, args.intake_posts, rng, "b"))
         seconds = rebuild_lead_indexes()
-        print(f"  rebuilt both CONCURRENTLY in {seconds:.1f} s")
+        print(f"  rebuilt {', '.join(LEAD_INDEXES)} CONCURRENTLY in {seconds:.1f} s")
         report_intake("with the indexes again", time_intake(source, args.intake_posts, rng, "c"))
 
     print("\n== Summary: server time of GET /search/ (ms), p95 target < 50")

@@ -134,12 +134,8 @@ class WordsMatch(Func):
     """`words @@ to_tsquery('simple', prefixes)`: a condition (filter() takes it as is)."""
 
     output_field = BooleanField()
-    template = "%(expressions)s"
     arg_joiner = " @@ to_tsquery('simple'::regconfig, "
-
-    def as_sql(self, compiler, connection, **extra_context):
-        sql, params = super().as_sql(compiler, connection, **extra_context)
-        return f"{sql})", params
+    template = "%(expressions)s)"  # closes to_tsquery(
 
 
 @dataclass(frozen=True)
