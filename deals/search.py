@@ -4,9 +4,10 @@ selector every page of it uses — a qualifier finds their teams' leads in every
 their sales teams' deals and contacts, a head their teams', an admin all.
 
 A contact matches by any of its phones and e-mails (`ContactPoint`), or when every word is in
-its name and primary e-mail, or every word in its company's name. A deal matches through its
-contact, or its company's name. On PostgreSQL each text is a trigram index (migration
-`deals 0010`)."""
+its name and primary e-mail, or every word in its company's name (words as a lead's:
+`leads.search.words_match`, a word-prefix match). A deal matches through its contact, or its
+company's name. On PostgreSQL the points are a trigram index (migration `deals 0011`), the
+contact's and the company's words full-text indexes (`deals 0012`)."""
 
 from dataclasses import dataclass, field
 
@@ -27,8 +28,7 @@ COMPANY_TEXT_FIELDS = ("name",)
 
 
 def company_match(companies: QuerySet[Company], query: Query) -> QuerySet[Company]:
-    text = search.search_text(*COMPANY_TEXT_FIELDS)
-    return companies.alias(search_text=text).filter(search.words_q(query, "search_text"))
+    return search.words_match(companies, COMPANY_TEXT_FIELDS, query)
 
 
 def contact_parts(contacts: QuerySet[Contact], query: Query) -> list[QuerySet[Contact]]:
@@ -37,10 +37,9 @@ def contact_parts(contacts: QuerySet[Contact], query: Query) -> list[QuerySet[Co
     if query.kind != search.WORDS:
         points = ContactPoint.objects.filter(search.points_q(query)).values("contact_id")
         return [contacts.filter(id__in=points)]
-    text = search.search_text(*CONTACT_TEXT_FIELDS)
     companies = company_match(Company.objects.all(), query).values("id")
     return [
-        contacts.alias(search_text=text).filter(search.words_q(query, "search_text")),
+        search.words_match(contacts, CONTACT_TEXT_FIELDS, query),
         contacts.filter(company__in=companies),
     ]
 

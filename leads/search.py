@@ -117,17 +117,21 @@ class Words(Func):
     )
 
 
-def lead_words() -> Words:
-    return Words(Concat(*_spaced(LEAD_TEXT_FIELDS), output_field=CharField()))
-
-
-def _spaced(fields: tuple[str, ...]) -> list:
+def words_of(*fields: str) -> Words:
+    """The words of these columns, one space between them (`lead_words`, and the contact's and
+    company's indexes of `deals 0012`)."""
+    if len(fields) == 1:
+        return Words(F(fields[0]))
     parts: list = []
     for field in fields:
         if parts:
             parts.append(Value(" "))
         parts.append(F(field))
-    return parts
+    return Words(Concat(*parts, output_field=CharField()))
+
+
+def lead_words() -> Words:
+    return words_of(*LEAD_TEXT_FIELDS)
 
 
 class WordsMatch(Func):
@@ -238,12 +242,19 @@ def words_q(query: Query, annotation: str) -> Q:
     return match
 
 
+def words_match(rows: QuerySet, fields: tuple[str, ...], query: Query) -> QuerySet:
+    """The rows where every word of the query begins a word of these columns (PostgreSQL: the
+    words index of these columns); on SQLite, where every word is anywhere in their folded
+    text."""
+    if connection.vendor == "postgresql":
+        return rows.filter(WordsMatch(words_of(*fields), Value(word_prefixes(query))))
+    return rows.alias(search_text=search_text(*fields)).filter(words_q(query, "search_text"))
+
+
 def lead_match(leads: QuerySet[Lead], query: Query) -> QuerySet[Lead]:
     """The leads of `leads` (already scoped to what the user may see) the query matches."""
     if query.kind == WORDS:
-        if connection.vendor == "postgresql":
-            return leads.filter(WordsMatch(lead_words(), Value(word_prefixes(query))))
-        return leads.alias(search_text=lead_text()).filter(words_q(query, "search_text"))
+        return words_match(leads, LEAD_TEXT_FIELDS, query)
     points = LeadContactPoint.objects.filter(points_q(query)).values("lead_id")
     return leads.filter(id__in=points)
 
