@@ -97,11 +97,11 @@ def search_all(
 
 
 def _leads(user: User, query: Query, limit: int) -> Group:
-    rows = search.lead_match(leads_visible_to(user), query).select_related("team")
-    # A phone or an e-mail matches a few leads; words may match thousands (a common surname),
-    # read from the latest arrivals first.
-    newest = search.newest_recent if query.kind == search.WORDS else search.newest
-    found, more = newest(rows, limit)
+    leads = leads_visible_to(user)
+    if query.kind == search.WORDS:  # may match thousands (a common surname): latest first
+        found, more = search.newest_recent(leads, query, limit)
+    else:  # a phone or an e-mail matches a few
+        found, more = search.newest(search.lead_match(leads, query).select_related("team"), limit)
     points: dict[int, list] = {}
     if query.kind != search.WORDS and found:
         for point in LeadContactPoint.objects.filter(lead__in=found):

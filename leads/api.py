@@ -160,8 +160,8 @@ SEARCH_HELP = (
     "whole number matches exactly, fewer digits anywhere in any of the phones, e.g. the last "
     "four), an e-mail (a query with `@`: a whole address or a part of one, any of the "
     "e-mails), or words (each the beginning of a word of the name, company or primary "
-    "e-mail; any case, ё as е; at least one word of 3 letters). Results stay scoped to what the user may "
-    "see. A query too short for that is a 400 naming what to type."
+    "e-mail; any case, ё as е; at least one word of 3 letters). Results stay scoped to what "
+    "the user may see. A query too short for that is a 400 naming what to type."
 )
 
 
