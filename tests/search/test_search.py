@@ -75,6 +75,8 @@ def test_words_are_prefixes_cut_as_the_index_cuts_its_text():
     assert word_prefixes(parse_query("mail.ru o'brien & !x |")) == (
         "'mail':* & 'ru':* & 'o':* & 'brien':* & 'x':*"
     )
+    # a lead's day of arrival is a word of its index ("#9830"): no typed word reaches it
+    assert word_prefixes(parse_query("#9830 семен")) == "'9830':* & 'семен':*"
 
 
 @pytest.mark.parametrize(
@@ -165,6 +167,18 @@ def test_a_common_surname_alone_finds_the_newest_first(world):
     hits = client_for(world.qualifier).get(reverse("search"), {"q": "Иванов"})
     ages_shown = [(now - hit.obj.created_at).days for hit in hits.context["results"].leads.hits]
     assert ages_shown == sorted(ages_shown) and max(ages_shown) < 30
+
+
+def test_a_window_of_arrival_holds_its_days_only(world):
+    from leads.search import lead_match
+
+    now = timezone.now()
+    old = make_lead(world.team, name="Ия Мартынова", phone="+79160000031", now=now - timedelta(8))
+    new = make_lead(world.team, name="Ия Мартынова", phone="+79160000032", now=now - timedelta(6))
+    query = parse_query("мартынов")
+    since = (now - timedelta(7)).date()
+    assert list(lead_match(Lead.objects.all(), query, since)) == [new]
+    assert set(lead_match(Lead.objects.all(), query)) == {old, new}
 
 
 def test_a_head_of_two_teams_finds_both_and_the_teams_never_each_others(world, two_teams):
@@ -339,8 +353,8 @@ def test_the_search_reads_its_indexes(world, two_teams, typed, index):
     from leads.search import lead_match, points_q
 
     query = parse_query(typed)
-    if query.kind == WORDS:
-        rows = lead_match(Lead.objects.all(), query)
+    if query.kind == WORDS:  # a window of arrival too: the same index, days as its words
+        rows = lead_match(Lead.objects.all(), query, since=timezone.now().date())
     else:  # the value condition points_q sends (its `kind` condition is a filter on top)
         assert f"__contains', '{query.digits or query.words[0]}'" in repr(points_q(query))
         rows = LeadContactPoint.objects.filter(value__contains=query.digits or query.words[0])
