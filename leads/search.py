@@ -140,20 +140,24 @@ def words_of(*fields: str) -> Words:
     return Words(Concat(*parts, output_field=CharField()))
 
 
-# A lead's words hold its day of arrival too, as a word no query can type ("#9830": days
-# since 2000-01-01, UTC; typed words reach the index through the parser, which never keeps a
-# "#"), so that "this surname in the last 7 days" is one read of the one index: the surname's
-# posting list skipping through those days' (GIN's fast scan), where a separate created_at
-# condition read every arrival of the window from another index (58,000 entries for a week
-# at 1M leads, 10 times that at 10M).
+# A lead's words hold its day and month of arrival too, as words no query can type ("#9830":
+# days since 2000-01-01, "#m322": months, UTC; typed words reach the index through the
+# parser, which never keeps a "#"), so that "this surname in the last 7 days" is one read of
+# the one index: the surname's posting list checked against a few days' or months' (GIN's
+# fast scan skips through theirs), where a separate created_at condition read every arrival
+# of the window from another index (58,000 entries for a week at 1M leads, ten times that at
+# 10M). Days for the last week, months beyond: a year is 14 words, not 366.
 ARRIVAL_EPOCH = date(2000, 1, 1)
+DAYS_AS_DAYS = 10  # a window reaching further back is read in whole months
 
 
-class ArrivalDay(Func):
+class ArrivalWords(Func):
     output_field = TextField()
     template = (
-        "array_to_tsvector(ARRAY['#' || "
-        f"((timezone('UTC', %(expressions)s))::date - DATE '{ARRIVAL_EPOCH}')::text])"
+        "array_to_tsvector(ARRAY["
+        f"'#' || ((timezone('UTC', %(expressions)s))::date - DATE '{ARRIVAL_EPOCH}')::text, "
+        f"'#m' || ((date_part('year', timezone('UTC', %(expressions)s)) - {ARRIVAL_EPOCH.year})"
+        " * 12 + date_part('month', timezone('UTC', %(expressions)s)) - 1)::int::text])"
     )
 
 
@@ -174,22 +178,33 @@ class TypedWords(Func):
     template = "to_tsquery('simple'::regconfig, %(expressions)s)"
 
 
-class ArrivalDays(Func):
-    """The tsquery of days of arrival (`arrival_days`), taken as written: no parser."""
+class ArrivalsSince(Func):
+    """The tsquery of the days or months of arrival (`arrivals_since`), taken as written: no
+    parser."""
 
     output_field = TextField()
     template = "%(expressions)s::tsquery"
 
 
 def lead_words() -> Joined:
-    """The expression of the index `lead_words`: the lead's words and its day of arrival."""
-    return Joined(words_of(*LEAD_TEXT_FIELDS), ArrivalDay(F("created_at")), joiner="||")
+    """The expression of the index `lead_words`: the lead's words, its day and month of
+    arrival."""
+    return Joined(words_of(*LEAD_TEXT_FIELDS), ArrivalWords(F("created_at")), joiner="||")
 
 
-def arrival_days(since: date, until: date) -> str:
-    """The tsquery of the days from `since` to `until` (`'#9823' | … | '#9831'`)."""
-    first, last = (since - ARRIVAL_EPOCH).days, (until - ARRIVAL_EPOCH).days
-    return " | ".join(f"'#{day}'" for day in range(first, last + 1))
+def arrivals_since(since: date, today: date) -> str:
+    """The tsquery of arrivals from `since` (UTC) on, up to tomorrow (a clock a little ahead
+    is no reason to miss a lead): its days (`'#9823' | … | '#9831'`) when it is at most
+    `DAYS_AS_DAYS` back, else its months from since's on (a little earlier than `since`)."""
+    if (today - since).days <= DAYS_AS_DAYS:
+        first, last = (since - ARRIVAL_EPOCH).days, (today - ARRIVAL_EPOCH).days + 1
+        return " | ".join(f"'#{day}'" for day in range(first, last + 1))
+    first, last = _month_number(since), _month_number(today) + 1
+    return " | ".join(f"'#m{month}'" for month in range(first, last + 1))
+
+
+def _month_number(day: date) -> int:
+    return (day.year - ARRIVAL_EPOCH.year) * 12 + day.month - 1
 
 
 @dataclass(frozen=True)
@@ -308,15 +323,16 @@ def words_match(rows: QuerySet, fields: tuple[str, ...], query: Query) -> QueryS
 
 def lead_match(leads: QuerySet[Lead], query: Query, since: date | None = None) -> QuerySet[Lead]:
     """The leads of `leads` (already scoped to what the user may see) the query matches;
-    words: arrived on `since` (a UTC day) or later, when given."""
+    words: arrived on `since` (a UTC day) or later, when given (on PostgreSQL, from the first
+    of since's month when that is more than `DAYS_AS_DAYS` back)."""
     if query.kind == WORDS:
         if connection.vendor != "postgresql":
             rows = words_match(leads, LEAD_TEXT_FIELDS, query)
             return rows if since is None else rows.filter(created_at__gte=_utc_midnight(since))
         typed: Func = TypedWords(Value(word_prefixes(query)))
-        if since is not None:  # tomorrow too: a clock a little ahead is no reason to miss one
-            days = arrival_days(since, _utc_today() + timedelta(1))
-            typed = Joined(typed, ArrivalDays(Value(days)), joiner="&&")
+        if since is not None:
+            arrivals = arrivals_since(since, _utc_today())
+            typed = Joined(typed, ArrivalsSince(Value(arrivals)), joiner="&&")
         return leads.filter(matches(lead_words(), typed))
     points = LeadContactPoint.objects.filter(points_q(query)).values("lead_id")
     return leads.filter(id__in=points)
