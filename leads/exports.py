@@ -422,7 +422,10 @@ def _reading_cursor(db: str) -> Iterator[Any]:
             with own.cursor() as settings_cursor:
                 settings_cursor.execute(_NO_JIT)
             with own.cursor(name="leads_export") as cursor:
-                yield cursor
+                # Wrapped as Django wraps its own: the statement is logged on `db` and goes
+                # through its execute wrappers, like every other read of the export.
+                logged = connection.queries_logged
+                yield connection.make_debug_cursor(cursor) if logged else cursor
         finally:
             own.close()
 
