@@ -85,8 +85,10 @@ class DatabaseCpu(threading.Thread):
     def run(self) -> None:
         import psycopg2
 
-        with psycopg2.connect(os.environ["DATABASE_URL"]) as watcher:
-            watcher.autocommit = True
+        # Autocommit: pg_stat_activity is read once per transaction, then kept.
+        watcher = psycopg2.connect(os.environ["DATABASE_URL"])
+        watcher.autocommit = True
+        try:
             with watcher.cursor() as cur:
                 cur.execute("SELECT pg_backend_pid()")
                 mine = cur.fetchone()[0]
@@ -103,6 +105,8 @@ class DatabaseCpu(threading.Thread):
                     starting = False
                     if self.done.wait(0.5):
                         return
+        finally:
+            watcher.close()
 
     def stop(self) -> float:
         self.done.set()
