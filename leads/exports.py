@@ -388,6 +388,9 @@ def _postgres_batches(leads: QuerySet[Lead], zone: ZoneInfo, db: str) -> Iterato
             if unknown:
                 found = User.objects.using(db).filter(pk__in=unknown)
                 people.update((u.pk, _csv_cell(safe_cell(person(u)))) for u in found)
+                # Deleted since the cursor's snapshot (the names are read on another
+                # connection): no one to name.
+                people.update((pk, "") for pk in unknown - people.keys())
             lines = []
             for head, phone, middle, assignee, rest, numbers, tails, end in batch:
                 points = (
