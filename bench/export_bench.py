@@ -14,8 +14,11 @@ What it does:
    teams), run by `export_job_run` in a fresh Python process, as a Celery worker runs it. The
    child reports its time; the parent reads the child's peak RSS (getrusage of children) and,
    for scale, the peak RSS of a child that only sets Django up.
-Prints rows/s and peak RSS per size, and the machine's load. Before each run it waits until
-no other benchmark or test run shares the cores (--no-wait: run anyway). Without --keep the
+   The child also samples, every half second, the CPU time of the PostgreSQL processes
+   serving the benchmark's database (pg_stat_activity, /proc): the lines are written there.
+Prints rows/s, the CPU seconds of both sides and peak RSS per size, and the machine's load.
+Before each run it waits until no other benchmark or test run shares the cores (--no-wait:
+run anyway). Without --keep the
 database is dropped at the end if this run created it.
 """
 
@@ -24,6 +27,7 @@ import os
 import resource
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -55,22 +59,82 @@ def child(job_id: int | None) -> None:
         return
     from leads.exports import export_job_run
 
+    database = DatabaseCpu()
+    database.start()
     t0, cpu0 = time.perf_counter(), time.process_time()
     export_job_run(job_id, progress_every=50_000)
-    print(f"{time.process_time() - cpu0:.3f}")  # this process's CPU seconds
-    print(f"{time.perf_counter() - t0:.3f}")
+    cpu, seconds = time.process_time() - cpu0, time.perf_counter() - t0
+    print(f"{database.stop():.3f}")  # the database server's CPU seconds for this database
+    print(f"{cpu:.3f}")  # this process's CPU seconds
+    print(f"{seconds:.3f}")
 
 
-def run_child(job_id: int | None) -> tuple[float | None, float | None, int]:
-    """The child's seconds, its CPU seconds and its peak RSS in KiB (each child is waited for
-    alone, so the children's maximum so far is the largest of them)."""
+class DatabaseCpu(threading.Thread):
+    """The CPU seconds PostgreSQL spends for the export: every half second, the server
+    processes serving this database (the export's connections and their parallel workers,
+    from pg_stat_activity) and their CPU time from /proc; each process counts from its
+    first reading (0 for one born after the start) to its last. A process living under half
+    a second may be missed: a lower bound."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.first: dict[int, float] = {}
+        self.seen: dict[int, float] = {}
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        import psycopg2
+
+        # Autocommit: pg_stat_activity is read once per transaction, then kept.
+        watcher = psycopg2.connect(os.environ["DATABASE_URL"])
+        watcher.autocommit = True
+        try:
+            with watcher.cursor() as cur:
+                cur.execute("SELECT pg_backend_pid()")
+                mine = cur.fetchone()[0]
+                starting = True
+                while True:
+                    cur.execute(
+                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                    )
+                    for (pid,) in cur.fetchall():
+                        if pid != mine:
+                            cpu = process_cpu(pid)
+                            self.first.setdefault(pid, cpu if starting else 0.0)
+                            self.seen[pid] = max(self.seen.get(pid, 0.0), cpu)
+                    starting = False
+                    if self.done.wait(0.5):
+                        return
+        finally:
+            watcher.close()
+
+    def stop(self) -> float:
+        self.done.set()
+        self.join()
+        return sum(cpu - self.first[pid] for pid, cpu in self.seen.items())
+
+
+def process_cpu(pid: int) -> float:
+    """A process's user + system CPU seconds (0 once it has ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_child(job_id: int | None) -> tuple[float | None, float | None, float | None, int]:
+    """The child's seconds, its CPU seconds, the database's CPU seconds for it and its peak
+    RSS in KiB (each child is waited for alone, so the children's maximum so far is the
+    largest of them)."""
     command = [sys.executable, __file__, "--run-job", str(job_id if job_id else 0)]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     out = done.stdout.strip().splitlines()
     if not out:
-        return None, None, peak
-    return float(out[-1]), float(out[-2]), peak
+        return None, None, None, peak
+    return float(out[-1]), float(out[-2]), float(out[-3]), peak
 
 
 POINTS_SQL = """
@@ -108,7 +172,7 @@ def main() -> None:
     harness.clear_leads(world)
     pool = harness.pools()
     now = timezone.now()
-    _seconds, _cpu, idle_peak = run_child(None)
+    _seconds, _cpu, _db_cpu, idle_peak = run_child(None)
     results, grown = [], 0
     for size in args.sizes:
         print(f"== {size:,} leads", flush=True)
@@ -122,16 +186,17 @@ def main() -> None:
         job = export_job_start(world["head"], {}, "ru", "Europe/Moscow")
         connection.close()  # the child works alone on the database
         state = harness.wait_idle(f"{size:,}", args)
-        seconds, cpu, peak = run_child(job.pk)
+        seconds, cpu, db_cpu, peak = run_child(job.pk)
         job = ExportJob.objects.get(pk=job.pk)
         assert job.state == ExportJob.State.DONE, job.error
         assert job.rows_done == size, (job.rows_done, size)
         size_mb = job.file.size / 2**20
         job.file.delete(save=False)
-        results.append((size, seconds, cpu, peak, state["load"], size_mb))
+        results.append((size, seconds, cpu, db_cpu, peak, state["load"], size_mb))
         print(
             f"  {size:,} rows in {seconds:.1f} s: {size / seconds:,.0f} rows/s "
-            f"({size / cpu:,.0f} per CPU second of the process); "
+            f"({size / cpu:,.0f} per CPU second of the process; PostgreSQL's CPU {db_cpu:.1f} s, "
+            f"{size / (cpu + db_cpu):,.0f} rows per CPU second of both); "
             f"file {size_mb:,.0f} MiB; peak RSS {peak / 1024:,.0f} MiB",
             flush=True,
         )
@@ -139,12 +204,13 @@ def main() -> None:
     print(f"peak RSS of a process that only sets Django up: {idle_peak / 1024:,.0f} MiB")
     print(
         f"{'rows':>10} {'seconds':>8} {'rows/s':>9} {'CPU s':>7} {'rows/CPU s':>10} "
-        f"{'peak RSS':>9} {'file':>8} {'load':>5}"
+        f"{'DB CPU s':>8} {'rows/CPU s both':>15} {'peak RSS':>9} {'file':>8} {'load':>5}"
     )
-    for size, seconds, cpu, peak, load, size_mb in results:
+    for size, seconds, cpu, db_cpu, peak, load, size_mb in results:
         print(
             f"{size:>10,} {seconds:>8.1f} {size / seconds:>9,.0f} {cpu:>7.1f} "
-            f"{size / cpu:>10,.0f} {peak / 1024:>6,.0f} MiB {size_mb:>4,.0f} MiB {load:>5.2f}"
+            f"{size / cpu:>10,.0f} {db_cpu:>8.1f} {size / (cpu + db_cpu):>15,.0f} "
+            f"{peak / 1024:>6,.0f} MiB {size_mb:>4,.0f} MiB {load:>5.2f}"
         )
     slowest = min(size / seconds for size, seconds, *_rest in results)
     # On a shared machine the wall time is mostly waiting for a core: the CPU seconds say

@@ -1,17 +1,22 @@
 """The queue as CSV that Excel opens as it is (UTF-8 with a BOM, ";"), in the reader's language
 and time zone: streamed by the page for a short list, written to a file by a worker for a long
-one (an ExportJob), both from `export_rows` — one format, one reading function.
+one (an ExportJob), both from `csv_batches` — one format, one reading function.
 
-Speed: a row costs Python, not the database. Rows are read as tuples from a server-side cursor
-(no model instances), the labels (states, kinds, assignees) looked up once per export, every
-lead's phones and e-mails fetched in one query per batch, and phone formatting — phonenumbers'
-rules, over 100 µs a number — done once per number prefix (`PhoneFormats`)."""
+Speed. On PostgreSQL the database writes almost all of each line (`_postgres_batches`): the
+cells quoted as the csv module quotes them, the free text guarded against formulas, labels
+from the catalogue in the reader's language, times in their zone; Python adds only what
+phonenumbers knows (the phones' layouts, `PhoneFormats`) and the assignees' names, looked up
+once each. On SQLite (tests, development) rows are read as tuples (`export_rows`) and written
+by the csv module: the reference the PostgreSQL lines are tested against, byte for byte."""
 
 import csv
 import io
 import logging
+import re
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import timedelta
 from itertools import islice
 from typing import IO, Any
@@ -30,7 +35,7 @@ from django.utils.translation import gettext_lazy
 
 from crm import replica
 from crm.lib.phones import international
-from crm.lib.spreadsheets import safe_cell
+from crm.lib.spreadsheets import FORMULA_FIRST, safe_cell
 from crm.teams.templatetags.people import person
 from leads.channels import Label
 from leads.filters import QueueFilter
@@ -115,7 +120,8 @@ def titles() -> list[str]:
 
 def export_rows(leads: QuerySet[Lead], zone: ZoneInfo, using: str | None = None) -> Iterator[list]:
     """Every lead of `leads` as a CSV row in the active language, read in batches from the
-    database `using` names (the default one when None): all of the export's reading is here.
+    database `using` names (the default one when None): the export on SQLite, and the
+    reference the PostgreSQL lines (`_postgres_batches`) are tested against.
     Cells a spreadsheet would run as a formula are quoted (crm.lib.spreadsheets): the free
     text; the phones are ours, the labels and times the catalogue's and ours."""
     db = using or leads.db
@@ -250,16 +256,209 @@ def csv_writer(out: Any) -> Any:
     return csv.writer(out, delimiter=";")
 
 
+def csv_batches(
+    leads: QuerySet[Lead], zone: ZoneInfo, using: str | None = None
+) -> Iterator[tuple[int, str]]:
+    """The CSV's lines after the titles, a batch at a time: (rows, their text). PostgreSQL
+    writes them (`_postgres_batches`); other databases go through `export_rows`."""
+    db = using or leads.db
+    if connections[db].vendor == "postgresql":
+        yield from _postgres_batches(leads, zone, db)
+        return
+    buffer = io.StringIO()
+    writer = csv_writer(buffer)
+    rows = export_rows(leads, zone, db)
+    while chunk := list(islice(rows, BATCH)):
+        writer.writerows(chunk)
+        yield len(chunk), buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+
+
+# ------------------------------------------------------------- PostgreSQL writes the lines
+
+# What makes csv_writer quote a cell: its delimiter, its quote, a line break.
+_QUOTED = re.compile('[;"\r\n]')
+
+
+def _csv_cell(text: str) -> str:
+    """`text` as csv_writer writes it: in quotes, its quotes doubled, when it must be."""
+    return '"' + text.replace('"', '""') + '"' if _QUOTED.search(text) else text
+
+
+def _sql_text(text: str) -> str:
+    """A text of ours (a label, a zone's name) as an SQL constant: plain characters in
+    quotes, the others (quotes, %, control characters) as chr(n). No parameter is needed, so
+    the cell expressions below may repeat it."""
+    parts = re.split(r"([^\w .,:;()/+=@#&*!?\[\]{}<>«»№-])", text)
+    sql = [f"'{part}'" if i % 2 == 0 else f"chr({ord(part)})" for i, part in enumerate(parts)]
+    return "(" + " || ".join(part for part in sql if part != "''") + ")" if text else "''"
+
+
+def _sql_cell(expression: str, guarded: bool = True) -> str:
+    """SQL for a text `expression` (never NULL) as csv_writer writes it; after safe_cell
+    (the formula guard) when `guarded`. The guard's quote changes no quoting: the cell is
+    tested as stored, and the guard evaluated once whichever way."""
+    shown = expression
+    if guarded:
+        first = ", ".join(_sql_text(char) for char in sorted(FORMULA_FIRST))
+        shown = (
+            f"(CASE WHEN left({expression}, 1) IN ({first}) "
+            f"THEN '''' || {expression} ELSE {expression} END)"
+        )
+    return (
+        f"(CASE WHEN {expression} = '' THEN '' "
+        f"""WHEN {expression} ~ ('[;"' || chr(13) || chr(10) || ']') """
+        f"""THEN '"' || replace({shown}, '"', '""') || '"' ELSE {shown} END)"""
+    )
+
+
+def _sql_label(expression: str, labels: dict[str, str], quoted: bool = True) -> str:
+    """SQL for a stored value as its label in the active language, or as itself when it has
+    none (as `export_rows` writes it); `quoted` for a cell of its own."""
+    cases = " ".join(
+        f"WHEN {_sql_text(value)} THEN {_sql_text(_csv_cell(label) if quoted else label)}"
+        for value, label in labels.items()
+    )
+    other = _sql_cell(expression, guarded=False) if quoted else expression
+    return f"(CASE {expression} {cases} ELSE {other} END)"
+
+
+def _lines_sql(leads_sql: str, zone: ZoneInfo) -> str:
+    """The query whose rows are a line each, cut where Python adds what phonenumbers knows
+    and the assignee: (the line up to the phone, the phone, on to the assignee, the
+    assignee's id, on to the contact phones, the contact phones, their tails " ext. 12
+    (work)", the rest of the line with its "\\r\\n"). `leads_sql` selects `_FIELDS` in the
+    export's order; its parameters are the query's."""
+    labels = {value: str(label) for value, label in Lead.State.choices}
+    temperatures = {value: str(label) for value, label in Lead.Temperature.choices}
+    kinds = {value: str(label) for value, label in Label.choices}
+    ext_before, ext_after = (_("ext. %(ext)s") % {"ext": "\0"}).split("\0")
+    tail = (
+        f"CASE WHEN ext = '' THEN '' ELSE {_sql_text(' ' + ext_before)} || ext || "
+        f"{_sql_text(ext_after)} END || ' (' || {_sql_label('label', kinds, False)} || ')'"
+    )
+    zone_sql = _sql_text(zone.key)
+    columns = ", ".join(field.replace("__", "_") for field in _FIELDS)
+    utm = " || ';' || ".join(_sql_cell(f"q.{field}") for field in _FIELDS[12:])
+    return f"""
+        SELECT
+            q.id::text || ';' || {_sql_cell("q.name")} || ';',
+            q.phone,
+            ';' || {_sql_cell("q.email")} || ';' || {_sql_cell("q.company_name")} || ';'
+                || {_sql_cell("q.source_name")} || ';' || {_sql_label("q.state", labels)}
+                || ';' || {_sql_label("q.temperature", temperatures)} || ';'
+                || q.score::text || ';',
+            q.assignee_id,
+            ';' || to_char(timezone({zone_sql}, q.created_at), 'YYYY-MM-DD HH24:MI')
+                || ';' || to_char(timezone({zone_sql}, q.due_at), 'YYYY-MM-DD HH24:MI')
+                || ';' || {utm} || ';',
+            p.phones,
+            p.tails,
+            ';' || {_sql_cell("coalesce(p.emails, '')")} || chr(13) || chr(10)
+        FROM ({leads_sql}) AS q({columns})
+        LEFT JOIN LATERAL (
+            -- sorted once, aggregated in that order (not one sort per aggregate)
+            SELECT
+                array_agg(value) FILTER (WHERE kind = 'phone') AS phones,
+                array_agg(tail) FILTER (WHERE kind = 'phone') AS tails,
+                string_agg(value || tail, ', ') FILTER (WHERE kind <> 'phone') AS emails
+            FROM (
+                SELECT kind, value, {tail} AS tail
+                FROM {LeadContactPoint._meta.db_table}
+                WHERE lead_id = q.id
+                ORDER BY kind, position, id
+            ) AS points
+        ) AS p ON true
+        ORDER BY q.due_at, q.id
+    """  # noqa: S608 - our tables, our catalogue's texts as constants; values are parameters
+
+
+def _postgres_batches(leads: QuerySet[Lead], zone: ZoneInfo, db: str) -> Iterator[tuple[int, str]]:
+    """`csv_batches` on PostgreSQL: each lead's line written by the database but for its
+    phones (`PhoneFormats`) and assignee (their name, looked up once), read a batch at a
+    time from a server-side cursor: memory stays flat."""
+    leads_sql, params = leads.values_list(*_FIELDS).query.get_compiler(using=db).as_sql()
+    phones = PhoneFormats()
+    people: dict[int | None, str] = {None: ""}
+    with _reading_cursor(db) as cursor:
+        cursor.execute(_lines_sql(leads_sql, zone), params)
+        for batch in _fetched_ahead(cursor):
+            unknown = {row[3] for row in batch} - people.keys()
+            if unknown:
+                found = User.objects.using(db).filter(pk__in=unknown)
+                people.update((u.pk, _csv_cell(safe_cell(person(u)))) for u in found)
+                # Deleted since the cursor's snapshot (the names are read on another
+                # connection): no one to name.
+                people.update((pk, "") for pk in unknown - people.keys())
+            lines = []
+            for head, phone, middle, assignee, rest, numbers, tails, end in batch:
+                points = (
+                    ", ".join([phones(n) + t for n, t in zip(numbers, tails, strict=True)])
+                    if numbers
+                    else ""
+                )
+                lines.append(
+                    f"{head}{_csv_cell(phones(phone))}{middle}{people[assignee]}{rest}"
+                    f"{_csv_cell(points)}{end}"
+                )
+            yield len(batch), "".join(lines)
+
+
+@contextmanager
+def _reading_cursor(db: str) -> Iterator[Any]:
+    """A server-side cursor on `db` that streams: PostgreSQL makes each batch when it is
+    fetched. Outside a transaction it is on a connection of its own, in a transaction of its
+    own (Django's would hold the cursor past its commit: the whole result written out on the
+    server before the first row); the job's progress is saved meanwhile on Django's. Inside
+    a transaction (tests), on that transaction's connection, to see its rows."""
+    connection = connections[db]
+    if connection.in_atomic_block:
+        with connection.cursor() as settings_cursor:
+            settings_cursor.execute(_NO_JIT)
+        with connection.chunked_cursor() as cursor:
+            yield cursor
+        return
+    with connection.wrap_database_errors:  # psycopg2's errors as Django's (replica.streamed)
+        own = connection.get_new_connection(connection.get_connection_params())
+        try:
+            with own.cursor() as settings_cursor:
+                settings_cursor.execute(_NO_JIT)
+            with own.cursor(name="leads_export") as cursor:
+                # Wrapped as Django wraps its own: the statement is logged on `db` and goes
+                # through its execute wrappers, like every other read of the export.
+                logged = connection.queries_logged
+                yield connection.make_debug_cursor(cursor) if logged else cursor
+        finally:
+            own.close()
+
+
+# The query's cost is estimated far above what it takes (a lateral lookup per lead), so
+# PostgreSQL would compile it (JIT): seconds of CPU, in each parallel worker, for nothing.
+_NO_JIT = "SET LOCAL jit = off"
+
+
+def _fetched_ahead(cursor: Any) -> Iterator[list[tuple]]:
+    """The cursor's rows a batch at a time, the next batch fetched by a thread while the
+    caller writes this one: PostgreSQL works on one core while Python works on the other
+    (psycopg2 lets go of the GIL while it waits)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ahead = pool.submit(cursor.fetchmany, BATCH)
+        while batch := ahead.result():
+            ahead = pool.submit(cursor.fetchmany, BATCH)
+            yield batch
+
+
 def stream(leads: QuerySet[Lead], zone: ZoneInfo, language: str) -> Iterator[str]:
-    """The CSV as lines for a streaming response, written in `language`: the lines are made
+    """The CSV in pieces for a streaming response, written in `language`: they are made
     after the view has returned, when the request's language is no longer active."""
     echo = _Echo()
     writer = csv_writer(echo)
     with translation.override(language):
         yield BOM + writer.writerow(titles())
         # Off the primary when a replica is usable (crm/replica.py).
-        rows = replica.streamed(lambda db: export_rows(leads, zone, db))
-        yield from (writer.writerow(row) for row in rows)
+        batches = replica.streamed(lambda db: csv_batches(leads, zone, db))
+        yield from (text for _rows, text in batches)
 
 
 class _Echo:
@@ -334,23 +533,17 @@ def write_csv(
     job_id: int | None = None,
     progress_every: int = 20_000,
 ) -> int:
-    """The CSV into a binary file, as the page streams it; the rows written. Rows are written
-    a thousand at a time into text, then encoded: memory stays flat at any size."""
-    buffer = io.StringIO()
-    writer = csv_writer(buffer)
-    buffer.write(BOM)
-    writer.writerow(titles())
+    """The CSV into a binary file, as the page streams it; the rows written. Memory stays
+    flat at any size: a batch of lines at a time (`csv_batches`)."""
+    raw.write((BOM + csv_writer(_Echo()).writerow(titles())).encode())
     done = 0
-    rows = export_rows(leads, zone, using)
-    while chunk := list(islice(rows, 1000)):
-        writer.writerows(chunk)
-        raw.write(buffer.getvalue().encode())
-        buffer.seek(0)
-        buffer.truncate()
-        done += len(chunk)
-        if job_id is not None and done % progress_every < 1000:
+    next_progress = progress_every
+    for rows, text in csv_batches(leads, zone, using):
+        raw.write(text.encode())
+        done += rows
+        if job_id is not None and done >= next_progress:
             ExportJob.objects.filter(pk=job_id).update(rows_done=done, heartbeat_at=timezone.now())
-    raw.write(buffer.getvalue().encode())  # the titles, when there is no row
+            next_progress = done + progress_every
     return done
 
 

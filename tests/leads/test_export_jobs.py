@@ -2,8 +2,10 @@
 that is byte for byte what the page streams for a short one, in the reader's language; only
 its requester downloads it; bad filters and failures say why."""
 
+import io
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import phonenumbers
 import pytest
@@ -14,7 +16,7 @@ from rest_framework.test import APIClient
 
 from crm.lib.phones import international
 from leads import exports, services
-from leads.models import ExportJob, Lead, LeadSource
+from leads.models import ExportJob, Lead, LeadContactPoint, LeadSource
 from tests.factories import make_lead
 
 
@@ -290,3 +292,86 @@ def test_a_job_whose_worker_died_mid_file_runs_again_and_fails_after_three_tries
     job = running.get()
     assert job.state == ExportJob.State.FAILED
     assert "3" in job.error and "сервере" in job.error  # in the requester's language
+
+
+# Cells the CSV must quote or guard: quotes, the delimiter, commas, line breaks, Cyrillic, text
+# a spreadsheet would run as a formula, empty cells.
+AWKWARD = [
+    "",
+    'Иван "Ваня" Петров',
+    "Смит; Джон",
+    "a, b, c",
+    "first line\nsecond line",
+    "windows\r\nline",
+    '=HYPERLINK("http://x")',
+    "+7 (916) its text",
+    "-1",
+    "@SUM(A1)",
+    "\tindented",
+    "\rcarriage",
+    "'quoted already",
+    "ООО «Ромашка» № 5 % 100\\",
+]
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+@pytest.mark.parametrize("zone", ["Europe/Moscow", "Asia/Kolkata", "America/New_York", "UTC"])
+def test_the_database_writes_the_same_bytes_as_the_row_by_row_path(world, language, zone):
+    """On PostgreSQL the database writes the lines (`csv_batches`); `export_rows` through the
+    csv module is the reference: the same bytes on awkward data, in both languages and in
+    zones with odd offsets. (On SQLite both are the reference.)"""
+    world.teammate.first_name, world.teammate.last_name = '=Ольга "Оля"', "Смирнова; мл."
+    world.teammate.save()
+    source = LeadSource.objects.create(
+        name="Выставка; «Кухни», 2026", slug="expo", channel="web_form"
+    )
+    phones = ["+79161234567", "+375291234567", "+77011234567", "+442079460000", "+12025550123"]
+    for i, text in enumerate(AWKWARD):
+        lead = make_lead(world.team, name=f"lead {i}", phone=phones[i % len(phones)])
+        other = AWKWARD[(i + 3) % len(AWKWARD)]
+        Lead.objects.filter(pk=lead.pk).update(
+            name=text,
+            phone="" if i == 0 else phones[i % len(phones)],
+            email=f"user{i}@example.com" if i % 3 else "",
+            company_name=other,
+            source=source if i % 2 else lead.source,
+            utm_source=text,
+            utm_medium=other,
+            utm_campaign="кампания",
+            utm_content="" if i % 2 else "a;b",
+            utm_term=text[::-1],
+            assignee=world.teammate if i % 3 == 1 else (world.qualifier if i % 3 == 2 else None),
+            temperature=["hot", "warm", "cold", "potential"][i % 4],
+            score=i * 7,
+            due_at=timezone.now() + timedelta(minutes=37 * i),
+        )
+        LeadContactPoint.objects.filter(lead=lead).delete()
+        for position in range(i % 4):  # none to three phones, kinds and extensions varied
+            LeadContactPoint.objects.create(
+                lead=lead,
+                kind="phone",
+                value=phones[(i + position) % len(phones)][:-1] + str(position),
+                label=["mobile", "work", "home", "other"][(i + position) % 4],
+                ext="" if position == 0 else str(100 + i),
+                position=position,
+            )
+        for position in range(i % 3):  # none to two e-mails
+            LeadContactPoint.objects.create(
+                lead=lead,
+                kind="email",
+                value=(text.split("\n")[0] or "x") + f"{position}@пример.рф",
+                label="work" if position else "other",
+                position=position,
+            )
+    Lead.objects.filter(name="-1").update(state=Lead.State.CHECKED)
+    with translation.override(language):
+        leads = exports.queue_leads(world.head, {})
+        assert leads.count() == len(AWKWARD)
+        written = io.BytesIO()
+        exports.write_csv(leads, ZoneInfo(zone), written)
+        text = io.StringIO()
+        reference = exports.csv_writer(text)
+        reference.writerow(exports.titles())
+        reference.writerows(exports.export_rows(leads, ZoneInfo(zone)))
+    assert written.getvalue() == (exports.BOM + text.getvalue()).encode()
+    assert written.getvalue().count(b"\r\n") >= len(AWKWARD) + 1
