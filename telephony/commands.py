@@ -68,8 +68,8 @@ def _mango_callback(connection: PbxConnection, extension: str, number: str) -> N
 
 
 def _zadarma_callback(connection: PbxConnection, extension: str, number: str) -> None:
-    request = zadarma_request(connection, "/v1/request/callback/", {"from": extension, "to": number})
-    answer = _send(request)
+    params = {"from": extension, "to": number}
+    answer = _send(zadarma_request(connection, "/v1/request/callback/", params))
     if answer.get("status") != "success":
         raise PbxRefused(str(answer.get("message") or "Zadarma refused the call"))
 

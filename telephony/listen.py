@@ -31,8 +31,8 @@ def call_get_for_listener(user: User, pk: int) -> Call:
     """A call with a kept recording whose lead the user sees (the qualifiers and heads of its
     team), or whose lead became a deal of a sales team the user sees (the closers and the sales
     head). Anything else is a 404, as for the lead itself."""
-    call = Call.objects.exclude(recording="").filter(pk=pk, lead__isnull=False).first()
-    if call is None:
+    call = Call.objects.exclude(recording="").filter(pk=pk).first()
+    if call is None or call.lead_id is None:
         raise Http404
     if leads_visible_to(user).filter(pk=call.lead_id).exists():
         return call

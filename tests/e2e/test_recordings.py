@@ -59,9 +59,7 @@ def _recorded_deal(world, pbx: RecordingPbx):
     return deal, criterion
 
 
-def test_the_head_plays_the_call_on_a_dispute_and_seeks_in_it(
-    page: Page, live_server, world, pbx
-):
+def test_the_head_plays_the_call_on_a_dispute_and_seeks_in_it(page: Page, live_server, world, pbx):
     deal, criterion = _recorded_deal(world, pbx)
     deal_accept(deal=deal, by=world.closer)
     dispute_raise(deal=deal, by=world.closer, criterion=criterion, claim="Not what she said")
@@ -103,8 +101,6 @@ def test_the_qualifier_finds_the_player_on_the_lead_on_a_phone_in_russian(
         expect(player).to_be_visible()
         box = player.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
-        page.wait_for_function(
-            "() => document.querySelector('audio.recording').readyState >= 1"
-        )
+        page.wait_for_function("() => document.querySelector('audio.recording').readyState >= 1")
     finally:
         context.close()

@@ -1,6 +1,7 @@
 """A fake cloud PBX for tests: it signs and posts each vendor's events in their published
-shapes over real HTTP, and hands out recordings as each vendor's API does. The signing is written here from the vendors' documents, not taken
-from the app, so a mistake in the app's check cannot hide behind the same mistake here."""
+shapes over real HTTP, and hands out recordings as each vendor's API does. The signing is
+written here from the vendors' documents, not taken from the app, so a mistake in the app's
+check cannot hide behind the same mistake here."""
 
 import base64
 import hashlib
@@ -176,16 +177,19 @@ class RecordingPbx:
                 pbx.requests.append(self.path)
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if pbx.down:
-                    return self._answer(503, b"maintenance")
+                    self._answer(503, b"maintenance")
+                    return
                 form = dict(urllib.parse.parse_qsl(body.decode()))
                 payload = form.get("json", "")
                 good = hashlib.sha256((pbx.api_key + payload + pbx.secret).encode()).hexdigest()
                 if self.path != "/vpbx/queries/recording/post" or form.get("sign") != good:
-                    return self._answer(401, b'{"result": 3102}', "application/json")
+                    self._answer(401, b'{"result": 3102}', "application/json")
+                    return
                 command = json.loads(payload)
                 name = pbx.recordings.get(command.get("recording_id", ""))
                 if command.get("action") != "download" or name is None:
-                    return self._answer(404, b'{"result": 3102}', "application/json")
+                    self._answer(404, b'{"result": 3102}', "application/json")
+                    return
                 self.send_response(302)
                 self.send_header("Location", f"{pbx.url}/files/{name}")
                 self.end_headers()
@@ -193,15 +197,19 @@ class RecordingPbx:
             def do_GET(self) -> None:
                 pbx.requests.append(self.path)
                 if pbx.down:
-                    return self._answer(503, b"maintenance")
+                    self._answer(503, b"maintenance")
+                    return
                 path, _, query = self.path.partition("?")
                 if path == "/vpbx/v1/pbx/record/request/":
-                    return self._zadarma(path.removeprefix("/vpbx"), query)
+                    self._zadarma(path.removeprefix("/vpbx"), query)
+                    return
                 name = path.removeprefix("/files/")
                 if pbx.bearer and self.headers.get("Authorization") != f"Bearer {pbx.bearer}":
-                    return self._answer(403, b"forbidden")
+                    self._answer(403, b"forbidden")
+                    return
                 if name not in pbx.files:
-                    return self._answer(404, b"<html>not found</html>", "text/html")
+                    self._answer(404, b"<html>not found</html>", "text/html")
+                    return
                 self._answer(200, pbx.files[name], "audio/wav")
 
             def _zadarma(self, method: str, query: str) -> None:
@@ -210,7 +218,8 @@ class RecordingPbx:
                 sign = base64.b64encode(digest.encode()).decode()
                 if self.headers.get("Authorization") != f"{pbx.api_key}:{sign}":
                     answer = {"status": "error", "message": "Not authorized"}
-                    return self._answer(401, json.dumps(answer).encode(), "application/json")
+                    self._answer(401, json.dumps(answer).encode(), "application/json")
+                    return
                 asked = dict(urllib.parse.parse_qsl(query))
                 name = pbx.recordings.get(asked.get("call_id", ""))
                 if name is None:

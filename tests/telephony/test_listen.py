@@ -60,9 +60,7 @@ def _body(response) -> bytes:
     return b"".join(response.streaming_content)
 
 
-def test_the_whole_recording_says_it_can_be_asked_in_ranges_and_is_not_cached(
-    client, world, call
-):
+def test_the_whole_recording_says_it_can_be_asked_in_ranges_and_is_not_cached(client, world, call):
     response = _get(client, world.qualifier, call)
 
     assert response.status_code == 200
@@ -83,9 +81,7 @@ def test_the_whole_recording_says_it_can_be_asked_in_ranges_and_is_not_cached(
         ("bytes=100-99999999", 100, len(WAV) - 1),  # past the end: up to the end
     ],
 )
-def test_a_range_is_answered_with_206_and_just_those_bytes(
-    client, world, call, asked, first, last
-):
+def test_a_range_is_answered_with_206_and_just_those_bytes(client, world, call, asked, first, last):
     response = _get(client, world.qualifier, call, Range=asked)
 
     assert response.status_code == 206

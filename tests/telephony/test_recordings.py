@@ -142,7 +142,11 @@ def test_a_pbx_that_is_down_is_tried_again_later_and_then_gives_the_file(world, 
 @pytest.mark.django_db
 def test_an_unreachable_pbx_is_tried_again(world):
     connection = PbxConnection.objects.create(
-        team=world.team, provider="mango", api_key="k", api_secret="s", api_url="http://127.0.0.1:9/"
+        team=world.team,
+        provider="mango",
+        api_key="k",
+        api_secret="s",
+        api_url="http://127.0.0.1:9/",
     )
     call = _call(connection, recording_id="r-1")
 
