@@ -1,12 +1,15 @@
 """A call's recording is served by the app to whoever may see the lead or its deal, in byte
 ranges so the browser's player seeks, and shown as a player where the lead's calls are."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 
 from crm.teams.models import Role, Team
+from deals import services as deals
 from handoff import disputes
 from telephony.models import Call, PbxConnection, recordings_storage
 from tests.factories import TeamFactory, UserFactory, make_criterion, make_deal
@@ -127,7 +130,7 @@ def test_an_anonymous_visitor_is_sent_to_log_in(client, call):
 
 def test_a_deleted_recording_is_404_and_the_lead_says_why(client, world, call):
     Call.objects.filter(pk=call.pk).update(
-        recording="", recording_deleted_at=call.recording_fetched_at + timezone.timedelta(days=30)
+        recording="", recording_deleted_at=call.recording_fetched_at + timedelta(days=30)
     )
     assert _get(client, world.qualifier, call).status_code == 404
 
@@ -150,8 +153,6 @@ def test_the_player_is_on_the_lead_the_deal_and_the_dispute(client, world, call,
 
 
 def _dispute(world, deal):
-    from deals import services as deals
-
     deals.deal_accept(deal=deal, by=world.closer)
     criterion = deal.lead.answers.get().criterion
     return disputes.dispute_raise(deal=deal, by=world.closer, criterion=criterion, claim="No")

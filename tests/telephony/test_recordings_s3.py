@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from telephony import recordings
 from telephony.models import Call, PbxConnection, recordings_storage
+from tests.factories import make_lead
 from tests.telephony.fake_pbx import RecordingPbx, make_wav
 
 boto3 = pytest.importorskip("boto3")
@@ -24,7 +25,7 @@ WAV = make_wav(1.0)
 def s3_endpoint() -> Iterator[str]:
     server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
-    host, port = server.get_host_and_port()
+    _host, port = server.get_host_and_port()
     yield f"http://127.0.0.1:{port}"
     server.stop()
 
@@ -60,14 +61,14 @@ def pbx() -> Iterator[RecordingPbx]:
     fake.close()
 
 
-def test_a_recording_is_kept_in_the_bucket_played_in_ranges_and_swept(
-    client, world, pbx, settings
-):
-    from tests.factories import make_lead
-
+def test_a_recording_is_kept_in_the_bucket_played_in_ranges_and_swept(client, world, pbx, settings):
     lead = make_lead(world.team)
     connection = PbxConnection.objects.create(
-        team=world.team, provider="mango", api_key="key-1", api_secret="secret-1", api_url=pbx.api_url
+        team=world.team,
+        provider="mango",
+        api_key="key-1",
+        api_secret="secret-1",
+        api_url=pbx.api_url,
     )
     pbx.keep("r-1", WAV)
     call = Call.objects.create(
