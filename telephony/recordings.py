@@ -100,7 +100,8 @@ def recordings_sweep(*, now: datetime) -> int:
 
 
 def kept_days(call: Call) -> int:
-    """How long a deleted recording was kept (the setting when the sweep deleted it)."""
+    """Whole days from the fetch to the deletion: the setting in force then (beat sweeps
+    hourly), and still true after the setting changes."""
     if call.recording_deleted_at is None or call.recording_fetched_at is None:
         return settings.RECORDING_KEEP_DAYS
     return (call.recording_deleted_at - call.recording_fetched_at).days
