@@ -64,6 +64,15 @@ def test_the_head_plays_the_call_on_a_dispute_and_seeks_in_it(page: Page, live_s
     deal_accept(deal=deal, by=world.closer)
     dispute_raise(deal=deal, by=world.closer, criterion=criterion, claim="Not what she said")
     page.set_viewport_size({"width": 1280, "height": 900})
+    answers: list[tuple[int, str]] = []
+    page.on(
+        "response",
+        lambda r: (
+            answers.append((r.status, r.headers.get("content-range", "")))
+            if "/recording/" in r.url
+            else None
+        ),
+    )
 
     login(page, live_server, "head")
     page.goto(f"{live_server.url}/disputes/")
@@ -84,6 +93,8 @@ def test_the_head_plays_the_call_on_a_dispute_and_seeks_in_it(page: Page, live_s
         " return !a.seeking && a.currentTime >= 3; }"
     )
     assert player.evaluate("audio => audio.duration") == pytest.approx(4.0, abs=0.1)
+    # The player asked in byte ranges, and the app answered them.
+    assert any(status == 206 and served.startswith("bytes ") for status, served in answers)
 
 
 def test_the_qualifier_finds_the_player_on_the_lead_on_a_phone_in_russian(
