@@ -5,6 +5,7 @@ servers; `DATABASE_URL` selects PostgreSQL and `REDIS_URL` a shared cache.
 """
 
 from pathlib import Path
+from typing import Any
 
 import environ
 from csp.constants import NONE, SELF
@@ -206,7 +207,7 @@ TIME_ZONE = env.str("TIME_ZONE", default="Europe/Moscow")
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -279,6 +280,35 @@ EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7)
 # asks, never as static files. Web and worker must share this folder.
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
 
+# Call recordings (telephony/recordings.py): kept this many days after they were fetched, then
+# beat deletes the file (the call stays, marked as such). Bigger files than this are refused.
+RECORDING_KEEP_DAYS = env.int("RECORDING_KEEP_DAYS", default=365)
+RECORDING_MAX_BYTES = env.int("RECORDING_MAX_BYTES", default=200 * 1024 * 1024)
+# Where recordings are kept: a private folder under MEDIA_ROOT (served only by the app's view),
+# or, with RECORDINGS_STORAGE=s3, a private bucket on any S3-compatible store (MinIO, Yandex
+# Object Storage, AWS) through django-storages, which is then to be installed (README).
+RECORDINGS_STORAGE = env.str("RECORDINGS_STORAGE", default="file")
+if RECORDINGS_STORAGE == "s3":
+    STORAGES["recordings"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("RECORDINGS_S3_BUCKET"),
+            "endpoint_url": env.str("RECORDINGS_S3_ENDPOINT_URL", default=None),
+            "region_name": env.str("RECORDINGS_S3_REGION", default=None),
+            "access_key": env.str("RECORDINGS_S3_ACCESS_KEY"),
+            "secret_key": env.str("RECORDINGS_S3_SECRET_KEY"),
+            "default_acl": "private",
+            "file_overwrite": False,
+        },
+    }
+elif RECORDINGS_STORAGE == "file":
+    STORAGES["recordings"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": Path(str(MEDIA_ROOT)) / "recordings"},
+    }
+else:
+    raise ImproperlyConfigured("RECORDINGS_STORAGE: file or s3")
+
 # Web forms send a few hundred bytes; anything far bigger is not a lead.
 INTAKE_MAX_BODY_BYTES = 64 * 1024
 
@@ -337,6 +367,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Sales mailboxes (leads/mail_intake.py): a letter waits at most a minute to be a lead.
     "mail-poll": {"task": "leads.tasks.poll_mailboxes", "schedule": 60.0},
+    "sweep-recordings": {"task": "telephony.tasks.sweep_recordings", "schedule": 3600.0},
 }
 
 # One JSON format and one redaction filter for every process: crm/lib/logs.py. Celery's worker

@@ -254,6 +254,7 @@ class GenericEventForm(forms.Form):
         required=False,
     )
     recording_id = forms.CharField(max_length=200, required=False)
+    recording_url = forms.URLField(max_length=500, required=False, assume_scheme="https")
 
     def clean(self) -> None:
         data = self.cleaned_data
@@ -290,4 +291,5 @@ def generic_event(
         talk_s=clean["talk_seconds"] or 0,
         outcome=clean["outcome"],
         recording_id=clean["recording_id"],
+        recording_url=clean["recording_url"],
     )

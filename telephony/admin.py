@@ -20,3 +20,4 @@ class CallAdmin(admin.ModelAdmin):
     list_display = ["pbx_call_id", "direction", "customer_number", "state", "outcome", "started_at"]
     list_filter = ["connection", "direction", "state", "missed"]
     raw_id_fields = ["lead", "attempt"]
+    readonly_fields = ["recording", "recording_fetched_at", "recording_deleted_at"]

@@ -33,6 +33,7 @@ class CallEvent:
     talk_s: int = 0  # ENDED only
     outcome: str = ""  # ENDED only: ContactAttempt.Outcome (reached, no_answer, busy)
     recording_id: str = ""  # RECORDING (or ENDED, when the PBX says it there)
+    recording_url: str = ""  # generic PBX only: where the recording is fetched from
     started_at: datetime | None = None  # the call's start, when the event carries it
 
     @property

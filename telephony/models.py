@@ -3,6 +3,7 @@
 import secrets
 
 from django.conf import settings
+from django.core.files.storage import Storage, storages
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -12,6 +13,11 @@ from leads.models import ContactAttempt, Lead
 
 def new_url_key() -> str:
     return secrets.token_urlsafe(24)
+
+
+def recordings_storage() -> Storage:
+    """STORAGES["recordings"]: a private folder under MEDIA_ROOT, or an S3 bucket (README)."""
+    return storages["recordings"]
 
 
 class PbxConnection(models.Model):
@@ -112,6 +118,14 @@ class Call(models.Model):
     # An inbound call nobody of ours answered: the customer is waiting for a call back.
     missed = models.BooleanField(_("missed"), default=False)
     recording_id = models.CharField(_("recording id"), max_length=200, blank=True)
+    # The generic PBX says where its recording is; Mango and Zadarma are asked by the id.
+    recording_url = models.URLField(_("recording address"), max_length=500, blank=True)
+    # The file's name in STORAGES["recordings"], looked up each time (not a FileField, whose
+    # storage is fixed when the model loads); empty until fetched and after it is deleted.
+    recording = models.CharField(_("recording file"), max_length=300, blank=True)
+    recording_fetched_at = models.DateTimeField(_("recording fetched at"), null=True, blank=True)
+    # Set when the retention sweep deleted the file: the call stays, the file is gone.
+    recording_deleted_at = models.DateTimeField(_("recording deleted at"), null=True, blank=True)
     # The attempt the call wrote, or the one the qualifier logged by hand that it completed.
     attempt = models.OneToOneField(
         ContactAttempt,

@@ -2,6 +2,7 @@
 contact attempt through the same service a qualifier's hand-logged call goes through."""
 
 from datetime import timedelta
+from functools import partial
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -11,6 +12,7 @@ from crm.lib.errors import Conflict
 from crm.teams.selectors import working_week
 from leads import channels, services
 from leads.models import ContactAttempt, Lead, LeadContactPoint, LeadSource
+from telephony import tasks
 from telephony.events import CallEvent, Kind
 from telephony.models import Call, Extension, PbxConnection
 
@@ -32,11 +34,15 @@ def record_event(connection: PbxConnection, event: CallEvent) -> Call:
                 "started_at": event.call_started,
             },
         )
+        had_recording = bool(call.recording_id or call.recording_url)
         ended_now = _apply(call, event)
         _match(call, event)
         call.save()
         if ended_now:
             _conclude(call)
+        if not had_recording and (call.recording_id or call.recording_url):
+            # Fetched by a worker once this is committed: the PBX's answer can take seconds.
+            transaction.on_commit(partial(tasks.fetch_recording.delay, call.pk))
     return call
 
 
@@ -47,6 +53,8 @@ def _apply(call: Call, event: CallEvent) -> bool:
     call.started_at = min(call.started_at, event.call_started)
     if event.recording_id and not call.recording_id:
         call.recording_id = event.recording_id
+    if event.recording_url and not call.recording_url:
+        call.recording_url = event.recording_url
     if call.state == Call.State.ENDED:
         return False
     if event.kind == Kind.ANSWERED:

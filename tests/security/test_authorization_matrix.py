@@ -20,9 +20,10 @@ from deals import services as deals
 from deals.models import VisitSlot
 from handoff.disputes import dispute_raise
 from leads.models import ExportJob, JunkReason, LeadImport, LeadSource
-from telephony.models import PbxConnection
+from telephony.models import Call, PbxConnection, recordings_storage
 from tests.factories import UserFactory, make_criterion, make_deal, make_lead
 from tests.security.routes import named_routes
+from tests.telephony.fake_pbx import make_wav
 
 ROLES = ("anonymous", "qualifier", "closer", "head", "head_b", "outsider", "staff", "admin")
 
@@ -169,6 +170,8 @@ EXPECTED = {
     "telephony:mango": rule("POST", "mango", 403, 403, 403, 403, 403, 403, 403, 403),
     "telephony:zadarma": rule("POST", "zadarma", 400, 400, 400, 400, 400, 400, 400, 400),
     "telephony:generic": rule("POST", "generic", 403, 403, 403, 403, 403, 403, 403, 403),
+    # A call's recording: as the lead, and also for the sales team its deal went to
+    "telephony:recording": rule("GET", "recording", 302, 200, 200, 200, 404, 404, 404, 200),
 }
 
 
@@ -219,6 +222,22 @@ def objects(world, settings, tmp_path) -> dict:
         provider: PbxConnection.objects.create(team=world.team, provider=provider, api_secret="s")
         for provider in ("mango", "zadarma", "generic")
     }
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "recordings": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "recordings"},
+        },
+    }
+    call = Call.objects.create(
+        connection=pbx["mango"],
+        pbx_call_id="E1",
+        direction="out",
+        state="ended",
+        started_at=disputed.created_at,
+        lead=disputed.lead,
+        recording=recordings_storage().save("call.wav", ContentFile(make_wav(0.1))),
+    )
     return {
         "users": {
             "qualifier": world.qualifier,
@@ -247,6 +266,7 @@ def objects(world, settings, tmp_path) -> dict:
         "mango": {"key": pbx["mango"].url_key, "kind": "call"},
         "zadarma": {"key": pbx["zadarma"].url_key},
         "generic": {"key": pbx["generic"].url_key},
+        "recording": {"pk": call.pk},
     }
 
 

@@ -1,16 +1,21 @@
 """A fake cloud PBX for tests: it signs and posts each vendor's events in their published
-shapes over real HTTP. The signing is written here from the vendors' documents, not taken
-from the app, so a mistake in the app's check cannot hide behind the same mistake here."""
+shapes over real HTTP, and hands out recordings as each vendor's API does. The signing is
+written here from the vendors' documents, not taken from the app, so a mistake in the app's
+check cannot hide behind the same mistake here."""
 
 import base64
 import hashlib
 import hmac
+import io
 import json
+import math
+import struct
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import wave
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -129,6 +134,120 @@ class CommandReceiver:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/vpbx/"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def make_wav(seconds: float = 3.0, rate: int = 8000) -> bytes:
+    """A small real recording: a 440 Hz tone, 16-bit mono PCM, as a WAV file."""
+    frames = b"".join(
+        struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * n / rate)))
+        for n in range(int(seconds * rate))
+    )
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(frames)
+    return buffer.getvalue()
+
+
+class RecordingPbx:
+    """The PBXs' side of recordings over HTTP, checked as each vendor checks it:
+    - Mango: POST /vpbx/queries/recording/post, form vpbx_api_key, sign, json {"recording_id",
+      "action": "download"}; answers 302 to the file (as Mango does) or 404 for an unknown id;
+    - Zadarma: GET /vpbx/v1/pbx/record/request/?call_id=<call_id_with_rec>, Authorization
+      "<key>:<sign>"; answers {"status": "success", "link": …} or {"status": "error"};
+    - the files: GET /files/<name>; with `bearer` set, only with "Authorization: Bearer <it>".
+    `down` answers 503 to everything (a PBX in maintenance)."""
+
+    def __init__(self, api_key: str, secret: str, *, bearer: str = "") -> None:
+        self.api_key, self.secret, self.bearer = api_key, secret, bearer
+        self.files: dict[str, bytes] = {}  # file name → content
+        self.recordings: dict[str, str] = {}  # the PBX's recording (or call) id → file name
+        self.requests: list[str] = []
+        self.down = False
+        pbx = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                pbx.requests.append(self.path)
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if pbx.down:
+                    self._answer(503, b"maintenance")
+                    return
+                form = dict(urllib.parse.parse_qsl(body.decode()))
+                payload = form.get("json", "")
+                good = hashlib.sha256((pbx.api_key + payload + pbx.secret).encode()).hexdigest()
+                if self.path != "/vpbx/queries/recording/post" or form.get("sign") != good:
+                    self._answer(401, b'{"result": 3102}', "application/json")
+                    return
+                command = json.loads(payload)
+                name = pbx.recordings.get(command.get("recording_id", ""))
+                if command.get("action") != "download" or name is None:
+                    self._answer(404, b'{"result": 3102}', "application/json")
+                    return
+                self.send_response(302)
+                self.send_header("Location", f"{pbx.url}/files/{name}")
+                self.end_headers()
+
+            def do_GET(self) -> None:
+                pbx.requests.append(self.path)
+                if pbx.down:
+                    self._answer(503, b"maintenance")
+                    return
+                path, _, query = self.path.partition("?")
+                if path == "/vpbx/v1/pbx/record/request/":
+                    self._zadarma(path.removeprefix("/vpbx"), query)
+                    return
+                name = path.removeprefix("/files/")
+                if pbx.bearer and self.headers.get("Authorization") != f"Bearer {pbx.bearer}":
+                    self._answer(403, b"forbidden")
+                    return
+                if name not in pbx.files:
+                    self._answer(404, b"<html>not found</html>", "text/html")
+                    return
+                self._answer(200, pbx.files[name], "audio/wav")
+
+            def _zadarma(self, method: str, query: str) -> None:
+                signed = method + query + hashlib.md5(query.encode()).hexdigest()  # noqa: S324
+                digest = hmac.new(pbx.secret.encode(), signed.encode(), hashlib.sha1).hexdigest()
+                sign = base64.b64encode(digest.encode()).decode()
+                if self.headers.get("Authorization") != f"{pbx.api_key}:{sign}":
+                    answer = {"status": "error", "message": "Not authorized"}
+                    self._answer(401, json.dumps(answer).encode(), "application/json")
+                    return
+                asked = dict(urllib.parse.parse_qsl(query))
+                name = pbx.recordings.get(asked.get("call_id", ""))
+                if name is None:
+                    answer = {"status": "error", "message": "Record not found"}
+                else:
+                    answer = {"status": "success", "link": f"{pbx.url}/files/{name}"}
+                self._answer(200, json.dumps(answer).encode(), "application/json")
+
+            def _answer(self, status: int, body: bytes, kind: str = "text/plain") -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.api_url = f"{self.url}/vpbx/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def keep(self, recording_id: str, content: bytes, name: str = "") -> str:
+        """The PBX holds a recording; its file's address."""
+        name = name or f"{recording_id}.wav"
+        self.files[name], self.recordings[recording_id] = content, name
+        return f"{self.url}/files/{name}"
 
     def close(self) -> None:
         self.server.shutdown()

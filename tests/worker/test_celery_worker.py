@@ -195,3 +195,46 @@ def test_a_real_worker_writes_an_export_job_end_to_end(world, worker, tmp_path, 
     header, row = text.splitlines()
     assert header.startswith("ID;ФИО;Телефон")
     assert "Иван Петров;+7 916 123-45-67" in row and "Чужой" not in text
+
+
+def test_a_real_worker_fetches_a_calls_recording_from_the_pbx(world, worker, tmp_path, settings):
+    from telephony import services as telephony
+    from telephony.events import CallEvent, Kind
+    from telephony.models import Call, PbxConnection, recordings_storage
+    from telephony.tasks import fetch_recording
+    from tests.telephony.fake_pbx import RecordingPbx, make_wav
+
+    media = tmp_path / "media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "recordings": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": media / "recordings"},
+        },
+    }
+    pbx = RecordingPbx("key-1", "salt-1")
+    try:
+        wav = make_wav(1.0)
+        pbx.keep("rec-1", wav)
+        connection = PbxConnection.objects.create(
+            team=world.team,
+            provider="mango",
+            api_key="key-1",
+            api_secret="salt-1",
+            api_url=pbx.api_url,
+        )
+        event = CallEvent(
+            call_id="E1", kind=Kind.RECORDING, at=timezone.now(), recording_id="rec-1"
+        )
+        call = telephony.record_event(connection, event)
+        os.environ["MEDIA_ROOT"] = str(media)  # the worker keeps it where this process reads
+        try:
+            worker.start()
+        finally:
+            del os.environ["MEDIA_ROOT"]
+        fetch_recording.apply_async((call.pk,), queue=worker.queue)
+        wait_for(lambda: Call.objects.get(pk=call.pk).recording != "")
+        with recordings_storage().open(Call.objects.get(pk=call.pk).recording) as file:
+            assert file.read() == wav
+    finally:
+        pbx.close()
