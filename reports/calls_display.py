@@ -103,7 +103,9 @@ def chart(qualifier: dict, norm: int) -> dict:
     return {
         "width": max(len(days) * step, step),
         "height": f"{height:.0f}",
-        "norm_y": f"{height - norm / top * height:.1f}",
+        # The norm as a bar one unit high, centred on its level (a zero-height SVG line would
+        # be drawn, but counts as invisible to the browser's accessibility tree).
+        "norm_y": f"{height - norm / top * height - 0.5:.1f}",
         "bars": bars,
     }
 
