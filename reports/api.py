@@ -114,13 +114,16 @@ class CallQualifierSerializer(serializers.Serializer):
 class CallTeamSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
-    source = serializers.ChoiceField(choices=[calls.PBX, calls.TYPED])
+    source_ = serializers.ChoiceField(choices=calls.SOURCE_CHOICES)
     time_zone = serializers.CharField()
     norm_seconds = serializers.IntegerField()
     norm_per_day = serializers.IntegerField()
     sla_minutes = serializers.IntegerField()
     figures = CallFiguresSerializer()
     qualifiers = CallQualifierSerializer(many=True)
+
+    def get_fields(self) -> dict:
+        return _without_underscore(super().get_fields(), "source_")
 
 
 class CallReportSerializer(serializers.Serializer):
@@ -129,9 +132,13 @@ class CallReportSerializer(serializers.Serializer):
     teams = CallTeamSerializer(many=True)
 
     def get_fields(self) -> dict:
-        fields = super().get_fields()
-        fields["from"] = fields.pop("from_")  # a Python keyword as a field's name
-        return fields
+        return _without_underscore(super().get_fields(), "from_")
+
+
+def _without_underscore(fields: dict, name: str) -> dict:
+    """A field named as Python cannot name an attribute here (a keyword, or a Field's own
+    attribute): declared with a trailing underscore, served without it, in the same place."""
+    return {(key.rstrip("_") if key == name else key): field for key, field in fields.items()}
 
 
 class CallsCsvRenderer(CsvRenderer):

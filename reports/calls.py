@@ -27,6 +27,7 @@ from reports.selectors import share
 from telephony.models import Call, PbxConnection
 
 PBX, TYPED = "pbx", "typed"
+SOURCE_CHOICES = [(PBX, "the PBX's calls"), (TYPED, "typed attempts")]  # the API's enum
 REACHED = ContactAttempt.Outcome.REACHED
 DECISIONS = (Lead.State.CONVERTED, Lead.State.JUNK)
 

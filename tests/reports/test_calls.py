@@ -6,7 +6,7 @@ those who may read person reports read them."""
 import csv
 import io
 import re
-from datetime import datetime, time
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -54,7 +54,7 @@ def call(connection, user, started, talk_s=0, outcome="reached", direction="out"
 
 
 def week_of(team: Team) -> Period:
-    return Period(datetime(2026, 11, 2).date(), datetime(2026, 11, 8).date(), team.zone)
+    return Period(date(2026, 11, 2), date(2026, 11, 8), team.zone)
 
 
 def by_username(team_report: dict) -> dict:
