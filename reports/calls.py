@@ -135,7 +135,10 @@ def team_calls(team: Team, period: Period, today: date) -> dict:
     people = _people(team, by_user)
     qualifiers = []
     for user in people:
-        figures = _figures(by_user.get(user.pk, {}), decisions.get(user.pk), first.get(user.pk))
+        no_calls = dict.fromkeys(counts, 0)  # what the source knows is 0, not unknown
+        figures = _figures(
+            by_user.get(user.pk, no_calls), decisions.get(user.pk), first.get(user.pk)
+        )
         line = _norm_line(days, daily.get(user.pk, {}), team.call_norm_per_day)
         figures["working_days"] = sum(1 for day in line if day["working"])
         figures["days_norm_met"] = sum(1 for day in line if day["working"] and day["met"])
@@ -167,7 +170,6 @@ def team_calls(team: Team, period: Period, today: date) -> dict:
 
 def _figures(counts: dict, decided: tuple[int, int] | None, first: tuple[int, int] | None) -> dict:
     figures = dict.fromkeys(FIGURES)
-    figures.update({"calls_made": 0, "reached": 0, "reached_long": 0, "talk_s": 0})
     figures.update(counts)
     reached, talk = figures["reached"], figures["talk_s"]
     figures["talk_s_average"] = round(talk / reached, 1) if reached else None

@@ -118,6 +118,9 @@ def test_pbx_calls_per_qualifier_on_the_boundaries(yekt):
     theirs = by_username(report[world.other_team.pk])["qualifier"]["figures"]
     assert (theirs["calls_made"], theirs["reached_long"]) == (1, 1)
     assert set(by_username(report[world.other_team.pk])) == {"outsider", "qualifier"}
+    # A member with no call has 0 calls received, not "unknown": the PBX would have told.
+    outsider = by_username(report[world.other_team.pk])["outsider"]["figures"]
+    assert (outsider["calls_received"], outsider["calls_missed"], outsider["talk_s"]) == (0, 0, 0)
 
 
 def test_days_still_to_come_are_not_missed_working_days(yekt):
