@@ -41,6 +41,12 @@ MEANINGS: dict[str, dict[str, str]] = {
         "callback": "The person asked to be called back at `callback_at` (required), which "
         "becomes the lead's due time and SLA deadline.",
     },
+    "CallSourceEnum": {
+        "pbx": "The team has a PBX connected: its calls with their real start, direction and "
+        "talk seconds.",
+        "typed": "No PBX: the attempts the qualifiers logged by hand, durations as typed; "
+        "`calls_received` and `calls_missed` are null.",
+    },
     "DisputeOutcomeEnum": {
         "upheld": "The qualification was wrong: counts against the qualifier; the deal is "
         "closed as `returned`.",

@@ -268,6 +268,7 @@ SPECTACULAR_SETTINGS = {
         "DisputeOutcomeEnum": "handoff.models.Dispute.Outcome",
         "PointKindEnum": "leads.channels.Label",
         "ExportStateEnum": "leads.models.ExportJob.State",
+        "CallSourceEnum": "reports.calls.SOURCE_CHOICES",
     },
 }
 

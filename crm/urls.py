@@ -24,7 +24,7 @@ from leads.api import (
 )
 from leads.intake_view import intake_post
 from leads.views import home
-from reports.api import TeamReportView
+from reports.api import CallReportView, TeamReportView
 
 router = DefaultRouter()
 router.register("leads", LeadViewSet, basename="lead")
@@ -42,6 +42,7 @@ api_v1 = [
     path("leads/<int:pk>/convert/", handoff_api.convert, name="lead-convert"),
     path("deals/<int:pk>/dispute/", handoff_api.dispute, name="deal-dispute"),
     path("reports/teams/", TeamReportView.as_view(), name="team-report"),
+    path("reports/calls/", CallReportView.as_view(), name="call-report"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # Behind the login page for a person with a browser (SERVE_PERMISSIONS answers 401/403).
     # The split view serves its initialiser as a script file, so no inline script runs; Swagger

@@ -1,8 +1,10 @@
 import csv
 import io
 
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
@@ -11,7 +13,7 @@ from rest_framework.views import APIView
 from crm import replica
 from crm.lib.http import AuthedApiRequest
 from crm.lib.spreadsheets import spreadsheet_safe
-from reports import exports
+from reports import calls, calls_display, exports
 from reports.forms import PeriodForm
 from reports.selectors import report_teams
 
@@ -72,3 +74,108 @@ class TeamReportView(APIView):
                 "teams": exports.team_report(teams, period),
             }
         )
+
+
+# The call metrics (issue 17.5): GET /api/v1/reports/calls/?from=&to=[&format=csv].
+
+
+class CallFiguresSerializer(serializers.Serializer):
+    calls_made = serializers.IntegerField()
+    calls_received = serializers.IntegerField(allow_null=True, help_text="null: typed attempts")
+    calls_missed = serializers.IntegerField(allow_null=True, help_text="null: typed attempts")
+    reached = serializers.IntegerField()
+    reached_long = serializers.IntegerField(help_text="reached, talk ≥ norm_seconds")
+    talk_s = serializers.IntegerField(help_text="talk seconds of the reached calls")
+    talk_s_average = serializers.FloatField(allow_null=True, help_text="talk_s / reached")
+    decided = serializers.IntegerField(help_text="leads converted or junked in the period")
+    calls_per_decision = serializers.FloatField(allow_null=True)
+    first_calls = serializers.IntegerField()
+    first_calls_within_sla = serializers.IntegerField()
+    first_calls_within_sla_share = serializers.FloatField(allow_null=True, help_text="percent")
+    working_days = serializers.IntegerField(help_text="a team: its qualifiers' working days")
+    days_norm_met = serializers.IntegerField()
+
+
+class CallDaySerializer(serializers.Serializer):
+    date = serializers.DateField()
+    reached_long = serializers.IntegerField()
+    working = serializers.BooleanField()
+    met = serializers.BooleanField()
+
+
+class CallQualifierSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    name = serializers.CharField()
+    figures = CallFiguresSerializer()
+    days = CallDaySerializer(many=True)
+
+
+class CallTeamSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    source_ = serializers.ChoiceField(choices=calls.SOURCE_CHOICES)
+    time_zone = serializers.CharField()
+    norm_seconds = serializers.IntegerField()
+    norm_per_day = serializers.IntegerField()
+    sla_minutes = serializers.IntegerField()
+    figures = CallFiguresSerializer()
+    qualifiers = CallQualifierSerializer(many=True)
+
+    def get_fields(self) -> dict:
+        return _without_underscore(super().get_fields(), "source_")
+
+
+class CallReportSerializer(serializers.Serializer):
+    from_ = serializers.DateField()
+    to = serializers.DateField()
+    teams = CallTeamSerializer(many=True)
+
+    def get_fields(self) -> dict:
+        return _without_underscore(super().get_fields(), "from_")
+
+
+def _without_underscore(fields: dict, name: str) -> dict:
+    """A field named as Python cannot name an attribute here (a keyword, or a Field's own
+    attribute): declared with a trailing underscore, served without it, in the same place."""
+    return {(key.rstrip("_") if key == name else key): field for key, field in fields.items()}
+
+
+class CallsCsvRenderer(CsvRenderer):
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        if not (isinstance(data, dict) and "teams" in data):
+            return super().render(data, accepted_media_type, renderer_context)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter=";")
+        writer.writerows(spreadsheet_safe(row) for row in calls_display.rows(data["teams"]))
+        return ("\ufeff" + buffer.getvalue()).encode()
+
+
+class CallReportView(TeamReportView):
+    """Call metrics per qualification team and qualifier; the page's numbers."""
+
+    renderer_classes = [JSONRenderer, CallsCsvRenderer]
+
+    @extend_schema(
+        responses={200: CallReportSerializer},
+        parameters=[
+            OpenApiParameter(
+                "from", str, description="First day, YYYY-MM-DD (default: 30 days ago)"
+            ),
+            OpenApiParameter("to", str, description="Last day, included (default: today)"),
+        ],
+    )
+    @replica.reporting
+    def get(self, request: AuthedApiRequest) -> Response:
+        teams = report_teams(request.user)
+        if not teams:
+            raise PermissionDenied
+        form = PeriodForm.from_query(request.query_params)
+        if not form.is_valid():
+            raise ValidationError({f: [str(m) for m in e] for f, e in form.errors.items()})
+        period = form.period(None)
+        report = calls.call_report(teams, period, timezone.now())
+        data = {"from": period.first_day, "to": period.last_day, "teams": report}
+        if isinstance(request.accepted_renderer, CallsCsvRenderer):
+            return Response(data)  # the rows are written from the figures as they are
+        return Response(CallReportSerializer(data).data)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reports import views
+from reports import calls_views, views
 
 app_name = "reports"
 urlpatterns = [
@@ -8,4 +8,5 @@ urlpatterns = [
     path("people/<int:pk>/", views.person, name="person"),
     path("leaderboard/", views.leaderboard, name="leaderboard"),
     path("insights/", views.insights, name="insights"),
+    path("calls/", calls_views.calls_page, name="calls"),
 ]

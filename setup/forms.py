@@ -240,6 +240,8 @@ class TeamForm(forms.ModelForm):
         "claim_timeout_minutes",
         "retry_after_minutes",
         "surname_required",
+        "call_norm_seconds",
+        "call_norm_per_day",
     ]
     SALES_FIELDS = ["acceptance_hours", "dispute_window_days"]
 
@@ -252,6 +254,8 @@ class TeamForm(forms.ModelForm):
             "claim_timeout_minutes",
             "retry_after_minutes",
             "surname_required",
+            "call_norm_seconds",
+            "call_norm_per_day",
             "acceptance_hours",
             "dispute_window_days",
         ]

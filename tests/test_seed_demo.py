@@ -9,8 +9,10 @@ from crm.teams.models import Team
 from deals.models import Deal, VisitSlot
 from handoff.models import Dispute
 from leads.models import Lead
+from reports.calls import call_report
 from reports.exports import team_report
 from reports.forms import PeriodForm
+from telephony.models import Call
 
 pytestmark = pytest.mark.django_db
 
@@ -104,3 +106,26 @@ def test_seed_demo_in_russian_keeps_usernames_and_slugs_and_names_match_genders(
     teams = Team.objects.count()
     call_command("seed_demo", language="en")
     assert Team.objects.count() == teams
+
+
+def test_seed_demo_calls_show_the_norm_in_the_call_metrics(settings):
+    """The call centre's PBX carried its calls: the metrics read them, with the seeds' norm of
+    45 reached calls a day of 30 s or more, met on some days and missed on others."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    call_command("seed_demo")
+    team = Team.objects.get(manager__username="head", kind="qualification")
+    assert (team.call_norm_per_day, team.call_norm_seconds) == (45, 30)
+    form = PeriodForm.from_query({})
+    assert form.is_valid()
+    [report] = call_report([team], form.period(timezone.get_current_timezone()), timezone.now())
+    assert report["source"] == "pbx"
+    people = {q["username"]: q["figures"] for q in report["qualifiers"]}
+    for username in ("qualifier", "qualifier2"):
+        figures = people[username]
+        assert figures["working_days"] >= 20
+        assert 0 < figures["days_norm_met"] < figures["working_days"]
+        assert figures["calls_received"] > 0 and figures["calls_per_decision"]
+    assert people["qualifier"]["days_norm_met"] > people["qualifier2"]["days_norm_met"]
+    calls = Call.objects.count()
+    call_command("seed_demo")
+    assert Call.objects.count() == calls

@@ -90,6 +90,18 @@ class Team(models.Model):
             "A lead is checked only with a first and last name; off: a first name is enough."
         ),
     )
+    # The call-centre norm the reports measure each qualifier against (reports/calls.py): so
+    # many reached calls a day, each of at least so many seconds of talk.
+    call_norm_seconds = models.PositiveIntegerField(
+        _("a counted call lasts at least (seconds)"),
+        default=30,
+        help_text=_("A reached call counts towards the daily norm from this much talk time."),
+    )
+    call_norm_per_day = models.PositiveIntegerField(
+        _("daily norm (reached calls)"),
+        default=45,
+        help_text=_("Reached calls of at least that length each qualifier makes a working day."),
+    )
     # Sales teams
     assignment = models.CharField(
         _("new deals go to"),

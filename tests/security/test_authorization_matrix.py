@@ -111,6 +111,7 @@ EXPECTED = {
     "reports:person": rule("GET", "person", 302, 404, 404, 200, 404, 404, 404, 200),
     "reports:leaderboard": rule("GET", None, 302, 200, 200, 200, 200, 200, 200, 200),
     "reports:insights": rule("GET", None, 302, 403, 403, 200, 200, 403, 403, 200),
+    "reports:calls": rule("GET", None, 302, 403, 403, 200, 200, 403, 403, 200),
     # API: 401 without credentials (token auth answers first), 404 for another team's object
     "api:api-root": rule("GET", None, 401, 200, 200, 200, 200, 200, 200, 200),
     # The schema and its docs need a login or a token; the docs send a browser to log in.
@@ -145,6 +146,7 @@ EXPECTED = {
     "api:export-download": rule("GET", "export", 401, 200, 404, 404, 404, 404, 404, 200),
     "api:notification-list": rule("GET", None, 401, 200, 200, 200, 200, 200, 200, 200),
     "api:team-report": rule("GET", None, 401, 403, 403, 200, 200, 403, 403, 200),
+    "api:call-report": rule("GET", None, 401, 403, 403, 200, 200, 403, 403, 200),
     # Settings: admins everything; a manager their teams and their teams' sources
     "setup:index": rule("GET", None, 302, 403, 403, 200, 200, 403, 403, 200),
     "setup:criteria": rule("GET", None, 302, 403, 403, 403, 403, 403, 403, 200),

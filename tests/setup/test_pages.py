@@ -350,6 +350,8 @@ def team_post(team: Team, **overrides) -> dict:
         "sla_breach_minutes": "20",
         "claim_timeout_minutes": "10",
         "retry_after_minutes": "30",
+        "call_norm_seconds": "30",
+        "call_norm_per_day": "45",
         "hours-TOTAL_FORMS": "2",
         "hours-INITIAL_FORMS": "0",
         "hours-0-weekday": "0",
@@ -376,6 +378,21 @@ def test_head_sets_sla_and_hours_and_new_leads_follow(head_client, world):
     now = timezone.now()
     lead = make_lead(world.team, now=now)
     assert lead.breach_at == now + timedelta(minutes=45)
+
+
+def test_head_sets_the_call_norm_the_call_metrics_count_against(head_client, world):
+    html = head_client.get(reverse("setup:team_edit", args=[world.team.pk])).content.decode()
+    assert 'name="call_norm_seconds"' in html and 'name="call_norm_per_day"' in html
+    data = team_post(world.team, call_norm_seconds="45", call_norm_per_day="60")
+    response = head_client.post(reverse("setup:team_edit", args=[world.team.pk]), data)
+    assert response.status_code == 302
+    world.team.refresh_from_db()
+    assert (world.team.call_norm_seconds, world.team.call_norm_per_day) == (45, 60)
+    data = team_post(world.team, call_norm_per_day="-1")
+    response = head_client.post(reverse("setup:team_edit", args=[world.team.pk]), data)
+    assert response.status_code == 400
+    sales = head_client.get(reverse("setup:team_edit", args=[world.sales.pk])).content.decode()
+    assert "call_norm_per_day" not in sales
 
 
 def test_working_hours_with_a_lunch_break_are_saved(head_client, world):

@@ -7,6 +7,7 @@ team names, sources, junk and loss reasons, questions and options — in Russian
 every slug (teams are found by either language's name) stay the same in both languages."""
 
 import random
+import secrets
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from handoff import disputes
 from handoff.services import lead_convert
 from leads import services
 from leads.models import ContactAttempt, Criterion, CriterionOption, JunkReason, Lead, LeadSource
+from telephony.models import Call, Extension, PbxConnection
 
 PASSWORD = "demo12345"  # noqa: S105 - the demo users' documented password (SPEC)
 USERS = [
@@ -141,6 +143,9 @@ class Command(BaseCommand):
             self.stdout.write(f"Created {made} demo leads.")
         else:
             self.stdout.write("Demo leads already present; left as they are.")
+        if not Call.objects.filter(connection__team=qualification).exists():
+            made = self._calls(random.Random(17), qualification, users)  # noqa: S311 - demo
+            self.stdout.write(f"Created {made} demo calls.")
         self.stdout.write(f"Demo logins (password for all: {PASSWORD}):")
         for username in ("qualifier", "closer", "head", "admin"):
             self.stdout.write(f"  {username} / {PASSWORD}")
@@ -402,6 +407,89 @@ class Command(BaseCommand):
             read_at=now
         )
         return len(plan)
+
+    def _calls(self, rng: random.Random, team: Team, users: dict[str, User]) -> int:
+        """The call centre's PBX and its calls over the two report periods, so the call metrics
+        have something to show against the norm (45 reached calls a day of 30 s or more): each
+        logged attempt as the PBX's call of it, and each qualifier's other calls of the day —
+        customers not among the demo leads, some calling in, some missed. Anna mostly meets
+        the norm, Igor often falls short; Saturdays are short days."""
+        connection, _ = PbxConnection.objects.get_or_create(
+            team=team,
+            provider=PbxConnection.Provider.GENERIC,
+            defaults={"api_secret": secrets.token_hex(16)},
+        )
+        qualifiers = {users["qualifier"].pk: 48, users["qualifier2"].pk: 42}
+        for number, pk in enumerate(qualifiers, start=101):
+            Extension.objects.get_or_create(
+                connection=connection, user_id=pk, defaults={"extension": str(number)}
+            )
+        made = [
+            Call(
+                connection=connection,
+                direction=Call.Direction.OUTBOUND,
+                state=Call.State.ENDED,
+                started_at=attempt.at,
+                ended_at=attempt.at + timedelta(seconds=attempt.duration_s + 15),
+                talk_s=attempt.duration_s,
+                outcome=attempt.outcome,
+                user_id=attempt.by_id,
+                lead_id=attempt.lead_id,
+                attempt=attempt,
+            )
+            for attempt in ContactAttempt.objects.filter(lead__team=team)
+        ]
+        now = timezone.now()
+        today = timezone.localdate(now, team.zone)
+        for days_ago in range(60, -1, -1):
+            day = today - timedelta(days=days_ago)
+            if day.weekday() == 6:
+                continue  # the call centre is closed on Sundays
+            for pk, usual in qualifiers.items():
+                target = usual // 2 if day.weekday() == 5 else usual
+                target = max(0, round(rng.gauss(target - (3 if days_ago > 30 else 0), 5)))
+                made += self._day_of_calls(rng, connection, pk, day, target, now)
+        for i, call in enumerate(made):
+            call.pbx_call_id = f"demo-{i}"
+        Call.objects.bulk_create(made, batch_size=500)
+        return len(made)
+
+    def _day_of_calls(self, rng, connection, user_id: int, day, target: int, now) -> list[Call]:
+        """One qualifier's day: about `target` reached calls of 30 s or more, with the short
+        ones, the unanswered ones and a few calls in (one in four of those missed)."""
+        calls = []
+        for _ in range(int(target * 1.9) + 6):
+            kind = rng.random()
+            if kind < 0.53:
+                outcome, talk = ContactAttempt.Outcome.REACHED, rng.randint(30, 420)
+            elif kind < 0.63:
+                outcome, talk = ContactAttempt.Outcome.REACHED, rng.randint(3, 29)
+            else:
+                outcome, talk = rng.choice(["no_answer", "no_answer", "busy"]), 0
+            inbound = rng.random() < 0.08
+            missed = inbound and outcome != ContactAttempt.Outcome.REACHED
+            start = timezone.make_aware(
+                datetime.combine(day, time(9)) + timedelta(seconds=rng.randint(0, 11 * 3600)),
+                connection.team.zone,
+            )
+            if start + timedelta(seconds=talk + 20) > now:
+                continue  # the rest of today's calls are still to come
+            calls.append(
+                Call(
+                    connection=connection,
+                    direction=Call.Direction.INBOUND if inbound else Call.Direction.OUTBOUND,
+                    customer_number=f"+79{rng.randint(100_000_000, 999_999_999)}",
+                    state=Call.State.ENDED,
+                    started_at=start,
+                    answered_at=start + timedelta(seconds=10) if talk else None,
+                    ended_at=start + timedelta(seconds=talk + 20),
+                    talk_s=talk,
+                    outcome=outcome,
+                    missed=missed,
+                    user_id=user_id,
+                )
+            )
+        return calls
 
     def _work_deal(self, rng, handoff, users, disputed_criterion, handed, now) -> None:
         """Move a demo deal along the pipeline the way closers would, stopping anywhere — and
