@@ -68,7 +68,9 @@ def leaderboard(team_ids: list[int], period: Period) -> dict:
         return any(team in ours for team in key.split(":"))
 
     chains: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
-    days = person_rollups.person_days(period.zone, period.first_day, period.last_day)
+    days = person_rollups.person_days(
+        period.zone, period.first_day, period.last_day, board_only=True
+    )
     for (person, _day), day in days.items():
         board = day["board"]
         for action, name, weight in (

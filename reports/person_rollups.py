@@ -86,9 +86,12 @@ def person_days(
     last: date,
     people: list[int] | None = None,
     now: datetime | None = None,
+    board_only: bool = False,
 ) -> dict[tuple[int, date], Day]:
     """{(person id, day): Day} of `people` (None: everybody) for the days from `first` to
-    `last` of `zone`, for the person-days with anything in them: rows where good, raw elsewhere."""
+    `last` of `zone`, for the person-days with anything in them: rows where good, raw elsewhere.
+    `board_only`: the stored days carry only "board" (the leaderboard reads every person's
+    day of the period: the rest of the row is not decoded)."""
     mine = Q() if people is None else Q(person__in=people)
     built_before = rollups.buildable_until(zone, now)
     span = {"zone": zone.key, "day__gte": first, "day__lte": last}
@@ -99,16 +102,21 @@ def person_days(
     dirty: set[tuple[int, date]] = set()
     if built:
         dirty = set(PersonDirtyDay.objects.filter(mine, **span).values_list("person", "day"))
-        rows = PersonDay.objects.filter(mine, **span, day__lt=built_before).values_list(
-            "person", "day", "figures", "reactions"
-        )
-        for person, day, figures, reactions in rows:
-            if day in built and (person, day) not in dirty:
-                found[(person, day)] = {
-                    **empty_day(),
-                    **figures,
-                    "reactions": histogram.value(reactions),
-                }
+        rows = PersonDay.objects.filter(mine, **span, day__lt=built_before)
+        if board_only:
+            for person, day, board in rows.values_list("person", "day", "figures__board"):
+                if day in built and (person, day) not in dirty:
+                    found[(person, day)] = {"board": board}
+        else:
+            for person, day, figures, reactions in rows.values_list(
+                "person", "day", "figures", "reactions"
+            ):
+                if day in built and (person, day) not in dirty:
+                    found[(person, day)] = {
+                        **empty_day(),
+                        **figures,
+                        "reactions": histogram.value(reactions),
+                    }
     live = [day for day in rollups.every_day(first, last) if day not in built]
     if live:
         # Everybody's live days (the leaderboard's today) are read person by person too, so
