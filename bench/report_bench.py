@@ -576,25 +576,36 @@ def grow(world: dict, lo_g: int, hi_g: int, args, now, pool: dict) -> dict:
     }
     done = {}
     lo_id = scalar(f"SELECT coalesce(max(id), 0) FROM {t['lead']}")
+    # --reuse: a step a --keep run finished is not done again (one stopped halfway resumes).
+    reused = args.reuse and scalar(f"SELECT count(*) FROM {t['lead']}") >= hi_g - 1
+    if reused:
+        lo_id = 0
     t0, rows = time.perf_counter(), 0
-    for lo in range(lo_g, hi_g, 250_000):
+    for lo in range(lo_g, hi_g, 250_000) if not reused else []:
         hi = min(hi_g, lo + 250_000) - 1
         seed = (args.seed + lo * 0.6180339887) % 1.0  # a different stream per chunk
         rows += run_sql(LEADS_SQL.format(**t), {**base, "lo": lo, "hi": hi}, f"leads {lo}", seed)
         print(f"    leads {lo:>9,} .. {hi:>9,}  {time.perf_counter() - t0:6.1f} s", flush=True)
     done["leads"] = (rows, time.perf_counter() - t0)
     hi_id = scalar(f"SELECT max(id) FROM {t['lead']}")
-    for what, statement in [
-        ("contacts", CONTACTS_SQL),
-        ("deals", DEALS_SQL),
-        ("handoffs", HANDOFFS_SQL),
-        ("disputes", DISPUTES_SQL),
-        ("contact attempts", ATTEMPTS_SQL),
-        ("transition events", EVENTS_SQL),
-        ("warn/breach deadlines", DEADLINES_SQL),
+    # Fresh statistics first: with none, the planner joined the converted leads to every
+    # contact of a team in a nested loop (the 1M step never finished).
+    db_retry(lambda: execute(f"ANALYZE {t['lead']}"), "analyze")
+    for what, statement, table in [
+        ("contacts", CONTACTS_SQL, "contact"),
+        ("deals", DEALS_SQL, "deal"),
+        ("handoffs", HANDOFFS_SQL, "handoff"),
+        ("disputes", DISPUTES_SQL, "dispute"),
+        ("contact attempts", ATTEMPTS_SQL, "attempt"),
+        ("transition events", EVENTS_SQL, "event"),
+        ("warn/breach deadlines", DEADLINES_SQL, "deadline"),
     ]:
+        if reused and scalar(f"SELECT count(*) FROM {t[table]}"):
+            print(f"    {what:<22} kept from the last run", flush=True)
+            continue
         t0 = time.perf_counter()
         n = run_sql(statement.format(**t), {**base, "lo": lo_id, "hi": hi_id}, what)
+        db_retry(lambda table=table: execute(f"ANALYZE {t[table]}"), "analyze")
         done[what] = (n, time.perf_counter() - t0)
         print(f"    {what:<22} {n:>10,} rows  {done[what][1]:6.1f} s", flush=True)
     t0 = time.perf_counter()
@@ -915,9 +926,8 @@ def main() -> None:
     for size in args.sizes:
         print(f"== {size:,} leads")
         t0 = time.perf_counter()
-        if not (args.reuse and scalar(f"SELECT count(*) FROM {tables()['lead']}") >= size):
-            grow(world, loaded + 1, size + 1, args, now, pool)
-        else:  # the first check below reads the raw rows: nothing built
+        grow(world, loaded + 1, size + 1, args, now, pool)
+        if args.reuse:  # the first check below reads the raw rows: nothing built
             t = tables()
             execute(
                 f"TRUNCATE {t['team_day']}, {t['dirty_day']}, {t['person_day']}, "
