@@ -349,7 +349,12 @@ def refresh(everything: bool = False) -> dict[str, int]:
     # A day earlier: the teams' dates are local, and another zone's day may start before.
     first = min(firsts) - timedelta(days=1) if firsts else None
     written = 0
-    for zone in zones():
+    in_use = zones()
+    # A zone no team uses any more is not marked by later writes: its days must not be read
+    # again should a team move back to it.
+    for model in (PersonDay, PersonBuiltDay, PersonDirtyDay):
+        model.objects.exclude(zone__in=[zone.key for zone in in_use]).delete()
+    for zone in in_use:
         until = rollups.buildable_until(zone, started)
         todo = set(
             PersonDirtyDay.objects.filter(zone=zone.key, day__lt=until).values_list(

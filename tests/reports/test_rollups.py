@@ -22,7 +22,7 @@ from leads import services
 from leads.models import ContactAttempt, JunkReason, Lead, LeadEvent, LeadSource
 from reports import histogram, people, person_rollups, rollups
 from reports.exports import team_report
-from reports.models import DirtyDay, PersonDirtyDay, TeamDay
+from reports.models import DirtyDay, PersonDay, PersonDirtyDay, TeamDay
 from reports.periods import Period
 from tests.factories import TeamFactory, UserFactory
 
@@ -696,6 +696,12 @@ def test_person_rollups_equal_the_raw_definitions(teams, seed, django_capture_on
     assert person_rollups.refresh()["person_days"] > 0
     assert not PersonDirtyDay.objects.exists()
     check_people(data, teams, PERSON_ZONES[:3])
+
+    # New York's teams move to Moscow: its days are dropped (no write marks them any more).
+    Team.objects.filter(time_zone="America/New_York").update(time_zone="Europe/Moscow")
+    person_rollups.refresh()
+    assert not PersonDay.objects.filter(zone="America/New_York").exists()
+    check_people(data, teams, PERSON_ZONES[1:2])
 
 
 def test_a_late_ruling_marks_the_people_it_changes(teams, django_capture_on_commit_callbacks):
