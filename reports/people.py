@@ -61,11 +61,14 @@ def leaderboard(team_ids: list[int], period: Period) -> dict:
         lambda: {"points": 0, "reached_calls": 0, "checks": 0, "conversions": 0, "wins": 0}
     )
     ours = {str(pk) for pk in team_ids}
+    judged: dict[str, bool] = {}  # a few dozen keys, met on thousands of days
 
     def concerns(key: str) -> bool:
         # "team", or "from:to" teams (a sales team's board counts the handoffs it received,
         # a qualification team's those it made; a deal counts for its team and its lead's).
-        return any(team in ours for team in key.split(":"))
+        if key not in judged:
+            judged[key] = any(team in ours for team in key.split(":"))
+        return judged[key]
 
     chains: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
     days = person_rollups.person_days(
