@@ -94,6 +94,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=2, help="untimed requests first")
     parser.add_argument("--no-wait", action="store_true", help="do not wait for an idle machine")
     parser.add_argument("--keep", action="store_true", help="keep the database and its data")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the leads a --keep run left (a size already loaded is not seeded again)",
+    )
     parser.add_argument("--seed", type=float, default=0.42, help="seed of SQL random()")
     args = parser.parse_args()
     args.sizes = sorted(int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip())
@@ -247,7 +252,7 @@ def tables() -> dict:
     from deals.models import Contact, Deal
     from handoff.models import Dispute, Handoff
     from leads.models import ContactAttempt, Lead, LeadEvent
-    from reports.models import DirtyDay, TeamDay
+    from reports.models import DirtyDay, PersonBuiltDay, PersonDay, PersonDirtyDay, TeamDay
 
     return {
         "lead": Lead._meta.db_table,
@@ -260,6 +265,9 @@ def tables() -> dict:
         "deadline": Deadline._meta.db_table,
         "team_day": TeamDay._meta.db_table,
         "dirty_day": DirtyDay._meta.db_table,
+        "person_day": PersonDay._meta.db_table,
+        "person_built": PersonBuiltDay._meta.db_table,
+        "person_dirty": PersonDirtyDay._meta.db_table,
     }
 
 
@@ -275,7 +283,8 @@ def clear(world: dict) -> None:
             sys.exit("leads of other teams in this database: point DATABASE_URL at a bench one")
         cur.execute(
             f"TRUNCATE {t['dispute']}, {t['handoff']}, {t['deal']}, {t['contact']}, "
-            f"{t['lead']}, {t['team_day']}, {t['dirty_day']} CASCADE"
+            f"{t['lead']}, {t['team_day']}, {t['dirty_day']}, {t['person_day']}, "
+            f"{t['person_built']}, {t['person_dirty']} CASCADE"
         )
 
 
@@ -567,25 +576,36 @@ def grow(world: dict, lo_g: int, hi_g: int, args, now, pool: dict) -> dict:
     }
     done = {}
     lo_id = scalar(f"SELECT coalesce(max(id), 0) FROM {t['lead']}")
+    # --reuse: a step a --keep run finished is not done again (one stopped halfway resumes).
+    reused = args.reuse and scalar(f"SELECT count(*) FROM {t['lead']}") >= hi_g - 1
+    if reused:
+        lo_id = 0
     t0, rows = time.perf_counter(), 0
-    for lo in range(lo_g, hi_g, 250_000):
+    for lo in range(lo_g, hi_g, 250_000) if not reused else []:
         hi = min(hi_g, lo + 250_000) - 1
         seed = (args.seed + lo * 0.6180339887) % 1.0  # a different stream per chunk
         rows += run_sql(LEADS_SQL.format(**t), {**base, "lo": lo, "hi": hi}, f"leads {lo}", seed)
         print(f"    leads {lo:>9,} .. {hi:>9,}  {time.perf_counter() - t0:6.1f} s", flush=True)
     done["leads"] = (rows, time.perf_counter() - t0)
     hi_id = scalar(f"SELECT max(id) FROM {t['lead']}")
-    for what, statement in [
-        ("contacts", CONTACTS_SQL),
-        ("deals", DEALS_SQL),
-        ("handoffs", HANDOFFS_SQL),
-        ("disputes", DISPUTES_SQL),
-        ("contact attempts", ATTEMPTS_SQL),
-        ("transition events", EVENTS_SQL),
-        ("warn/breach deadlines", DEADLINES_SQL),
+    # Fresh statistics first: with none, the planner joined the converted leads to every
+    # contact of a team in a nested loop (the 1M step never finished).
+    db_retry(lambda: execute(f"ANALYZE {t['lead']}"), "analyze")
+    for what, statement, table in [
+        ("contacts", CONTACTS_SQL, "contact"),
+        ("deals", DEALS_SQL, "deal"),
+        ("handoffs", HANDOFFS_SQL, "handoff"),
+        ("disputes", DISPUTES_SQL, "dispute"),
+        ("contact attempts", ATTEMPTS_SQL, "attempt"),
+        ("transition events", EVENTS_SQL, "event"),
+        ("warn/breach deadlines", DEADLINES_SQL, "deadline"),
     ]:
+        if reused and scalar(f"SELECT count(*) FROM {t[table]}"):
+            print(f"    {what:<22} kept from the last run", flush=True)
+            continue
         t0 = time.perf_counter()
         n = run_sql(statement.format(**t), {**base, "lo": lo_id, "hi": hi_id}, what)
+        db_retry(lambda table=table: execute(f"ANALYZE {t[table]}"), "analyze")
         done[what] = (n, time.perf_counter() - t0)
         print(f"    {what:<22} {n:>10,} rows  {done[what][1]:6.1f} s", flush=True)
     t0 = time.perf_counter()
@@ -597,11 +617,16 @@ def grow(world: dict, lo_g: int, hi_g: int, args, now, pool: dict) -> dict:
 
 def data_check(world: dict, period) -> list[str]:
     """What the report says for team 01 and sales 1 over the measured quarter (untimed)."""
+    from reports.people import person_figures
     from reports.periods import Period
     from reports.selectors import qualification_figures, sales_figures
 
     team, sales = world["teams"][0], world["sales"][0]
     q = qualification_figures(team, Period(period.first_day, period.last_day, team.zone))
+    people = [
+        f"  {user.username}, quarter: {person_figures(user, period)}"
+        for user in (world["qualifiers"][0][0], world["closers"][0][0])
+    ]
     s = sales_figures(sales, Period(period.first_day, period.last_day, sales.zone))
     return [
         f"  {team.name}, quarter: {q['leads']:,} leads in, called {q['called']:,}, reaction "
@@ -613,6 +638,7 @@ def data_check(world: dict, period) -> list[str]:
         f"  {sales.name}, quarter: {s['handoffs']:,} handoffs, accepted {s['accepted']:,}, won "
         f"{s['won']:,}, returned {s['returned']}, closed won/lost {s['closed_won']:,}/"
         f"{s['closed_lost']:,}, revenue {s['revenue']:,}, {len(s['closers'])} closers",
+        *people,
     ]
 
 
@@ -622,16 +648,22 @@ def build_rollups(world: dict) -> dict:
 
     from django.utils import timezone
 
-    from reports import rollups
-    from reports.models import DirtyDay, TeamDay
+    from reports import person_rollups, rollups
+    from reports.models import DirtyDay, PersonBuiltDay, PersonDay, TeamDay
 
     every = world["teams"] + world["sales"]
     TeamDay.objects.all().delete()
     DirtyDay.objects.all().delete()
+    PersonDay.objects.all().delete()
+    PersonBuiltDay.objects.all().delete()
     t0 = time.perf_counter()
     built = rollups.refresh(every, everything=True)["days"]
     jobs = {"full": (built, time.perf_counter() - t0)}
     print(f"  roll-ups: {built:,} team-days built in {jobs['full'][1]:.1f} s")
+    t0 = time.perf_counter()
+    built = person_rollups.refresh(everything=True)["person_days"]
+    jobs["people"] = (built, time.perf_counter() - t0)
+    print(f"  person roll-ups: {built:,} person-days built in {jobs['people'][1]:.1f} s")
     groups = rollups.groups(every)
     yesterday = timezone.localdate() - days_delta(days=1)
     one_day = []
@@ -642,6 +674,17 @@ def build_rollups(world: dict) -> dict:
         one_day.append((time.perf_counter() - t0) * 1000)
     jobs["day"] = one_day
     print(f"  one day of all 12 teams rebuilt: median {statistics.median(one_day):.0f} ms")
+    person_day = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for zone in person_rollups.zones():
+            person_rollups.build(zone, [yesterday - days_delta(days=1)])
+        person_day.append((time.perf_counter() - t0) * 1000)
+    jobs["person_day"] = person_day
+    print(
+        f"  one day of everybody rebuilt (each zone in use): median "
+        f"{statistics.median(person_day):.0f} ms"
+    )
     nightly = []
     for i in range(3):
         # The night: yesterday has no row yet, and late changes marked 30 older team-days.
@@ -676,7 +719,9 @@ def print_jobs(results: list[dict]) -> None:
             f"team-days); one day of 12 teams {statistics.median(jobs['day']):.0f} ms (max "
             f"{max(jobs['day']):.0f}); refresh after a night "
             f"{statistics.median(ms for ms, _n in jobs['nightly']):.0f} ms (max "
-            f"{max(ms for ms, _n in jobs['nightly']):.0f})"
+            f"{max(ms for ms, _n in jobs['nightly']):.0f}); person roll-ups: all "
+            f"{jobs['people'][1]:.1f} s ({jobs['people'][0]:,} person-days), one day "
+            f"{statistics.median(jobs['person_day']):.0f} ms"
         )
 
 
@@ -816,7 +861,8 @@ def main() -> None:
         f"{QUALIFIERS_PER_TEAM} qualifiers, {N_SALES_TEAMS} sales teams x {CLOSERS_PER_TEAM} "
         "closers, 2 sales heads"
     )
-    clear(world)
+    if not args.reuse:
+        clear(world)
     pool = harness.pools()
     now = timezone.now()
     first, last = last_quarter(timezone.localdate())
@@ -855,6 +901,17 @@ def main() -> None:
         ),
         ("csv_all", "all", "/reports/?format=csv&" + period_q, "page CSV", "head of all 12 teams"),
         ("team_all_30", "all", "/reports/", "team report", "all 12, last 30 days"),
+        ("board_one", "one", "/reports/leaderboard/?" + period_q, "leaderboard", "head of 1 + 1"),
+        ("board_all", "all", "/reports/leaderboard/?" + period_q, "leaderboard", "all 12 teams"),
+        ("board_30", "all", "/reports/leaderboard/", "leaderboard", "all 12, last 30 days"),
+        (
+            "person_q_30",
+            "one",
+            f"/reports/people/{qualifier.pk}/",
+            "person report",
+            "qualifier, 30 d",
+        ),
+        ("insights_all", "all", "/reports/insights/?" + period_q, "insights", "all 12 teams"),
     ]
     print(
         f"period: {first} .. {last} (the last whole quarter; the page compares it with the "
@@ -870,6 +927,12 @@ def main() -> None:
         print(f"== {size:,} leads")
         t0 = time.perf_counter()
         grow(world, loaded + 1, size + 1, args, now, pool)
+        if args.reuse:  # the first check below reads the raw rows: nothing built
+            t = tables()
+            execute(
+                f"TRUNCATE {t['team_day']}, {t['dirty_day']}, {t['person_day']}, "
+                f"{t['person_built']}, {t['person_dirty']}"
+            )
         loaded = size
         print(f"  loaded in {time.perf_counter() - t0:.1f} s")
         print(table_sizes())

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -54,3 +55,57 @@ class DirtyDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.team_id} {self.day}"
+
+
+class PersonDay(models.Model):
+    """One person's figures for one whole day of one time zone, as the person report and the
+    leaderboard add them up (reports/person_rollups.py): only people who did something that
+    day have a row. A page's period is cut in its reader's zone (their team's), so a day is
+    kept for every zone a reader may have; `PersonBuiltDay` says which days are built."""
+
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    zone = models.CharField(max_length=64)
+    day = models.DateField()
+    figures = models.JSONField(default=dict)
+    reactions = models.BinaryField(default=b"")
+    built_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["zone", "person", "day"], name="person_day_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} {self.zone} {self.day}"
+
+
+class PersonBuiltDay(models.Model):
+    """A day of a zone whose PersonDay rows are built: a person without a row did nothing."""
+
+    zone = models.CharField(max_length=64)
+    day = models.DateField()
+    built_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["zone", "day"], name="person_built_once")]
+
+    def __str__(self) -> str:
+        return f"{self.zone} {self.day}"
+
+
+class PersonDirtyDay(models.Model):
+    """A built person-day that a later write changed (a deal won weeks after its handoff):
+    read live until the roll-up job rebuilds the zone's day."""
+
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    zone = models.CharField(max_length=64)
+    day = models.DateField()
+    marked_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["zone", "person", "day"], name="person_dirty_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} {self.zone} {self.day}"

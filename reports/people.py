@@ -1,145 +1,126 @@
-"""Per-person figures, the leaderboard and what predicts a sale — in the database."""
+"""Per-person figures and the leaderboard, added up from each person's days
+(reports/person_rollups.py); what predicts a sale, in the database."""
 
 from collections import defaultdict
+from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, Q
 
 from deals.models import Deal
-from handoff.models import Dispute, Handoff
-from leads.models import Answer, ContactAttempt, Lead, LeadEvent, LeadSource
-from reports.aggregates import percentiles
+from handoff.models import Dispute
+from leads.models import Answer, Lead, LeadSource
+from reports import histogram, person_rollups
 from reports.models import LeaderboardWeights
 from reports.periods import Period
-from reports.selectors import closed_deals, money, share
-
-REACHED_CALL_SECONDS = 30
+from reports.selectors import money, share
 
 
 def person_figures(user: User, period: Period) -> dict:
-    """What one person did in the period, as a qualifier and as a closer."""
-    in_period = {"at__gte": period.start, "at__lt": period.end}
-    calls = ContactAttempt.objects.filter(by=user, **in_period)
-    first_calls = calls.filter(at=F("lead__first_attempt_at"))
-    median, p90 = percentiles(
-        Lead.objects.filter(pk__in=first_calls.values("lead")), "reaction_minutes", (0.5, 0.9)
+    """What one person did in the period, as a qualifier and as a closer: the sum of their
+    days (reports/person_rollups.py)."""
+    days = list(
+        person_rollups.person_days(
+            period.zone, period.first_day, period.last_day, [user.pk]
+        ).values()
     )
-    decisions = LeadEvent.objects.filter(actor=user, kind=LeadEvent.Kind.TRANSITION, **in_period)
-    handoffs = Handoff.objects.filter(
-        qualifier=user, handed_off_at__gte=period.start, handed_off_at__lt=period.end
+    total = {name: sum(day[name] for day in days) for name in person_rollups.COUNTS}
+    revenue = sum(
+        (Decimal(day["revenue"]) for day in days if day["revenue"] is not None), Decimal(0)
     )
+    median, p90 = histogram.percentiles(sum(day["reactions"] for day in days), (0.5, 0.9))
     qualifier = {
-        "calls": calls.count(),
-        "reached_calls": calls.filter(
-            outcome=ContactAttempt.Outcome.REACHED, duration_s__gte=REACHED_CALL_SECONDS
-        ).count(),
-        "first_calls": first_calls.count(),
-        "reaction_median": None if median is None else round(median, 1),
-        "reaction_p90": None if p90 is None else round(p90, 1),
-        **decisions.aggregate(
-            checked=Count("id", filter=Q(to_state=Lead.State.CHECKED)),
-            converted=Count("id", filter=Q(to_state=Lead.State.CONVERTED)),
-            junk=Count("id", filter=Q(to_state=Lead.State.JUNK)),
-        ),
-        **handoffs.aggregate(
-            handoffs=Count("id"),
-            handoffs_won=Count("id", filter=Q(deal__stage=Deal.Stage.WON)),
-            disputes_upheld=Count("dispute", filter=Q(dispute__outcome=Dispute.Outcome.UPHELD)),
-        ),
+        name: total[name]
+        for name in ("calls", "reached_calls", "first_calls", "checked", "converted", "junk")
     }
-    deals = Deal.objects.filter(closer=user)
+    qualifier.update(
+        reaction_median=None if median is None else round(median, 1),
+        reaction_p90=None if p90 is None else round(p90, 1),
+        handoffs=total["handoffs"],
+        handoffs_won=total["handoffs_won"],
+        disputes_upheld=total["disputes_upheld"],
+        lead_to_handoff=share(total["converted"], total["first_calls"]),
+    )
     closer = {
-        "accepted": deals.filter(accepted_at__gte=period.start, accepted_at__lt=period.end).count(),
-        **closed_deals(deals, period).aggregate(
-            won=Count("id", filter=Q(stage=Deal.Stage.WON)),
-            lost=Count("id", filter=Q(stage=Deal.Stage.LOST)),
-            revenue=Sum("amount", filter=Q(stage=Deal.Stage.WON)),
-        ),
-        "disputes_rejected": Dispute.objects.filter(
-            deal__closer=user,
-            outcome=Dispute.Outcome.REJECTED,
-            resolved_at__gte=period.start,
-            resolved_at__lt=period.end,
-        ).count(),
+        "accepted": total["accepted"],
+        "won": total["won"],
+        "lost": total["lost"],
+        "revenue": money(revenue),
+        "disputes_rejected": total["disputes_rejected"],
+        "win_rate": share(total["won"], total["won"] + total["lost"]),
     }
-    closer["revenue"] = money(closer["revenue"])
-    closer["win_rate"] = share(closer["won"], closer["won"] + closer["lost"])
-    qualifier["lead_to_handoff"] = share(qualifier["converted"], qualifier["first_calls"])
     return {"qualifier": qualifier, "closer": closer}
 
 
 def leaderboard(team_ids: list[int], period: Period) -> dict:
-    """Points per person for the actions that count, and per qualifier–closer chain."""
+    """Points per person for the actions that count, and per qualifier–closer chain: the sum
+    of everybody's days, each count kept only where it concerns one of the teams."""
     weights = LeaderboardWeights.current()
     points: dict[int, dict] = defaultdict(
         lambda: {"points": 0, "reached_calls": 0, "checks": 0, "conversions": 0, "wins": 0}
     )
-    span = {"at__gte": period.start, "at__lt": period.end}
-    for row in (
-        ContactAttempt.objects.filter(
-            lead__team__in=team_ids,
-            outcome=ContactAttempt.Outcome.REACHED,
-            duration_s__gte=REACHED_CALL_SECONDS,
-            **span,
-        )
-        .values("by")
-        .annotate(n=Count("id"))
-    ):
-        _add(points, row["by"], "reached_calls", row["n"], weights.reached_call)
-    for row in (
-        LeadEvent.objects.filter(
-            lead__team__in=team_ids,
-            kind=LeadEvent.Kind.TRANSITION,
-            to_state=Lead.State.CHECKED,
-            **span,
-        )
-        .values("actor")
-        .annotate(n=Count("id"))
-    ):
-        _add(points, row["actor"], "checks", row["n"], weights.checked_lead)
-    # A sales team's board counts the handoffs it received, a qualification team's those it made.
-    handoffs = Handoff.objects.filter(
-        Q(from_team__in=team_ids) | Q(team__in=team_ids),
-        handed_off_at__gte=period.start,
-        handed_off_at__lt=period.end,
+    ours = {str(pk) for pk in team_ids}
+    judged: dict[str, bool] = {}  # a few dozen keys, met on thousands of days
+
+    def concerns(key: str) -> bool:
+        # "team", or "from:to" teams (a sales team's board counts the handoffs it received,
+        # a qualification team's those it made; a deal counts for its team and its lead's).
+        if key not in judged:
+            judged[key] = any(team in ours for team in key.split(":"))
+        return judged[key]
+
+    chains: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
+    days = person_rollups.person_days(
+        period.zone, period.first_day, period.last_day, board_only=True
     )
-    # A conversion counts unless a dispute took it back.
-    kept = handoffs.exclude(dispute__outcome=Dispute.Outcome.UPHELD)
-    for row in kept.values("qualifier").annotate(n=Count("id")):
-        _add(points, row["qualifier"], "conversions", row["n"], weights.conversion)
-    for row in (
-        closed_deals(Deal.objects.filter(stage=Deal.Stage.WON), period)
-        .filter(Q(team__in=team_ids) | Q(lead__team__in=team_ids))
-        .values("closer")
-        .annotate(n=Count("id"))
-    ):
-        _add(points, row["closer"], "wins", row["n"], weights.won_deal)
-    chains = list(
-        kept.filter(deal__closer__isnull=False)
-        .values("qualifier", "deal__closer")
-        .annotate(handoffs=Count("id"), won=Count("id", filter=Q(deal__stage=Deal.Stage.WON)))
-        .order_by("-won", "-handoffs")
-    )
-    names = _names(
-        {*points, *(c["qualifier"] for c in chains), *(c["deal__closer"] for c in chains)}
-    )
+    for (person, _day), day in days.items():
+        board = day["board"]
+        for action, name, weight in (
+            ("reached_calls", "reached", weights.reached_call),
+            ("checks", "checks", weights.checked_lead),
+            ("conversions", "conversions", weights.conversion),
+            ("wins", "wins", weights.won_deal),
+        ):
+            _add(
+                points,
+                person,
+                action,
+                sum(n for k, n in board[name].items() if concerns(k)),
+                weight,
+            )
+        for key, (handoffs, won) in board["chains"].items():
+            qualifier, *teams = key.split(":")
+            if concerns(":".join(teams)):
+                chain = chains[(int(qualifier), person)]
+                chain[0] += handoffs
+                chain[1] += won
+    names = _names({*points, *(q for q, _c in chains), *(c for _q, c in chains)})
     people = sorted(
         ({"person": names.get(pk, ""), **row} for pk, row in points.items()),
         key=lambda r: (-r["points"], r["person"]),
+    )
+    ordered = sorted(
+        chains.items(),
+        key=lambda item: (
+            -item[1][1],
+            -item[1][0],
+            names.get(item[0][0], ""),
+            names.get(item[0][1], ""),
+        ),
     )
     return {
         "weights": weights,
         "people": people,
         "chains": [
             {
-                "qualifier": names.get(c["qualifier"], ""),
-                "closer": names.get(c["deal__closer"], ""),
-                "handoffs": c["handoffs"],
-                "won": c["won"],
-                "points": c["handoffs"] * weights.conversion + c["won"] * weights.won_deal,
+                "qualifier": names.get(qualifier, ""),
+                "closer": names.get(closer, ""),
+                "handoffs": handoffs,
+                "won": won,
+                "points": handoffs * weights.conversion + won * weights.won_deal,
             }
-            for c in chains
+            for (qualifier, closer), (handoffs, won) in ordered
         ],
     }
 
@@ -151,7 +132,7 @@ def _names(ids: set) -> dict[int, str]:
 
 
 def _add(points: dict, person: int | None, action: str, count: int, weight: int) -> None:
-    if person:
+    if person and count:
         points[person][action] += count
         points[person]["points"] += count * weight
 

@@ -112,7 +112,9 @@ def team_days(teams: list[Team], first: date, last: date, now: datetime | None =
         for team_id, day, figures, reactions in rows:
             if (team_id, day) not in dirty:
                 found[(team_id, day)] = _loaded(figures, reactions, kind)
-    live = sorted({day for day in _days(first, last) for t in teams if (t.pk, day) not in found})
+    live = sorted(
+        {day for day in every_day(first, last) for t in teams if (t.pk, day) not in found}
+    )
     if live:
         found.update(day_figures(teams, live))
     return found
@@ -147,7 +149,7 @@ def _qualification_days(teams: list[Team], days: list[date], zone: ZoneInfo, fou
     # Leads imported as converted history (converted in another CRM, no deal here) are no
     # work of the team's: left out of every figure, so an import changes none of them.
     leads = Lead.objects.filter(
-        _in_days("created_at", days, zone), team__in=teams, imported_history=False
+        in_days("created_at", days, zone), team__in=teams, imported_history=False
     ).annotate(day=TruncDate("created_at", tzinfo=zone))
     warn, breach = (
         _sla_minutes(teams, "sla_warn_minutes"),
@@ -169,7 +171,7 @@ def _qualification_days(teams: list[Team], days: list[date], zone: ZoneInfo, fou
     _put(found, counts.order_by(), "team")
     # Deal and dispute are one-to-one with the lead; only leads with a deal are joined.
     deals = (
-        Deal.objects.filter(_in_days("lead__created_at", days, zone), lead__team__in=teams)
+        Deal.objects.filter(in_days("lead__created_at", days, zone), lead__team__in=teams)
         .annotate(day=TruncDate("lead__created_at", tzinfo=zone))
         .values("lead__team", "day")
         .annotate(
@@ -207,7 +209,7 @@ def _qualification_days(teams: list[Team], days: list[date], zone: ZoneInfo, fou
     # SLA breaches: alerts raised for the team's leads, by the day and hour they were due.
     breaches = (
         Deadline.objects.filter(
-            _in_days("due_at", days, zone),
+            in_days("due_at", days, zone),
             lead__team__in=teams,
             kind=BREACH.code,
             raised_at__isnull=False,
@@ -225,7 +227,7 @@ def _qualification_days(teams: list[Team], days: list[date], zone: ZoneInfo, fou
 
 def _sales_days(teams: list[Team], days: list[date], zone: ZoneInfo, found: dict) -> None:
     received = (
-        Handoff.objects.filter(_in_days("handed_off_at", days, zone), team__in=teams)
+        Handoff.objects.filter(in_days("handed_off_at", days, zone), team__in=teams)
         .annotate(day=TruncDate("handed_off_at", tzinfo=zone))
         .values("team", "day")
         .annotate(
@@ -240,7 +242,7 @@ def _sales_days(teams: list[Team], days: list[date], zone: ZoneInfo, found: dict
         .order_by()
     )
     _put(found, received, "team")
-    closed = Deal.objects.filter(_in_days("closed_at", days, zone), team__in=teams).annotate(
+    closed = Deal.objects.filter(in_days("closed_at", days, zone), team__in=teams).annotate(
         day=TruncDate("closed_at", tzinfo=zone)
     )
     _put(
@@ -267,7 +269,7 @@ def _sales_days(teams: list[Team], days: list[date], zone: ZoneInfo, found: dict
     for r in per_closer:
         day = found.get((r["team"], r["day"]))
         if day is not None:
-            day["closers"][str(r["closer"])] = [r["won"], r["lost"], _amount(r["revenue"])]
+            day["closers"][str(r["closer"])] = [r["won"], r["lost"], amount(r["revenue"])]
 
 
 def _put(found: dict, rows: Iterable[dict], team_key: str) -> None:
@@ -275,11 +277,11 @@ def _put(found: dict, rows: Iterable[dict], team_key: str) -> None:
         day = found.get((r.pop(team_key), r.pop("day")))
         if day is not None:
             if "revenue" in r:
-                r["revenue"] = _amount(r["revenue"])
+                r["revenue"] = amount(r["revenue"])
             day.update(r)
 
 
-def _amount(value: Decimal | None) -> str | None:
+def amount(value: Decimal | None) -> str | None:
     """Money as a string (kopecks kept exactly in JSON)."""
     return None if value is None else str(Decimal(value).quantize(Decimal("0.01")))
 
@@ -294,7 +296,7 @@ def _sla_minutes(teams: list[Team], field: str) -> Case:
     )
 
 
-def _in_days(field: str, days: list[date], zone: ZoneInfo) -> Q:
+def in_days(field: str, days: list[date], zone: ZoneInfo) -> Q:
     """The moments in any of `days` (local midnight to local midnight), as one range per run
     of consecutive days."""
     q = Q()
@@ -323,7 +325,7 @@ def _midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=zone)
 
 
-def _days(first: date, last: date) -> list[date]:
+def every_day(first: date, last: date) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
@@ -388,7 +390,7 @@ def refresh(teams: list[Team] | None = None, everything: bool = False) -> dict[s
             if first is not None:
                 todo.update(
                     d
-                    for d in _days(first, until - timedelta(days=1))
+                    for d in every_day(first, until - timedelta(days=1))
                     if everything or (team.pk, d) not in built
                 )
         written += build(group, sorted(todo), started)

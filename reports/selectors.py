@@ -1,7 +1,7 @@
 """Report figures. The team report adds up each team's days (reports/rollups.py: the stored
 roll-ups of closed days, the raw rows for the rest), never by looping over leads; the person
-report and the others read the raw rows with aggregates (reports/people.py). Definitions are
-in the README ("Reports")."""
+report and the leaderboard add up each person's days the same way (reports/person_rollups.py).
+Definitions are in the README ("Reports")."""
 
 from collections import Counter
 from datetime import date, timedelta
@@ -9,11 +9,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
 
 from crm import access
 from crm.teams.models import Team
-from deals.models import Deal
 from reports import histogram, rollups
 from reports.periods import Period
 
@@ -177,10 +175,6 @@ def _closer_names(ids: set[int]) -> dict[int, tuple[str, str]]:
         u.pk: (f"{u.first_name} {u.last_name}".strip() or u.get_username(), u.get_username())
         for u in users
     }
-
-
-def closed_deals(deals: QuerySet[Deal], period: Period) -> QuerySet[Deal]:
-    return deals.filter(closed_at__gte=period.start, closed_at__lt=period.end)
 
 
 def _breaches(days: list[tuple[date, dict]]) -> dict[str, Any]:

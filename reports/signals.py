@@ -1,4 +1,5 @@
-"""Writes that change a closed day of the team report mark it (reports/rollups.py: touch).
+"""Writes that change a closed day of the team report mark it (reports/rollups.py: touch), and
+those that change a person's closed day mark that (reports/person_rollups.py: touch).
 
 Saved models go through these receivers; the writes that send no post_save send a signal of
 their app's own (the CSV import, a dispute's ruling, the SLA sweep's breaches)."""
@@ -13,9 +14,9 @@ from deals.models import Deal
 from handoff.models import Dispute, Handoff
 from handoff.signals import ruled
 from leads.alerts import BREACH
-from leads.models import Lead
+from leads.models import ContactAttempt, Lead, LeadEvent
 from leads.signals import imported
-from reports import rollups
+from reports import person_rollups, rollups
 
 
 @receiver(post_save, sender=Lead)
@@ -26,17 +27,34 @@ def lead_saved(sender, instance: Lead, **kwargs) -> None:
 
 @receiver(post_save, sender=Deal)
 def deal_saved(sender, instance: Deal, **kwargs) -> None:
-    rollups.touch_deal(instance)
+    _deal_changed(instance)
 
 
 @receiver(post_save, sender=Dispute)
 def dispute_saved(sender, instance: Dispute, **kwargs) -> None:
-    rollups.touch_deal(instance.deal)
+    _deal_changed(instance.deal)
 
 
 @receiver(ruled)
 def dispute_ruled(sender, dispute: Dispute, **kwargs) -> None:
-    rollups.touch_deal(dispute.deal)
+    _deal_changed(dispute.deal)
+
+
+def _deal_changed(deal: Deal) -> None:
+    rollups.touch_deal(deal)
+    person_rollups.touch_deal(deal)
+
+
+@receiver(post_save, sender=ContactAttempt)
+def call_saved(sender, instance: ContactAttempt, **kwargs) -> None:
+    # A call logged with an old moment (a PBX's late report) changes its caller's day.
+    person_rollups.touch([(instance.by_id, instance.at)])
+
+
+@receiver(post_save, sender=LeadEvent)
+def event_saved(sender, instance: LeadEvent, **kwargs) -> None:
+    if instance.kind == LeadEvent.Kind.TRANSITION:
+        person_rollups.touch([(instance.actor_id, instance.at)])
 
 
 @receiver(imported)

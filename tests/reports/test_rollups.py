@@ -10,6 +10,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from crm.deadlines.models import Deadline
@@ -18,10 +19,10 @@ from deals.models import Contact, Deal
 from handoff import disputes
 from handoff.models import Dispute, Handoff
 from leads import services
-from leads.models import JunkReason, Lead, LeadSource
-from reports import histogram, rollups
+from leads.models import ContactAttempt, JunkReason, Lead, LeadEvent, LeadSource
+from reports import histogram, people, person_rollups, rollups
 from reports.exports import team_report
-from reports.models import DirtyDay, TeamDay
+from reports.models import DirtyDay, PersonDay, PersonDirtyDay, TeamDay
 from reports.periods import Period
 from tests.factories import TeamFactory, UserFactory
 
@@ -64,7 +65,9 @@ class Data:
     def __init__(self, seed: int, qualification: list[Team], sales: list[Team]) -> None:
         rnd = random.Random(seed)
         self.rnd = rnd
-        qualifier, closers = UserFactory(), [UserFactory(), UserFactory(), UserFactory()]
+        self.qualifiers = [UserFactory(), UserFactory(), UserFactory()]
+        closers = [UserFactory(), UserFactory(), UserFactory()]
+        self.closers = closers
         sources = [
             LeadSource.objects.get_or_create(slug=s, defaults={"name": n, "channel": "web_form"})[0]
             for s, n in (("web", "Website"), ("ads", "Ads"), ("tel", "Phone"))
@@ -103,8 +106,10 @@ class Data:
                 due = self.moment(lead.team.zone)
                 raised = None if rnd.random() < 0.2 else due + timedelta(seconds=20)
                 deadlines.append(Deadline(lead=lead, kind="breach", due_at=due, raised_at=raised))
+            self.calls_and_decisions(lead)
             if lead.state != "converted" or lead.imported_history:
                 continue
+            qualifier = rnd.choice(self.qualifiers)
             sales_team = rnd.choice(sales)
             handed = lead.created_at + timedelta(hours=rnd.uniform(0, 200))
             stage = rnd.choice(["handed_off", "accepted", "won", "won", "lost", "returned"])
@@ -141,9 +146,47 @@ class Data:
                     claim="no budget",
                     raised_by=deal.closer or qualifier,
                     raised_at=handed,
-                    outcome=rnd.choice(["", "upheld", "rejected"]),
+                    outcome=(outcome := rnd.choice(["", "upheld", "rejected"])),
+                    resolved_at=handed + timedelta(hours=rnd.uniform(1, 400)) if outcome else None,
                 )
         Deadline.objects.bulk_create(deadlines)
+        ContactAttempt.objects.bulk_create(self.attempts)
+        LeadEvent.objects.bulk_create(self.events)
+
+    def calls_and_decisions(self, lead: Lead) -> None:
+        """The lead's first call (at its first_attempt_at) and maybe more, by one of the
+        qualifiers; its transitions by one of them (or by nobody: the system)."""
+        rnd = self.rnd
+        if not hasattr(self, "attempts"):
+            self.attempts: list[ContactAttempt] = []
+            self.events: list[LeadEvent] = []
+        if lead.first_attempt_at is not None:
+            self.attempts.append(self.call(lead, lead.first_attempt_at))
+            if rnd.random() < 0.2:  # two calls logged at the same moment
+                self.attempts.append(self.call(lead, lead.first_attempt_at))
+            for _ in range(rnd.choice([0, 0, 1, 2])):
+                self.attempts.append(self.call(lead, self.moment(lead.team.zone)))
+        steps = {"checked": ["checked"], "converted": ["checked", "converted"], "junk": ["junk"]}
+        for to_state in steps.get(lead.state, []):
+            actor = rnd.choice([*self.qualifiers, None])
+            self.events.append(
+                LeadEvent(
+                    lead=lead,
+                    actor=actor,
+                    at=self.moment(lead.team.zone),
+                    kind=LeadEvent.Kind.TRANSITION,
+                    to_state=to_state,
+                )
+            )
+
+    def call(self, lead: Lead, at: datetime) -> ContactAttempt:
+        return ContactAttempt(
+            lead=lead,
+            by=self.rnd.choice(self.qualifiers),
+            at=at,
+            outcome=self.rnd.choice(list(ContactAttempt.Outcome.values)),
+            duration_s=self.rnd.choice([0, 29, 30, 31, 200]),
+        )
 
     def moment(self, zone: ZoneInfo) -> datetime:
         """Anywhere in the six weeks, or — one time in four — on the stroke of a local
@@ -469,3 +512,211 @@ def test_a_late_ruling_marks_the_days_it_changes(teams, django_capture_on_commit
     rollups.refresh()
     assert not DirtyDay.objects.exists()
     check(team_report(teams, period), FIRST, LAST)
+
+
+# --- the person report and the leaderboard ---------------------------------------------------
+# The references are the raw queries the pages ran before the roll-ups (today's definitions),
+# with the reactions returned as values for close_enough.
+
+
+def raw_person_figures(user, period: Period) -> tuple[dict, list[float]]:
+    in_period = {"at__gte": period.start, "at__lt": period.end}
+    calls = ContactAttempt.objects.filter(by=user, **in_period)
+    first_calls = calls.filter(at=F("lead__first_attempt_at"))
+    reactions = list(
+        Lead.objects.filter(
+            pk__in=first_calls.values("lead"), reaction_minutes__isnull=False
+        ).values_list("reaction_minutes", flat=True)
+    )
+    decisions = LeadEvent.objects.filter(actor=user, kind=LeadEvent.Kind.TRANSITION, **in_period)
+    handoffs = Handoff.objects.filter(
+        qualifier=user, handed_off_at__gte=period.start, handed_off_at__lt=period.end
+    )
+    qualifier = {
+        "calls": calls.count(),
+        "reached_calls": calls.filter(outcome="reached", duration_s__gte=30).count(),
+        "first_calls": first_calls.count(),
+        **decisions.aggregate(
+            checked=Count("id", filter=Q(to_state="checked")),
+            converted=Count("id", filter=Q(to_state="converted")),
+            junk=Count("id", filter=Q(to_state="junk")),
+        ),
+        **handoffs.aggregate(
+            handoffs=Count("id"),
+            handoffs_won=Count("id", filter=Q(deal__stage="won")),
+            disputes_upheld=Count("dispute", filter=Q(dispute__outcome="upheld")),
+        ),
+    }
+    deals = Deal.objects.filter(closer=user)
+    closed = deals.filter(closed_at__gte=period.start, closed_at__lt=period.end)
+    closer = {
+        "accepted": deals.filter(accepted_at__gte=period.start, accepted_at__lt=period.end).count(),
+        **closed.aggregate(
+            won=Count("id", filter=Q(stage="won")),
+            lost=Count("id", filter=Q(stage="lost")),
+            revenue=Sum("amount", filter=Q(stage="won")),
+        ),
+        "disputes_rejected": Dispute.objects.filter(
+            deal__closer=user,
+            outcome="rejected",
+            resolved_at__gte=period.start,
+            resolved_at__lt=period.end,
+        ).count(),
+    }
+    closer["revenue"] = Decimal(closer["revenue"] or 0).quantize(Decimal("0.01"))
+    closer["win_rate"] = share(closer["won"], closer["won"] + closer["lost"])
+    qualifier["lead_to_handoff"] = share(qualifier["converted"], qualifier["first_calls"])
+    return {"qualifier": qualifier, "closer": closer}, reactions
+
+
+def raw_leaderboard(team_ids: list[int], period: Period) -> tuple[dict, dict]:
+    """{person: points row}, {(qualifier, closer): (handoffs, won)} with weights 1, 2, 5, 10."""
+    points: dict = defaultdict(
+        lambda: {"points": 0, "reached_calls": 0, "checks": 0, "conversions": 0, "wins": 0}
+    )
+
+    def add(person, action: str, n: int, weight: int) -> None:
+        if person:
+            points[person][action] += n
+            points[person]["points"] += n * weight
+
+    span = {"at__gte": period.start, "at__lt": period.end}
+    for r in (
+        ContactAttempt.objects.filter(
+            lead__team__in=team_ids, outcome="reached", duration_s__gte=30, **span
+        )
+        .values("by")
+        .annotate(n=Count("id"))
+    ):
+        add(r["by"], "reached_calls", r["n"], 1)
+    for r in (
+        LeadEvent.objects.filter(
+            lead__team__in=team_ids, kind="transition", to_state="checked", **span
+        )
+        .values("actor")
+        .annotate(n=Count("id"))
+    ):
+        add(r["actor"], "checks", r["n"], 2)
+    handoffs = Handoff.objects.filter(
+        Q(from_team__in=team_ids) | Q(team__in=team_ids),
+        handed_off_at__gte=period.start,
+        handed_off_at__lt=period.end,
+    )
+    kept = handoffs.exclude(dispute__outcome="upheld")
+    for r in kept.values("qualifier").annotate(n=Count("id")):
+        add(r["qualifier"], "conversions", r["n"], 5)
+    for r in (
+        Deal.objects.filter(stage="won", closed_at__gte=period.start, closed_at__lt=period.end)
+        .filter(Q(team__in=team_ids) | Q(lead__team__in=team_ids))
+        .values("closer")
+        .annotate(n=Count("id"))
+    ):
+        add(r["closer"], "wins", r["n"], 10)
+    chains = {
+        (c["qualifier"], c["deal__closer"]): (c["handoffs"], c["won"])
+        for c in kept.filter(deal__closer__isnull=False)
+        .values("qualifier", "deal__closer")
+        .annotate(handoffs=Count("id"), won=Count("id", filter=Q(deal__stage="won")))
+    }
+    return dict(points), chains
+
+
+def name(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+def check_people(data: Data, teams: list[Team], zones: list[str]) -> None:
+    """Every person figure and the leaderboard, in each zone, for the period and the one before."""
+    everybody = [*data.qualifiers, *data.closers]
+    boards = [[t.pk for t in teams], [teams[0].pk], [teams[-1].pk], [teams[1].pk, teams[3].pk]]
+    seen: Counter = Counter()  # the data has something of each kind to compare
+    for zone_name in zones:
+        zone = ZoneInfo(zone_name)
+        period = Period(FIRST, LAST, zone)
+        for span in (period, period.previous()):
+            for user in everybody:
+                got = people.person_figures(user, span)
+                want, reactions = raw_person_figures(user, span)
+                for role in ("qualifier", "closer"):
+                    for key, value in want[role].items():
+                        assert got[role][key] == value, (zone_name, span, name(user), key)
+                seen.update(
+                    {k: v for k, v in {**want["qualifier"], **want["closer"]}.items() if v}.keys()
+                )
+                assert close_enough(got["qualifier"]["reaction_median"], reactions, 0.5)
+                assert close_enough(got["qualifier"]["reaction_p90"], reactions, 0.9)
+            for team_ids in boards:
+                board = people.leaderboard(team_ids, span)
+                want_points, want_chains = raw_leaderboard(team_ids, span)
+                names = {u.pk: name(u) for u in everybody}
+                assert {r.pop("person"): r for r in board["people"]} == {
+                    names[pk]: row for pk, row in want_points.items()
+                }, (zone_name, span, team_ids)
+                assert {
+                    (c["qualifier"], c["closer"]): (c["handoffs"], c["won"])
+                    for c in board["chains"]
+                } == {(names[q], names[c]): n for (q, c), n in want_chains.items()}
+                order = [(-c["won"], -c["handoffs"]) for c in board["chains"]]
+                assert order == sorted(order)
+                seen.update(["board"] if want_points else [])
+                seen.update(["chains"] if want_chains else [])
+    assert set(seen) >= {*COUNTED, "board", "chains"}, seen
+
+
+COUNTED = (
+    *("calls", "reached_calls", "first_calls", "checked", "converted", "junk", "handoffs"),
+    *("handoffs_won", "disputes_upheld", "accepted", "won", "lost", "disputes_rejected"),
+)
+
+
+PERSON_ZONES = ["Europe/Moscow", "America/New_York", "Asia/Yekaterinburg", "UTC"]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_person_rollups_equal_the_raw_definitions(teams, seed, django_capture_on_commit_callbacks):
+    """Live (nothing built), built (UTC is no team's zone: always live), after a call logged
+    weeks late (marked in every zone, read live), and rebuilt by the job."""
+    data = Data(seed, teams[:3], teams[3:])
+    check_people(data, teams, PERSON_ZONES)
+
+    assert person_rollups.refresh()["person_days"] > 0
+    assert {z.key for z in person_rollups.zones()} == set(PERSON_ZONES[:3])
+    check_people(data, teams, PERSON_ZONES)
+
+    lead = Lead.objects.filter(team=teams[1], first_attempt_at__isnull=False).first()
+    late = datetime.combine(FIRST + timedelta(days=5), datetime.min.time(), tzinfo=teams[1].zone)
+    with django_capture_on_commit_callbacks(execute=True):
+        ContactAttempt.objects.create(
+            lead=lead, by=data.qualifiers[0], at=late, outcome="reached", duration_s=45
+        )
+    marked = set(PersonDirtyDay.objects.values_list("zone", "day"))
+    assert ("America/New_York", FIRST + timedelta(days=5)) in marked
+    assert ("Europe/Moscow", FIRST + timedelta(days=5)) in marked
+    check_people(data, teams, PERSON_ZONES[:3])
+    assert person_rollups.refresh()["person_days"] > 0
+    assert not PersonDirtyDay.objects.exists()
+    check_people(data, teams, PERSON_ZONES[:3])
+
+    # New York's teams move to Moscow: its days are dropped (no write marks them any more).
+    Team.objects.filter(time_zone="America/New_York").update(time_zone="Europe/Moscow")
+    person_rollups.refresh()
+    assert not PersonDay.objects.filter(zone="America/New_York").exists()
+    check_people(data, teams, PERSON_ZONES[1:2])
+
+
+def test_a_late_ruling_marks_the_people_it_changes(teams, django_capture_on_commit_callbacks):
+    data = Data(6, teams[:3], teams[3:])
+    person_rollups.refresh()
+    dispute = Dispute.objects.filter(outcome="", deal__closer__isnull=False).first()
+    assert dispute is not None
+    head = UserFactory(role="Sales head")
+    Team.objects.filter(pk=dispute.deal.team_id).update(manager=head)
+    dispute = Dispute.objects.get(pk=dispute.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        disputes.dispute_resolve(dispute=dispute, by=head, outcome="upheld")
+    marked = set(PersonDirtyDay.objects.values_list("person", flat=True))
+    assert {dispute.handoff.qualifier_id, dispute.deal.closer_id} <= marked
+    check_people(data, teams, PERSON_ZONES[:1])
+    person_rollups.refresh()
+    assert not PersonDirtyDay.objects.exists()
+    check_people(data, teams, PERSON_ZONES[:1])

@@ -1,23 +1,26 @@
-"""Build the team report's roll-ups: on the first deploy, and after a migration that changes
-what a day counts. Without --all it does what the beat job does (the days missing and the
-days marked); reports stay right meanwhile (a day without a row is read from the raw rows)."""
+"""Build the reports' roll-ups (the teams' days and the people's): on the first deploy, and
+after a migration that changes what a day counts. Without --all it does what the beat job
+does (the days missing and the days marked); reports stay right meanwhile (a day without a
+row is read from the raw rows)."""
 
 import time
 
 from django.core.management.base import BaseCommand
 
 from crm.teams.models import Team
-from reports import rollups
+from reports import person_rollups, rollups
 
 
 class Command(BaseCommand):
-    help = "Build the team report's daily roll-ups (reports/rollups.py)."
+    help = "Build the reports' daily roll-ups (reports/rollups.py, reports/person_rollups.py)."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
             "--all", action="store_true", help="rebuild every closed day, not only the missing"
         )
-        parser.add_argument("--team", type=int, action="append", help="only this team (id)")
+        parser.add_argument(
+            "--team", type=int, action="append", help="only this team's days (no person's)"
+        )
 
     def handle(self, *args, **options) -> None:
         teams = Team.objects.all()
@@ -27,4 +30,11 @@ class Command(BaseCommand):
         done = rollups.refresh(list(teams), everything=options["all"])
         self.stdout.write(
             f"{done['days']} team-days built in {time.perf_counter() - started:.1f} s"
+        )
+        if options["team"]:
+            return
+        started = time.perf_counter()
+        people = person_rollups.refresh(everything=options["all"])
+        self.stdout.write(
+            f"{people['person_days']} person-days built in {time.perf_counter() - started:.1f} s"
         )
