@@ -11,7 +11,7 @@ from crm.lib.postgres_ops import AddIndexOnPostgres
 class Migration(migrations.Migration):
     atomic = False  # CREATE INDEX CONCURRENTLY
 
-    dependencies = [("deals", "0011_search_trigram_indexes")]
+    dependencies = [("deals", "0012_search_word_prefix_indexes")]
 
     operations = [
         AddIndexOnPostgres(
