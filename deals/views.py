@@ -1,9 +1,9 @@
 from collections.abc import Callable
 from datetime import datetime, time
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,14 +14,13 @@ from django.views.decorators.http import require_POST
 
 from crm import access
 from crm.access import page_for
-from crm.lib import keyset
 from crm.lib.http import AuthedRequest
-from crm.lib.keyset import TIMELINE_PAGE
 from crm.lib.pages import act
+from crm.lib.timeline import earlier, timeline_page
 from crm.teams.models import Role
 from deals import services
 from deals.forms import LoseForm, MeetingForm, NoteForm, SlotsForm, WinForm
-from deals.models import CloserStatus, Deal, VisitSlot
+from deals.models import CloserStatus, Deal, DealEvent, VisitSlot
 from deals.search import search_all
 from deals.selectors import (
     BoardScope,
@@ -116,7 +115,7 @@ def _page(request: AuthedRequest, deal: Deal, status: int = 200, **forms) -> Htt
         "lead": lead,
         "answers": lead.answers.order_by("answered_at"),
         "attempts": lead.attempts.select_related("by"),
-        **_timeline(deal, ""),
+        **timeline_page(_timeline_events(deal), "deals:timeline", deal.pk),
         "dispute": getattr(deal, "dispute", None),
         "meeting_form": forms.get("meeting_form")
         or MeetingForm(initial={"at": deal.meeting_at, "address": deal.meeting_address}),
@@ -129,19 +128,8 @@ def _page(request: AuthedRequest, deal: Deal, status: int = 200, **forms) -> Htt
     return render(request, "deals/deal_detail.html", context, status=status)
 
 
-def _timeline(deal: Deal, before: str) -> dict:
-    """The latest events of the deal (oldest of them first), and the "Earlier" button's URL."""
-    events, cursor = keyset.page(
-        deal.events.select_related("actor", "closer"),
-        "at",
-        descending=True,
-        after=before,
-        size=TIMELINE_PAGE,
-    )
-    earlier = ""
-    if cursor:
-        earlier = reverse("deals:timeline", args=[deal.pk]) + "?" + urlencode({"before": cursor})
-    return {"events": events[::-1], "earlier_url": earlier}
+def _timeline_events(deal: Deal) -> QuerySet[DealEvent]:
+    return deal.events.select_related("actor", "closer")
 
 
 @login_required
@@ -153,11 +141,7 @@ def detail(request: AuthedRequest, pk: int) -> HttpResponse:
 def timeline(request: AuthedRequest, pk: int) -> HttpResponse:
     """ "Earlier" on the deal's timeline: the page of events before the cursor."""
     deal = deal_get_for_user(request.user, pk)
-    try:
-        context = _timeline(deal, request.GET.get("before", ""))
-    except ValueError:
-        return HttpResponseBadRequest(_("This link is broken: open the page again."))
-    return render(request, "includes/timeline_items.html", context)
+    return earlier(request, _timeline_events(deal), "deals:timeline", deal.pk)
 
 
 def _act(

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm.lib import keyset
+from crm.lib.timeline import TIMELINE_PAGE
 from crm.teams.models import Role, Team
 from deals.models import Deal, DealEvent
 from deals.selectors import COLUMN_ORDER, board_column, board_counts, board_scope
@@ -214,7 +215,7 @@ def test_the_lead_timeline_shows_the_latest_page_then_earlier_ones(client, world
 
     page = client.get(reverse("leads:detail", args=[lead.pk]))
     shown = [e.pk for e in page.context["events"]]
-    assert shown == every[-keyset.TIMELINE_PAGE :]  # the latest, oldest of them first
+    assert shown == every[-TIMELINE_PAGE:]  # the latest, oldest of them first
     url = page.context["earlier_url"]
     assert url and 'class="earlier-button"' in page.content.decode()
     while url:
@@ -242,7 +243,7 @@ def test_the_deal_timeline_is_paged_the_same_way(client, world):
     client.force_login(world.closer)
     page = client.get(reverse("deals:detail", args=[made.pk]))
     shown = [e.pk for e in page.context["events"]]
-    assert shown == every[-keyset.TIMELINE_PAGE :]
+    assert shown == every[-TIMELINE_PAGE:]
     more = client.get(page.context["earlier_url"])
     assert [e.pk for e in more.context["events"]] + shown == every
     assert more.context["earlier_url"] == ""
