@@ -26,6 +26,7 @@ from deals.selectors import (
     BoardScope,
     Column,
     board_scope,
+    column_count,
     contact_get_for_user,
     contact_history,
     deal_get_for_user,
@@ -104,6 +105,16 @@ def board_more(request: AuthedRequest, stage: str) -> HttpResponse:
     column = Column(stage, Deal.Stage(stage).label, 0, deals, next_cursor)
     context = {"column": column, "query": _query(request)}
     return render(request, "deals/board.html#column-cards", context)
+
+
+@page_for(access.works_deals)
+def board_count(request: AuthedRequest, stage: str) -> HttpResponse:
+    """The exact count of a column whose count the board capped ("500+"), in its place."""
+    if stage not in Deal.OPEN_STAGES:
+        raise Http404
+    scope, _is_head, _show_all = _board_scope(request)
+    column = Column(stage, Deal.Stage(stage).label, column_count(scope, stage), [], "")
+    return render(request, "deals/board.html#column-count", {"column": column})
 
 
 def _page(request: AuthedRequest, deal: Deal, status: int = 200, **forms) -> HttpResponse:
