@@ -34,7 +34,7 @@ from deals.selectors import (
 )
 from deals.selectors import board as board_columns
 from deals.selectors import board_column as board_page
-from deals.services import deal_actions, deal_blockers
+from deals.services import deal_actions, deal_can
 from leads.models import Lead
 from leads.search import SearchError, parse_query
 
@@ -52,7 +52,7 @@ def _mark_pick_up(request: AuthedRequest, deals: list[Deal]) -> None:
     one query (the user's teams); the stage rule reads nothing from the database."""
     team_ids = set(request.user.teams.values_list("pk", flat=True))
     for deal in deals:
-        deal.can_pick_up = not deal_blockers(deal, "accept") and access.may_pick_up(
+        deal.can_pick_up = deal_can(deal, "accept") and access.may_pick_up(
             request.user, deal, team_ids=team_ids
         )
 
