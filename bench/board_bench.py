@@ -342,7 +342,7 @@ def main() -> None:
         ]
         counts = {
             m.group(1): m.group(2)
-            for m in re.finditer(r'id="column-(\w+)" data-count="(\d+)"', board_c["body"])
+            for m in re.finditer(r'id="column-(\w+)" data-count="([\d+]+)"', board_c["body"])
         }
         print(f"  the closer's columns count {counts}")
         for what, who, r in cases:
