@@ -2,6 +2,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import User
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils.functional import Promise
@@ -93,12 +94,19 @@ def board_counts(scope: BoardScope, cap: int = COUNT_CAP) -> dict[str, int]:
     """The number of open deals in each column, exact up to `cap`; a column holding more
     says cap + 1 (shown "500+"). Each is a count of a LIMIT-ed range of deal_board_page
     (index-only: the closer is in the index), so it reads at most cap + 1 entries however
-    many deals are open — where a true count reads every open deal of the team."""
-    counts = {}
+    many deals are open — where a true count reads every open deal of the team. The four
+    are asked in one statement (the ORM counts a sliced queryset only one per query)."""
+    parts: list[str] = []
+    params: list = []
     for stage in Deal.OPEN_STAGES:
         capped = scope.deals().filter(stage=stage).values("pk")[: cap + 1]
-        counts[stage] = capped.count()
-    return counts
+        sql, stage_params = capped.query.sql_with_params()
+        # The SQL is the ORM's, compiled above; the values go as parameters.
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS {stage})")  # noqa: S608
+        params += stage_params
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        return dict(zip(Deal.OPEN_STAGES, cursor.fetchone(), strict=True))
 
 
 def column_count(scope: BoardScope, stage: str) -> int:
