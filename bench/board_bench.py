@@ -210,7 +210,7 @@ def cursor_at(closer, stage: str, position: int) -> str:
 
 
 def show_more_url(body: str, stage: str) -> str:
-    found = re.search(rf'hx-get="(/deals/stage/{stage}/[^"]+)"', body)
+    found = re.search(rf'hx-get="(/deals/stage/{stage}/\?[^"]+)"', body)
     if not found:
         raise RuntimeError(f"no Show more on the {stage} column")
     return found.group(1).replace("&amp;", "&")
