@@ -133,6 +133,8 @@ class Deal(ConcurrentTransitionMixin, models.Model):
 
     # Not columns: set on an instance by deals.views.board (annotations only).
     can_pick_up: bool
+    detail_url: str
+    accept_url: str
     is_today: bool
 
     team = models.ForeignKey(Team, verbose_name=_("sales team"), on_delete=models.PROTECT)

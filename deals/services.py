@@ -12,6 +12,7 @@ from django_fsm import ConcurrentTransition
 from crm import access
 from crm.lib.errors import Conflict, NotAllowed
 from crm.lib.transitions import transition_blockers as blockers_of
+from crm.lib.transitions import transition_possible
 from crm.teams.models import Team
 from deals import alerts
 from deals.models import (
@@ -167,6 +168,12 @@ def deal_blockers(deal: Deal, name: str) -> list[str]:
     and `deal_transition` ask the same question."""
     not_possible = _("Not possible for a deal that is %(stage)s.")
     return blockers_of(deal, name, not_possible=not_possible % {"stage": deal.get_stage_display()})
+
+
+def deal_can(deal: Deal, name: str) -> bool:
+    """Whether `deal_blockers` is empty, without making its messages (the board asks it of
+    every card)."""
+    return transition_possible(deal, name)
 
 
 def deal_actions(deal: Deal, user: User) -> dict[str, bool]:

@@ -6,6 +6,7 @@ app_name = "deals"
 urlpatterns = [
     path("", views.board, name="board"),
     path("stage/<str:stage>/", views.board_more, name="board_more"),
+    path("stage/<str:stage>/count/", views.board_count, name="board_count"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/timeline/", views.timeline, name="timeline"),
     path("<int:pk>/accept/", views.accept, name="accept"),

@@ -1,9 +1,9 @@
 from collections.abc import Callable
 from datetime import datetime, time
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,19 +14,19 @@ from django.views.decorators.http import require_POST
 
 from crm import access
 from crm.access import page_for
-from crm.lib import keyset
 from crm.lib.http import AuthedRequest
-from crm.lib.keyset import TIMELINE_PAGE
 from crm.lib.pages import act
+from crm.lib.timeline import earlier, timeline_page
 from crm.teams.models import Role
 from deals import services
 from deals.forms import LoseForm, MeetingForm, NoteForm, SlotsForm, WinForm
-from deals.models import CloserStatus, Deal, VisitSlot
+from deals.models import CloserStatus, Deal, DealEvent, VisitSlot
 from deals.search import search_all
 from deals.selectors import (
     BoardScope,
     Column,
     board_scope,
+    column_count,
     contact_get_for_user,
     contact_history,
     deal_get_for_user,
@@ -34,7 +34,7 @@ from deals.selectors import (
 )
 from deals.selectors import board as board_columns
 from deals.selectors import board_column as board_page
-from deals.services import deal_actions, deal_blockers
+from deals.services import deal_actions, deal_can
 from leads.models import Lead
 from leads.search import SearchError, parse_query
 
@@ -47,12 +47,20 @@ def _board_scope(request: AuthedRequest) -> tuple[BoardScope, bool, bool]:
     return board_scope(request.user, mine_only=not show_all), is_head, show_all
 
 
-def _mark_pick_up(request: AuthedRequest, deals: list[Deal]) -> None:
-    """The Pick up button of each card, by the deal page's rule, for a whole page of cards in
-    one query (the user's teams); the stage rule reads nothing from the database."""
+_PK = 987654321  # reversed once per page, replaced by each card's id
+
+
+def _prepare_cards(request: AuthedRequest, deals: list[Deal]) -> None:
+    """Each card's links and Pick up button, for a whole page of cards: the links from one
+    reverse per page (a {% url %} per link was a tenth of the board's Python time), the button
+    by the deal page's rule in one query (the user's teams; the stage rule reads nothing)."""
+    detail = reverse("deals:detail", args=[_PK]).split(str(_PK))
+    accept = reverse("deals:accept", args=[_PK]).split(str(_PK))
     team_ids = set(request.user.teams.values_list("pk", flat=True))
     for deal in deals:
-        deal.can_pick_up = not deal_blockers(deal, "accept") and access.may_pick_up(
+        deal.detail_url = f"{detail[0]}{deal.pk}{detail[1]}"
+        deal.accept_url = f"{accept[0]}{deal.pk}{accept[1]}"
+        deal.can_pick_up = deal_can(deal, "accept") and access.may_pick_up(
             request.user, deal, team_ids=team_ids
         )
 
@@ -70,7 +78,7 @@ def board(request: AuthedRequest) -> HttpResponse:
     Every column says how many deals it holds and pages through all of them."""
     scope, is_head, show_all = _board_scope(request)
     columns = board_columns(scope)
-    _mark_pick_up(request, [deal for column in columns for deal in column.deals])
+    _prepare_cards(request, [deal for column in columns for deal in column.deals])
     status = CloserStatus.objects.filter(closer=request.user).first()
     # The user's own site visits from today on, soonest first: on a phone they lead the page.
     today = timezone.localdate()
@@ -101,10 +109,20 @@ def board_more(request: AuthedRequest, stage: str) -> HttpResponse:
         deals, next_cursor = board_page(scope, stage, after=request.GET.get("after", ""))
     except ValueError:
         return HttpResponseBadRequest(_("This link is broken: open the board again."))
-    _mark_pick_up(request, deals)
+    _prepare_cards(request, deals)
     column = Column(stage, Deal.Stage(stage).label, 0, deals, next_cursor)
     context = {"column": column, "query": _query(request)}
     return render(request, "deals/board.html#column-cards", context)
+
+
+@page_for(access.works_deals)
+def board_count(request: AuthedRequest, stage: str) -> HttpResponse:
+    """The exact count of a column whose count the board capped ("500+"), in its place."""
+    if stage not in Deal.OPEN_STAGES:
+        raise Http404
+    scope, _is_head, _show_all = _board_scope(request)
+    column = Column(stage, Deal.Stage(stage).label, column_count(scope, stage), [], "")
+    return render(request, "deals/board.html#column-count", {"column": column})
 
 
 def _page(request: AuthedRequest, deal: Deal, status: int = 200, **forms) -> HttpResponse:
@@ -116,7 +134,7 @@ def _page(request: AuthedRequest, deal: Deal, status: int = 200, **forms) -> Htt
         "lead": lead,
         "answers": lead.answers.order_by("answered_at"),
         "attempts": lead.attempts.select_related("by"),
-        **_timeline(deal, ""),
+        **timeline_page(_timeline_events(deal), "deals:timeline", deal.pk),
         "dispute": getattr(deal, "dispute", None),
         "meeting_form": forms.get("meeting_form")
         or MeetingForm(initial={"at": deal.meeting_at, "address": deal.meeting_address}),
@@ -129,19 +147,8 @@ def _page(request: AuthedRequest, deal: Deal, status: int = 200, **forms) -> Htt
     return render(request, "deals/deal_detail.html", context, status=status)
 
 
-def _timeline(deal: Deal, before: str) -> dict:
-    """The latest events of the deal (oldest of them first), and the "Earlier" button's URL."""
-    events, cursor = keyset.page(
-        deal.events.select_related("actor", "closer"),
-        "at",
-        descending=True,
-        after=before,
-        size=TIMELINE_PAGE,
-    )
-    earlier = ""
-    if cursor:
-        earlier = reverse("deals:timeline", args=[deal.pk]) + "?" + urlencode({"before": cursor})
-    return {"events": events[::-1], "earlier_url": earlier}
+def _timeline_events(deal: Deal) -> QuerySet[DealEvent]:
+    return deal.events.select_related("actor", "closer")
 
 
 @login_required
@@ -153,11 +160,7 @@ def detail(request: AuthedRequest, pk: int) -> HttpResponse:
 def timeline(request: AuthedRequest, pk: int) -> HttpResponse:
     """ "Earlier" on the deal's timeline: the page of events before the cursor."""
     deal = deal_get_for_user(request.user, pk)
-    try:
-        context = _timeline(deal, request.GET.get("before", ""))
-    except ValueError:
-        return HttpResponseBadRequest(_("This link is broken: open the page again."))
-    return render(request, "includes/timeline_items.html", context)
+    return earlier(request, _timeline_events(deal), "deals:timeline", deal.pk)
 
 
 def _act(

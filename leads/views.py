@@ -7,13 +7,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.http import (
     FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
-    HttpResponseBadRequest,
     StreamingHttpResponse,
 )
 from django.http.response import HttpResponseBase
@@ -26,18 +25,25 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from crm import access, replica
 from crm.access import page_for
-from crm.lib import keyset
 from crm.lib.errors import Conflict
 from crm.lib.http import AuthedRequest
-from crm.lib.keyset import TIMELINE_PAGE
 from crm.lib.pages import act
+from crm.lib.timeline import earlier, timeline_page
 from crm.teams.models import Team
 from crm.teams.selectors import landing_url_name
 from leads import alerts, exports, priority, services
 from leads.channels import duplicate_keys
 from leads.filters import QueueFilter
 from leads.forms import AnswersForm, AttemptForm, ContactForm, JunkForm, LeadEntryForm
-from leads.models import Answer, ContactAttempt, Criterion, CriterionOption, ExportJob, Lead
+from leads.models import (
+    Answer,
+    ContactAttempt,
+    Criterion,
+    CriterionOption,
+    ExportJob,
+    Lead,
+    LeadEvent,
+)
 from leads.selectors import (
     lead_get_for_user,
     leads_visible_to,
@@ -201,7 +207,7 @@ def _workspace(request: HttpRequest, lead: Lead, status: int = 200, **forms) -> 
             )
         },
         "attempts": lead.attempts.select_related("by"),
-        **_timeline(lead, ""),
+        **timeline_page(_timeline_events(lead), "leads:timeline", lead.pk),
         "duplicates": lead.duplicates.all()[:10],
         "points": list(lead.points.all()),
         "now": timezone.now(),
@@ -215,20 +221,8 @@ def _contact_of(lead: Lead) -> dict[str, str]:
     return {"name": lead.name, "company_name": lead.company_name}
 
 
-def _timeline(lead: Lead, before: str) -> dict:
-    """The latest events of the lead (oldest of them first), and the "Earlier" button's URL:
-    a lead with a thousand events renders fifty."""
-    events, cursor = keyset.page(
-        lead.events.select_related("actor", "reason", "attempt"),
-        "at",
-        descending=True,
-        after=before,
-        size=TIMELINE_PAGE,
-    )
-    earlier = ""
-    if cursor:
-        earlier = reverse("leads:timeline", args=[lead.pk]) + "?" + urlencode({"before": cursor})
-    return {"events": events[::-1], "earlier_url": earlier}
+def _timeline_events(lead: Lead) -> QuerySet[LeadEvent]:
+    return lead.events.select_related("actor", "reason", "attempt")
 
 
 @login_required
@@ -240,11 +234,7 @@ def lead_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 def lead_timeline(request: AuthedRequest, pk: int) -> HttpResponse:
     """ "Earlier" on the lead's timeline: the page of events before the cursor."""
     lead = lead_get_for_user(request.user, pk)
-    try:
-        context = _timeline(lead, request.GET.get("before", ""))
-    except ValueError:
-        return HttpResponseBadRequest(_("This link is broken: open the page again."))
-    return render(request, "includes/timeline_items.html", context)
+    return earlier(request, _timeline_events(lead), "leads:timeline", lead.pk)
 
 
 def _act(request: AuthedRequest, lead: Lead, action, success: str, **forms) -> HttpResponse:

@@ -13,8 +13,6 @@ from typing import Any
 from django.db.models import Model, Q, QuerySet
 
 SEPARATOR = "_"
-# A timeline (a lead's, a deal's) shows its latest events, then "Earlier" pages back.
-TIMELINE_PAGE = 50
 
 
 def cursor_of(value: datetime | None, pk: int) -> str:

@@ -38,3 +38,11 @@ def transition_blockers(obj: Any, name: str, *, not_possible: str) -> list[str]:
     meta = method._django_fsm
     transition = meta.get_transition(meta.field.get_state(obj))
     return [blocker_message(c, obj) for c in transition.conditions if not c(obj)]
+
+
+def transition_possible(obj: Any, name: str) -> bool:
+    """Whether the named transition of `obj` can run now: `transition_blockers` is empty, without
+    making the messages (a translated, formatted text per card was most of the deal board's
+    Python time when it asked this of every card)."""
+    method = getattr(obj, name)
+    return can_proceed(method)

@@ -12,7 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm.lib import keyset
+from crm.lib.timeline import TIMELINE_PAGE
 from crm.teams.models import Role, Team
+from deals import selectors
 from deals.models import Deal, DealEvent
 from deals.selectors import COLUMN_ORDER, board_column, board_counts, board_scope
 from leads.models import LeadEvent
@@ -82,6 +84,48 @@ def test_a_column_larger_than_the_page_has_show_more_and_the_count_says_how_many
     shown = {d.pk for d in column.deals} | {d.pk for d in deals if f'data-deal="{d.pk}"' in rest}
     assert shown == {d.pk for d in deals}
     assert "show-more" not in rest and "<html" not in rest
+
+
+def test_a_count_past_the_cap_says_so_and_the_exact_one_comes_on_demand(client, world, monkeypatch):
+    teammate = UserFactory(username="closer2", role=Role.CLOSER)
+    world.sales.members.add(teammate)
+    for _ in range(5):
+        deal(world.sales, world.team, "accepted", closer=world.closer)
+    for _ in range(2):
+        deal(world.sales, world.team, "accepted", closer=teammate)
+    deal(world.sales, world.team, "proposal", closer=world.closer)
+    head_scope = board_scope(world.head, mine_only=False)
+    # Exact up to the cap, cap + 1 past it: a bounded read however many deals are open.
+    assert board_counts(head_scope, cap=3)["accepted"] == 4
+    assert board_counts(head_scope, cap=7)["accepted"] == 7
+    assert board_counts(head_scope, cap=3)["proposal"] == 1
+
+    monkeypatch.setattr(selectors, "COUNT_CAP", 3)
+    client.force_login(world.closer)
+    page = client.get(reverse("deals:board"))
+    column = next(c for c in page.context["columns"] if c.stage == "accepted")
+    assert column.capped and column.count_label == "3+" and len(column.deals) == 5
+    html = page.content.decode()
+    assert 'id="column-accepted" data-count="3+"' in html
+    assert 'id="column-proposal" data-count="1"' in html  # under the cap: no button
+    assert html.count('class="count-all"') == 1
+    assert 'hx-get="/deals/stage/accepted/count/"' in html
+    exact = client.get(reverse("deals:board_count", args=["accepted"]))
+    assert exact.status_code == 200
+    assert exact.content.decode().strip() == '<span class="muted count">5</span>'
+
+    # The head: the whole team's count, or with "Pool and mine" kept in the button's URL.
+    for _ in range(4):
+        deal(world.sales, world.team)
+    client.force_login(world.head)
+    assert ">7<" in client.get(reverse("deals:board_count", args=["accepted"])).content.decode()
+    html = client.get(reverse("deals:board"), {"show": "mine"}).content.decode()
+    assert 'hx-get="/deals/stage/handed_off/count/?show=mine"' in html
+    mine = client.get(reverse("deals:board_count", args=["handed_off"]), {"show": "mine"})
+    assert ">4<" in mine.content.decode()
+    assert client.get(reverse("deals:board_count", args=["won"])).status_code == 404
+    client.force_login(world.qualifier)
+    assert client.get(reverse("deals:board_count", args=["accepted"])).status_code == 403
 
 
 def test_show_more_keeps_the_heads_filter(client, world):
@@ -214,7 +258,7 @@ def test_the_lead_timeline_shows_the_latest_page_then_earlier_ones(client, world
 
     page = client.get(reverse("leads:detail", args=[lead.pk]))
     shown = [e.pk for e in page.context["events"]]
-    assert shown == every[-keyset.TIMELINE_PAGE :]  # the latest, oldest of them first
+    assert shown == every[-TIMELINE_PAGE:]  # the latest, oldest of them first
     url = page.context["earlier_url"]
     assert url and 'class="earlier-button"' in page.content.decode()
     while url:
@@ -242,7 +286,7 @@ def test_the_deal_timeline_is_paged_the_same_way(client, world):
     client.force_login(world.closer)
     page = client.get(reverse("deals:detail", args=[made.pk]))
     shown = [e.pk for e in page.context["events"]]
-    assert shown == every[-keyset.TIMELINE_PAGE :]
+    assert shown == every[-TIMELINE_PAGE:]
     more = client.get(page.context["earlier_url"])
     assert [e.pk for e in more.context["events"]] + shown == every
     assert more.context["earlier_url"] == ""

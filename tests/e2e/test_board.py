@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Browser, expect
 
-from crm.lib.keyset import TIMELINE_PAGE
+from crm.lib.timeline import TIMELINE_PAGE
 from deals.selectors import BOARD_PAGE
 from leads.models import LeadEvent
 from tests.factories import make_board_deal, make_lead

@@ -84,6 +84,7 @@ EXPECTED = {
     # deals
     "deals:board": rule("GET", None, 302, 403, 200, 200, 403, 403, 403, 200),
     "deals:board_more": rule("GET", "stage", 302, 403, 200, 200, 403, 403, 403, 200),
+    "deals:board_count": rule("GET", "stage", 302, 403, 200, 200, 403, 403, 403, 200),
     "deals:detail": rule("GET", "deal", 302, 404, 200, 200, 404, 404, 404, 200),
     "deals:timeline": rule("GET", "deal", 302, 404, 200, 200, 404, 404, 404, 200),
     "deals:accept": rule("POST", "deal", 302, 404, 302, 403, 404, 404, 404, 403),

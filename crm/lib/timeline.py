@@ -1,0 +1,38 @@
+"""A record's timeline (a lead's, a deal's): its latest events, then "Earlier" pages back by
+keyset (crm/lib/keyset.py), so a record with a thousand events renders fifty. The lead page
+and the deal page, and their "Earlier" requests, are this one helper with their own events
+and route."""
+
+from urllib.parse import urlencode
+
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from crm.lib import keyset
+
+TIMELINE_PAGE = 50
+ITEMS_TEMPLATE = "includes/timeline_items.html"
+
+
+def timeline_page(events: QuerySet, earlier_route: str, pk: int, before: str = "") -> dict:
+    """The page of `events` before the cursor `before` ("" for the latest), oldest of them
+    first, and the URL of the page before it (`earlier_route` with the record's pk; "" when
+    there is none). A cursor that is not one raises ValueError."""
+    shown, cursor = keyset.page(events, "at", descending=True, after=before, size=TIMELINE_PAGE)
+    earlier = ""
+    if cursor:
+        earlier = reverse(earlier_route, args=[pk]) + "?" + urlencode({"before": cursor})
+    return {"events": shown[::-1], "earlier_url": earlier}
+
+
+def earlier(request: HttpRequest, events: QuerySet, earlier_route: str, pk: int) -> HttpResponse:
+    """The "Earlier" request of a timeline: the page before `?before=`, or a 400 for a
+    mangled cursor."""
+    try:
+        context = timeline_page(events, earlier_route, pk, request.GET.get("before", ""))
+    except ValueError:
+        return HttpResponseBadRequest(_("This link is broken: open the page again."))
+    return render(request, ITEMS_TEMPLATE, context)
