@@ -137,6 +137,15 @@ def test_a_worker_killed_while_delivering_delivers_after_restart_once(world, wor
         assert DeliveryAttempt.objects.filter(ok=True).count() == 2
 
 
+def forget_broker_connections() -> None:
+    """Celery keeps the connections it made to a broker: after the broker address changes, later
+    tests (in any order) would still talk to the old one."""
+    if celery_app._pool is not None:
+        celery_app._pool.force_close_all()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
 def test_with_the_broker_down_intake_stores_the_lead_and_the_alert_goes_out_later(world, worker):
     source = LeadSource.objects.get()
     source.team = world.team
@@ -146,6 +155,7 @@ def test_with_the_broker_down_intake_stores_the_lead_and_the_alert_goes_out_late
         world.team.save()
         broker = celery_app.conf.broker_url
         celery_app.conf.broker_url = "redis://127.0.0.1:9/0"  # nothing listens there
+        forget_broker_connections()
         try:
             response = APIClient().post(
                 "/api/v1/intake/",
@@ -160,6 +170,7 @@ def test_with_the_broker_down_intake_stores_the_lead_and_the_alert_goes_out_late
             assert Delivery.objects.filter(status="pending").count() == 2  # a post per alert
         finally:
             celery_app.conf.broker_url = broker
+            forget_broker_connections()
         worker.start()  # the broker is back: the retry sweep sends what waited
         wait_for(lambda: not Delivery.objects.filter(status="pending").exists())
         assert len(receiver.unique_keys) == 2
