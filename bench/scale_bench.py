@@ -1,0 +1,257 @@
+#!/usr/bin/env python
+"""The hot paths at 1M and at 10M leads (issue 16, item 6): one command builds a database per
+size and measures the queue, Take next, the intake, the SLA sweep, the search and the reports
+in each, then prints both sizes side by side with the growth ratio.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
+        nice -n 10 .venv/bin/python bench/scale_bench.py [--sizes 1000000,10000000]
+            [--measure-only | --build-only] [--requests 100]
+
+What it does, per size, in a child process of its own (Django is set up once per database):
+1. The database `<--db-prefix><size>` (crm_bench_1m, crm_bench_10m; the server and user are
+   DATABASE_URL's) is created if missing and migrated. If it already holds a finished build of
+   that size it is reused as it is; a build that stopped half-way goes on from its last
+   finished step of 1M leads (each step is one transaction).
+2. The build, set-based SQL only (imported, not copied): bench/harness.py's world and leads
+   (10% open), each lead's contact points and each converted lead's contact (search_bench.py),
+   the SLA deadlines with what raising them left (sla_bench.py). The two trigram indexes are
+   dropped for the load and built again at the end as their migration builds them
+   (search_bench.py), then VACUUM ANALYZE, then the reports' roll-ups of every closed day.
+3. The measurement (in process, django.test.Client, perf_counter): the queue page and Take
+   next as a qualifier of one team (queue_bench.py), one lead through the intake's own path
+   (search_bench.py), the SLA sweep of 1,000 due deadlines (sla_bench.py), the search page
+   for a whole phone, a whole e-mail and a name (search_bench.py), and the team report for the
+   last quarter as a head of one team and of all 11 (report_bench.py). Each child writes its
+   figures as JSON; the parent prints one table: p50 / p95 at each size and the ratio of the
+   p95s, hot paths over 1.3x marked, with `uptime` at the start and the end.
+--measure-only skips step 2 (and stops if a database is not built); --build-only skips step 3.
+"""
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import harness  # noqa: E402 - after the path is set
+
+STEP = 1_000_000  # leads per build step: one transaction, the unit a stopped build resumes from
+HOT_LIMIT = 1.3
+STATE_TABLE = "bench_scale_state"
+
+
+def size_name(size: int) -> str:
+    for unit, div in (("m", 1_000_000), ("k", 1_000)):
+        if size % div == 0:
+            return f"{size // div}{unit}"
+    return str(size)
+
+
+def database_url(base: str, name: str) -> str:
+    return urlunparse(urlparse(base)._replace(path=f"/{name}"))
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1000000,10000000", help="leads in each database")
+    parser.add_argument("--db-prefix", default="crm_bench_", help="database = prefix + 1m, 10m")
+    parser.add_argument("--requests", type=int, default=100, help="timed requests per case")
+    parser.add_argument("--report-requests", type=int, default=20, help="timed per report case")
+    parser.add_argument("--intake-posts", type=int, default=500, help="leads through the intake")
+    parser.add_argument("--sweeps", type=int, default=5, help="timed sweeps of 1,000 due")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed requests first")
+    parser.add_argument("--open-share", type=float, default=0.10, help="share of open leads")
+    parser.add_argument("--seed", type=float, default=0.42, help="seed of SQL random()")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--measure-only", action="store_true", help="measure the built databases")
+    mode.add_argument("--build-only", action="store_true", help="build, do not measure")
+    parser.add_argument("--json", help="child: write the figures of one size here")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    args.sizes = sorted(int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip())
+    args.no_wait = True  # the machine is shared: measure now, record the load instead
+    return args
+
+
+# --------------------------------------------------------------------------- build state
+
+
+def state_get(key: str) -> str | None:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (key text PRIMARY KEY, value text)")
+        cur.execute(f"SELECT value FROM {STATE_TABLE} WHERE key = %s", [key])
+        row = cur.fetchone()
+    return row[0] if row else None
+
+
+def state_set(key: str, value) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO {STATE_TABLE} (key, value) VALUES (%s, %s) "
+            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            [key, str(value)],
+        )
+
+
+# --------------------------------------------------------------------------- build
+
+
+def build(world: dict, size: int, args) -> None:
+    """Grow to `size` leads in steps of STEP, each one transaction; resume after the last."""
+    from django.db import connection, transaction
+
+    from bench import search_bench, sla_bench
+
+    if state_get("built") == str(size):
+        print(f"  built before: {size:,} leads, reused")
+        return
+    grown = int(state_get("grown") or 0)
+    if grown == 0:
+        sla_bench.clear_all(world)
+        state_set("load_now", datetime.now().astimezone().isoformat())
+        state_set("next_window", 0)
+    load_now = datetime.fromisoformat(state_get("load_now") or "")
+    print(f"  building {size:,} leads from {grown:,} (the clock of the load: {load_now})")
+    # GIN trigram indexes grow slowly row by row: dropped for the load, built once at the end
+    search_bench.drop_lead_indexes()
+    pool = harness.pools()
+    started = time.perf_counter()
+    while grown < size:
+        upto = min(size, grown + STEP)
+        t0 = time.perf_counter()
+        with transaction.atomic():
+            with connection.cursor() as cur:
+                cur.execute("SELECT coalesce(max(id), 0) FROM leads_lead")
+                after = cur.fetchone()[0]
+            harness.grow_leads(world, pool, grown + 1, upto + 1, args, load_now)
+            with connection.cursor() as cur:
+                cur.execute(search_bench.POINTS_SQL, {"after": after})
+                points = cur.rowcount
+                cur.execute(search_bench.CONTACTS_SQL, {"after": after, "team": world["sales"].id})
+                contact_points = cur.rowcount
+                cur.execute("SELECT max(id) FROM leads_lead")
+                last = cur.fetchone()[0]
+            print(f"    contact points {points:,}, contacts' points {contact_points:,}")
+            sla_bench.add_deadlines(after, last, load_now)
+            state_set("grown", upto)
+        grown = upto
+        print(
+            f"  step to {upto:,} leads: {time.perf_counter() - t0:.0f} s "
+            f"(total {time.perf_counter() - started:.0f} s; {disk_free()})",
+            flush=True,
+        )
+    t0 = time.perf_counter()
+    search_bench.rebuild_lead_indexes()
+    print(f"  trigram indexes built in {time.perf_counter() - t0:.0f} s", flush=True)
+    t0 = time.perf_counter()
+    sla_bench.vacuum_all()
+    with connection.cursor() as cur:
+        for table in ("leads_leadcontactpoint", "deals_contact", "deals_contactpoint"):
+            cur.execute(f"VACUUM (ANALYZE) {table}")
+    print(f"  VACUUM ANALYZE {time.perf_counter() - t0:.0f} s", flush=True)
+    t0 = time.perf_counter()
+    from reports import rollups
+
+    teams = [*world["teams"], world["sales"]]
+    days = rollups.refresh(teams, everything=True)["days"]
+    print(f"  roll-ups: {days:,} team-days in {time.perf_counter() - t0:.0f} s", flush=True)
+    state_set("built", size)
+    print(harness.table_summary(world))
+    print(sla_bench.deadline_summary())
+
+
+def disk_free() -> str:
+    st = os.statvfs("/")
+    free = st.f_bavail * st.f_frsize / 1e9
+    if free < 20:
+        sys.exit(f"only {free:.0f} GB free on /: stopped")
+    return f"{free:.0f} GB free"
+
+
+# --------------------------------------------------------------------------- child
+
+
+def child(args) -> None:
+    size = args.child
+    url = os.environ["DATABASE_URL"]
+    created = harness.ensure_database(url)
+    print(f"database {harness.server_params(url)[0]}: {'created' if created else 'exists'}")
+    harness.django_setup()
+    harness.migrate_and_collect()
+    from bench import sla_bench
+
+    world = harness.make_world()
+    sla_bench.prepare_world(world)
+    if args.measure_only:
+        if state_get("built") != str(size):
+            sys.exit(f"{harness.server_params(url)[0]} is not built at {size:,}: run without "
+                     "--measure-only first")
+    else:
+        build(world, size, args)
+    if args.build_only:
+        return
+    figures = measure(world, size, args)
+    Path(args.json).write_text(json.dumps(figures))
+
+
+def measure(world: dict, size: int, args) -> dict:
+    raise NotImplementedError
+
+
+# --------------------------------------------------------------------------- parent
+
+
+def main() -> None:
+    args = parse_args()
+    if args.child:
+        child(args)
+        return
+    base = os.environ.get("DATABASE_URL", "")
+    if not base:
+        sys.exit("Set DATABASE_URL (its server and user are used; the database names are ours)")
+    harness.server_params(base)
+    uptime_start = uptime()
+    print(f"start: {uptime_start}")
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in args.sizes:
+            name = f"{args.db_prefix}{size_name(size)}"
+            out = Path(tmp) / f"{name}.json"
+            print(f"\n== {size:,} leads in {name}", flush=True)
+            command = [sys.executable, __file__, *sys.argv[1:], "--child", str(size)]
+            command += ["--json", str(out)]
+            env = {**os.environ, "DATABASE_URL": database_url(base, name)}
+            done = subprocess.run(command, env=env, check=False)
+            if done.returncode:
+                sys.exit(f"the run at {size:,} failed ({done.returncode})")
+            if out.exists():
+                results[size] = json.loads(out.read_text())
+    uptime_end = uptime()
+    print(f"\nend: {uptime_end}")
+    if results:
+        print_table(results, uptime_start, uptime_end)
+
+
+def uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
+
+
+def print_table(results: dict, start: str, end: str) -> None:
+    raise NotImplementedError
+
+
+if __name__ == "__main__":
+    main()
