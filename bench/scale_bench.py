@@ -33,7 +33,6 @@ import os
 import random
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -75,7 +74,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--measure-only", action="store_true", help="measure the built databases")
     mode.add_argument("--build-only", action="store_true", help="build, do not measure")
-    parser.add_argument("--json", help="child: write the figures of one size here")
+    mode.add_argument(
+        "--table-only", action="store_true", help="print the table of the saved figures"
+    )
+    parser.add_argument(
+        "--results",
+        default=str(ROOT / "var" / "scale_bench"),
+        help="where each size's figures are kept (JSON per database)",
+    )
+    parser.add_argument("--json", help=argparse.SUPPRESS)
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.sizes = sorted(int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip())
@@ -372,25 +379,28 @@ def main() -> None:
     if not base:
         sys.exit("Set DATABASE_URL (its server and user are used; the database names are ours)")
     harness.server_params(base)
+    results_dir = Path(args.results)
+    results_dir.mkdir(parents=True, exist_ok=True)
     uptime_start = uptime()
     print(f"start: {uptime_start}")
-    results = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for size in args.sizes:
-            name = f"{args.db_prefix}{size_name(size)}"
-            out = Path(tmp) / f"{name}.json"
-            print(f"\n== {size:,} leads in {name}", flush=True)
-            command = [sys.executable, __file__, *sys.argv[1:], "--child", str(size)]
-            command += ["--json", str(out)]
-            env = {**os.environ, "DATABASE_URL": database_url(base, name)}
-            done = subprocess.run(command, env=env, check=False)
-            if done.returncode:
-                sys.exit(f"the run at {size:,} failed ({done.returncode})")
-            if out.exists():
-                results[size] = json.loads(out.read_text())
+    for size in [] if args.table_only else args.sizes:
+        name = f"{args.db_prefix}{size_name(size)}"
+        print(f"\n== {size:,} leads in {name}", flush=True)
+        command = [sys.executable, __file__, *sys.argv[1:], "--child", str(size)]
+        command += ["--json", str(results_dir / f"{name}.json")]
+        env = {**os.environ, "DATABASE_URL": database_url(base, name), "PYTHONUNBUFFERED": "1"}
+        done = subprocess.run(command, env=env, check=False)
+        if done.returncode:
+            sys.exit(f"the run at {size:,} failed ({done.returncode})")
     uptime_end = uptime()
     print(f"\nend: {uptime_end}")
-    if results:
+    # every size's latest figures, also those measured by an earlier run (each says when)
+    results = {}
+    for size in args.sizes:
+        saved = results_dir / f"{args.db_prefix}{size_name(size)}.json"
+        if saved.exists():
+            results[size] = json.loads(saved.read_text())
+    if results and not args.build_only:
         print_table(results, uptime_start, uptime_end)
 
 

@@ -20,14 +20,14 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def test_builds_and_measures_a_small_database():
+def test_builds_and_measures_a_small_database(tmp_path):
     name, _params = harness.server_params(URL)
     prefix = f"test_{name}_scale_"
     built = scale_bench_url(URL, f"{prefix}2k")
     command = [
         sys.executable,
         str(ROOT / "bench" / "scale_bench.py"),
-        *("--sizes", "2000", "--db-prefix", prefix),
+        *("--sizes", "2000", "--db-prefix", prefix, "--results", str(tmp_path)),
         *("--requests", "3", "--warmup", "1", "--report-requests", "1"),
         *("--intake-posts", "5", "--sweeps", "1", "--due", "20"),
     ]
@@ -50,6 +50,7 @@ def test_builds_and_measures_a_small_database():
         ):
             assert row in out.split("Server time in ms")[1], row
         assert "uptime at the start:" in out and "load average" in out
+        assert (tmp_path / f"{prefix}2k.json").exists()
     finally:
         harness.drop_database(built)
 
