@@ -82,6 +82,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=str(ROOT / "var" / "scale_bench"),
         help="where each size's figures are kept (JSON per database)",
     )
+    parser.add_argument(
+        "--grow-for",
+        type=float,
+        help="minutes: start no build step that would end later; measure what was grown",
+    )
     parser.add_argument("--json", help=argparse.SUPPRESS)
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -117,31 +122,52 @@ def state_set(key: str, value) -> None:
 # --------------------------------------------------------------------------- build
 
 
+def finished_at() -> int:
+    """The leads count at which the build last finished (indexes, VACUUM, roll-ups): 0 if
+    never; only then, and while nothing was grown since, can the database be measured."""
+    return int(state_get("finished") or state_get("built") or 0)
+
+
+def grown_to() -> int:
+    return int(state_get("grown") or 0)
+
+
 def build(world: dict, size: int, args) -> None:
-    """Grow to `size` leads in steps of STEP, each one transaction; resume after the last."""
+    """Grow to `size` leads in steps of STEP, each one transaction, resuming after the last
+    finished step; with --grow-for, start no step that would end past that many minutes, and
+    finish what was grown (it can be measured; the next run goes on)."""
     from django.db import connection, transaction
 
     from bench import search_bench, sla_bench
 
-    if state_get("built") == str(size):
-        print(f"  built before: {size:,} leads, reused")
+    grown = grown_to()
+    if grown >= size and finished_at() == grown:
+        print(f"  built before: {grown:,} leads, reused")
         return
-    grown = int(state_get("grown") or 0)
     if grown == 0:
         sla_bench.clear_all(world)
         state_set("load_now", datetime.now().astimezone().isoformat())
         state_set("next_window", 0)
     load_now = datetime.fromisoformat(state_get("load_now") or "")
     print(f"  building {size:,} leads from {grown:,} (the clock of the load: {load_now})")
-    # GIN trigram indexes grow slowly row by row: dropped for the load, built once at the end
-    search_bench.drop_lead_indexes()
     pool = harness.pools()
-    started = time.perf_counter()
-    while grown < size:
+    with connection.cursor() as cur:
+        cur.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        superuser = cur.fetchone()[0]
+    started, last_step = time.perf_counter(), 0.0
+    budget = args.grow_for * 60 if args.grow_for else float("inf")
+    while grown < size and time.perf_counter() - started + last_step <= budget:
+        # GIN trigram indexes grow slowly row by row: dropped for the load, built at the end
+        search_bench.drop_lead_indexes()
+        state_set("finished", 0)
         upto = min(size, grown + STEP)
         t0 = time.perf_counter()
         with transaction.atomic():
             with connection.cursor() as cur:
+                if superuser:
+                    # The rows are consistent by construction; the foreign-key checks Django
+                    # defers to COMMIT cost minutes per step (pg_restore --disable-triggers)
+                    cur.execute("SET LOCAL session_replication_role = replica")
                 cur.execute("SELECT coalesce(max(id), 0) FROM leads_lead")
                 after = cur.fetchone()[0]
             harness.grow_leads(world, pool, grown + 1, upto + 1, args, load_now)
@@ -155,12 +181,28 @@ def build(world: dict, size: int, args) -> None:
             print(f"    contact points {points:,}, contacts' points {contact_points:,}")
             sla_bench.add_deadlines(after, last, load_now)
             state_set("grown", upto)
-        grown = upto
+        grown, last_step = upto, time.perf_counter() - t0
         print(
-            f"  step to {upto:,} leads: {time.perf_counter() - t0:.0f} s "
+            f"  step to {upto:,} leads: {last_step:.0f} s "
             f"(total {time.perf_counter() - started:.0f} s; {disk_free()})",
             flush=True,
         )
+    if grown < size:
+        print(f"  --grow-for {args.grow_for} min: stopped at {grown:,} leads (a run goes on)")
+    if finished_at() != grown:
+        finish(world)
+        state_set("finished", grown)
+    print(harness.table_summary(world))
+    print(sla_bench.deadline_summary())
+
+
+def finish(world: dict) -> None:
+    """What the load leaves to do once: the trigram indexes, VACUUM ANALYZE, the roll-ups."""
+    from django.db import connection
+
+    from bench import search_bench, sla_bench
+    from reports import rollups
+
     t0 = time.perf_counter()
     search_bench.rebuild_lead_indexes()
     print(f"  trigram indexes built in {time.perf_counter() - t0:.0f} s", flush=True)
@@ -171,14 +213,9 @@ def build(world: dict, size: int, args) -> None:
             cur.execute(f"VACUUM (ANALYZE) {table}")
     print(f"  VACUUM ANALYZE {time.perf_counter() - t0:.0f} s", flush=True)
     t0 = time.perf_counter()
-    from reports import rollups
-
     teams = [*world["teams"], world["sales"]]
     days = rollups.refresh(teams, everything=True)["days"]
     print(f"  roll-ups: {days:,} team-days in {time.perf_counter() - t0:.0f} s", flush=True)
-    state_set("built", size)
-    print(harness.table_summary(world))
-    print(sla_bench.deadline_summary())
 
 
 def disk_free() -> str:
@@ -207,11 +244,10 @@ def child(args) -> None:
     world = harness.make_world()
     sla_bench.prepare_world(world)
     if args.measure_only:
-        if state_get("built") != str(size):
-            sys.exit(
-                f"{harness.server_params(url)[0]} is not built at {size:,}: run without "
-                "--measure-only first"
-            )
+        if not finished_at() or finished_at() != grown_to():
+            sys.exit(f"{harness.server_params(url)[0]} is not built: run without --measure-only")
+        if grown_to() < size:
+            print(f"  only {grown_to():,} of {size:,} leads built: measured as they are")
     else:
         build(world, size, args)
     if args.build_only:
@@ -254,7 +290,8 @@ def measure(world: dict, size: int, args) -> dict:
     """Every case of CASES once, in process; the figures and the EXPLAIN of each main query."""
     from bench import queue_bench
 
-    out: dict = {"size": size, "cases": {}, "explain": {}, "uptime_start": uptime()}
+    out: dict = {"size": size, "leads": grown_to(), "cases": {}, "explain": {}}
+    out["uptime_start"] = uptime()
     print(f"  measuring ({out['uptime_start']})", flush=True)
     qualifier = harness.logged_in(world["bench_user"])
     for kind in ("queue", "take_next"):
