@@ -25,6 +25,13 @@ What it does, per size, in a child process of its own (Django is set up once per
    figures as JSON; the parent prints one table: p50 / p95 at each size and the ratio of the
    p95s, hot paths over 1.3x marked, with `uptime` at the start and the end.
 --measure-only skips step 2 (and stops if a database is not built); --build-only skips step 3.
+--grow-for MINUTES starts no build step that would end later and finishes what was grown, so a
+part-built database is measured as it is (the table names it by what it held) and the next run
+goes on. Each size's figures are kept in --results (var/scale_bench/<database>.json), so sizes
+measured by separate runs join one table; --table-only prints it again.
+The load runs with session_replication_role = replica when the user may (as pg_restore
+--disable-triggers): the rows are consistent by construction, and the foreign-key checks Django
+defers to COMMIT took minutes per step.
 """
 
 import argparse
