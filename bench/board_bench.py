@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import harness  # noqa: E402 - after the path is set
-from bench.harness import SqlTimer, db_retry, explain, pct, wait_idle  # noqa: E402
+from bench.harness import explain, pct, wait_idle  # noqa: E402
 
 TARGET_MS = 50.0
 
@@ -151,44 +151,8 @@ def summary(world: dict) -> str:
 
 
 def run_case(client, url: str, n: int, warmup: int, htmx: bool = False) -> dict:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    headers = {"HX-Request": "true"} if htmx else {}
-    for _ in range(warmup):
-        response = db_retry(lambda: client.get(url, headers=headers), "warm-up request")
-        if response.status_code != 200:
-            raise RuntimeError(f"GET {url} returned {response.status_code}")
-    total, sql, counts, cpu = [], [], [], []
-    queries: list[str] = []
-
-    def timed():
-        timer = SqlTimer()
-        with CaptureQueriesContext(connection) as captured, connection.execute_wrapper(timer):
-            c0, t0 = time.process_time(), time.perf_counter()
-            response = client.get(url, headers=headers)
-            elapsed = time.perf_counter() - t0
-            cpu.append((time.process_time() - c0) * 1000)
-        return timer, captured, response, elapsed
-
-    load = os.getloadavg()[0]
-    for _ in range(n):
-        timer, captured, response, elapsed = db_retry(timed, "request")
-        if response.status_code != 200:
-            raise RuntimeError(f"GET {url} returned {response.status_code}")
-        total.append(elapsed * 1000)
-        sql.append(timer.seconds * 1000)
-        counts.append(len(captured.captured_queries))
-        queries = [q["sql"] for q in captured.captured_queries]
-    return {
-        "total": total,
-        "sql": sql,
-        "cpu": cpu[-n:],
-        "counts": counts,
-        "queries": queries,
-        "body": response.content.decode(),
-        "load": (load, os.getloadavg()[0]),
-    }
+    r = harness.time_gets(client, url, n, warmup, {"HX-Request": "true"} if htmx else None)
+    return {**r, "body": r["response"].content.decode()}
 
 
 def cursor_at(closer, stage: str, position: int) -> str:
@@ -237,7 +201,6 @@ def main() -> None:
 
     import django
     from django.db import connection
-    from django.test import Client
     from django.utils import timezone
 
     with connection.cursor() as cur:
@@ -262,7 +225,7 @@ def main() -> None:
     now = timezone.now()
     closer = world["sales"].members.order_by("username").first()
     head = world["head"]
-    results, loaded = [], 0
+    results, machine, loaded = [], [], 0
     for size in args.sizes:
         print(f"== {size:,} deals")
         t0 = time.perf_counter()
@@ -283,12 +246,10 @@ def main() -> None:
             vacuum()
             print(f"  loaded in {time.perf_counter() - t0:.1f} s")
         print(summary(world))
-        wait_idle(f"board at {size:,}", args)
+        machine.append(wait_idle(f"board at {size:,}", args))
 
-        as_closer, as_head, as_qualifier = Client(), Client(), Client()
-        as_closer.force_login(closer)
-        as_head.force_login(head)
-        as_qualifier.force_login(world["bench_user"])
+        as_closer, as_head = harness.logged_in(closer), harness.logged_in(head)
+        as_qualifier = harness.logged_in(world["bench_user"])
         step: dict = {"size": size, "runs": {}}
         board_c = run_case(as_closer, "/deals/", args.requests, args.warmup)
         board_h = run_case(as_head, "/deals/", args.requests, args.warmup)
@@ -394,6 +355,7 @@ def main() -> None:
                 f"{pct(r['cpu'], 0.5):>7.1f} {pct(r['cpu'], 0.95):>7.1f} "
                 f"{r['counts'][-1]:>7}  {'yes' if p95 < TARGET_MS else 'NO'}"
             )
+    harness.print_machine(machine)
     connection.close()
     if args.keep:
         print(f"\n--keep: data left in {harness.server_params(url)[0]}")

@@ -683,6 +683,96 @@ def explain(sql: str) -> tuple[float, str]:
     return ms, "\n".join(lines)
 
 
+def logged_in(user):
+    """A django.test.Client with the user's session (force_login): requests as that user."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def time_gets(client, url: str, n: int, warmup: int, headers: dict | None = None) -> dict:
+    """GET url n times after `warmup` untimed ones, each must answer 200: per request the
+    server time and its SQL time (ms), its CPU time (ms) and its statements (sql, seconds).
+    A request that lost the database (PostgreSQL restarted) is redone, not counted."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    headers = headers or {}
+
+    def get():
+        response = client.get(url, headers=headers)
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {url} returned {response.status_code}")
+        return response
+
+    for _ in range(warmup):
+        db_retry(get, "warm-up request")
+    total, sql, cpu, statements = [], [], [], []
+
+    def timed():
+        timer = SqlTimer()
+        with CaptureQueriesContext(connection) as captured, connection.execute_wrapper(timer):
+            c0, t0 = time.process_time(), time.perf_counter()
+            response = get()
+            elapsed = time.perf_counter() - t0
+            cpu_ms = (time.process_time() - c0) * 1000
+        return timer, captured, response, elapsed, cpu_ms
+
+    load_before = os.getloadavg()[0]
+    response = None
+    for _ in range(n):
+        timer, captured, response, elapsed, cpu_ms = db_retry(timed, "request")
+        total.append(elapsed * 1000)
+        sql.append(timer.seconds * 1000)
+        cpu.append(cpu_ms)
+        statements.append([(q["sql"], float(q["time"])) for q in captured.captured_queries])
+    return {
+        "total": total,
+        "sql": sql,
+        "cpu": cpu,
+        "counts": [len(s) for s in statements],
+        "statements": statements,
+        "queries": [q for q, _s in statements[-1]] if statements else [],
+        "response": response,
+        "load": (load_before, os.getloadavg()[0]),
+    }
+
+
+CLAIMED_URL = re.compile(r"/leads/(\d+)/$")
+
+
+def claimed_lead_id(status: int, location: str) -> int:
+    """The lead Take next claimed, from its redirect to the lead's page."""
+    match = CLAIMED_URL.search(location)
+    if status != 302 or not match:
+        raise RuntimeError(f"Take next did not claim a lead: {status} -> {location!r}")
+    return int(match.group(1))
+
+
+def release_claim(lead_id: int) -> None:
+    """What logging "no answer" does to a claim: back to the queue, due again in 30 min
+    (untimed, after each timed Take next, so the next one claims the next most urgent)."""
+    from datetime import timedelta
+
+    from django.db.models import Value
+    from django.db.models.functions import Coalesce
+    from django.utils import timezone
+
+    from leads.models import Lead
+
+    now = timezone.now()
+    Lead.objects.filter(pk=lead_id).update(
+        assignee=None,
+        claimed_at=None,
+        claim_expires_at=None,
+        first_attempt_at=Coalesce("first_attempt_at", Value(now)),
+        last_attempt_at=now,
+        due_at=now + timedelta(minutes=30),
+    )
+
+
 # ------------------------------------------------------------------ the machine
 
 BUSY_PATTERN = "pytest|intake_bench|queue_bench|locust"
@@ -757,3 +847,15 @@ def db_retry(fn, what: str, attempts: int = 4, undo=None):
             if undo is not None:
                 undo()
     return None
+
+
+def print_machine(machine: list[dict], width: int = 28) -> None:
+    """What wait_idle saw before each timing phase, and the retries after a lost database."""
+    if RETRIES:
+        print(f"\nlost the database and retried {len(RETRIES)} times: {', '.join(RETRIES)}")
+    print("\nmachine during the timing phases:")
+    for m in machine:
+        state = "idle" if not m["busy"] else f"busy ({len(m['busy'])} processes, ran anyway)"
+        print(
+            f"  {m['label']:<{width}} waited {m['waited_s']:5.0f} s, {state}, load {m['load']:.2f}"
+        )

@@ -53,15 +53,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.harness import (  # noqa: E402 - after the path is set
+    claimed_lead_id,
     clear_leads,
     django_setup,
     ensure_database,
     free_port,
     grow_leads,
+    logged_in,
     make_world,
     migrate_and_collect,
     pct,
     pools,
+    release_claim,
     table_summary,
     vacuum_analyze,
 )
@@ -143,7 +146,6 @@ def setup_ours(args) -> dict:
     migrate_and_collect()
     from django.conf import settings
     from django.db import connection
-    from django.test import Client
     from django.utils import timezone
 
     world = make_world()
@@ -157,8 +159,7 @@ def setup_ours(args) -> dict:
         grow_leads(world, pools(), 1, args.leads + 1, seed, timezone.now())
         vacuum_analyze()
     print(table_summary(world))
-    client = Client()
-    client.force_login(world["bench_user"])
+    client = logged_in(world["bench_user"])
     name = settings.SESSION_COOKIE_NAME
     return {"cookie": f"{name}={client.cookies[name].value}", "user": world["bench_user"]}
 
@@ -246,34 +247,9 @@ class OurQueue(Target):
 
 
 class TakeNext(Target):
-    CLAIMED = re.compile(r"/leads/(\d+)/$")
-
     def check(self, status: int, location: str, body: bytes) -> None:
-        match = self.CLAIMED.search(location)
-        if status != 302 or not match:
-            raise RuntimeError(f"Take next did not claim a lead: {status} -> {location!r}")
-        release(int(match.group(1)))  # untimed: the clock stopped before check()
-
-
-def release(lead_id: int) -> None:
-    """What logging "no answer" does to a claim: back to the queue, due again in 30 min."""
-    from datetime import timedelta
-
-    from django.db.models import Value
-    from django.db.models.functions import Coalesce
-    from django.utils import timezone
-
-    from leads.models import Lead
-
-    now = timezone.now()
-    Lead.objects.filter(pk=lead_id).update(
-        assignee=None,
-        claimed_at=None,
-        claim_expires_at=None,
-        first_attempt_at=Coalesce("first_attempt_at", Value(now)),
-        last_attempt_at=now,
-        due_at=now + timedelta(minutes=30),
-    )
+        # untimed: the clock stopped before check()
+        release_claim(claimed_lead_id(status, location))
 
 
 def run_block(target: Target, clients: int, per_client: int) -> None:

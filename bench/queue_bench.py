@@ -42,7 +42,6 @@ import os
 import re
 import sys
 import time
-from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,16 +50,19 @@ sys.path.insert(0, str(ROOT))
 from bench.harness import (  # noqa: E402 - after the path is set
     N_TEAMS,
     SqlTimer,
+    claimed_lead_id,
     clear_leads,
     django_setup,
     drop_database,
     ensure_database,
     explain,
     grow_leads,
+    logged_in,
     make_world,
     migrate_and_collect,
     pct,
     pools,
+    release_claim,
     server_params,
     table_summary,
     vacuum_analyze,
@@ -104,38 +106,6 @@ def parse_args() -> argparse.Namespace:
 # --------------------------------------------------------------------------- measuring
 
 
-CLAIMED_URL = re.compile(r"/leads/(\d+)/$")
-
-
-def claimed_id(response) -> int:
-    location = response.headers.get("Location", "")
-    match = CLAIMED_URL.search(location)
-    if response.status_code != 302 or not match:
-        raise RuntimeError(
-            f"Take next did not claim a lead: {response.status_code} -> {location!r}"
-        )
-    return int(match.group(1))
-
-
-def release(lead_id: int) -> None:
-    """What logging "no answer" does to a claim: back to the queue, due again in 30 min."""
-    from django.db.models import Value
-    from django.db.models.functions import Coalesce
-    from django.utils import timezone
-
-    from leads.models import Lead
-
-    now = timezone.now()
-    Lead.objects.filter(pk=lead_id).update(
-        assignee=None,
-        claimed_at=None,
-        claim_expires_at=None,
-        first_attempt_at=Coalesce("first_attempt_at", Value(now)),
-        last_attempt_at=now,
-        due_at=now + timedelta(minutes=30),
-    )
-
-
 def run_endpoint(client, kind: str, n: int, warmup: int) -> dict:
     """Time n requests of one kind ("queue" or "take_next") after `warmup` untimed ones."""
     from django.db import connection
@@ -162,7 +132,8 @@ def run_endpoint(client, kind: str, n: int, warmup: int) -> dict:
 
     def after(response) -> None:
         if kind == "take_next":
-            release(claimed_id(response))
+            location = response.headers.get("Location", "")
+            release_claim(claimed_lead_id(response.status_code, location))
 
     for _ in range(warmup):
         after(request())
@@ -225,14 +196,7 @@ def main_query(kind: str, captured: list[str]) -> str | None:
 def cases(world: dict, args) -> list[dict]:
     """Who requests what. The first two are the issue's measurement; the other two, with fewer
     requests, show the same endpoints for users whose queue spans several teams."""
-    from django.test import Client
-
-    def client_for(user):
-        client = Client()
-        client.force_login(user)
-        return client
-
-    one = client_for(world["bench_user"])
+    one = logged_in(world["bench_user"])
     found = [
         {
             "key": "queue",
@@ -267,7 +231,7 @@ def cases(world: dict, args) -> list[dict]:
             {
                 "key": "queue_head",
                 "kind": "queue",
-                "client": client_for(world["head"]),
+                "client": logged_in(world["head"]),
                 "n": args.multi_requests,
                 "warmup": 2,
                 "label": "GET /leads/",
@@ -276,7 +240,7 @@ def cases(world: dict, args) -> list[dict]:
             {
                 "key": "take_next_two",
                 "kind": "take_next",
-                "client": client_for(world["two_teams_user"]),
+                "client": logged_in(world["two_teams_user"]),
                 "n": args.multi_requests,
                 "warmup": 2,
                 "label": "POST /leads/take-next/",

@@ -68,7 +68,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import harness  # noqa: E402 - after the path is set
-from bench.harness import RETRIES, SqlTimer, db_retry, explain, pct, wait_idle  # noqa: E402
+from bench.harness import db_retry, explain, pct, wait_idle  # noqa: E402
 
 TARGET_MS = 300.0
 N_QUAL_TEAMS = 10
@@ -752,53 +752,27 @@ def last_quarter(today: date) -> tuple[date, date]:
 
 
 def run_case(client, url: str, n: int, warmup: int) -> dict:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    for _ in range(warmup):
-        response = db_retry(lambda: client.get(url), "warm-up request")
-        if response.status_code != 200:
-            raise RuntimeError(f"GET {url} returned {response.status_code}")
-    total, sql, counts, sql_captured = [], [], [], []
+    """harness.time_gets, plus the SQL time by query and by kind of query."""
+    r = harness.time_gets(client, url, n, warmup)
     per_query: dict[str, list[float]] = {}
     by_label: list[dict] = []
-    load_before = os.getloadavg()[0]
-
-    def timed():
-        timer = SqlTimer()
-        with CaptureQueriesContext(connection) as captured, connection.execute_wrapper(timer):
-            t0 = time.perf_counter()
-            response = client.get(url)
-            elapsed = time.perf_counter() - t0
-        return timer, captured, response, elapsed
-
-    for _ in range(n):
-        # a request that lost the database (PostgreSQL restarted) is not counted: it is redone
-        timer, captured, response, elapsed = db_retry(timed, "request")
-        if response.status_code != 200:
-            raise RuntimeError(f"GET {url} returned {response.status_code}")
-        total.append(elapsed * 1000)
-        sql.append(timer.seconds * 1000)
-        counts.append(len(captured.captured_queries))
-        sql_captured.append(sum(float(q["time"]) for q in captured.captured_queries) * 1000)
+    sql_captured = []
+    for statements in r["statements"]:
         groups: dict[str, list] = {}
-        for q in captured.captured_queries:
-            ms = float(q["time"]) * 1000
-            per_query.setdefault(q["sql"], []).append(ms)
-            g = groups.setdefault(label(q["sql"]), [0, 0.0])
+        for sql, seconds in statements:
+            ms = seconds * 1000
+            per_query.setdefault(sql, []).append(ms)
+            g = groups.setdefault(label(sql), [0, 0.0])
             g[0] += 1
             g[1] += ms
         by_label.append(groups)
+        sql_captured.append(sum(seconds for _sql, seconds in statements) * 1000)
     return {
-        "total": total,
-        "sql": sql,
+        **r,
         "sql_captured": sql_captured,
-        "counts": counts,
-        "queries": [q["sql"] for q in captured.captured_queries],
         "per_query": per_query,
         "by_label": by_label,
-        "load": (load_before, os.getloadavg()[0]),
-        "bytes": len(response.content),
+        "bytes": len(r["response"].content),
     }
 
 
@@ -839,7 +813,6 @@ def main() -> None:
     import django
     from django.conf import settings
     from django.db import connection
-    from django.test import Client
     from django.utils import timezone
 
     assert not settings.DEBUG
@@ -949,8 +922,7 @@ def main() -> None:
         step = {"size": size, "runs": {}, "jobs": step_jobs}
         for key, mode, path, what, who in cases:
             teams = db_retry(lambda mode=mode: set_managers(world, mode), "managers")
-            client = Client()
-            client.force_login(world["head"])
+            client = harness.logged_in(world["head"])
             t1 = time.perf_counter()
             r = run_case(client, path, args.requests, args.warmup)
             r["teams"] = teams
@@ -969,12 +941,7 @@ def main() -> None:
     print_jobs(results)
     print_shapes(results[-1], cases)
     print_explains(results[-1], cases)
-    if RETRIES:
-        print(f"\nlost the database and retried {len(RETRIES)} times: {', '.join(RETRIES)}")
-    print("\nmachine during the timing phases:")
-    for m in machine:
-        state = "idle" if not m["busy"] else f"busy ({len(m['busy'])} processes, ran anyway)"
-        print(f"  {m['label']:<20} waited {m['waited_s']:5.0f} s, {state}, load {m['load']:.2f}")
+    harness.print_machine(machine, width=20)
 
     set_managers(world, "all")
     connection.close()

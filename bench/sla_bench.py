@@ -65,7 +65,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import harness  # noqa: E402 - after the path is set
-from bench.harness import RETRIES, db_retry, wait_idle  # noqa: E402
+from bench.harness import db_retry, wait_idle  # noqa: E402
 
 SWEEP_TARGET_MS = 200.0
 DUE_PER_SWEEP = 1000
@@ -782,12 +782,7 @@ def main() -> None:
         print_delay(delay, args)
     drop_queue_keys(os.environ["REDIS_URL"], TIMING_QUEUE)
 
-    if RETRIES:
-        print(f"\nlost the database and retried {len(RETRIES)} times: {', '.join(RETRIES)}")
-    print("\nmachine during the timing phases:")
-    for m in machine:
-        state = "idle" if not m["busy"] else f"busy ({len(m['busy'])} processes, ran anyway)"
-        print(f"  {m['label']:<28} waited {m['waited_s']:5.0f} s, {state}, load {m['load']:.2f}")
+    harness.print_machine(machine)
 
     connection.close()
     if args.keep:

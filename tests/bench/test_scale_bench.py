@@ -1,0 +1,61 @@
+"""bench/scale_bench.py end to end at 2,000 leads: the build (set-based leads, contact points,
+deadlines, roll-ups) and every measurement run and print their table. PostgreSQL only: the
+script builds its own database next to the test database and drops it after."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench import harness
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+URL = os.environ.get("DATABASE_URL", "")
+
+pytestmark = pytest.mark.skipif(
+    not URL.startswith(("postgres://", "postgresql://")),
+    reason="the benchmark builds a PostgreSQL database",
+)
+
+
+def test_builds_and_measures_a_small_database(tmp_path):
+    name, _params = harness.server_params(URL)
+    prefix = f"test_{name}_scale_"
+    built = scale_bench_url(URL, f"{prefix}2k")
+    command = [
+        sys.executable,
+        str(ROOT / "bench" / "scale_bench.py"),
+        *("--sizes", "2000", "--db-prefix", prefix, "--results", str(tmp_path)),
+        *("--requests", "3", "--warmup", "1", "--report-requests", "1"),
+        *("--intake-posts", "5", "--sweeps", "1", "--due", "20"),
+    ]
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=120, cwd=ROOT, check=False
+        )
+        out = done.stdout
+        assert done.returncode == 0, done.stderr[-3000:] + out[-3000:]
+        assert "building 2,000 leads from 0" in out
+        for row in (
+            "queue page",
+            "Take next",
+            "intake",
+            "SLA sweep",
+            "whole phone",
+            "whole e-mail",
+            "name and surname",
+            "head of all 11",
+        ):
+            assert row in out.split("Server time in ms")[1], row
+        assert "uptime at the start:" in out and "load average" in out
+        assert (tmp_path / f"{prefix}2k.json").exists()
+    finally:
+        harness.drop_database(built)
+
+
+def scale_bench_url(url: str, name: str) -> str:
+    from bench.scale_bench import database_url
+
+    return database_url(url, name)
