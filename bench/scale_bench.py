@@ -164,7 +164,7 @@ def build(world: dict, size: int, args) -> None:
     started, last_step = time.perf_counter(), 0.0
     budget = args.grow_for * 60 if args.grow_for else float("inf")
     while grown < size and time.perf_counter() - started + last_step <= budget:
-        # GIN trigram indexes grow slowly row by row: dropped for the load, built at the end
+        # GIN search indexes grow slowly row by row: dropped for the load, built at the end
         search_bench.drop_lead_indexes()
         state_set("finished", 0)
         upto = min(size, grown + STEP)
@@ -204,7 +204,7 @@ def build(world: dict, size: int, args) -> None:
 
 
 def finish(world: dict) -> None:
-    """What the load leaves to do once: the trigram indexes, VACUUM ANALYZE, the roll-ups."""
+    """What the load leaves to do once: the search indexes, VACUUM ANALYZE, the roll-ups."""
     from django.db import connection
 
     from bench import search_bench, sla_bench
@@ -212,7 +212,7 @@ def finish(world: dict) -> None:
 
     t0 = time.perf_counter()
     search_bench.rebuild_lead_indexes()
-    print(f"  trigram indexes built in {time.perf_counter() - t0:.0f} s", flush=True)
+    print(f"  search indexes built in {time.perf_counter() - t0:.0f} s", flush=True)
     t0 = time.perf_counter()
     sla_bench.vacuum_all()
     with connection.cursor() as cur:
