@@ -112,6 +112,9 @@ class Call(models.Model):
     # An inbound call nobody of ours answered: the customer is waiting for a call back.
     missed = models.BooleanField(_("missed"), default=False)
     recording_id = models.CharField(_("recording id"), max_length=200, blank=True)
+    # The qualifier also logged this call by hand (before or after the PBX's end), and that
+    # entry and the attempt are one: a later hand entry is another call.
+    hand_logged = models.BooleanField(_("also logged by hand"), default=False)
     # The attempt the call wrote, or the one the qualifier logged by hand that it completed.
     attempt = models.OneToOneField(
         ContactAttempt,

@@ -1,7 +1,7 @@
 """Calls log themselves: each PBX event updates its call once, and the call's end writes the
 contact attempt through the same service a qualifier's hand-logged call goes through."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -116,18 +116,42 @@ def lead_of(team_id: int, number: str) -> Lead | None:
 
 
 def _conclude(call: Call) -> None:
-    """The call is over: an unknown caller becomes a lead, and a call one of ours took part in
-    becomes (or completes) the lead's contact attempt."""
-    if call.lead_id is None and call.direction == Call.Direction.INBOUND:
-        call.lead = _lead_from_call(call)
+    """The call is over: an unknown caller (or one whose leads are all closed: they are back)
+    becomes a lead, a missed caller's lead goes to the top of the queue, and a call one of ours
+    took part in becomes (or completes) the lead's contact attempt."""
+    if call.direction == Call.Direction.INBOUND and (call.lead is None or not call.lead.is_open):
+        call.lead = _lead_from_call(call) or call.lead
         call.save(update_fields=["lead"])
-    if call.lead is None or call.user is None or call.attempt_id is not None:
+    if call.lead is None:
         return
-    if call.direction == Call.Direction.INBOUND and call.outcome != ContactAttempt.Outcome.REACHED:
-        return  # a missed call is the customer's attempt, not ours
-    call.attempt = _hand_logged(call) or _log_attempt(call, call.lead, call.user)
+    if call.missed:  # the customer's attempt, not ours: they wait for our call back
+        services.lead_missed_call(lead=call.lead, at=call.started_at, note=call.customer_number)
+        return
+    if call.user is None or call.attempt_id is not None:
+        return
+    hand_logged = _hand_logged(call)
+    call.attempt = hand_logged or _log_attempt(call, call.lead, call.user)
+    call.hand_logged = hand_logged is not None
     if call.attempt is not None:
-        call.save(update_fields=["attempt"])
+        call.save(update_fields=["attempt", "hand_logged"])
+
+
+def pbx_attempt_of_hand_log(lead: Lead, by: User, now: datetime) -> ContactAttempt | None:
+    """The attempt a PBX call of this lead by this person wrote, when it ended within the window
+    and nobody logged it by hand yet: the hand entry being typed now completes it. Claimed with
+    a conditional UPDATE, so two quick entries complete it once (the second is another call)."""
+    calls = Call.objects.filter(
+        lead=lead,
+        user=by,
+        hand_logged=False,
+        attempt__isnull=False,
+        ended_at__gte=now - HAND_LOG_WINDOW,
+        ended_at__lte=now,
+    )
+    for call in calls.order_by("-ended_at")[:1]:
+        if Call.objects.filter(pk=call.pk, hand_logged=False).update(hand_logged=True):
+            return call.attempt
+    return None
 
 
 def _lead_from_call(call: Call) -> Lead | None:
