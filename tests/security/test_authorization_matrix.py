@@ -19,7 +19,7 @@ from crm.teams.models import Role
 from deals import services as deals
 from deals.models import VisitSlot
 from handoff.disputes import dispute_raise
-from leads.models import ExportJob, JunkReason, LeadImport, LeadSource
+from leads.models import ExportJob, JunkReason, LeadImport, LeadSource, Mailbox
 from telephony.models import PbxConnection
 from tests.factories import UserFactory, make_criterion, make_deal, make_lead
 from tests.security.routes import named_routes
@@ -161,6 +161,13 @@ EXPECTED = {
     "setup:source_rotate": rule("POST", "source", 302, 403, 403, 302, 404, 403, 403, 302),
     "setup:teams": rule("GET", None, 302, 403, 403, 200, 200, 403, 403, 200),
     "setup:team_edit": rule("GET", "team", 302, 403, 403, 200, 404, 403, 403, 200),
+    # a qualification team's PBX and mailbox: whoever manages it (head_b manages team B)
+    "setup:pbx_connections": rule("GET", None, 302, 403, 403, 200, 200, 403, 403, 200),
+    "setup:pbx_add": rule("GET", None, 302, 403, 403, 200, 200, 403, 403, 200),
+    "setup:pbx_edit": rule("GET", "pbx", 302, 403, 403, 200, 404, 403, 403, 200),
+    "setup:mailboxes": rule("GET", None, 302, 403, 403, 200, 200, 403, 403, 200),
+    "setup:mailbox_add": rule("GET", None, 302, 403, 403, 200, 200, 403, 403, 200),
+    "setup:mailbox_edit": rule("GET", "mailbox", 302, 403, 403, 200, 404, 403, 403, 200),
     # Telephony: the workspace's call panel as the lead (a user without an extension is told)
     "telephony:panel": rule("GET", "lead", 302, 200, 404, 200, 404, 404, 404, 200),
     "telephony:call": rule("POST", "lead", 302, 200, 404, 200, 404, 404, 404, 200),
@@ -219,6 +226,9 @@ def objects(world, settings, tmp_path) -> dict:
         provider: PbxConnection.objects.create(team=world.team, provider=provider, api_secret="s")
         for provider in ("mango", "zadarma", "generic")
     }
+    mailbox = Mailbox.objects.create(
+        team=world.team, source=team_source, host="imap.example.ru", username="sales", password="p"
+    )
     return {
         "users": {
             "qualifier": world.qualifier,
@@ -247,6 +257,8 @@ def objects(world, settings, tmp_path) -> dict:
         "mango": {"key": pbx["mango"].url_key, "kind": "call"},
         "zadarma": {"key": pbx["zadarma"].url_key},
         "generic": {"key": pbx["generic"].url_key},
+        "pbx": {"pk": pbx["mango"].pk},
+        "mailbox": {"pk": mailbox.pk},
     }
 
 
