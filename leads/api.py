@@ -219,7 +219,7 @@ class LeadViewSet(viewsets.ReadOnlyModelViewSet):
     def attempts(self, request: AuthedApiRequest, pk: str) -> Response:
         lead = self.get_object()
         data = _valid(AttemptSerializer, request)
-        attempt = services.lead_attempt_log(lead=lead, by=request.user, **data)
+        attempt = services.lead_attempt_log_by_hand(lead=lead, by=request.user, **data)
         return Response(AttemptSerializer(attempt).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=AnswerInputSerializer, responses={200: AnswerSerializer})

@@ -363,6 +363,10 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     breach_at = models.DateTimeField(_("breach at"))
     first_attempt_at = models.DateTimeField(_("first attempt at"), null=True, blank=True)
     last_attempt_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
+    # The customer phoned and nobody answered: they are waiting for our call since then. Set
+    # by lead_missed_call, cleared by the next call we log; the queue calls these first
+    # (leads/priority.py, rank MISSED, through the PostgreSQL partial index lead_waiting).
+    waiting_since = models.DateTimeField(_("missed call, waiting since"), null=True, blank=True)
     # Working minutes from arrival to the first call, fixed when the call is logged, so that
     # reports aggregate it in the database instead of replaying working hours per lead.
     reaction_minutes = models.FloatField(_("reaction, working minutes"), null=True, blank=True)
@@ -658,6 +662,7 @@ class LeadEvent(models.Model):
         CONTACT = "contact", _("contact details changed")
         VISIT = "visit", _("site visit booked")
         MAIL = "mail", _("e-mail received")
+        MISSED_CALL = "missed_call", _("missed call")
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(

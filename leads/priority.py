@@ -4,16 +4,18 @@ A team's open leads fall into ranks, called in this order (the README holds the 
 
 1. MINE     my own lead in progress — an unworked claim, or a lead I hold whose time has come
             (a callback the customer asked for, once its time is here)
-2. FRESH    never called, still inside the SLA window — least time left first
-3. BREACHED never called, past the breach — latest breach first, i.e. newest first (a lead's
+2. MISSED   the customer phoned and nobody answered, nobody working the lead, not called
+            back since — the longest waiting first: they are waiting by the phone
+3. FRESH    never called, still inside the SLA window — least time left first
+4. BREACHED never called, past the breach — latest breach first, i.e. newest first (a lead's
             breach follows its arrival): a fresher lead answers more often, and the oldest of
             a backlog are the least likely to pick up
-4. RETRY    called before without reaching anyone (no answer, busy), the retry delay passed —
+5. RETRY    called before without reaching anyone (no answer, busy), the retry delay passed —
             longest waiting first
-5. LATER    the rest of the list: my checked leads, retries and callbacks not due yet,
+6. LATER    the rest of the list: my checked leads, retries and callbacks not due yet,
             other people's live claims — by due time
 
-Take next hands out ranks 1–4, never another person's live claim. Other people's checked leads
+Take next hands out ranks 1–5, never another person's live claim. Other people's checked leads
 are theirs to convert: they leave the default view (the state filter shows them).
 
 Each rank is one index range read with a LIMIT (see the indexes on Lead), so a page costs the
@@ -36,17 +38,25 @@ MAX_ROWS = 500  # a live list re-read every few seconds stays this long at most
 
 class Rank(IntEnum):
     MINE = 1
-    FRESH = 2
-    BREACHED = 3
-    RETRY = 4
-    LATER = 5
+    MISSED = 2
+    FRESH = 3
+    BREACHED = 4
+    RETRY = 5
+    LATER = 6
 
 
-TAKEABLE = (Rank.MINE, Rank.FRESH, Rank.BREACHED, Rank.RETRY)
+TAKEABLE = (Rank.MINE, Rank.MISSED, Rank.FRESH, Rank.BREACHED, Rank.RETRY)
+
+
+def _waiting(now: datetime) -> Q:
+    """A missed caller's lead nobody is working (Lead.waiting_since)."""
+    return Q(state=Lead.State.NEW, waiting_since__isnull=False) & Lead.claimable_q(now)
 
 
 def _never_called(now: datetime) -> Q:
-    return Q(state=Lead.State.NEW, first_attempt_at=None) & Lead.claimable_q(now)
+    return Q(state=Lead.State.NEW, first_attempt_at=None, waiting_since=None) & Lead.claimable_q(
+        now
+    )
 
 
 def rank_q(rank: Rank, user: User, now: datetime) -> Q:
@@ -54,13 +64,15 @@ def rank_q(rank: Rank, user: User, now: datetime) -> Q:
     if rank is Rank.MINE:
         time_has_come = Q(claim_expires_at=None, due_at__lte=now)
         return Q(state=Lead.State.NEW, assignee=user) & (Lead.unworked_claim_q(now) | time_has_come)
+    if rank is Rank.MISSED:
+        return _waiting(now)
     if rank is Rank.FRESH:
         return _never_called(now) & Q(due_at__gt=now)
     if rank is Rank.BREACHED:
         return _never_called(now) & Q(due_at__lte=now)
     if rank is Rank.RETRY:
         return (
-            Q(state=Lead.State.NEW, due_at__lte=now)
+            Q(state=Lead.State.NEW, due_at__lte=now, waiting_since=None)
             & ~Q(first_attempt_at=None)
             & Lead.claimable_q(now)
         )
@@ -73,6 +85,7 @@ def rank_q(rank: Rank, user: User, now: datetime) -> Q:
 # Each rank's order as (field, descending); "id" breaks ties in the same direction.
 _ORDER = {
     Rank.MINE: ("due_at", False),
+    Rank.MISSED: ("waiting_since", False),
     Rank.FRESH: ("due_at", False),
     Rank.BREACHED: ("due_at", True),
     Rank.RETRY: ("due_at", False),
@@ -195,7 +208,7 @@ def _read(
 
 
 def nobodys(leads: QuerySet[Lead], user: User, now: datetime) -> Iterator[QuerySet[Lead]]:
-    """Take next's candidates once the user has no lead of their own (rank 1): ranks 2–4,
+    """Take next's candidates once the user has no lead of their own (rank 1): ranks 2–5,
     rank by rank, each in its order."""
     for rank in TAKEABLE[1:]:
         yield ranked(leads, rank, user, now)

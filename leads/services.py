@@ -9,7 +9,7 @@ from typing import Any, Literal, TypeVar
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
@@ -372,6 +372,110 @@ def lead_attempt_log(
     lead next: no answer / busy put it back in the queue for a retry, anything else keeps it
     with the caller (a callback becomes its new due time)."""
     now = now or timezone.now()
+    _raise_unless_attempt_allowed(lead, by, outcome, callback_at, now)
+    if lead.first_attempt_at is None:
+        lead.first_attempt_at = now
+        week = working_week(lead.team)
+        lead.reaction_minutes = week.working_minutes_between(lead.created_at, now)
+    lead.last_attempt_at = now
+    _follow_outcome(lead, by, outcome, callback_at, now)
+    with transaction.atomic():
+        attempt = ContactAttempt.objects.create(
+            lead=lead,
+            by=by,
+            at=now,
+            outcome=outcome,
+            duration_s=duration_s,
+            note=note,
+            callback_at=callback_at,
+        )
+        _save(lead, ["first_attempt_at", "reaction_minutes", "last_attempt_at", *_OUTCOME_FIELDS])
+        LeadEvent.objects.create(
+            lead=lead, actor=by, at=now, kind=LeadEvent.Kind.ATTEMPT, note=note, attempt=attempt
+        )
+        _restart_callback_clock(lead, callback_at, now)
+    return attempt
+
+
+# The PBX may already have written the attempt of the call a qualifier is logging by hand. Only
+# the telephony app knows calls, and leads never import it: it registers a finder here from its
+# AppConfig.ready(). A finder returns that attempt — claiming it, so it is completed once — or
+# None.
+PbxAttemptFinder = Callable[[Lead, User, datetime], ContactAttempt | None]
+_pbx_attempt_finders: list[PbxAttemptFinder] = []
+
+
+def register_pbx_attempt_finder(finder: PbxAttemptFinder) -> None:
+    if finder not in _pbx_attempt_finders:
+        _pbx_attempt_finders.append(finder)
+
+
+def lead_attempt_log_by_hand(
+    *,
+    lead: Lead,
+    by: User,
+    outcome: str,
+    duration_s: int = 0,
+    note: str = "",
+    callback_at: datetime | None = None,
+    now: datetime | None = None,
+) -> ContactAttempt:
+    """A call the qualifier logs by hand (the workspace's form, the API). When the PBX already
+    wrote this call's attempt, that one is completed instead of a second written: one call, one
+    attempt, whichever of the two came first."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        for finder in _pbx_attempt_finders:
+            logged = finder(lead, by, now)
+            if logged is not None:
+                return lead_attempt_complete(
+                    lead=lead,
+                    attempt=logged,
+                    by=by,
+                    outcome=outcome,
+                    note=note,
+                    callback_at=callback_at,
+                    now=now,
+                )
+        return lead_attempt_log(
+            lead=lead,
+            by=by,
+            outcome=outcome,
+            duration_s=duration_s,
+            note=note,
+            callback_at=callback_at,
+            now=now,
+        )
+
+
+def lead_attempt_complete(
+    *,
+    lead: Lead,
+    attempt: ContactAttempt,
+    by: User,
+    outcome: str,
+    note: str = "",
+    callback_at: datetime | None = None,
+    now: datetime | None = None,
+) -> ContactAttempt:
+    """The qualifier's word on a call the PBX logged: their outcome, note and callback replace
+    the PBX's reading, the time and duration stay the PBX's (the clock already stopped at the
+    call's real start), and the lead follows their outcome as lead_attempt_log would."""
+    now = now or timezone.now()
+    _raise_unless_attempt_allowed(lead, by, outcome, callback_at, now)
+    _follow_outcome(lead, by, outcome, callback_at, now)
+    attempt.outcome, attempt.note, attempt.callback_at = outcome, note, callback_at
+    with transaction.atomic():
+        attempt.save(update_fields=["outcome", "note", "callback_at"])
+        _save(lead, list(_OUTCOME_FIELDS))
+        LeadEvent.objects.filter(attempt=attempt).update(note=note)
+        _restart_callback_clock(lead, callback_at, now)
+    return attempt
+
+
+def _raise_unless_attempt_allowed(
+    lead: Lead, by: User, outcome: str, callback_at: datetime | None, now: datetime
+) -> None:
     _raise_if_closed(lead)
     _raise_if_held_by_other(lead, by, now)
     if outcome == ContactAttempt.Outcome.CALLBACK:
@@ -384,11 +488,15 @@ def lead_attempt_log(
     elif callback_at is not None:
         raise ValidationError({"callback_at": _("A callback time goes with a callback request.")})
 
-    if lead.first_attempt_at is None:
-        lead.first_attempt_at = now
-        week = working_week(lead.team)
-        lead.reaction_minutes = week.working_minutes_between(lead.created_at, now)
-    lead.last_attempt_at = now
+
+_OUTCOME_FIELDS = ("waiting_since", "assignee", "claimed_at", "claim_expires_at", "due_at")
+
+
+def _follow_outcome(
+    lead: Lead, by: User, outcome: str, callback_at: datetime | None, now: datetime
+) -> None:
+    """Who holds the lead after a call, and when it is due (the _OUTCOME_FIELDS)."""
+    lead.waiting_since = None  # we called back: the missed caller no longer jumps the queue
     if outcome in (ContactAttempt.Outcome.NO_ANSWER, ContactAttempt.Outcome.BUSY):
         lead.assignee, lead.claimed_at = None, None
         lead.due_at = now + timedelta(minutes=lead.team.retry_after_minutes)
@@ -397,36 +505,31 @@ def lead_attempt_log(
         if callback_at is not None:
             lead.due_at = callback_at
     lead.claim_expires_at = None
+
+
+def _restart_callback_clock(lead: Lead, callback_at: datetime | None, now: datetime) -> None:
+    """A call stops the callback clock; a requested callback starts a new one."""
+    alerts.cancel(lead, now, alerts.CALLBACK_KINDS)
+    if callback_at is not None:
+        alerts.schedule_requested_callback(lead, callback_at)
+
+
+def lead_missed_call(*, lead: Lead, at: datetime, note: str = "") -> bool:
+    """The lead's customer phoned at `at` and nobody answered: the call goes on the timeline,
+    and an open lead not called since is lifted to the top of the queue (rank MISSED) until
+    the next call we log. A lead its qualifier holds becomes due now, in their own rank.
+    True when the lead was lifted. Conditional UPDATEs: a replayed or late event, or a call
+    logged meanwhile, lifts nothing."""
+    not_called_since = Q(last_attempt_at=None) | Q(last_attempt_at__lt=at)
     with transaction.atomic():
-        attempt = ContactAttempt.objects.create(
-            lead=lead,
-            by=by,
-            at=now,
-            outcome=outcome,
-            duration_s=duration_s,
-            note=note,
-            callback_at=callback_at,
-        )
-        _save(
-            lead,
-            [
-                "first_attempt_at",
-                "reaction_minutes",
-                "last_attempt_at",
-                "assignee",
-                "claimed_at",
-                "claim_expires_at",
-                "due_at",
-            ],
-        )
-        LeadEvent.objects.create(
-            lead=lead, actor=by, at=now, kind=LeadEvent.Kind.ATTEMPT, note=note, attempt=attempt
-        )
-        # A call stops the callback clock; a requested callback starts a new one.
-        alerts.cancel(lead, now, alerts.CALLBACK_KINDS)
-        if callback_at is not None:
-            alerts.schedule_requested_callback(lead, callback_at)
-    return attempt
+        LeadEvent.objects.create(lead=lead, at=at, kind=LeadEvent.Kind.MISSED_CALL, note=note)
+        mine = Lead.objects.filter(not_called_since, pk=lead.pk, state__in=Lead.OPEN_STATES)
+        lifted = mine.filter(waiting_since=None).update(waiting_since=at)
+        # The earliest unanswered call counts: out-of-order events may bring an earlier one.
+        mine.filter(waiting_since__gt=at).update(waiting_since=at)
+        held = mine.filter(state=Lead.State.NEW, claim_expires_at=None, assignee__isnull=False)
+        held.filter(due_at__gt=at).update(due_at=at)
+    return bool(lifted)
 
 
 def lead_answer(

@@ -264,7 +264,7 @@ def attempt_create(request: AuthedRequest, pk: int) -> HttpResponse:
 
     def log() -> None:
         logged.append(
-            services.lead_attempt_log(
+            services.lead_attempt_log_by_hand(
                 lead=lead,
                 by=request.user,
                 outcome=data["outcome"],

@@ -4,15 +4,16 @@ the field rather than as an error page."""
 
 from django.db import IntegrityError, models, transaction
 from django.db.models import Max
-from django.forms import ModelForm
+from django.forms import BaseInlineFormSet, ModelForm
 from django.utils.translation import gettext as _
 
 from crm.lib.slugs import unique_slug
 from crm.teams.models import Team
 from crm.teams.selectors import forget_working_weeks
-from leads.models import Answer, Criterion, CriterionOption, LeadSource, new_intake_key
+from leads.models import Answer, Criterion, CriterionOption, LeadSource, Mailbox, new_intake_key
 from leads.selectors import forget_intake_sources
 from setup.forms import BaseHoursFormSet, BaseOptionFormSet, SlugFromForm
+from telephony.models import PbxConnection
 
 
 class SlugTaken(Exception):
@@ -122,3 +123,25 @@ def team_save(form: ModelForm, hours: BaseHoursFormSet) -> Team:
     forget_working_weeks()
     forget_intake_sources()
     return team
+
+
+def pbx_connection_save(form: ModelForm, extensions: BaseInlineFormSet) -> PbxConnection:
+    """The connection and its extensions, together or not at all."""
+    with transaction.atomic():
+        connection = form.save()
+        extensions.instance = connection
+        extensions.save()
+    return connection
+
+
+# Where a poll resumes (the last UID and the folder's UIDVALIDITY) belongs to one folder of one
+# account: another one is read from its start (letters already taken are known by Message-ID).
+MAILBOX_PLACE = {"host", "port", "username", "folder"}
+
+
+def mailbox_save(form: ModelForm) -> Mailbox:
+    mailbox = form.instance
+    if mailbox.pk and MAILBOX_PLACE & set(form.changed_data):
+        mailbox.uidvalidity, mailbox.last_uid = None, 0
+    with transaction.atomic():
+        return form.save()

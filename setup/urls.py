@@ -20,4 +20,10 @@ urlpatterns = [
     path("sources/<int:pk>/rotate/", views.source_rotate, name="source_rotate"),
     path("teams/", views.teams, name="teams"),
     path("teams/<int:pk>/", views.team_edit, name="team_edit"),
+    path("telephony/", views.pbx_connections, name="pbx_connections"),
+    path("telephony/add/", views.pbx_add, name="pbx_add"),
+    path("telephony/<int:pk>/", views.pbx_edit, name="pbx_edit"),
+    path("mailboxes/", views.mailboxes, name="mailboxes"),
+    path("mailboxes/add/", views.mailbox_add, name="mailbox_add"),
+    path("mailboxes/<int:pk>/", views.mailbox_edit, name="mailbox_edit"),
 ]

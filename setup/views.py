@@ -1,5 +1,6 @@
 """Settings in the product: criteria and the live call script, junk and loss reasons, lead
-sources with their intake keys, teams' SLA and working hours. Checks: `setup.access`."""
+sources with their intake keys, teams' SLA and working hours, their PBX connections and sales
+mailboxes. Checks: `setup.access`."""
 
 from collections.abc import Callable
 from functools import wraps
@@ -8,6 +9,7 @@ from typing import Any, cast
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,8 +19,14 @@ from django.views.decorators.http import require_POST
 
 from crm.lib.http import AuthedRequest
 from deals.models import LossReason
-from leads.models import Criterion, CriterionOption, JunkReason, LeadSource
+from leads.models import Criterion, CriterionOption, JunkReason, LeadSource, Mailbox
 from setup import access, services
+from setup.channel_forms import (
+    BaseExtensionFormSet,
+    ExtensionFormSet,
+    MailboxForm,
+    PbxConnectionForm,
+)
 from setup.forms import (
     CriterionForm,
     JunkReasonForm,
@@ -29,6 +37,7 @@ from setup.forms import (
     WorkingHoursFormSet,
 )
 from setup.preview import saved_criteria, script_form, with_draft
+from telephony.models import PbxConnection
 
 View = Callable[..., HttpResponse]
 
@@ -60,6 +69,7 @@ def index(request: HttpRequest) -> HttpResponse:
             "criteria_count": Criterion.objects.filter(active=True).count(),
             "teams": access.managed_teams(user),
             "sources": access.editable_sources(user).select_related("team"),
+            "channel_teams": access.channel_teams(user).exists(),
             "is_admin": access.is_admin(user),
         },
     )
@@ -314,3 +324,99 @@ def team_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request, "setup/team.html", {"form": form, "hours": hours, "team": team}, status=status
     )
+
+
+# A team's channels: its PBX connections and its sales mailboxes
+
+
+def pbx_address(connection: PbxConnection) -> str:
+    """The address to give the PBX for its events (README, "Telephony"): Mango appends
+    `events/<kind>` to the one it is given."""
+    key = connection.url_key
+    if connection.provider == PbxConnection.Provider.MANGO:
+        path = reverse("telephony:mango", kwargs={"key": key, "kind": "call"})
+        path = path.removesuffix("events/call")
+    else:
+        path = reverse(f"telephony:{connection.provider}", kwargs={"key": key})
+    return f"{settings.SITE_URL}{path}"
+
+
+@settings_page(access.may_open_settings)
+def pbx_connections(request: AuthedRequest) -> HttpResponse:
+    rows = access.editable_pbx_connections(request.user).select_related("team")
+    context = {
+        "connections": rows.prefetch_related("extensions").order_by("team__name", "pk"),
+        "may_add": access.channel_teams(request.user).exists(),
+    }
+    return render(request, "setup/pbx_connections.html", context)
+
+
+def _pbx_page(request: AuthedRequest, connection: PbxConnection) -> HttpResponse:
+    teams = access.channel_teams(request.user)
+    data = request.POST if request.method == "POST" else None
+    form = PbxConnectionForm(data, instance=connection, teams=teams)
+    people = User.objects.filter(teams__in=teams, is_active=True).distinct().order_by("username")
+    extensions = cast(
+        BaseExtensionFormSet,
+        ExtensionFormSet(data, instance=connection, prefix="ext", people=people),
+    )
+    if request.method == "POST":
+        valid = form.is_valid()
+        extensions.team = form.cleaned_data.get("team")
+        if extensions.is_valid() and valid:
+            saved = services.pbx_connection_save(form, extensions)
+            messages.success(request, _("Saved: “%(name)s”.") % {"name": saved})
+            return redirect("setup:pbx_edit", pk=saved.pk)
+    context = {
+        "form": form,
+        "extensions": extensions,
+        "connection": connection,
+        "address": pbx_address(connection) if connection.pk else "",
+    }
+    status = 400 if request.method == "POST" else 200
+    return render(request, "setup/pbx_connection.html", context, status=status)
+
+
+@settings_page(access.may_open_settings)
+def pbx_add(request: AuthedRequest) -> HttpResponse:
+    if not access.channel_teams(request.user).exists():
+        raise PermissionDenied
+    return _pbx_page(request, PbxConnection())
+
+
+@settings_page(access.may_open_settings)
+def pbx_edit(request: AuthedRequest, pk: int) -> HttpResponse:
+    connections = access.editable_pbx_connections(request.user)
+    return _pbx_page(request, get_object_or_404(connections, pk=pk))
+
+
+@settings_page(access.may_open_settings)
+def mailboxes(request: AuthedRequest) -> HttpResponse:
+    rows = access.editable_mailboxes(request.user).select_related("team", "source")
+    context = {"mailboxes": rows, "may_add": access.channel_teams(request.user).exists()}
+    return render(request, "setup/mailboxes.html", context)
+
+
+def _mailbox_page(request: AuthedRequest, mailbox: Mailbox) -> HttpResponse:
+    data = request.POST if request.method == "POST" else None
+    form = MailboxForm(data, instance=mailbox, teams=access.channel_teams(request.user))
+    if request.method == "POST" and form.is_valid():
+        saved = services.mailbox_save(form)
+        messages.success(request, _("Saved: “%(name)s”.") % {"name": saved})
+        return redirect("setup:mailbox_edit", pk=saved.pk)
+    status = 400 if request.method == "POST" else 200
+    context = {"form": form, "mailbox": mailbox}
+    return render(request, "setup/mailbox.html", context, status=status)
+
+
+@settings_page(access.may_open_settings)
+def mailbox_add(request: AuthedRequest) -> HttpResponse:
+    if not access.channel_teams(request.user).exists():
+        raise PermissionDenied
+    return _mailbox_page(request, Mailbox())
+
+
+@settings_page(access.may_open_settings)
+def mailbox_edit(request: AuthedRequest, pk: int) -> HttpResponse:
+    mailbox = get_object_or_404(access.editable_mailboxes(request.user), pk=pk)
+    return _mailbox_page(request, mailbox)

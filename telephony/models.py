@@ -126,6 +126,9 @@ class Call(models.Model):
     recording_fetched_at = models.DateTimeField(_("recording fetched at"), null=True, blank=True)
     # Set when the retention sweep deleted the file: the call stays, the file is gone.
     recording_deleted_at = models.DateTimeField(_("recording deleted at"), null=True, blank=True)
+    # The qualifier also logged this call by hand (before or after the PBX's end), and that
+    # entry and the attempt are one: a later hand entry is another call.
+    hand_logged = models.BooleanField(_("also logged by hand"), default=False)
     # The attempt the call wrote, or the one the qualifier logged by hand that it completed.
     attempt = models.OneToOneField(
         ContactAttempt,

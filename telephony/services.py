@@ -1,7 +1,7 @@
 """Calls log themselves: each PBX event updates its call once, and the call's end writes the
 contact attempt through the same service a qualifier's hand-logged call goes through."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from django.contrib.auth.models import User
@@ -23,23 +23,32 @@ HAND_LOG_WINDOW = timedelta(minutes=10)
 
 def record_event(connection: PbxConnection, event: CallEvent) -> Call:
     """Apply one PBX event to its call. Idempotent: a replayed or duplicated event, or one
-    arriving after the call ended, changes nothing."""
+    arriving after the call ended, changes nothing.
+
+    Cheap per event (bench/telephony_bench.py): the call is read with its lead, the lead's team
+    and the user in one locked SELECT (locking the call's row only), the view's connection is
+    reused, and the call is written once at the end, the attempt's id included."""
     with transaction.atomic():
-        call, _ = Call.objects.select_for_update().get_or_create(
-            connection=connection,
-            pbx_call_id=event.call_id,
-            defaults={
-                "direction": event.direction or Call.Direction.INBOUND,
-                "state": Call.State.RINGING,
-                "started_at": event.call_started,
-            },
+        call, _ = (
+            Call.objects.select_for_update(of=("self",))
+            .select_related("lead__team", "user")
+            .get_or_create(
+                connection=connection,
+                pbx_call_id=event.call_id,
+                defaults={
+                    "direction": event.direction or Call.Direction.INBOUND,
+                    "state": Call.State.RINGING,
+                    "started_at": event.call_started,
+                },
+            )
         )
         had_recording = bool(call.recording_id or call.recording_url)
+        call.connection = connection  # its team and extensions without a query of their own
         ended_now = _apply(call, event)
         _match(call, event)
-        call.save()
         if ended_now:
             _conclude(call)
+        call.save()
         if not had_recording and (call.recording_id or call.recording_url):
             # Fetched by a worker once this is committed: the PBX's answer can take seconds.
             transaction.on_commit(partial(tasks.fetch_recording.delay, call.pk))
@@ -86,7 +95,7 @@ def _match(call: Call, event: CallEvent) -> None:
     if event.extension and not call.extension:
         call.extension = event.extension[:20]
     if call.user_id is None and call.extension:
-        call.user = _user_of(call.connection, call.extension)
+        call.user_id = _user_id_of(call.connection, call.extension)
     if call.lead_id is None and call.customer_number:
         call.lead = lead_of(call.connection.team_id, call.customer_number)
 
@@ -101,9 +110,9 @@ def normalised_number(number: str) -> str:
     return number.strip()[:40]
 
 
-def _user_of(connection: PbxConnection, extension: str) -> User | None:
-    found = Extension.objects.filter(connection=connection, extension=extension).first()
-    return found.user if found else None
+def _user_id_of(connection: PbxConnection, extension: str) -> int | None:
+    extensions = Extension.objects.filter(connection=connection, extension=extension)
+    return extensions.values_list("user_id", flat=True).first()
 
 
 def lead_of(team_id: int, number: str) -> Lead | None:
@@ -124,18 +133,39 @@ def lead_of(team_id: int, number: str) -> Lead | None:
 
 
 def _conclude(call: Call) -> None:
-    """The call is over: an unknown caller becomes a lead, and a call one of ours took part in
-    becomes (or completes) the lead's contact attempt."""
-    if call.lead_id is None and call.direction == Call.Direction.INBOUND:
-        call.lead = _lead_from_call(call)
-        call.save(update_fields=["lead"])
-    if call.lead is None or call.user is None or call.attempt_id is not None:
+    """The call is over: an unknown caller (or one whose leads are all closed: they are back)
+    becomes a lead, a missed caller's lead goes to the top of the queue, and a call one of ours
+    took part in becomes (or completes) the lead's contact attempt. The caller saves the call."""
+    if call.direction == Call.Direction.INBOUND and (call.lead is None or not call.lead.is_open):
+        call.lead = _lead_from_call(call) or call.lead
+    if call.lead is None:
         return
-    if call.direction == Call.Direction.INBOUND and call.outcome != ContactAttempt.Outcome.REACHED:
-        return  # a missed call is the customer's attempt, not ours
-    call.attempt = _hand_logged(call) or _log_attempt(call, call.lead, call.user)
-    if call.attempt is not None:
-        call.save(update_fields=["attempt"])
+    if call.missed:  # the customer's attempt, not ours: they wait for our call back
+        services.lead_missed_call(lead=call.lead, at=call.started_at, note=call.customer_number)
+        return
+    if call.user is None or call.attempt_id is not None:
+        return
+    hand_logged = _hand_logged(call)
+    call.attempt = hand_logged or _log_attempt(call, call.lead, call.user)
+    call.hand_logged = hand_logged is not None
+
+
+def pbx_attempt_of_hand_log(lead: Lead, by: User, now: datetime) -> ContactAttempt | None:
+    """The attempt a PBX call of this lead by this person wrote, when it ended within the window
+    and nobody logged it by hand yet: the hand entry being typed now completes it. Claimed with
+    a conditional UPDATE, so two quick entries complete it once (the second is another call)."""
+    calls = Call.objects.filter(
+        lead=lead,
+        user=by,
+        hand_logged=False,
+        attempt__isnull=False,
+        ended_at__gte=now - HAND_LOG_WINDOW,
+        ended_at__lte=now,
+    )
+    for call in calls.order_by("-ended_at")[:1]:
+        if Call.objects.filter(pk=call.pk, hand_logged=False).update(hand_logged=True):
+            return call.attempt
+    return None
 
 
 def _lead_from_call(call: Call) -> Lead | None:

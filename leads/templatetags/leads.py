@@ -82,7 +82,7 @@ _ROW = (
     '\n        <td class="due"><time datetime="{due}" data-due="{due}" data-now="{now}"'
     '\n          data-left-text="{left}" data-late-text="{late}" data-days-text="{days}">'
     "{due_in}</time></td>"
-    '\n        <td><a href="{url}">{name}</a>{duplicate}</td>'
+    '\n        <td><a href="{url}">{name}</a>{duplicate}{missed}</td>'
     "\n        <td>{contact}</td>"
     "\n        <td>{source}</td>"
     '\n        <td><span class="state {state}">{state_label}</span></td>'
@@ -107,6 +107,7 @@ def queue_rows(rows: Sequence, now: datetime) -> SafeString:
     }
     no_name = esc(_("(no name)"))
     duplicate = f' <span class="tag">{esc(_("duplicate"))}</span>'
+    missed = f' <span class="tag missed">{esc(_("Missed call"))}</span>'
     nobody = '<span class="muted">—</span>'
     states = {value: esc(label) for value, label in Lead.State.choices}
     temperatures = {value: esc(label) for value, label in Lead.Temperature.choices}
@@ -130,6 +131,7 @@ def queue_rows(rows: Sequence, now: datetime) -> SafeString:
                 url=f"{detail[0]}{lead.pk}{detail[1]}",
                 name=escape(lead.name) if lead.name else no_name,
                 duplicate=duplicate if lead.duplicate_of_id else "",
+                missed=missed if lead.waiting_since else "",
                 contact=escape(international_cached(lead.phone) or lead.email),
                 source=escape(str(lead.source)),
                 state=escape(lead.state),

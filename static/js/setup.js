@@ -82,8 +82,10 @@
   function addRow(button) {
     var prefix = button.dataset.prefix;
     var total = document.getElementById("id_" + prefix + "-TOTAL_FORMS");
-    var template = document.getElementById(prefix === "options" ? "option-template" : "hours-template");
-    var rows = document.getElementById(prefix === "options" ? "option-rows" : "hours-rows");
+    var template = document.getElementById(
+      button.dataset.template || (prefix === "options" ? "option-template" : "hours-template"));
+    var rows = document.getElementById(
+      button.dataset.rows || (prefix === "options" ? "option-rows" : "hours-rows"));
     if (!total || !template || !rows) return;
     var html = template.innerHTML.replace(/__prefix__/g, total.value);
     rows.insertAdjacentHTML("beforeend", html);
@@ -92,7 +94,7 @@
     if (first) first.focus();
   }
   document.addEventListener("click", function (event) {
-    var button = event.target.closest && event.target.closest("#add-option, #add-hours");
+    var button = event.target.closest && event.target.closest("#add-option, #add-hours, #add-extension");
     if (button) addRow(button);
   });
 

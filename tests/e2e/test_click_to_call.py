@@ -3,7 +3,9 @@ and the attempt lands on the timeline."""
 
 import json
 import time
+from datetime import timedelta
 
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from telephony.models import Extension, PbxConnection
@@ -68,3 +70,25 @@ def test_the_qualifier_calls_a_lead_through_the_pbx_and_sees_the_call_live(
         expect(page.locator("#lead-timeline")).to_contain_text("reached, 42 s")
     finally:
         receiver.close()
+
+
+def test_a_missed_call_from_a_stranger_is_on_top_of_the_queue(page: Page, live_server, world):
+    now = timezone.now()
+    make_lead(world.team, name="Свежая Заявка", phone="+79160000002", now=now - timedelta(hours=1))
+    connection = PbxConnection.objects.create(
+        team=world.team, provider=PbxConnection.Provider.GENERIC, api_secret="s-1"
+    )
+    pbx = FakePbx(live_server.url, connection.url_key, "", "s-1")
+    call = {"call_id": "m-1", "direction": "in", "customer": "+79035550011", "line": "74951112233"}
+    pbx.generic({**call, "event": "ringing", "at": now.isoformat()})
+    ended = {**call, "event": "ended", "at": (now + timedelta(seconds=20)).isoformat()}
+    assert pbx.generic({**ended, "talk_seconds": 0, "outcome": "no_answer"}).status == 200
+
+    login(page, live_server, "qualifier")
+    page.goto(f"{live_server.url}/leads/")
+    first = page.locator("#queue-rows tr.lead-row").first
+    expect(first).to_contain_text("+7 903 555-00-11")
+    expect(first.locator(".tag.missed")).to_have_text("Missed call")
+
+    page.locator("#take-next").click()
+    expect(page.locator("#missed-call")).to_contain_text("nobody answered")

@@ -56,6 +56,26 @@ def table(world) -> dict[str, Lead]:
             due_at=now + 60 * MINUTE,
         ),
         "fresh-2-left": _lead(world, "fresh-2-left", 18),
+        # A missed caller waits by the phone: before every fresh lead, longest waiting first.
+        "missed-new": _lead(world, "missed-new", 1, waiting_since=now - MINUTE),
+        "missed-again": _lead(
+            world,
+            "missed-again",
+            250,
+            first_attempt_at=called,
+            last_attempt_at=called,
+            due_at=now + 20 * MINUTE,
+            waiting_since=now - 5 * MINUTE,
+        ),
+        "mate-claim-missed": _lead(
+            world,
+            "mate-claim-missed",
+            4,
+            assignee=mate,
+            claim_expires_at=now + 10 * MINUTE,
+            due_at=now + 30 * MINUTE,
+            waiting_since=now - 2 * MINUTE,
+        ),
         "fresh-15-left": _lead(world, "fresh-15-left", 5),
         "mate-lapsed-claim": _lead(
             world, "mate-lapsed-claim", 1, assignee=mate, claim_expires_at=now - MINUTE
@@ -88,6 +108,8 @@ def table(world) -> dict[str, Lead]:
 QUEUE = [
     ("my-callback-due", "MINE"),
     ("my-claim", "MINE"),
+    ("missed-again", "MISSED"),
+    ("missed-new", "MISSED"),
     ("fresh-2-left", "FRESH"),
     ("fresh-15-left", "FRESH"),
     ("mate-lapsed-claim", "FRESH"),
@@ -97,6 +119,7 @@ QUEUE = [
     ("my-checked", "LATER"),
     ("retry-later", "LATER"),
     ("mate-live-claim", "LATER"),
+    ("mate-claim-missed", "LATER"),
     ("my-callback-later", "LATER"),
 ]
 
@@ -132,7 +155,7 @@ def test_take_next_follows_the_same_order_and_never_takes_a_live_claim(world, ta
     while lead := services.lead_claim_next(user=newcomer, teams=[world.team]):
         handed.append(lead.name)
         services.lead_junk(lead=lead, by=newcomer, reason=spam)
-    takeable = [name for name, rank in QUEUE if rank in ("FRESH", "BREACHED", "RETRY")]
+    takeable = [name for name, rank in QUEUE if rank in ("MISSED", "FRESH", "BREACHED", "RETRY")]
     assert handed == takeable
 
 

@@ -214,7 +214,7 @@ TEMPLATE_ROWS = """{% load people i18n leads %}{% for row in rows %}{% with lead
       <tr class="lead-row rank-{{ row.rank.name|lower }} {{ lead|sla_status:now }}" data-lead="{{ lead.pk }}" data-cursor="{{ row.cursor }}">
         <td class="due"><time datetime="{{ lead.due_at.isoformat }}" data-due="{{ lead.due_at.isoformat }}" data-now="{{ now.isoformat }}"
           data-left-text="{% translate 'in {time}' %}" data-late-text="{% translate '{time} late' %}" data-days-text="{% translate '{days} d' %}">{{ lead.due_at|due_in:now }}</time></td>
-        <td><a href="{% url 'leads:detail' lead.pk %}">{{ lead.name|default:_("(no name)") }}</a>{% if lead.duplicate_of_id %} <span class="tag">{% translate "duplicate" %}</span>{% endif %}</td>
+        <td><a href="{% url 'leads:detail' lead.pk %}">{{ lead.name|default:_("(no name)") }}</a>{% if lead.duplicate_of_id %} <span class="tag">{% translate "duplicate" %}</span>{% endif %}{% if lead.waiting_since %} <span class="tag missed">{% translate "Missed call" %}</span>{% endif %}</td>
         <td>{{ lead.phone|phone|default:lead.email }}</td>
         <td>{{ lead.source }}</td>
         <td><span class="state {{ lead.state }}">{{ lead.get_state_display }}</span></td>
@@ -239,7 +239,7 @@ def test_the_rows_tag_writes_what_the_row_template_wrote(world, language):
     nameless = make_lead(team, now=now - 70 * MINUTE, name="", phone="", email="a@example.ru")
     odd = make_lead(team, now=now - 3 * 24 * 60 * MINUTE, name='<b>"O\'Neil" & Co</b>')
     duplicate = make_lead(team, now=now - 5 * MINUTE, phone="+79160000001")
-    Lead.objects.filter(pk=duplicate.pk).update(duplicate_of=plain)
+    Lead.objects.filter(pk=duplicate.pk).update(duplicate_of=plain, waiting_since=now)
     held = make_lead(team, now=now - 9 * MINUTE)
     Lead.objects.filter(pk=held.pk).update(
         assignee=world.qualifier, claimed_at=now, claim_expires_at=now + 10 * MINUTE
@@ -255,6 +255,9 @@ def test_the_rows_tag_writes_what_the_row_template_wrote(world, language):
     leads = Lead.objects.select_related("source", "assignee").order_by("pk")
     ranks = list(priority.Rank)
     rows = [priority.Row(lead, ranks[i % len(ranks)]) for i, lead in enumerate(leads)]
+    for row in rows:  # a missed caller's row is ordered (and its cursor made) by the call
+        if row.rank is priority.Rank.MISSED:
+            row.lead.waiting_since = row.lead.waiting_since or now - MINUTE
     assert {nameless.pk, odd.pk} <= {row.lead.pk for row in rows}
     alerts.attach_sla([row.lead for row in rows], now)
     with translation.override(language), timezone.override("Asia/Yekaterinburg"):
@@ -262,3 +265,4 @@ def test_the_rows_tag_writes_what_the_row_template_wrote(world, language):
         assert queue_rows(rows, now) == expected
     assert "&lt;b&gt;&quot;O&#x27;Neil&quot; &amp; Co&lt;/b&gt;" in expected
     assert 'class="tag"' in expected and "a@example.ru" in expected
+    assert 'class="tag missed"' in expected

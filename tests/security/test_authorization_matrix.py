@@ -19,7 +19,7 @@ from crm.teams.models import Role
 from deals import services as deals
 from deals.models import VisitSlot
 from handoff.disputes import dispute_raise
-from leads.models import ExportJob, JunkReason, LeadImport, LeadSource
+from leads.models import ExportJob, JunkReason, LeadImport, LeadSource, Mailbox
 from telephony.models import Call, PbxConnection, recordings_storage
 from tests.factories import UserFactory, make_criterion, make_deal, make_lead
 from tests.security.routes import named_routes
@@ -165,6 +165,13 @@ EXPECTED = {
     "setup:source_rotate": rule("POST", "source", 302, 403, 403, 302, 404, 403, 403, 302),
     "setup:teams": rule("GET", None, 302, 403, 403, 200, 200, 403, 403, 200),
     "setup:team_edit": rule("GET", "team", 302, 403, 403, 200, 404, 403, 403, 200),
+    # a qualification team's PBX and mailbox: whoever manages it (head_b manages team B)
+    "setup:pbx_connections": rule("GET", None, 302, 403, 403, 200, 200, 403, 403, 200),
+    "setup:pbx_add": rule("GET", None, 302, 403, 403, 200, 200, 403, 403, 200),
+    "setup:pbx_edit": rule("GET", "pbx", 302, 403, 403, 200, 404, 403, 403, 200),
+    "setup:mailboxes": rule("GET", None, 302, 403, 403, 200, 200, 403, 403, 200),
+    "setup:mailbox_add": rule("GET", None, 302, 403, 403, 200, 200, 403, 403, 200),
+    "setup:mailbox_edit": rule("GET", "mailbox", 302, 403, 403, 200, 404, 403, 403, 200),
     # Telephony: the workspace's call panel as the lead (a user without an extension is told)
     "telephony:panel": rule("GET", "lead", 302, 200, 404, 200, 404, 404, 404, 200),
     "telephony:call": rule("POST", "lead", 302, 200, 404, 200, 404, 404, 404, 200),
@@ -241,6 +248,9 @@ def objects(world, settings, tmp_path) -> dict:
         lead=disputed.lead,
         recording=recordings_storage().save("call.wav", ContentFile(make_wav(0.1))),
     )
+    mailbox = Mailbox.objects.create(
+        team=world.team, source=team_source, host="imap.example.ru", username="sales", password="p"
+    )
     return {
         "users": {
             "qualifier": world.qualifier,
@@ -270,6 +280,8 @@ def objects(world, settings, tmp_path) -> dict:
         "zadarma": {"key": pbx["zadarma"].url_key},
         "generic": {"key": pbx["generic"].url_key},
         "recording": {"pk": call.pk},
+        "pbx": {"pk": pbx["mango"].pk},
+        "mailbox": {"pk": mailbox.pk},
     }
 
 

@@ -4,6 +4,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from leads import services as lead_services
@@ -118,6 +119,41 @@ def test_mango_missed_call_from_an_unknown_number_becomes_a_missed_lead(world, l
     call = Call.objects.get()
     assert (call.lead, call.missed, call.attempt) == (lead, True, None)
     assert not ContactAttempt.objects.exists()
+    assert lead.waiting_since == call.started_at  # first in the queue: the caller waits
+
+
+def _generic_missed_call(pbx, call_id: str, number: str, at) -> None:
+    call = {"call_id": call_id, "direction": "in", "customer": number, "line": LINE}
+    assert pbx.generic({**call, "event": "ringing", "at": at.isoformat()}).status == 200
+    ended = {**call, "event": "ended", "at": (at + timedelta(seconds=25)).isoformat()}
+    assert pbx.generic({**ended, "talk_seconds": 0, "outcome": "no_answer"}).status == 200
+
+
+def test_a_missed_call_from_an_open_leads_number_lifts_that_lead(world, live_server):
+    now = timezone.now()
+    lead = make_lead(world.team, phone="+79160000001", now=now - timedelta(hours=1))
+    second = [("+79160000001", "mobile", ""), (CUSTOMER, "work", "")]  # its second phone rings
+    lead_services.lead_contact_update(lead=lead, by=world.qualifier, phones=second)
+    _, pbx = _pbx(world, live_server, PbxConnection.Provider.GENERIC)
+
+    _generic_missed_call(pbx, "m-1", CUSTOMER, now)
+
+    lead.refresh_from_db()
+    assert Lead.objects.count() == 1
+    assert lead.waiting_since is not None
+    assert lead.events.filter(kind="missed_call", note=CUSTOMER).exists()
+
+
+def test_a_missed_call_from_a_closed_leads_number_is_a_new_lead(world, live_server):
+    old = make_lead(world.team, phone=CUSTOMER, now=timezone.now() - timedelta(days=30))
+    Lead.objects.filter(pk=old.pk).update(state=Lead.State.JUNK)
+    _, pbx = _pbx(world, live_server, PbxConnection.Provider.GENERIC)
+
+    _generic_missed_call(pbx, "m-2", CUSTOMER, timezone.now())
+
+    new = Lead.objects.exclude(pk=old.pk).get()
+    assert (new.phone, new.state, Call.objects.get().lead) == (CUSTOMER, "new", new)
+    assert new.waiting_since is not None
 
 
 def test_a_hand_logged_attempt_and_the_pbx_call_are_one_attempt(world, live_server):
@@ -142,6 +178,44 @@ def test_a_hand_logged_attempt_and_the_pbx_call_are_one_attempt(world, live_serv
     attempt = ContactAttempt.objects.get()
     assert (attempt.note, attempt.outcome, attempt.duration_s) == ("wants a quote", "reached", 80)
     assert Call.objects.get().attempt == attempt
+
+
+def test_a_call_logged_by_hand_after_the_pbx_logged_it_completes_that_attempt(
+    world, live_server, client
+):
+    lead = make_lead(world.team, phone=CUSTOMER, now=timezone.now() - timedelta(minutes=5))
+    _, pbx = _pbx(world, live_server, PbxConnection.Provider.GENERIC)
+    start = timezone.now() - timedelta(minutes=3)
+    call = {"call_id": "c-4", "direction": "out", "customer": CUSTOMER, "extension": "101"}
+    pbx.generic({**call, "event": "ringing", "at": start.isoformat()})
+    ended = {**call, "event": "ended", "at": (start + timedelta(seconds=95)).isoformat()}
+    assert pbx.generic({**ended, "talk_seconds": 80, "outcome": "reached"}).status == 200
+    client.force_login(world.qualifier)
+    form = {"outcome": "wrong_number", "duration_s": "120", "note": "his daughter answered"}
+
+    client.post(reverse("leads:attempt", args=[lead.pk]), form)
+
+    attempt = ContactAttempt.objects.get()  # one call, one attempt
+    assert (attempt.outcome, attempt.note) == ("wrong_number", "his daughter answered")
+    assert (attempt.at, attempt.duration_s) == (Call.objects.get().started_at, 80)  # the PBX's
+    assert Call.objects.get().hand_logged
+    assert lead.events.get(kind="attempt").note == "his daughter answered"
+
+    client.post(reverse("leads:attempt", args=[lead.pk]), {**form, "note": "called again"})
+    assert ContactAttempt.objects.count() == 2  # a second entry is another call
+
+
+def test_a_hand_log_long_after_the_pbx_call_is_another_call(world, live_server):
+    lead = make_lead(world.team, phone=CUSTOMER, now=timezone.now() - timedelta(hours=1))
+    _, pbx = _pbx(world, live_server, PbxConnection.Provider.GENERIC)
+    start = timezone.now() - timedelta(minutes=40)
+    call = {"call_id": "c-5", "direction": "out", "customer": CUSTOMER, "extension": "101"}
+    ended = {**call, "event": "ended", "at": (start + timedelta(seconds=30)).isoformat()}
+    pbx.generic({**ended, "started_at": start.isoformat(), "talk_seconds": 0, "outcome": "busy"})
+
+    lead_services.lead_attempt_log_by_hand(lead=lead, by=world.qualifier, outcome="reached")
+
+    assert ContactAttempt.objects.count() == 2
 
 
 @pytest.mark.parametrize("provider", ["mango", "zadarma", "generic"])
