@@ -301,3 +301,60 @@ def test_cursors_round_trip_and_refuse_what_is_not_one():
     for bad in ("", "42", "x_1", "2026-01-01T10:00:00_1", "2026-01-01T10:00:00Z_"):
         with pytest.raises(ValueError, match="not a cursor"):
             keyset.parse_cursor(bad)
+
+
+# A column's cards as templates/deals/board.html wrote them before deals/templatetags/deals.py
+# `deal_cards` took over (one tag or filter per field): the tag must keep every byte of it.
+TEMPLATE_CARDS = """{% load i18n people %}{% for deal in column.deals %}
+      <article class="card deal" data-deal="{{ deal.pk }}">
+        <a href="{{ deal.detail_url }}"><strong>{{ deal.contact }}</strong></a>{% if deal.company %} · {{ deal.company }}{% endif %}
+        <div><span class="temp {{ deal.lead.temperature }}">{{ deal.lead.get_temperature_display }} · {{ deal.lead.score }}</span></div>
+        {% if deal.meeting_at %}<div class="visit">{% include "icons/house.html" %} {{ deal.meeting_at|date:"d.m H:i" }}</div>{% endif %}
+        <div class="muted">{% if deal.closer %}{{ deal.closer|person }}{% else %}{% translate "in the pool" %}{% endif %} · {{ deal.created_at|date:"d.m H:i" }}</div>
+        {% if deal.can_pick_up %}
+        <form method="post" action="{{ deal.accept_url }}">{% csrf_token %}<button type="submit" class="primary pick-up">{% translate "Pick up" %}</button></form>
+        {% endif %}
+      </article>
+    {% empty %}{% if not request.GET.after %}<p class="muted">—</p>{% endif %}
+    {% endfor %}"""  # noqa: E501 - the template's own lines
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_the_cards_tag_writes_what_the_card_template_wrote(rf, world, language):
+    from django.template import Context, Template
+    from django.utils import translation
+
+    from deals.models import Company
+    from deals.templatetags.deals import deal_cards
+
+    visit = timezone.now().replace(microsecond=0) + timedelta(days=1, minutes=7)
+    company = Company.objects.create(team=world.sales, name='<i>"Рога" & Co</i>')
+    made = [
+        deal(world.sales, world.team),
+        deal(world.sales, world.team, "meeting", closer=world.closer, meeting_at=visit),
+        deal(world.sales, world.team, "accepted", closer=world.head, company=company),
+        deal(world.sales, world.team, "proposal", created_at=visit - timedelta(days=40)),
+    ]
+    made[0].contact.name = '<script>O\'Neil & "Sons"</script>'
+    made[0].contact.save()
+    made[1].lead.temperature, made[1].lead.score = "hot", 1234
+    made[1].lead.save()
+    deals = list(
+        Deal.objects.filter(pk__in=[d.pk for d in made])
+        .select_related("contact", "company", "closer", "lead")
+        .order_by("pk")
+    )
+    for n, card in enumerate(deals):
+        card.detail_url, card.accept_url = f"/deals/{card.pk}/?a=1&b=2", f"/deals/{card.pk}/take/"
+        card.can_pick_up = n % 2 == 0
+    first, more = rf.get("/deals/"), rf.get("/deals/", {"after": "x"})
+    cases = [(deals, first, "tok&en"), (deals, first, None), ([], first, "t"), ([], more, "t")]
+    with translation.override(language), timezone.override("Asia/Yekaterinburg"):
+        for cards, request, token in cases:
+            context = {"column": {"deals": cards}, "request": request, "csrf_token": token}
+            expected = Template(TEMPLATE_CARDS).render(Context(context))
+            assert deal_cards(Context(context), cards) == expected
+    html = deal_cards(Context({"csrf_token": "tok"}), deals)
+    assert "&lt;script&gt;O&#x27;Neil &amp; &quot;Sons&quot;&lt;/script&gt;" in html
+    assert "&lt;i&gt;&quot;Рога&quot; &amp; Co&lt;/i&gt;" in html and 'class="visit"' in html
+    assert html.count('name="csrfmiddlewaretoken" value="tok"') == 2
