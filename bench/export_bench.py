@@ -3,7 +3,8 @@
 peak memory of the process that runs it, at growing numbers of exported leads.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_bench_export \\
-        .venv/bin/python bench/export_bench.py [--sizes 100000,1000000] [--keep] [--reuse] [--no-wait]
+        .venv/bin/python bench/export_bench.py [--sizes 100000,1000000] [--keep] [--reuse] \\
+        [--no-wait]
 
 What it does:
 1. Creates the database if missing, migrates (bench/harness.py: DEBUG off), makes the
