@@ -3,7 +3,8 @@
 peak memory of the process that runs it, at growing numbers of exported leads.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_bench_export \\
-        .venv/bin/python bench/export_bench.py [--sizes 100000,1000000] [--keep] [--no-wait]
+        .venv/bin/python bench/export_bench.py [--sizes 100000,1000000] [--keep] [--reuse] \\
+        [--no-wait]
 
 What it does:
 1. Creates the database if missing, migrates (bench/harness.py: DEBUG off), makes the
@@ -19,7 +20,8 @@ What it does:
 Prints rows/s, the CPU seconds of both sides and peak RSS per size, and the machine's load.
 Before each run it waits until no other benchmark or test run shares the cores (--no-wait:
 run anyway). Without --keep the
-database is dropped at the end if this run created it.
+database is dropped at the end if this run created it; --reuse exports the leads a --keep run
+left instead of seeding them again.
 """
 
 import argparse
@@ -43,6 +45,11 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="100000,1000000", help="exported leads, ascending")
     parser.add_argument("--keep", action="store_true", help="keep the database and its data")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the leads a --keep run left (sizes below their number are skipped)",
+    )
     parser.add_argument("--no-wait", action="store_true", help="do not wait for an idle machine")
     parser.add_argument("--seed", type=float, default=0.42, help="seed of SQL random()")
     parser.add_argument("--run-job", type=int, help=argparse.SUPPRESS)  # the child's part
@@ -169,19 +176,29 @@ def main() -> None:
     from leads.models import ExportJob
 
     world = harness.make_world()
-    harness.clear_leads(world)
+    grown = 0
+    if args.reuse:  # seeding 1M leads takes longer than exporting them
+        with connection.cursor() as cur:
+            cur.execute("SELECT count(*) FROM leads_lead")
+            grown = cur.fetchone()[0]
+    else:
+        harness.clear_leads(world)
     pool = harness.pools()
     now = timezone.now()
     _seconds, _cpu, _db_cpu, idle_peak = run_child(None)
-    results, grown = [], 0
+    results = []
     for size in args.sizes:
+        if size < grown:
+            print(f"== {size:,} leads: skipped, the database holds {grown:,} (--reuse)")
+            continue
         print(f"== {size:,} leads", flush=True)
         with connection.cursor() as cur:
             cur.execute("SELECT coalesce(max(id), 0) FROM leads_lead")
             last = cur.fetchone()[0]
-        harness.grow_leads(world, pool, grown, size, args, now)
-        seed_points(last)
-        grown = size
+        if size > grown:
+            harness.grow_leads(world, pool, grown, size, args, now)
+            seed_points(last)
+            grown = size
         harness.vacuum_analyze()
         job = export_job_start(world["head"], {}, "ru", "Europe/Moscow")
         connection.close()  # the child works alone on the database
