@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Server time of the search (issue 16.1: p95 under 50 ms at 1M and at 10M leads) on
 PostgreSQL with its indexes (the words index `lead_words`, the pg_trgm index of contact
-points), and what those indexes cost the intake.
+points, the index of their reversed numbers for the last digits), and what those indexes
+cost the intake.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_h_search \
         .venv/bin/python bench/search_bench.py [--sizes 100000,1000000] [--requests 100]
@@ -23,13 +24,14 @@ What it does:
    "89161234567"), the last four digits, a name (first name and surname), a surname alone,
    a common surname alone (the most frequent ones of the sample), the first five letters of
    a surname, a whole e-mail, a part of an e-mail; and the API's `GET /api/v1/leads/?q=` for
-   the qualifier. Prints p50/p95/max of the server time and of its SQL, and the EXPLAIN
+   the qualifier (its first page of 50, newest first, through the windows of arrival as the
+   page). Prints p50/p95/max of the server time and of its SQL, and the EXPLAIN
    (ANALYZE, BUFFERS) of the leads queries of each kind at the largest size (a words query
    sends one per window of arrival it needs; the index read is named in each).
 4. With --intake-posts N (default 2000; 0 skips): the cost of the indexes to the intake at
    the largest size — N leads stored in process through the intake's own path
    (`intake.clean_fields` + `services.lead_receive`, the one-statement insert with its
-   points), with the search indexes, then with the lead's two search indexes dropped, then
+   points), with the search indexes, then with the lead's search indexes dropped, then
    with them again (rebuilt as the migration builds them, CONCURRENTLY, timed): per lead
    p50/p95/p99 and mean.
 With --measure-only, steps 3 and 4 on the leads a previous --keep run left (to measure again
@@ -70,6 +72,7 @@ from bench.harness import (  # noqa: E402 - after the path is set
 LEAD_INDEXES = {
     "lead_words": "0023_search_word_prefix_index",
     "lead_point_value_trgm": "0021_search_trigram_indexes",
+    "lead_point_value_reversed": "0024_search_phone_last_digits_index",
 }
 
 
