@@ -23,9 +23,8 @@ What it does:
    leads: a whole phone written as people write it ("+7 (916) 123-45-67", "8 916 123 45 67",
    "89161234567"), the last four digits, a name (first name and surname), a surname alone,
    a common surname alone (the most frequent ones of the sample), the first five letters of
-   a surname, a whole e-mail, a part of an e-mail; and the API's `GET /api/v1/leads/?q=` for
-   the qualifier (its first page of 50, newest first, through the windows of arrival as the
-   page). Prints p50/p95/max of the server time and of its SQL, and the EXPLAIN
+   a surname, a whole e-mail, a part of an e-mail; and the API's `GET /api/v1/leads/?q=`
+   (its first page of 50, newest first) for both. Prints p50/p95/max of the server time and of its SQL, and the EXPLAIN
    (ANALYZE, BUFFERS) of the leads queries of each kind at the largest size (a words query
    sends one per window of arrival it needs; the index read is named in each).
 4. With --intake-posts N (default 2000; 0 skips): the cost of the indexes to the intake at
@@ -413,12 +412,12 @@ def main() -> None:
                 row = time_case(client, "/search/", qs, args.warmup, users[label])
                 results.append((size, label, f"page: {kind}", row, state["load"]))
                 print_row(results[-1])
-        api_client, team_ids = who["qualifier, 1 team"]
-        for kind, qs in queries(team_ids, args.requests, rng).items():
-            if kind.startswith("phone") or "surname" in kind:
-                row = time_case(api_client, "/api/v1/leads/", qs, args.warmup)
-                results.append((size, "qualifier, 1 team", f"API: {kind}", row, state["load"]))
-                print_row(results[-1])
+        for label, (api_client, team_ids) in who.items():
+            for kind, qs in queries(team_ids, args.requests, rng).items():
+                if kind.startswith("phone") or "surname" in kind:
+                    row = time_case(api_client, "/api/v1/leads/", qs, args.warmup)
+                    results.append((size, label, f"API: {kind}", row, state["load"]))
+                    print_row(results[-1])
 
     print("\n== EXPLAIN (ANALYZE, BUFFERS) of the leads query, largest size")
     for label, (client, team_ids) in who.items():

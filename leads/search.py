@@ -393,17 +393,6 @@ def newest(rows: QuerySet, limit: int = LIMIT) -> tuple[list, bool]:
 RECENT_DAYS = (7, 30, 90, 365)
 
 
-def arrived_since(leads: QuerySet[Lead], since: date) -> QuerySet[Lead]:
-    """The leads of `leads` that arrived on `since` (a UTC day) or later — on PostgreSQL from
-    the first of since's month when that is more than `DAYS_AS_DAYS` back: their arrival words
-    in `lead_words`, so that with a words match already on `leads` both are one read of that
-    index (GIN intersects the posting lists) and the window is its few days' or months'."""
-    if connection.vendor != "postgresql":
-        return leads.filter(created_at__gte=_utc_midnight(since))
-    arrivals = ArrivalsSince(Value(arrivals_since(since, _utc_today())))
-    return leads.filter(matches(lead_words(), arrivals))
-
-
 def recent_windows() -> list[date]:
     """The first days of the windows `newest_recent` widens through (`RECENT_DAYS`), before
     all time."""
