@@ -25,8 +25,9 @@ What it does:
    a common surname alone (the most frequent ones of the sample), the first five letters of
    a surname, a whole e-mail, a part of an e-mail; and the API's `GET /api/v1/leads/?q=`
    (its first page of 50, newest first) for both. Prints p50/p95/max of the server time and
-   of its SQL, and the EXPLAIN (ANALYZE, BUFFERS) of the leads queries of each kind at the largest size (a words query
-   sends one per window of arrival it needs; the index read is named in each).
+   of its SQL, and the EXPLAIN (ANALYZE, BUFFERS) of the page's leads queries of each kind
+   at the largest size (a words query sends one per window of arrival it needs; the index
+   read is named in each).
 4. With --intake-posts N (default 2000; 0 skips): the cost of the indexes to the intake at
    the largest size — N leads stored in process through the intake's own path
    (`intake.clean_fields` + `services.lead_receive`, the one-statement insert with its
