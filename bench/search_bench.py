@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Server time of the search (issue 16.1: p95 under 50 ms at 1M and at 10M leads) on
 PostgreSQL with its indexes (the words index `lead_words`, the pg_trgm index of contact
-points), and what those indexes cost the intake.
+points, the index of their reversed numbers for the last digits), and what those indexes
+cost the intake.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_h_search \
         .venv/bin/python bench/search_bench.py [--sizes 100000,1000000] [--requests 100]
@@ -22,14 +23,15 @@ What it does:
    leads: a whole phone written as people write it ("+7 (916) 123-45-67", "8 916 123 45 67",
    "89161234567"), the last four digits, a name (first name and surname), a surname alone,
    a common surname alone (the most frequent ones of the sample), the first five letters of
-   a surname, a whole e-mail, a part of an e-mail; and the API's `GET /api/v1/leads/?q=` for
-   the qualifier. Prints p50/p95/max of the server time and of its SQL, and the EXPLAIN
-   (ANALYZE, BUFFERS) of the leads queries of each kind at the largest size (a words query
-   sends one per window of arrival it needs; the index read is named in each).
+   a surname, a whole e-mail, a part of an e-mail; and the API's `GET /api/v1/leads/?q=`
+   (its first page of 50, newest first) for both. Prints p50/p95/max of the server time and
+   of its SQL, and the EXPLAIN (ANALYZE, BUFFERS) of the page's leads queries of each kind
+   at the largest size (a words query sends one per window of arrival it needs; the index
+   read is named in each).
 4. With --intake-posts N (default 2000; 0 skips): the cost of the indexes to the intake at
    the largest size — N leads stored in process through the intake's own path
    (`intake.clean_fields` + `services.lead_receive`, the one-statement insert with its
-   points), with the search indexes, then with the lead's two search indexes dropped, then
+   points), with the search indexes, then with the lead's search indexes dropped, then
    with them again (rebuilt as the migration builds them, CONCURRENTLY, timed): per lead
    p50/p95/p99 and mean.
 With --measure-only, steps 3 and 4 on the leads a previous --keep run left (to measure again
@@ -70,6 +72,7 @@ from bench.harness import (  # noqa: E402 - after the path is set
 LEAD_INDEXES = {
     "lead_words": "0023_search_word_prefix_index",
     "lead_point_value_trgm": "0021_search_trigram_indexes",
+    "lead_point_value_reversed": "0024_search_phone_last_digits_index",
 }
 
 
@@ -410,12 +413,12 @@ def main() -> None:
                 row = time_case(client, "/search/", qs, args.warmup, users[label])
                 results.append((size, label, f"page: {kind}", row, state["load"]))
                 print_row(results[-1])
-        api_client, team_ids = who["qualifier, 1 team"]
-        for kind, qs in queries(team_ids, args.requests, rng).items():
-            if kind.startswith("phone") or "surname" in kind:
-                row = time_case(api_client, "/api/v1/leads/", qs, args.warmup)
-                results.append((size, "qualifier, 1 team", f"API: {kind}", row, state["load"]))
-                print_row(results[-1])
+        for label, (api_client, team_ids) in who.items():
+            for kind, qs in queries(team_ids, args.requests, rng).items():
+                if kind.startswith("phone") or "surname" in kind:
+                    row = time_case(api_client, "/api/v1/leads/", qs, args.warmup)
+                    results.append((size, label, f"API: {kind}", row, state["load"]))
+                    print_row(results[-1])
 
     print("\n== EXPLAIN (ANALYZE, BUFFERS) of the leads query, largest size")
     for label, (client, team_ids) in who.items():

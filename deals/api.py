@@ -9,14 +9,20 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from crm.api import IdOrSlugField, NewestFirst
+from crm.api import IdOrSlugField
 from crm.lib.http import AuthedApiRequest
 from deals import services
 from deals.models import Company, Contact, Deal, LossReason
 from deals.search import deal_parts, one_queryset
 from deals.selectors import deal_get_for_user, deals_visible_to
 from leads import channels
-from leads.api import SEARCH_HELP, EmailSerializer, PhoneSerializer, search_filter
+from leads.api import (
+    SEARCH_HELP,
+    EmailSerializer,
+    NewestMatchesFirst,
+    PhoneSerializer,
+    search_filter,
+)
 from leads.models import Answer, ContactAttempt, Criterion, Lead, LeadEvent
 from leads.search import Query
 
@@ -233,7 +239,7 @@ class DealViewSet(viewsets.ReadOnlyModelViewSet):
     request: AuthedApiRequest
     serializer_class = DealSerializer
     lookup_value_regex = r"\d+"
-    pagination_class = NewestFirst
+    pagination_class = NewestMatchesFirst
     filterset_class = DealFilter
 
     def get_queryset(self):

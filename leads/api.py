@@ -3,7 +3,7 @@
 from typing import cast
 
 import django_filters
-from django.db.models import Prefetch
+from django.db.models import F, Prefetch
 from django.http import FileResponse, Http404
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -25,7 +25,7 @@ from leads.models import (
     Lead,
     LeadSource,
 )
-from leads.search import SearchError, lead_match, parse_query
+from leads.search import Arrival, SearchError, lead_match, parse_query
 from leads.selectors import lead_get_for_user, leads_visible_to, queue_teams
 
 
@@ -157,8 +157,9 @@ def search_filter(queryset, _name: str, value: str, match):
 
 SEARCH_HELP = (
     "Search, as the header's box does: a phone in any written form (at least 4 digits: a "
-    "whole number matches exactly, fewer digits anywhere in any of the phones, e.g. the last "
-    "four), an e-mail (a query with `@`: a whole address or a part of one, any of the "
+    "whole number matches exactly, fewer digits the end of any of the phones, e.g. the "
+    "last four, and from 6 digits on also anywhere in one), an e-mail (a query with `@`: "
+    "a whole address or a part of one, any of the "
     "e-mails), or words (each the beginning of a word of the name, company or primary "
     "e-mail; any case, ё as е; at least one word of 3 letters). Results stay scoped to what "
     "the user may see. A query too short for that is a 400 naming what to type."
@@ -181,6 +182,25 @@ class LeadFilter(django_filters.FilterSet):
         return search_filter(queryset, name, value, lead_match)
 
 
+class NewestMatchesFirst(NewestFirst):
+    """NewestFirst, the same cursors and pages, for a search (`?q=`): its matches sorted by
+    an arrival no index holds (`leads.search.Arrival`, annotated as `arrival`), as the search
+    page sorts them, so that the planner reads the matches through the search's indexes and
+    sorts those, never walks the created_at index backwards testing every lead until a page
+    matched (a common surname: 0.9–2.3 s p95 at 1M). The cursor's position is the same
+    moment of arrival, so a cursor means what it meant."""
+
+    def paginate_queryset(self, queryset, request, view=None):
+        if request.query_params.get("q"):
+            queryset = queryset.annotate(arrival=Arrival(F("created_at")))
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_ordering(self, request, queryset, view):
+        if "arrival" in queryset.query.annotations:
+            return ("-arrival", "-id")
+        return super().get_ordering(request, queryset, view)
+
+
 def _state(lead: Lead) -> Response:
     lead.refresh_from_db()
     return Response(LeadSerializer(lead).data)
@@ -191,7 +211,7 @@ class LeadViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = LeadSerializer
     lookup_value_regex = r"\d+"
     filterset_class = LeadFilter
-    pagination_class = NewestFirst
+    pagination_class = NewestMatchesFirst
 
     def get_queryset(self):
         return (

@@ -9,8 +9,9 @@ What a query is:
   dashes, dots), at least `MIN_DIGITS` digits. A whole number (it parses as a phone by the
   intake's rules, `channels.phone_point`) is matched exactly on the stored E.164 values — every
   phone of the lead, not just the primary one (`LeadContactPoint`, its index
-  `lead_point_value`); fewer digits are looked for anywhere in the stored numbers ("4567",
-  the last digits, or "912 345"), and a leading 8 also as +7 ("8912" finds +7912…).
+  `lead_point_value`); fewer digits are the last digits of a stored number ("4567"), and from
+  `MIDDLE_DIGITS` on also anywhere in one ("912 345"), a leading 8 also as +7 ("891234"
+  finds +791234…).
 - **an e-mail**: anything with an `@`: a whole address exactly, a part of one anywhere in every
   e-mail of the lead.
 - **words** otherwise (at least one of `MIN_WORD` letters). A lead matches when every word
@@ -22,9 +23,10 @@ On PostgreSQL a lead's words are a full-text index (`lead_words`, migration `lea
 word, where trigrams read one per three letters, "ов " and "ин " among them. A common surname
 still matches thousands of leads; `newest_recent` asks for the newest ones in widening windows
 of arrival (the last 7 days, 30, 90, a year, all: `RECENT_DAYS`), so that it reads the recent
-ones only. Phones and e-mails are `pg_trgm` GIN indexes (`leads 0021`). On SQLite the same
-conditions are plain scans: words anywhere in the folded text (`fold` is a Python function
-registered on each SQLite connection, `leads.apps`).
+ones only. The last digits of a phone are a prefix of its reversed number, a btree range
+(`leads 0024`); digits anywhere and e-mails are `pg_trgm` GIN indexes (`leads 0021`). On
+SQLite the same conditions are plain scans: words anywhere in the folded text (`fold` is a
+Python function registered on each SQLite connection, `leads.apps`).
 """
 
 import re
@@ -45,7 +47,8 @@ from django.db.models import (
     TextField,
     Value,
 )
-from django.db.models.functions import Concat
+from django.db.models.functions import Concat, Reverse
+from django.db.models.lookups import StartsWith
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -55,6 +58,10 @@ from leads import channels
 from leads.models import Lead, LeadContactPoint
 
 MIN_DIGITS = 4
+# Digits anywhere in a number (its middle, its start as 8…) from this many on: fewer are its
+# last digits only — four digits are found in the middle of a tenth of all numbers, a read
+# that grows with the data; six are rare enough for the trigram index.
+MIDDLE_DIGITS = 6
 MIN_WORD = 3  # a trigram index needs three letters to narrow anything down
 MAX_LENGTH = 100
 LIMIT = 20  # rows per group on the page
@@ -280,6 +287,27 @@ def phone_patterns(query: Query) -> list[str]:
     return found
 
 
+def phone_part_matches(query: Query, number: str) -> bool:
+    """`points_q`'s condition for a part of a phone, on one stored number."""
+    if number.endswith(query.digits):
+        return True
+    return len(query.digits) >= MIDDLE_DIGITS and any(p in number for p in phone_patterns(query))
+
+
+def phone_part_q(query: Query, value: str) -> Q:
+    """The stored numbers (the column `value`) a part of a phone matches. The last digits: a
+    prefix of the reversed number, a range of the btree index on reverse(value)
+    (`lead_point_value_reversed`, `contact_point_value_reversed`) that reads the matches
+    only, where the trigram index read every number holding a trigram of them (more with
+    every number stored)."""
+    match = Q(StartsWith(Reverse(F(value)), Value(query.digits[::-1])))
+    if len(query.digits) >= MIDDLE_DIGITS:
+        for pattern in phone_patterns(query):
+            lookup = "startswith" if pattern.startswith("+") else "contains"
+            match |= Q(**{f"{value}__{lookup}": pattern})
+    return match
+
+
 def points_q(query: Query, prefix: str = "") -> Q:
     """The contact points (a lead's or a contact's) the query matches: `prefix` leads to the
     point's columns."""
@@ -287,11 +315,7 @@ def points_q(query: Query, prefix: str = "") -> Q:
     if query.kind == PHONE:
         if query.e164:
             return Q(**{value: query.e164})
-        match = Q()
-        for pattern in phone_patterns(query):
-            lookup = "startswith" if pattern.startswith("+") else "contains"
-            match |= Q(**{f"{value}__{lookup}": pattern})
-        return Q(**{kind: channels.PHONE}) & match
+        return Q(**{kind: channels.PHONE}) & phone_part_q(query, value)
     address = query.words[0]
     try:
         channels.email_point(address)
@@ -369,6 +393,13 @@ def newest(rows: QuerySet, limit: int = LIMIT) -> tuple[list, bool]:
 RECENT_DAYS = (7, 30, 90, 365)
 
 
+def recent_windows() -> list[date]:
+    """The first days of the windows `newest_recent` widens through (`RECENT_DAYS`), before
+    all time."""
+    today = _utc_today()
+    return [today - timedelta(days) for days in RECENT_DAYS]
+
+
 def newest_recent(
     leads: QuerySet[Lead], query: Query, limit: int = LIMIT
 ) -> tuple[list[Lead], bool]:
@@ -378,9 +409,8 @@ def newest_recent(
     holds the one before it, and a window with a page and one more holds the newest page);
     what changes is what is read — a common surname matching thousands of leads reads the
     last week's few, not all of them."""
-    today = _utc_today()
-    for days in RECENT_DAYS:
-        recent = lead_match(leads, query, since=today - timedelta(days))
+    for since in recent_windows():
+        recent = lead_match(leads, query, since=since)
         found, more = newest(recent.select_related("team"), limit)
         if more:
             return found, more
@@ -452,7 +482,7 @@ def matched_point(query: Query, points: list[Any]) -> Any:
         if query.kind == PHONE and point.kind == channels.PHONE:
             if query.e164 and point.value == query.e164:
                 return point
-            if not query.e164 and any(p in point.value for p in phone_patterns(query)):
+            if not query.e164 and phone_part_matches(query, point.value):
                 return point
         if query.kind == EMAIL and point.kind == channels.EMAIL and query.words[0] in point.value:
             return point
@@ -493,7 +523,7 @@ def _digit_spans(text: str, needles: list[str]) -> list[tuple[str, bool]]:
     digits = "".join(text[i] for i in positions)
     marks = [False] * len(text)
     for needle in needles:
-        start = digits.find(needle) if needle else -1
+        start = digits.rfind(needle) if needle else -1  # the last digits, when they are
         if start >= 0:
             first, last = positions[start], positions[start + len(needle) - 1]
             for i in range(first, last + 1):
