@@ -70,31 +70,37 @@ def leaderboard(team_ids: list[int], period: Period) -> dict:
             judged[key] = any(team in ours for team in key.split(":"))
         return judged[key]
 
+    actions = {
+        "reached": ("reached_calls", weights.reached_call),
+        "checks": ("checks", weights.checked_lead),
+        "conversions": ("conversions", weights.conversion),
+        "wins": ("wins", weights.won_deal),
+    }
     chains: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
     days = person_rollups.person_days(
         period.zone, period.first_day, period.last_day, board_only=True
     )
+    # Each person's counts by team key over the period first, then the key test and the
+    # weights once per person and key: thousands of days, a few dozen keys.
+    by_key: dict[tuple[int, str, str], int] = defaultdict(int)
     for (person, _day), day in days.items():
         board = day["board"]
-        for action, name, weight in (
-            ("reached_calls", "reached", weights.reached_call),
-            ("checks", "checks", weights.checked_lead),
-            ("conversions", "conversions", weights.conversion),
-            ("wins", "wins", weights.won_deal),
-        ):
-            _add(
-                points,
-                person,
-                action,
-                sum(n for k, n in board[name].items() if concerns(k)),
-                weight,
-            )
+        for name in ("reached", "checks", "conversions", "wins"):
+            for key, n in board[name].items():
+                by_key[(person, name, key)] += n
         for key, (handoffs, won) in board["chains"].items():
             qualifier, *teams = key.split(":")
             if concerns(":".join(teams)):
                 chain = chains[(int(qualifier), person)]
                 chain[0] += handoffs
                 chain[1] += won
+    counts: dict[tuple[int, str], int] = defaultdict(int)
+    for (person, name, key), n in by_key.items():
+        if concerns(key):
+            counts[(person, name)] += n
+    for (person, name), n in counts.items():
+        action, weight = actions[name]
+        _add(points, person, action, n, weight)
     names = _names({*points, *(q for q, _c in chains), *(c for _q, c in chains)})
     people = sorted(
         ({"person": names.get(pk, ""), **row} for pk, row in points.items()),
