@@ -72,7 +72,7 @@ from bench.harness import (  # noqa: E402 - after the path is set
 LEAD_INDEXES = {
     "lead_words": "0023_search_word_prefix_index",
     "lead_point_value_trgm": "0021_search_trigram_indexes",
-    "lead_point_value_reversed": "0024_search_phone_last_digits_index",
+    "lead_point_value_reversed": "0026_search_phone_last_digits_index",
 }
 
 

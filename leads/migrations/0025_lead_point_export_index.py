@@ -13,7 +13,7 @@ from crm.lib.postgres_ops import AddIndexOnPostgres
 class Migration(migrations.Migration):
     atomic = False  # CREATE INDEX CONCURRENTLY
 
-    dependencies = [("leads", "0023_search_word_prefix_index")]
+    dependencies = [("leads", "0024_lead_waiting_since_missed_calls")]
 
     operations = [
         AddIndexOnPostgres(
