@@ -15,6 +15,7 @@ import json
 import logging
 import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -141,11 +142,30 @@ def _zadarma_link(call: Call) -> str:
     return link
 
 
+class _WebRedirects(urllib.request.HTTPRedirectHandler):
+    """A PBX may redirect to its file: followed over http(s) only, and our secret never goes
+    along to another host."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        if urllib.parse.urlsplit(newurl).scheme not in ("http", "https"):
+            return None  # urllib then answers the 3xx as a refusal
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if (
+            new is not None
+            and urllib.parse.urlsplit(newurl).netloc != urllib.parse.urlsplit(req.full_url).netloc
+        ):
+            new.remove_header("Authorization")
+        return new
+
+
+_OPENER = urllib.request.build_opener(_WebRedirects)
+
+
 @contextmanager
 def _open(request: urllib.request.Request) -> Iterator[HTTPResponse]:
     """The PBX's answer; a PBX that is down or failing is worth another try, a refusal not."""
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:  # noqa: S310
+        with _OPENER.open(request, timeout=TIMEOUT_S) as response:
             yield response
     except urllib.error.HTTPError as refused:
         if refused.code >= 500 or refused.code == 429:

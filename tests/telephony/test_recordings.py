@@ -1,6 +1,8 @@
 """Recordings as evidence: announced by each PBX's event, fetched from the fake PBX's API over
 HTTP in its vendor's shape, kept in the storage, and swept after the retention period."""
 
+import http.server
+import threading
 from datetime import timedelta
 
 import pytest
@@ -235,3 +237,72 @@ def test_the_sweep_deletes_expired_files_and_the_call_stays_marked(world, pbx, s
     assert not recordings_storage().exists(name)
     assert _kept(fresh) == WAV
     assert not recordings.recording_fetch(old.pk, now=now)  # deleted stays deleted
+
+
+class _Redirector:
+    """A PBX's web server that sends the file elsewhere: /other-host → the same server named
+    "localhost" (another host to the client), /ftp → an ftp address; /file serves the WAV and
+    notes the Authorization it was sent."""
+
+    def __init__(self) -> None:
+        self.authorization: list[str | None] = []
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                port = self.server.server_address[1]
+                if self.path in ("/other-host", "/ftp"):
+                    self.send_response(302)
+                    where = (
+                        f"http://localhost:{port}/file"
+                        if self.path == "/other-host"
+                        else "ftp://127.0.0.1/file"
+                    )
+                    self.send_header("Location", where)
+                    self.end_headers()
+                    return
+                owner.authorization.append(self.headers.get("Authorization"))
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(WAV)))
+                self.end_headers()
+                self.wfile.write(WAV)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def redirector():
+    server = _Redirector()
+    yield server
+    server.close()
+
+
+@pytest.mark.django_db
+def test_a_redirect_to_another_host_is_followed_without_the_connections_secret(
+    world, pbx, redirector
+):
+    call = _call(_connection(world, pbx, "generic"), recording_url=f"{redirector.url}/other-host")
+
+    recordings.recording_fetch(call.pk, now=timezone.now())
+
+    assert _kept(call) == WAV
+    assert redirector.authorization == [None]  # the secret stayed with the PBX's own host
+
+
+@pytest.mark.django_db
+def test_a_redirect_to_anything_but_http_is_refused(world, pbx, redirector):
+    call = _call(_connection(world, pbx, "generic"), recording_url=f"{redirector.url}/ftp")
+
+    with pytest.raises(recordings.BadRecording, match="HTTP 302"):
+        recordings.recording_fetch(call.pk, now=timezone.now())
+    call.refresh_from_db()
+    assert not call.recording
