@@ -15,19 +15,8 @@ from telephony.models import Call, PbxConnection, recordings_storage
 from tests.factories import TeamFactory, UserFactory, make_criterion, make_deal
 from tests.telephony.fake_pbx import make_wav
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("recordings_in_tmp")]
 WAV = make_wav(1.0)
-
-
-@pytest.fixture(autouse=True)
-def _recordings_in_tmp(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "recordings": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path / "recordings"},
-        },
-    }
 
 
 @pytest.fixture

@@ -12,25 +12,8 @@ from telephony import recordings, tasks
 from telephony.models import Call, PbxConnection, recordings_storage
 from tests.telephony.fake_pbx import FakePbx, RecordingPbx, make_wav
 
+pytestmark = pytest.mark.usefixtures("recordings_in_tmp")
 WAV = make_wav(1.0)
-
-
-@pytest.fixture(autouse=True)
-def _recordings_in_tmp(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "recordings": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path / "recordings"},
-        },
-    }
-
-
-@pytest.fixture
-def pbx():
-    fake = RecordingPbx("key-1", "secret-1")
-    yield fake
-    fake.close()
 
 
 def _connection(world, pbx: RecordingPbx, provider: str) -> PbxConnection:

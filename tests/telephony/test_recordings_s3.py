@@ -11,7 +11,7 @@ from django.utils import timezone
 from telephony import recordings
 from telephony.models import Call, PbxConnection, recordings_storage
 from tests.factories import make_lead
-from tests.telephony.fake_pbx import RecordingPbx, make_wav
+from tests.telephony.fake_pbx import make_wav
 
 boto3 = pytest.importorskip("boto3")
 pytest.importorskip("storages")
@@ -52,13 +52,6 @@ def _recordings_in_a_bucket(settings, s3_endpoint):
             },
         },
     }
-
-
-@pytest.fixture
-def pbx() -> Iterator[RecordingPbx]:
-    fake = RecordingPbx("key-1", "secret-1")
-    yield fake
-    fake.close()
 
 
 def test_a_recording_is_kept_in_the_bucket_played_in_ranges_and_swept(client, world, pbx, settings):
