@@ -133,7 +133,7 @@ def _page(request: AuthedRequest, deal: Deal, status: int = 200, **forms) -> Htt
         "handoff": handoff,
         "lead": lead,
         "answers": lead.answers.order_by("answered_at"),
-        "attempts": lead.attempts.select_related("by"),
+        "attempts": lead.attempts.select_related("by", "call"),
         **timeline_page(_timeline_events(deal), "deals:timeline", deal.pk),
         "dispute": getattr(deal, "dispute", None),
         "meeting_form": forms.get("meeting_form")

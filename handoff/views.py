@@ -151,7 +151,7 @@ def dispute(request: AuthedRequest, pk: int, status: int = 200, **forms) -> Http
             "dispute": item,
             "lead": lead,
             "answers": lead.answers.order_by("answered_at"),
-            "attempts": lead.attempts.select_related("by"),
+            "attempts": lead.attempts.select_related("by", "call"),
             "can_resolve": item.is_open and access.may_rule(request.user, item),
             "can_comment": item.is_open and access.may_comment_dispute(request.user, item),
             "ruling_form": forms.get("ruling_form") or RulingForm(),

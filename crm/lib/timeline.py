@@ -21,6 +21,9 @@ def timeline_page(events: QuerySet, earlier_route: str, pk: int, before: str = "
     """The page of `events` before the cursor `before` ("" for the latest), oldest of them
     first, and the URL of the page before it (`earlier_route` with the record's pk; "" when
     there is none). A cursor that is not one raises ValueError."""
+    # The rows' model may name relations its rows show beyond the caller's select_related (a
+    # lead event: its attempt's call); crm/lib knows no app, so the model says which.
+    events = events.select_related(*getattr(events.model, "timeline_related", ()))
     shown, cursor = keyset.page(events, "at", descending=True, after=before, size=TIMELINE_PAGE)
     earlier = ""
     if cursor:

@@ -14,7 +14,8 @@ register = template.Library()
 @register.inclusion_tag("telephony/recording_player.html")
 def recording_player(attempt: ContactAttempt | None) -> dict:
     """A player for the call that wrote (or completed) this attempt, when its recording is
-    kept; a note when the retention sweep deleted it; nothing otherwise."""
-    call = Call.objects.filter(attempt=attempt).first() if attempt else None
+    kept; a note when the retention sweep deleted it; nothing otherwise. The pages fetch the
+    call with the attempt (select_related "call"): one query a page, not one an attempt."""
+    call: Call | None = getattr(attempt, "call", None)  # None: no attempt, or no call of it
     gone = call is not None and call.recording_deleted_at is not None
     return {"call": call, "gone": gone, "days": kept_days(call) if gone and call else 0}

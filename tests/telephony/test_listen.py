@@ -5,12 +5,15 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.base import ContentFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from crm.teams.models import Role, Team
 from deals import services as deals
 from handoff import disputes
+from leads.models import ContactAttempt, LeadEvent
 from telephony.models import Call, PbxConnection, recordings_storage
 from tests.factories import TeamFactory, UserFactory, make_criterion, make_deal
 from tests.telephony.fake_pbx import make_wav
@@ -139,6 +142,59 @@ def test_the_player_is_on_the_lead_the_deal_and_the_dispute(client, world, call,
     dispute = _dispute(world, deal)
     client.force_login(world.head)
     assert f'src="{src}"' in client.get(reverse("handoff:dispute", args=[dispute.pk])).text
+
+
+@pytest.mark.parametrize(
+    ("who", "page"),
+    [("qualifier", "leads:detail"), ("closer", "deals:detail"), ("head", "handoff:dispute")],
+)
+def test_a_page_of_calls_asks_as_many_queries_however_many_are_recorded(
+    client, world, call, deal, who, page
+):
+    url = _url(world, deal, page)
+    client.force_login(getattr(world, who))
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured.captured_queries)
+
+    queries()  # the process's caches (working weeks, sources) filled
+    one = queries()
+    _more_attempts(call, recorded=5, unrecorded=2)
+
+    assert queries() == one
+    assert client.get(url).text.count("<audio") == 6
+
+
+def _url(world, deal, page: str) -> str:
+    if page == "handoff:dispute":
+        return reverse(page, args=[_dispute(world, deal).pk])
+    return reverse(page, args=[deal.lead_id if page == "leads:detail" else deal.pk])
+
+
+def _more_attempts(call: Call, *, recorded: int, unrecorded: int) -> None:
+    """More attempts on the lead of `call`, each on its timeline: the first `recorded` of them
+    calls with the same file, the others logged by hand with no call."""
+    for n in range(recorded + unrecorded):
+        at = call.started_at + timedelta(minutes=n + 1)
+        attempt = ContactAttempt.objects.create(lead=call.lead, by=call.user, at=at, outcome="busy")
+        LeadEvent.objects.create(
+            lead=call.lead, actor=call.user, at=at, kind=LeadEvent.Kind.ATTEMPT, attempt=attempt
+        )
+        if n < recorded:
+            Call.objects.create(
+                connection=call.connection,
+                pbx_call_id=f"more-{n}",
+                direction=Call.Direction.OUTBOUND,
+                state=Call.State.ENDED,
+                started_at=at,
+                lead=call.lead,
+                user=call.user,
+                attempt=attempt,
+                recording=call.recording,
+                recording_fetched_at=at,
+            )
 
 
 def _dispute(world, deal):
