@@ -16,7 +16,7 @@ from crm.teams.selectors import teams_for_user
 from leads.models import Lead
 from leads.selectors import leads_visible_to
 from telephony.models import Call, recordings_storage
-from telephony.recordings import content_type
+from telephony.recordings import content_type, file_suffix
 
 CHUNK = 64 * 1024
 # One range: "bytes=first-last", "bytes=first-" or "bytes=-suffix_length".
@@ -107,9 +107,7 @@ def recording(request: AuthedRequest, pk: int) -> HttpResponse | StreamingHttpRe
     response["Accept-Ranges"] = "bytes"
     # Evidence about a customer: kept by no cache, the browser's included.
     response["Cache-Control"] = "no-store"
-    response["Content-Disposition"] = f'inline; filename="call-{call.pk}{_suffix(call)}"'
+    response["Content-Disposition"] = (
+        f'inline; filename="call-{call.pk}{file_suffix(call.recording)}"'
+    )
     return response
-
-
-def _suffix(call: Call) -> str:
-    return call.recording[call.recording.rfind(".") :]

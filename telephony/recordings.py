@@ -77,8 +77,13 @@ def recording_fetch(call_id: int, *, now: datetime) -> bool:
     return bool(claimed)
 
 
+def file_suffix(name: str) -> str:
+    """A kept file's ending (".wav"), the one its first bytes gave it (_audio_suffix)."""
+    return name[name.rfind(".") :]
+
+
 def content_type(name: str) -> str:
-    return CONTENT_TYPES.get(name[name.rfind(".") :], "application/octet-stream")
+    return CONTENT_TYPES.get(file_suffix(name), "application/octet-stream")
 
 
 def recordings_sweep(*, now: datetime) -> int:

@@ -64,6 +64,7 @@ def test_the_whole_recording_says_it_can_be_asked_in_ranges_and_is_not_cached(cl
     assert response["Content-Length"] == str(len(WAV))
     assert response["Accept-Ranges"] == "bytes"
     assert response["Cache-Control"] == "no-store"
+    assert response["Content-Disposition"] == f'inline; filename="call-{call.pk}.wav"'
 
 
 @pytest.mark.parametrize(
