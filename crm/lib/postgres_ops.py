@@ -6,6 +6,8 @@ build a GIN index there. On PostgreSQL they run as `AddIndex` / `RemoveIndex` wo
 
 from django.contrib.postgres.operations import TrigramExtension
 from django.db.migrations.operations import AddIndex, RemoveIndex
+from django.db.migrations.operations.models import IndexOperation
+from django.db.models import Index
 
 
 class TrigramExtensionOnPostgres(TrigramExtension):
@@ -21,26 +23,25 @@ class TrigramExtensionOnPostgres(TrigramExtension):
             super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
-class AddIndexOnPostgres(AddIndex):
-    """`AddIndex` on PostgreSQL; nothing on another database, and nothing in the state.
-    Built `CONCURRENTLY` (the migration must say `atomic = False`): a big table keeps taking
-    writes — the intake goes on — while its index is built."""
+class _IndexOnPostgres(IndexOperation):
+    """What the two index operations share: no state, PostgreSQL only, `CONCURRENTLY`."""
+
+    model_name: str
+    index: Index  # RemoveIndex knows only its name: RemoveIndexOnPostgres keeps it whole
 
     def state_forwards(self, app_label, state):
         pass
 
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+    def _concurrently(self, schema_editor, state, app_label, *, build: bool) -> None:
+        """Build (or drop) the index with the model as `state` has it; nothing elsewhere."""
         if schema_editor.connection.vendor != "postgresql":
             return
-        model = to_state.apps.get_model(app_label, self.model_name)
-        if self.allow_migrate_model(schema_editor.connection.alias, model):
+        model = state.apps.get_model(app_label, self.model_name)
+        if not self.allow_migrate_model(schema_editor.connection.alias, model):
+            return
+        if build:
             schema_editor.add_index(model, self.index, concurrently=True)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        model = from_state.apps.get_model(app_label, self.model_name)
-        if self.allow_migrate_model(schema_editor.connection.alias, model):
+        else:
             schema_editor.remove_index(model, self.index, concurrently=True)
 
     def describe(self):
@@ -51,7 +52,19 @@ class AddIndexOnPostgres(AddIndex):
         return f"{super().migration_name_fragment}_pg"
 
 
-class RemoveIndexOnPostgres(RemoveIndex):
+class AddIndexOnPostgres(_IndexOnPostgres, AddIndex):
+    """`AddIndex` on PostgreSQL; nothing on another database, and nothing in the state.
+    Built `CONCURRENTLY` (the migration must say `atomic = False`): a big table keeps taking
+    writes — the intake goes on — while its index is built."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        self._concurrently(schema_editor, to_state, app_label, build=True)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        self._concurrently(schema_editor, from_state, app_label, build=False)
+
+
+class RemoveIndexOnPostgres(_IndexOnPostgres, RemoveIndex):
     """The reverse of `AddIndexOnPostgres`: drops, `CONCURRENTLY`, an index one made (the
     index is given whole, so that going backwards builds it again); nothing elsewhere and
     nothing in the state."""
@@ -63,26 +76,8 @@ class RemoveIndexOnPostgres(RemoveIndex):
     def deconstruct(self):
         return self.__class__.__name__, [], {"model_name": self.model_name, "index": self.index}
 
-    def state_forwards(self, app_label, state):
-        pass
-
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        model = from_state.apps.get_model(app_label, self.model_name)
-        if self.allow_migrate_model(schema_editor.connection.alias, model):
-            schema_editor.remove_index(model, self.index, concurrently=True)
+        self._concurrently(schema_editor, from_state, app_label, build=False)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        model = to_state.apps.get_model(app_label, self.model_name)
-        if self.allow_migrate_model(schema_editor.connection.alias, model):
-            schema_editor.add_index(model, self.index, concurrently=True)
-
-    def describe(self):
-        return f"{super().describe()} (PostgreSQL only)"
-
-    @property
-    def migration_name_fragment(self):
-        return f"{super().migration_name_fragment}_pg"
+        self._concurrently(schema_editor, to_state, app_label, build=True)
