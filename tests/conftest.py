@@ -25,6 +25,35 @@ def _fast_test_settings(settings) -> None:
     }
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    """Before a test restores the database serialized at its creation (serialized_rollback:
+    browser, gunicorn and fault tests), empty it without post_migrate when a transactional
+    test without that flag ran before it: that test's flush ran post_migrate, which made the
+    content types again under new ids, and restoring the old ones would then fail on their
+    unique names (Django's #23727/#25251: an IntegrityError at setup, in some test orders)."""
+    if fixturedef.argname == "_django_db_helper" and _restores_serialized(request.node):
+        request.getfixturevalue("django_db_setup")  # the test database, never another
+        with request.getfixturevalue("django_db_blocker").unblock():
+            _flush_if_remade()
+    yield
+
+
+def _restores_serialized(item: pytest.Item) -> bool:
+    return any(m.kwargs.get("serialized_rollback") for m in item.iter_markers("django_db"))
+
+
+def _flush_if_remade() -> None:
+    from django.contrib.contenttypes.models import ContentType
+    from django.core.management import call_command
+
+    # After a serialized test's own flush (post_migrate inhibited) the table is empty; rows
+    # here are either the migrated ones (restoring them is harmless) or a post_migrate's.
+    if ContentType.objects.exists():
+        call_command("flush", interactive=False, verbosity=0, inhibit_post_migrate=True)
+    ContentType.objects.clear_cache()
+
+
 @dataclass
 class World:
     team: Team  # the qualification team the personas work in

@@ -39,24 +39,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items[:] = [i for i in items if i not in faults] + faults
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_fixture_setup(fixturedef, request):
-    """Before a fault test restores the database serialized at its creation
-    (serialized_rollback), empty it without post_migrate: a transactional test before it
-    without that flag flushed it *with* post_migrate, which made the content types again
-    under new ids, and restoring the old ones then fails on their unique names (Django's
-    #23727/#25251: an IntegrityError at setup whenever tests/worker ran first)."""
-    if fixturedef.argname == "_django_db_helper" and HERE in request.node.path.parents:
-        from django.contrib.contenttypes.models import ContentType
-        from django.core.management import call_command
-
-        request.getfixturevalue("django_db_setup")  # the test database, never another
-        with request.getfixturevalue("django_db_blocker").unblock():
-            call_command("flush", interactive=False, verbosity=0, inhibit_post_migrate=True)
-        ContentType.objects.clear_cache()
-    yield
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
