@@ -1,17 +1,15 @@
 """Per-person figures and the leaderboard, added up from each person's days
-(reports/person_rollups.py); what predicts a sale, in the database."""
+(reports/person_rollups.py); what predicts a sale from each team's days
+(reports/insight_rollups.py)."""
 
 from collections import defaultdict
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
-from django.db.models import Count, Q
 
-from deals.models import Deal
-from handoff.models import Dispute
-from leads.models import Answer, Lead, LeadSource
-from reports import histogram, person_rollups
+from leads.models import LeadSource
+from reports import histogram, insight_rollups, person_rollups
 from reports.models import LeaderboardWeights
 from reports.periods import Period
 from reports.selectors import money, share
@@ -143,61 +141,59 @@ def _add(points: dict, person: int | None, action: str, count: int, weight: int)
         points[person]["points"] += count * weight
 
 
-def answer_outcomes(team_ids: list[int], period: Period) -> list[dict]:
-    """For each answer given on handed-off leads: how their deals ended. Which answers predict
-    a sale, so the admin can tune the criteria."""
-    rows = (
-        Answer.objects.filter(
-            lead__team__in=team_ids,
-            lead__handoff__handed_off_at__gte=period.start,
-            lead__handoff__handed_off_at__lt=period.end,
-        )
-        .values("question", "kind", "value", "label")
-        .annotate(
-            deals=Count("id"),
-            won=Count("id", filter=Q(lead__deal__stage=Deal.Stage.WON)),
-            lost=Count("id", filter=Q(lead__deal__stage=Deal.Stage.LOST)),
-            disputed_away=Count(
-                "id", filter=Q(lead__deal__dispute__outcome=Dispute.Outcome.UPHELD)
-            ),
-        )
-        .order_by("question", "-deals")
-    )
+def insights(team_ids: list[int], period: Period) -> dict[str, list[dict]]:
+    """What predicts a sale: the teams' days of the period (reports/insight_rollups.py)
+    added up — per answer and per source."""
+    days = insight_rollups.team_days(period.zone, period.first_day, period.last_day, team_ids)
+    return {"answers": _answer_outcomes(days), "sources": _source_quality(days)}
+
+
+def _answer_outcomes(days: list[dict]) -> list[dict]:
+    """For each answer given on the leads handed off in the period: how their deals ended.
+    Which answers predict a sale, so the admin can tune the criteria. By question, the most
+    given first (ties by kind, value, label)."""
+    total: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(insight_rollups.ANSWER_COUNTS))
+    width = len(insight_rollups.ANSWER_KEY)
+    for day in days:
+        for row in day["answers"]:
+            counts = total[tuple(row[:width])]
+            for i, n in enumerate(row[width:]):
+                counts[i] += n
+    rows = [
+        {
+            **dict(zip(insight_rollups.ANSWER_KEY, key, strict=True)),
+            **dict(zip(insight_rollups.ANSWER_COUNTS, counts, strict=True)),
+        }
+        for key, counts in total.items()
+    ]
+    rows.sort(key=lambda r: (r["question"], -r["deals"], r["kind"], r["value"], r["label"]))
     return [{**r, "win_rate": share(r["won"], r["won"] + r["lost"])} for r in rows]
 
 
-def source_quality(team_ids: list[int], period: Period) -> list[dict]:
-    """Per source: how much of it is junk, and how often its handoffs are disputed."""
-    leads_in = Q(
-        lead__team__in=team_ids,
-        lead__created_at__gte=period.start,
-        lead__created_at__lt=period.end,
-        lead__imported_history=False,  # converted in another CRM: no handoff of this team's
-    )
-    rows = (
-        LeadSource.objects.annotate(
-            leads_count=Count("lead", filter=leads_in),
-            junk=Count("lead", filter=leads_in & Q(lead__state=Lead.State.JUNK)),
-            handoffs=Count("lead__handoff", filter=leads_in),
-            disputed=Count("lead__deal__dispute", filter=leads_in),
-            upheld=Count(
-                "lead__deal__dispute",
-                filter=leads_in & Q(lead__deal__dispute__outcome=Dispute.Outcome.UPHELD),
-            ),
-        )
-        .filter(leads_count__gt=0)
-        .order_by("-leads_count")
-    )
-    return [
-        {
-            "source": s.name,
-            "leads": s.leads_count,
-            "junk": s.junk,
-            "junk_rate": share(s.junk, s.leads_count),
-            "handoffs": s.handoffs,
-            "disputes": s.disputed,
-            "dispute_rate": share(s.disputed, s.handoffs),
-            "upheld": s.upheld,
-        }
-        for s in rows
-    ]
+def _source_quality(days: list[dict]) -> list[dict]:
+    """Per source, of the leads that arrived in the period: how much of it is junk, and how
+    often its handoffs are disputed. The most leads first (ties by name)."""
+    total: dict[int, list[int]] = defaultdict(lambda: [0] * len(insight_rollups.SOURCE_COUNTS))
+    for day in days:
+        for source, row in day["sources"].items():
+            counts = total[int(source)]
+            for i, n in enumerate(row):
+                counts[i] += n
+    names = dict(LeadSource.objects.filter(pk__in=list(total)).values_list("pk", "name"))
+    rows = []
+    for pk, counts in total.items():
+        s = dict(zip(insight_rollups.SOURCE_COUNTS, counts, strict=True))
+        if s["leads"] and pk in names:
+            rows.append(
+                {
+                    "source": names[pk],
+                    "leads": s["leads"],
+                    "junk": s["junk"],
+                    "junk_rate": share(s["junk"], s["leads"]),
+                    "handoffs": s["handoffs"],
+                    "disputes": s["disputes"],
+                    "dispute_rate": share(s["disputes"], s["handoffs"]),
+                    "upheld": s["upheld"],
+                }
+            )
+    return sorted(rows, key=lambda r: (-r["leads"], r["source"]))
