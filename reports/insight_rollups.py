@@ -16,12 +16,13 @@ stage and its dispute: reports/signals.py marks the lead's arrival day and hando
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
-from django.db.models import Count, Min, Q
+from django.db import connections, transaction
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -46,35 +47,94 @@ def empty_day() -> Day:
 # --- reading ---------------------------------------------------------------------------------
 
 
-def team_days(
+@dataclass
+class Totals:
+    """A period's figures added up: {answer key: [ANSWER_COUNTS]}, {source id: [SOURCE_COUNTS]}."""
+
+    answers: dict[tuple[str, ...], list[int]] = field(default_factory=dict)
+    sources: dict[int, list[int]] = field(default_factory=dict)
+
+    def add_day(self, day: Day) -> None:
+        width = len(ANSWER_KEY)
+        for row in day["answers"]:
+            _add(self.answers, tuple(row[:width]), row[width:])
+        for source, counts in day["sources"].items():
+            _add(self.sources, int(source), counts)
+
+
+def _add(total: dict, key: Any, counts: list[int]) -> None:
+    into = total.setdefault(key, [0] * len(counts))
+    for i, n in enumerate(counts):
+        into[i] += n
+
+
+def totals(
     zone: ZoneInfo, first: date, last: date, teams: list[int], now: datetime | None = None
-) -> list[Day]:
-    """The days from `first` to `last` of `zone` of `teams` that have anything: rows where
-    good, raw elsewhere (in no particular order: the page adds them up)."""
+) -> Totals:
+    """The days from `first` to `last` of `zone` of `teams` added up: the rows where good (on
+    PostgreSQL added up by the database), the raw rows elsewhere."""
     built_before = rollups.buildable_until(zone, now)
     span = {"zone": zone.key, "day__gte": first, "day__lte": last}
     built = set(
         InsightBuiltDay.objects.filter(**span, day__lt=built_before).values_list("day", flat=True)
     )
-    found: dict[tuple[int, date], Day] = {}
+    found = Totals()
     dirty: set[tuple[int, date]] = set()
     if built:
         dirty = set(
             InsightDirtyDay.objects.filter(**span, team__in=teams).values_list("team", "day")
         )
-        for team, day, figures in InsightDay.objects.filter(
-            **span, day__lt=built_before, team__in=teams
-        ).values_list("team", "day", "figures"):
-            if day in built and (team, day) not in dirty:
-                found[(team, day)] = figures
+        stored = InsightDay.objects.filter(**span, day__in=sorted(built), team__in=teams).exclude(
+            Exists(
+                InsightDirtyDay.objects.filter(
+                    zone=OuterRef("zone"), team=OuterRef("team"), day=OuterRef("day")
+                )
+            )
+        )
+        _add_stored(stored, found)
     live = [day for day in rollups.every_day(first, last) if day not in built]
-    if live:
-        found.update(day_figures(zone, live, teams))
+    for day in day_figures(zone, live, teams).values():
+        found.add_day(day)
     dirty = {(team, day) for team, day in dirty if day in built}
     if dirty:
         again = day_figures(zone, sorted({d for _, d in dirty}), sorted({t for t, _ in dirty}))
-        found.update((key, day) for key, day in again.items() if key in dirty)
-    return list(found.values())
+        for key, day in again.items():
+            if key in dirty:
+                found.add_day(day)
+    return found
+
+
+# The rows' two parts added up by PostgreSQL: a quarter of all teams is ~1,000 rows of 3 KB,
+# whose decoding and adding up in Python cost several times the database's doing it.
+ANSWERS_SQL = """
+SELECT a->>0, a->>1, a->>2, a->>3, sum((a->>4)::int), sum((a->>5)::int), sum((a->>6)::int),
+       sum((a->>7)::int)
+FROM ({rows}) d CROSS JOIN LATERAL jsonb_array_elements(d.figures->'answers') a
+GROUP BY 1, 2, 3, 4
+"""
+SOURCES_SQL = """
+SELECT s.key, sum((s.value->>0)::int), sum((s.value->>1)::int), sum((s.value->>2)::int),
+       sum((s.value->>3)::int), sum((s.value->>4)::int)
+FROM ({rows}) d CROSS JOIN LATERAL jsonb_each(d.figures->'sources') s
+GROUP BY 1
+"""
+
+
+def _add_stored(rows: QuerySet[InsightDay], found: Totals) -> None:
+    connection = connections[rows.db]  # the replica's, when reports read from it
+    if connection.vendor != "postgresql":
+        for figures in rows.values_list("figures", flat=True):
+            found.add_day(figures)
+        return
+    sql, params = rows.values("figures").query.get_compiler(rows.db).as_sql()
+    width = len(ANSWER_KEY)
+    with connection.cursor() as cursor:
+        cursor.execute(ANSWERS_SQL.format(rows=sql), params)
+        for row in cursor.fetchall():
+            _add(found.answers, tuple(row[:width]), list(row[width:]))
+        cursor.execute(SOURCES_SQL.format(rows=sql), params)
+        for source, *counts in cursor.fetchall():
+            _add(found.sources, int(source), counts)
 
 
 # --- computing from the raw rows -------------------------------------------------------------

@@ -4,6 +4,7 @@
 
 from collections import defaultdict
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
@@ -144,44 +145,31 @@ def _add(points: dict, person: int | None, action: str, count: int, weight: int)
 def insights(team_ids: list[int], period: Period) -> dict[str, list[dict]]:
     """What predicts a sale: the teams' days of the period (reports/insight_rollups.py)
     added up — per answer and per source."""
-    days = insight_rollups.team_days(period.zone, period.first_day, period.last_day, team_ids)
-    return {"answers": _answer_outcomes(days), "sources": _source_quality(days)}
+    total = insight_rollups.totals(period.zone, period.first_day, period.last_day, team_ids)
+    return {"answers": _answer_outcomes(total), "sources": _source_quality(total)}
 
 
-def _answer_outcomes(days: list[dict]) -> list[dict]:
+def _answer_outcomes(total: insight_rollups.Totals) -> list[dict]:
     """For each answer given on the leads handed off in the period: how their deals ended.
     Which answers predict a sale, so the admin can tune the criteria. By question, the most
     given first (ties by kind, value, label)."""
-    total: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(insight_rollups.ANSWER_COUNTS))
-    width = len(insight_rollups.ANSWER_KEY)
-    for day in days:
-        for row in day["answers"]:
-            counts = total[tuple(row[:width])]
-            for i, n in enumerate(row[width:]):
-                counts[i] += n
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             **dict(zip(insight_rollups.ANSWER_KEY, key, strict=True)),
             **dict(zip(insight_rollups.ANSWER_COUNTS, counts, strict=True)),
         }
-        for key, counts in total.items()
+        for key, counts in total.answers.items()
     ]
     rows.sort(key=lambda r: (r["question"], -r["deals"], r["kind"], r["value"], r["label"]))
     return [{**r, "win_rate": share(r["won"], r["won"] + r["lost"])} for r in rows]
 
 
-def _source_quality(days: list[dict]) -> list[dict]:
+def _source_quality(total: insight_rollups.Totals) -> list[dict]:
     """Per source, of the leads that arrived in the period: how much of it is junk, and how
     often its handoffs are disputed. The most leads first (ties by name)."""
-    total: dict[int, list[int]] = defaultdict(lambda: [0] * len(insight_rollups.SOURCE_COUNTS))
-    for day in days:
-        for source, row in day["sources"].items():
-            counts = total[int(source)]
-            for i, n in enumerate(row):
-                counts[i] += n
-    names = dict(LeadSource.objects.filter(pk__in=list(total)).values_list("pk", "name"))
+    names = dict(LeadSource.objects.filter(pk__in=list(total.sources)).values_list("pk", "name"))
     rows = []
-    for pk, counts in total.items():
+    for pk, counts in total.sources.items():
         s = dict(zip(insight_rollups.SOURCE_COUNTS, counts, strict=True))
         if s["leads"] and pk in names:
             rows.append(
