@@ -76,23 +76,15 @@ def leaderboard(team_ids: list[int], period: Period) -> dict:
         "wins": ("wins", weights.won_deal),
     }
     chains: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
-    days = person_rollups.person_days(
-        period.zone, period.first_day, period.last_day, board_only=True
-    )
-    # Each person's counts by team key over the period first, then the key test and the
-    # weights once per person and key: thousands of days, a few dozen keys.
-    by_key: dict[tuple[int, str, str], int] = defaultdict(int)
-    for (person, _day), day in days.items():
-        board = day["board"]
-        for name in ("reached", "checks", "conversions", "wins"):
-            for key, n in board[name].items():
-                by_key[(person, name, key)] += n
-        for key, (handoffs, won) in board["chains"].items():
-            qualifier, *teams = key.split(":")
-            if concerns(":".join(teams)):
-                chain = chains[(int(qualifier), person)]
-                chain[0] += handoffs
-                chain[1] += won
+    # Everybody's counts by team key over the period first (added up by the database), then
+    # the key test and the weights once per person and key: a few dozen keys.
+    by_key, by_chain = person_rollups.board_totals(period.zone, period.first_day, period.last_day)
+    for (closer, key), (handoffs, won) in by_chain.items():
+        qualifier, *teams = key.split(":")
+        if concerns(":".join(teams)):
+            chain = chains[(int(qualifier), closer)]
+            chain[0] += handoffs
+            chain[1] += won
     counts: dict[tuple[int, str], int] = defaultdict(int)
     for (person, name, key), n in by_key.items():
         if concerns(key):
