@@ -30,14 +30,17 @@ What it does:
      answer, busy or wrong number by state) and a second call for 35% of them;
    - transition events by the qualifier: new->checked and checked->converted, new->junk (with
      the reason), new->checked for checked leads;
-   - warn and breach deadlines of every lead: cancelled by a call in time, else raised.
+   - warn and breach deadlines of every lead: cancelled by a call in time, else raised;
+   - four answers of every converted or checked lead (the insights page's): two choices of
+     three, a yes/no and a number of 20 values.
    Then VACUUM ANALYZE of every table loaded.
    Then the team report's roll-ups (reports/rollups.py): the quarter's figures of team 01 and
    sales 1 are computed from the raw rows, every closed day is built (`refresh(everything=
    True)`, timed: what `manage.py rebuild_rollups --all` does), and the same figures read from
    the roll-ups must be equal. Timed too: rebuilding one day of all 12 teams (what reading
    today live costs), and the refresh job after a night — yesterday not built yet and 30
-   team-days marked by late changes.
+   team-days marked by late changes. The same for the person roll-ups and the insights'
+   (reports/insight_rollups.py: all teams' insights for the quarter, live then built, equal).
 4. Measures with django.test.Client in process (force_login; perf_counter around each call;
    CaptureQueriesContext for the number of queries and the SQL time):
    (a) GET /reports/?from=&to= (the last whole quarter) as a head managing ONE qualification
@@ -46,7 +49,9 @@ What it does:
    (c) GET /reports/people/<id>/?from=&to= for a qualifier and for a closer;
    (d) as the head of all 12 teams: the API's JSON and CSV for the quarter
        (/api/v1/reports/teams/), the page's CSV, and the page's default (the last 30 days,
-       today included).
+       today included);
+   (e) the leaderboard (1 + 1 teams, all 12, the last 30 days) and the insights page (all 12
+       teams: the quarter, and the last 30 days with today live).
    --requests timed requests each (20) after 2 warm-up ones, at each size. It prints p50 / p95
    / max, SQL time and query count, the SQL time by kind of query, and at the largest size
    EXPLAIN (ANALYZE, BUFFERS) of the slowest query of each kind.
@@ -251,8 +256,17 @@ def tables() -> dict:
     from crm.deadlines.models import Deadline
     from deals.models import Contact, Deal
     from handoff.models import Dispute, Handoff
-    from leads.models import ContactAttempt, Lead, LeadEvent
-    from reports.models import DirtyDay, PersonBuiltDay, PersonDay, PersonDirtyDay, TeamDay
+    from leads.models import Answer, ContactAttempt, Lead, LeadEvent
+    from reports.models import (
+        DirtyDay,
+        InsightBuiltDay,
+        InsightDay,
+        InsightDirtyDay,
+        PersonBuiltDay,
+        PersonDay,
+        PersonDirtyDay,
+        TeamDay,
+    )
 
     return {
         "lead": Lead._meta.db_table,
@@ -263,11 +277,15 @@ def tables() -> dict:
         "attempt": ContactAttempt._meta.db_table,
         "event": LeadEvent._meta.db_table,
         "deadline": Deadline._meta.db_table,
+        "answer": Answer._meta.db_table,
         "team_day": TeamDay._meta.db_table,
         "dirty_day": DirtyDay._meta.db_table,
         "person_day": PersonDay._meta.db_table,
         "person_built": PersonBuiltDay._meta.db_table,
         "person_dirty": PersonDirtyDay._meta.db_table,
+        "insight_day": InsightDay._meta.db_table,
+        "insight_built": InsightBuiltDay._meta.db_table,
+        "insight_dirty": InsightDirtyDay._meta.db_table,
     }
 
 
@@ -284,7 +302,8 @@ def clear(world: dict) -> None:
         cur.execute(
             f"TRUNCATE {t['dispute']}, {t['handoff']}, {t['deal']}, {t['contact']}, "
             f"{t['lead']}, {t['team_day']}, {t['dirty_day']}, {t['person_day']}, "
-            f"{t['person_built']}, {t['person_dirty']} CASCADE"
+            f"{t['person_built']}, {t['person_dirty']}, {t['insight_day']}, "
+            f"{t['insight_built']}, {t['insight_dirty']} CASCADE"
         )
 
 
@@ -480,6 +499,30 @@ WHERE d.u < 0.09 AND d.closer_id IS NOT NULL
   AND ho.handed_off_at <= %(now)s::timestamptz - interval '4 days'
 """
 
+# Four answers of every converted or checked lead, chosen by md5 of its id.
+ANSWERS_SQL = f"""
+INSERT INTO {{answer}} (lead_id, criterion_id, question, kind, value, label, verdict, points,
+                       knocked_out, answered_by_id, answered_at, origin)
+SELECT l.id, NULL, q.question, q.kind, q.value, q.label, 'neutral', 0, false, l.assignee_id,
+       l.created_at + interval '10 minutes', 'qualifier'
+FROM (
+    SELECT id, assignee_id, created_at, 1 + floor({h("id", "a1")} * 3)::int AS a1,
+           1 + floor({h("id", "a2")} * 3)::int AS a2, {h("id", "a3")} < 0.6 AS a3,
+           (5 + floor({h("id", "a4")} * 20))::int::text AS a4
+    FROM {{lead}}
+    WHERE id > %(lo)s AND id <= %(hi)s AND state IN ('converted', 'checked')
+) l
+CROSS JOIN LATERAL (VALUES
+    ('Бюджет?', 'choice', (ARRAY['low', 'mid', 'high'])[a1],
+     (ARRAY['до 300 тыс.', '300–600 тыс.', 'больше 600 тыс.'])[a1]),
+    ('Когда покупка?', 'choice', (ARRAY['month', 'quarter', 'year'])[a2],
+     (ARRAY['в этом месяце', 'в этом квартале', 'в этом году'])[a2]),
+    ('Свой дом?', 'yes_no', CASE WHEN a3 THEN 'yes' ELSE 'no' END,
+     CASE WHEN a3 THEN 'Да' ELSE 'Нет' END),
+    ('Площадь кухни, м²', 'number', a4, a4)
+) AS q(question, kind, value, label)
+"""
+
 # The first call of every called lead, and a second one for 35%.
 ATTEMPTS_SQL = f"""
 INSERT INTO {{attempt}} (lead_id, by_id, at, outcome, duration_s, note, callback_at)
@@ -596,6 +639,7 @@ def grow(world: dict, lo_g: int, hi_g: int, args, now, pool: dict) -> dict:
         ("deals", DEALS_SQL, "deal"),
         ("handoffs", HANDOFFS_SQL, "handoff"),
         ("disputes", DISPUTES_SQL, "dispute"),
+        ("answers", ANSWERS_SQL, "answer"),
         ("contact attempts", ATTEMPTS_SQL, "attempt"),
         ("transition events", EVENTS_SQL, "event"),
         ("warn/breach deadlines", DEADLINES_SQL, "deadline"),
@@ -617,7 +661,7 @@ def grow(world: dict, lo_g: int, hi_g: int, args, now, pool: dict) -> dict:
 
 def data_check(world: dict, period) -> list[str]:
     """What the report says for team 01 and sales 1 over the measured quarter (untimed)."""
-    from reports.people import person_figures
+    from reports.people import insights, person_figures
     from reports.periods import Period
     from reports.selectors import qualification_figures, sales_figures
 
@@ -628,6 +672,17 @@ def data_check(world: dict, period) -> list[str]:
         for user in (world["qualifiers"][0][0], world["closers"][0][0])
     ]
     s = sales_figures(sales, Period(period.first_day, period.last_day, sales.zone))
+    found = insights([t.pk for t in world["teams"] + world["sales"]], period)
+    answers = [
+        f"{a['question']} {a['label']}: {a['deals']:,} won {a['won']:,} lost {a['lost']:,} "
+        f"away {a['disputed_away']}"
+        for a in found["answers"]
+    ]
+    sources = [
+        f"{r['source']} {r['leads']:,} junk {r['junk_rate']}% handoffs {r['handoffs']:,} "
+        f"disputes {r['dispute_rate']}%"
+        for r in found["sources"]
+    ]
     return [
         f"  {team.name}, quarter: {q['leads']:,} leads in, called {q['called']:,}, reaction "
         f"median {q['reaction_median']} / p90 {q['reaction_p90']} min, within 15 min "
@@ -639,6 +694,8 @@ def data_check(world: dict, period) -> list[str]:
         f"{s['won']:,}, returned {s['returned']}, closed won/lost {s['closed_won']:,}/"
         f"{s['closed_lost']:,}, revenue {s['revenue']:,}, {len(s['closers'])} closers",
         *people,
+        f"  insights, all 12 teams, quarter: {len(answers)} answers ({'; '.join(answers[:3])}; …)",
+        f"  sources: {'; '.join(sources)}",
     ]
 
 
@@ -648,14 +705,23 @@ def build_rollups(world: dict) -> dict:
 
     from django.utils import timezone
 
-    from reports import person_rollups, rollups
-    from reports.models import DirtyDay, PersonBuiltDay, PersonDay, TeamDay
+    from reports import insight_rollups, person_rollups, rollups
+    from reports.models import (
+        DirtyDay,
+        InsightBuiltDay,
+        InsightDay,
+        PersonBuiltDay,
+        PersonDay,
+        TeamDay,
+    )
 
     every = world["teams"] + world["sales"]
     TeamDay.objects.all().delete()
     DirtyDay.objects.all().delete()
     PersonDay.objects.all().delete()
     PersonBuiltDay.objects.all().delete()
+    InsightDay.objects.all().delete()
+    InsightBuiltDay.objects.all().delete()
     t0 = time.perf_counter()
     built = rollups.refresh(every, everything=True)["days"]
     jobs = {"full": (built, time.perf_counter() - t0)}
@@ -664,6 +730,10 @@ def build_rollups(world: dict) -> dict:
     built = person_rollups.refresh(everything=True)["person_days"]
     jobs["people"] = (built, time.perf_counter() - t0)
     print(f"  person roll-ups: {built:,} person-days built in {jobs['people'][1]:.1f} s")
+    t0 = time.perf_counter()
+    built = insight_rollups.refresh(everything=True)["insight_days"]
+    jobs["insights"] = (built, time.perf_counter() - t0)
+    print(f"  insight roll-ups: {built:,} team-days built in {jobs['insights'][1]:.1f} s")
     groups = rollups.groups(every)
     yesterday = timezone.localdate() - days_delta(days=1)
     one_day = []
@@ -681,6 +751,17 @@ def build_rollups(world: dict) -> dict:
             person_rollups.build(zone, [yesterday - days_delta(days=1)])
         person_day.append((time.perf_counter() - t0) * 1000)
     jobs["person_day"] = person_day
+    insight_day = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for zone in person_rollups.zones():
+            insight_rollups.build(zone, [yesterday - days_delta(days=1)])
+        insight_day.append((time.perf_counter() - t0) * 1000)
+    jobs["insight_day"] = insight_day
+    print(
+        f"  one day of insights rebuilt (each zone in use): median "
+        f"{statistics.median(insight_day):.0f} ms"
+    )
     print(
         f"  one day of everybody rebuilt (each zone in use): median "
         f"{statistics.median(person_day):.0f} ms"
@@ -721,7 +802,9 @@ def print_jobs(results: list[dict]) -> None:
             f"{statistics.median(ms for ms, _n in jobs['nightly']):.0f} ms (max "
             f"{max(ms for ms, _n in jobs['nightly']):.0f}); person roll-ups: all "
             f"{jobs['people'][1]:.1f} s ({jobs['people'][0]:,} person-days), one day "
-            f"{statistics.median(jobs['person_day']):.0f} ms"
+            f"{statistics.median(jobs['person_day']):.0f} ms; insight roll-ups: all "
+            f"{jobs['insights'][1]:.1f} s ({jobs['insights'][0]:,} team-days), one day "
+            f"{statistics.median(jobs['insight_day']):.0f} ms"
         )
 
 
@@ -885,6 +968,7 @@ def main() -> None:
             "qualifier, 30 d",
         ),
         ("insights_all", "all", "/reports/insights/?" + period_q, "insights", "all 12 teams"),
+        ("insights_30", "all", "/reports/insights/", "insights", "all 12, last 30 days"),
     ]
     print(
         f"period: {first} .. {last} (the last whole quarter; the page compares it with the "
@@ -904,7 +988,8 @@ def main() -> None:
             t = tables()
             execute(
                 f"TRUNCATE {t['team_day']}, {t['dirty_day']}, {t['person_day']}, "
-                f"{t['person_built']}, {t['person_dirty']}"
+                f"{t['person_built']}, {t['person_dirty']}, {t['insight_day']}, "
+                f"{t['insight_built']}, {t['insight_dirty']}"
             )
         loaded = size
         print(f"  loaded in {time.perf_counter() - t0:.1f} s")

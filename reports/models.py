@@ -109,3 +109,56 @@ class PersonDirtyDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person_id} {self.zone} {self.day}"
+
+
+class InsightDay(models.Model):
+    """One team's insight figures for one whole day of one zone (reports/insight_rollups.py):
+    by source, of the leads that arrived that day; by answer, of the leads handed off that
+    day. Kept per zone as a person's day is (the page is cut in its reader's zone); only
+    team-days with anything have a row, and `InsightBuiltDay` says which days are built."""
+
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="+")
+    zone = models.CharField(max_length=64)
+    day = models.DateField()
+    figures = models.JSONField(default=dict)
+    built_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["zone", "day", "team"], name="insight_day_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team_id} {self.zone} {self.day}"
+
+
+class InsightBuiltDay(models.Model):
+    """A day of a zone whose InsightDay rows are built: a team without a row had nothing."""
+
+    zone = models.CharField(max_length=64)
+    day = models.DateField()
+    built_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["zone", "day"], name="insight_built_once")]
+
+    def __str__(self) -> str:
+        return f"{self.zone} {self.day}"
+
+
+class InsightDirtyDay(models.Model):
+    """A built team-day of insights that a later write changed (a deal won weeks after its
+    handoff): read live until the roll-up job rebuilds the zone's day."""
+
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="+")
+    zone = models.CharField(max_length=64)
+    day = models.DateField()
+    marked_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["zone", "team", "day"], name="insight_dirty_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team_id} {self.zone} {self.day}"

@@ -1,17 +1,16 @@
 """Per-person figures and the leaderboard, added up from each person's days
-(reports/person_rollups.py); what predicts a sale, in the database."""
+(reports/person_rollups.py); what predicts a sale from each team's days
+(reports/insight_rollups.py)."""
 
 from collections import defaultdict
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
-from django.db.models import Count, Q
 
-from deals.models import Deal
-from handoff.models import Dispute
-from leads.models import Answer, Lead, LeadSource
-from reports import histogram, person_rollups
+from leads.models import LeadSource
+from reports import histogram, insight_rollups, person_rollups
 from reports.models import LeaderboardWeights
 from reports.periods import Period
 from reports.selectors import money, share
@@ -77,23 +76,15 @@ def leaderboard(team_ids: list[int], period: Period) -> dict:
         "wins": ("wins", weights.won_deal),
     }
     chains: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
-    days = person_rollups.person_days(
-        period.zone, period.first_day, period.last_day, board_only=True
-    )
-    # Each person's counts by team key over the period first, then the key test and the
-    # weights once per person and key: thousands of days, a few dozen keys.
-    by_key: dict[tuple[int, str, str], int] = defaultdict(int)
-    for (person, _day), day in days.items():
-        board = day["board"]
-        for name in ("reached", "checks", "conversions", "wins"):
-            for key, n in board[name].items():
-                by_key[(person, name, key)] += n
-        for key, (handoffs, won) in board["chains"].items():
-            qualifier, *teams = key.split(":")
-            if concerns(":".join(teams)):
-                chain = chains[(int(qualifier), person)]
-                chain[0] += handoffs
-                chain[1] += won
+    # Everybody's counts by team key over the period first (added up by the database), then
+    # the key test and the weights once per person and key: a few dozen keys.
+    by_key, by_chain = person_rollups.board_totals(period.zone, period.first_day, period.last_day)
+    for (closer, key), (handoffs, won) in by_chain.items():
+        qualifier, *teams = key.split(":")
+        if concerns(":".join(teams)):
+            chain = chains[(int(qualifier), closer)]
+            chain[0] += handoffs
+            chain[1] += won
     counts: dict[tuple[int, str], int] = defaultdict(int)
     for (person, name, key), n in by_key.items():
         if concerns(key):
@@ -143,61 +134,46 @@ def _add(points: dict, person: int | None, action: str, count: int, weight: int)
         points[person]["points"] += count * weight
 
 
-def answer_outcomes(team_ids: list[int], period: Period) -> list[dict]:
-    """For each answer given on handed-off leads: how their deals ended. Which answers predict
-    a sale, so the admin can tune the criteria."""
-    rows = (
-        Answer.objects.filter(
-            lead__team__in=team_ids,
-            lead__handoff__handed_off_at__gte=period.start,
-            lead__handoff__handed_off_at__lt=period.end,
-        )
-        .values("question", "kind", "value", "label")
-        .annotate(
-            deals=Count("id"),
-            won=Count("id", filter=Q(lead__deal__stage=Deal.Stage.WON)),
-            lost=Count("id", filter=Q(lead__deal__stage=Deal.Stage.LOST)),
-            disputed_away=Count(
-                "id", filter=Q(lead__deal__dispute__outcome=Dispute.Outcome.UPHELD)
-            ),
-        )
-        .order_by("question", "-deals")
-    )
+def insights(team_ids: list[int], period: Period) -> dict[str, list[dict]]:
+    """What predicts a sale: the teams' days of the period (reports/insight_rollups.py)
+    added up — per answer and per source."""
+    total = insight_rollups.totals(period.zone, period.first_day, period.last_day, team_ids)
+    return {"answers": _answer_outcomes(total), "sources": _source_quality(total)}
+
+
+def _answer_outcomes(total: insight_rollups.Totals) -> list[dict]:
+    """For each answer given on the leads handed off in the period: how their deals ended.
+    Which answers predict a sale, so the admin can tune the criteria. By question, the most
+    given first (ties by kind, value, label)."""
+    rows: list[dict[str, Any]] = [
+        {
+            **dict(zip(insight_rollups.ANSWER_KEY, key, strict=True)),
+            **dict(zip(insight_rollups.ANSWER_COUNTS, counts, strict=True)),
+        }
+        for key, counts in total.answers.items()
+    ]
+    rows.sort(key=lambda r: (r["question"], -r["deals"], r["kind"], r["value"], r["label"]))
     return [{**r, "win_rate": share(r["won"], r["won"] + r["lost"])} for r in rows]
 
 
-def source_quality(team_ids: list[int], period: Period) -> list[dict]:
-    """Per source: how much of it is junk, and how often its handoffs are disputed."""
-    leads_in = Q(
-        lead__team__in=team_ids,
-        lead__created_at__gte=period.start,
-        lead__created_at__lt=period.end,
-        lead__imported_history=False,  # converted in another CRM: no handoff of this team's
-    )
-    rows = (
-        LeadSource.objects.annotate(
-            leads_count=Count("lead", filter=leads_in),
-            junk=Count("lead", filter=leads_in & Q(lead__state=Lead.State.JUNK)),
-            handoffs=Count("lead__handoff", filter=leads_in),
-            disputed=Count("lead__deal__dispute", filter=leads_in),
-            upheld=Count(
-                "lead__deal__dispute",
-                filter=leads_in & Q(lead__deal__dispute__outcome=Dispute.Outcome.UPHELD),
-            ),
-        )
-        .filter(leads_count__gt=0)
-        .order_by("-leads_count")
-    )
-    return [
-        {
-            "source": s.name,
-            "leads": s.leads_count,
-            "junk": s.junk,
-            "junk_rate": share(s.junk, s.leads_count),
-            "handoffs": s.handoffs,
-            "disputes": s.disputed,
-            "dispute_rate": share(s.disputed, s.handoffs),
-            "upheld": s.upheld,
-        }
-        for s in rows
-    ]
+def _source_quality(total: insight_rollups.Totals) -> list[dict]:
+    """Per source, of the leads that arrived in the period: how much of it is junk, and how
+    often its handoffs are disputed. The most leads first (ties by name)."""
+    names = dict(LeadSource.objects.filter(pk__in=list(total.sources)).values_list("pk", "name"))
+    rows = []
+    for pk, counts in total.sources.items():
+        s = dict(zip(insight_rollups.SOURCE_COUNTS, counts, strict=True))
+        if s["leads"] and pk in names:
+            rows.append(
+                {
+                    "source": names[pk],
+                    "leads": s["leads"],
+                    "junk": s["junk"],
+                    "junk_rate": share(s["junk"], s["leads"]),
+                    "handoffs": s["handoffs"],
+                    "disputes": s["disputes"],
+                    "dispute_rate": share(s["disputes"], s["handoffs"]),
+                    "upheld": s["upheld"],
+                }
+            )
+    return sorted(rows, key=lambda r: (-r["leads"], r["source"]))

@@ -27,8 +27,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
-from django.db.models import Count, F, Q, Sum
+from django.db import connections, transaction
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -86,12 +86,9 @@ def person_days(
     last: date,
     people: list[int] | None = None,
     now: datetime | None = None,
-    board_only: bool = False,
 ) -> dict[tuple[int, date], Day]:
     """{(person id, day): Day} of `people` (None: everybody) for the days from `first` to
-    `last` of `zone`, for the person-days with anything in them: rows where good, raw elsewhere.
-    `board_only`: the stored days carry only "board" (the leaderboard reads every person's
-    day of the period: the rest of the row is not decoded)."""
+    `last` of `zone`, for the person-days with anything in them: rows where good, raw elsewhere."""
     mine = Q() if people is None else Q(person__in=people)
     built_before = rollups.buildable_until(zone, now)
     span = {"zone": zone.key, "day__gte": first, "day__lte": last}
@@ -103,20 +100,15 @@ def person_days(
     if built:
         dirty = set(PersonDirtyDay.objects.filter(mine, **span).values_list("person", "day"))
         rows = PersonDay.objects.filter(mine, **span, day__lt=built_before)
-        if board_only:
-            for person, day, board in rows.values_list("person", "day", "figures__board"):
-                if day in built and (person, day) not in dirty:
-                    found[(person, day)] = {"board": board}
-        else:
-            for person, day, figures, reactions in rows.values_list(
-                "person", "day", "figures", "reactions"
-            ):
-                if day in built and (person, day) not in dirty:
-                    found[(person, day)] = {
-                        **empty_day(),
-                        **figures,
-                        "reactions": histogram.value(reactions),
-                    }
+        for person, day, figures, reactions in rows.values_list(
+            "person", "day", "figures", "reactions"
+        ):
+            if day in built and (person, day) not in dirty:
+                found[(person, day)] = {
+                    **empty_day(),
+                    **figures,
+                    "reactions": histogram.value(reactions),
+                }
     live = [day for day in rollups.every_day(first, last) if day not in built]
     if live:
         # Everybody's live days (the leaderboard's today) are read person by person too, so
@@ -127,6 +119,87 @@ def person_days(
         again = day_figures(zone, sorted({d for _, d in dirty}), sorted({p for p, _ in dirty}))
         found.update((key, day) for key, day in again.items() if key in dirty)
     return found
+
+
+Counts = dict[tuple[int, str, str], int]  # (person, action, team key): n
+Chains = dict[tuple[int, str], list[int]]  # (closer, "qualifier:from:to"): [handoffs, won]
+
+
+def board_totals(
+    zone: ZoneInfo, first: date, last: date, now: datetime | None = None
+) -> tuple[Counts, Chains]:
+    """Everybody's leaderboard counts over the days from `first` to `last` of `zone`, still by
+    team key: the stored days added up by the database on PostgreSQL (the board reads every
+    person's day of the period: ~9,000 at 1M for a quarter), the other days from the raw rows."""
+    built_before = rollups.buildable_until(zone, now)
+    span = {"zone": zone.key, "day__gte": first, "day__lte": last}
+    built = set(
+        PersonBuiltDay.objects.filter(**span, day__lt=built_before).values_list("day", flat=True)
+    )
+    counts: Counts = defaultdict(int)
+    chains: Chains = {}
+    dirty: set[tuple[int, date]] = set()
+    if built:
+        dirty = set(PersonDirtyDay.objects.filter(**span).values_list("person", "day"))
+        stored = PersonDay.objects.filter(**span, day__in=sorted(built)).exclude(
+            Exists(
+                PersonDirtyDay.objects.filter(
+                    zone=OuterRef("zone"), person=OuterRef("person"), day=OuterRef("day")
+                )
+            )
+        )
+        _add_stored_boards(stored, counts, chains)
+    live = [day for day in rollups.every_day(first, last) if day not in built]
+    computed = day_figures(zone, live, _everybody()) if live else {}
+    dirty = {(person, day) for person, day in dirty if day in built}
+    if dirty:
+        again = day_figures(zone, sorted({d for _, d in dirty}), sorted({p for p, _ in dirty}))
+        computed.update((key, day) for key, day in again.items() if key in dirty)
+    for (person, _day), day in computed.items():
+        _add_board(person, day["board"], counts, chains)
+    return counts, chains
+
+
+def _add_board(person: int, board: dict, counts: Counts, chains: Chains) -> None:
+    for name in BOARD[:-1]:  # all but "chains"
+        for key, n in board[name].items():
+            counts[(person, name, key)] += n
+    for key, (handoffs, won) in board["chains"].items():
+        chain = chains.setdefault((person, key), [0, 0])
+        chain[0] += handoffs
+        chain[1] += won
+
+
+BOARD_SQL = """
+SELECT d.person, n.name, c.key, sum(c.value::int)
+FROM ({rows}) d
+CROSS JOIN LATERAL unnest(ARRAY['reached', 'checks', 'conversions', 'wins']) n(name)
+CROSS JOIN LATERAL jsonb_each_text(d.figures->'board'->n.name) c
+GROUP BY 1, 2, 3
+"""
+CHAINS_SQL = """
+SELECT d.person, c.key, sum((c.value->>0)::int), sum((c.value->>1)::int)
+FROM ({rows}) d CROSS JOIN LATERAL jsonb_each(d.figures->'board'->'chains') c
+GROUP BY 1, 2
+"""
+
+
+def _add_stored_boards(rows: QuerySet[PersonDay], counts: Counts, chains: Chains) -> None:
+    connection = connections[rows.db]  # the replica's, when reports read from it
+    if connection.vendor != "postgresql":
+        for person, board in rows.values_list("person", "figures__board"):
+            _add_board(person, board, counts, chains)
+        return
+    sql, params = rows.values("person", "figures").query.get_compiler(rows.db).as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(BOARD_SQL.format(rows=sql), params)
+        for person, name, key, n in cursor.fetchall():
+            counts[(person, name, key)] += n
+        cursor.execute(CHAINS_SQL.format(rows=sql), params)
+        for person, key, handoffs, won in cursor.fetchall():
+            chain = chains.setdefault((person, key), [0, 0])
+            chain[0] += handoffs
+            chain[1] += won
 
 
 def _everybody() -> list[int]:

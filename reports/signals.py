@@ -1,5 +1,6 @@
 """Writes that change a closed day of the team report mark it (reports/rollups.py: touch), and
-those that change a person's closed day mark that (reports/person_rollups.py: touch).
+those that change a person's closed day mark that (reports/person_rollups.py: touch), or a
+team's day of insights (reports/insight_rollups.py: touch).
 
 Saved models go through these receivers; the writes that send no post_save send a signal of
 their app's own (the CSV import, a dispute's ruling, the SLA sweep's breaches)."""
@@ -16,13 +17,16 @@ from handoff.signals import ruled
 from leads.alerts import BREACH
 from leads.models import ContactAttempt, Lead, LeadEvent
 from leads.signals import imported
-from reports import person_rollups, rollups
+from reports import insight_rollups, person_rollups, rollups
 
 
 @receiver(post_save, sender=Lead)
 def lead_saved(sender, instance: Lead, **kwargs) -> None:
-    # Its cohort day: its state, first call, reaction, source or junk reason changed.
-    rollups.touch([(instance.team_id, instance.created_at)])
+    # Its cohort day: its state, first call, reaction, source or junk reason changed. (Its
+    # handoff's day of insights needs no mark: a handed-off lead takes no answer.)
+    changed = [(instance.team_id, instance.created_at)]
+    rollups.touch(changed)
+    insight_rollups.touch(changed)
 
 
 @receiver(post_save, sender=Deal)
@@ -43,6 +47,7 @@ def dispute_ruled(sender, dispute: Dispute, **kwargs) -> None:
 def _deal_changed(deal: Deal) -> None:
     rollups.touch_deal(deal)
     person_rollups.touch_deal(deal)
+    insight_rollups.touch_deal(deal)
 
 
 @receiver(post_save, sender=ContactAttempt)
@@ -60,12 +65,16 @@ def event_saved(sender, instance: LeadEvent, **kwargs) -> None:
 @receiver(imported)
 def leads_imported(sender, leads: list[Lead], **kwargs) -> None:
     # Rows may arrive with their creation dates: their days of the team report change.
-    rollups.touch((lead.team_id, lead.created_at) for lead in leads)
+    changed = [(lead.team_id, lead.created_at) for lead in leads]
+    rollups.touch(changed)
+    insight_rollups.touch(changed)
 
 
 @receiver(post_save, sender=Handoff)
 def handoff_saved(sender, instance: Handoff, **kwargs) -> None:
     rollups.touch([(instance.team_id, instance.handed_off_at)])
+    # The lead's source counts one more handoff on the day it arrived.
+    insight_rollups.touch([(instance.lead.team_id, instance.lead.created_at)])
 
 
 @receiver(deadlines_raised)

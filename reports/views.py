@@ -102,8 +102,7 @@ def insights(request: HttpRequest) -> HttpResponse:
     form, period = _period(request)
     context: dict[str, Any] = {"form": form}
     if period:
-        context["answers"] = people.answer_outcomes(team_ids, period)
-        context["sources"] = people.source_quality(team_ids, period)
+        context.update(people.insights(team_ids, period))
     return render(request, "reports/insights.html", context)
 
 

@@ -160,7 +160,7 @@ def test_a_converted_lead_is_imported_as_history(world, client):
 def test_history_leaves_the_report_figures_as_they_were(world):
     from django.utils import timezone
 
-    from reports.people import source_quality
+    from reports.people import insights
     from reports.periods import period_ending_today
     from reports.selectors import qualification_figures
 
@@ -168,7 +168,7 @@ def test_history_leaves_the_report_figures_as_they_were(world):
     zone = ZoneInfo(world.team.time_zone)
     period = period_ending_today(30, timezone.now().astimezone(zone).date(), zone)
     before = qualification_figures(world.team, period)
-    quality = source_quality([world.team.pk], period)
+    quality = insights([world.team.pk], period)["sources"]
     assert before["leads"] == 1
     raw = bitrix24_file(
         [["1", "Заявка", "Иван", "Иванов", "Качественный лид", "+79031234567", "", ""]]
@@ -176,7 +176,7 @@ def test_history_leaves_the_report_figures_as_they_were(world):
     assert run(world, raw).created == 1
     assert Lead.objects.filter(imported_history=True).count() == 1
     assert qualification_figures(world.team, period) == before
-    assert source_quality([world.team.pk], period) == quality
+    assert insights([world.team.pk], period)["sources"] == quality
 
 
 def test_amocrm_won_deal_is_imported_as_history(world):

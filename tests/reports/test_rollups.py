@@ -15,14 +15,22 @@ from django.utils import timezone
 
 from crm.deadlines.models import Deadline
 from crm.teams.models import Team
-from deals.models import Contact, Deal
+from deals import services as deal_services
+from deals.models import Contact, Deal, LossReason
 from handoff import disputes
 from handoff.models import Dispute, Handoff
 from leads import services
-from leads.models import ContactAttempt, JunkReason, Lead, LeadEvent, LeadSource
-from reports import histogram, people, person_rollups, rollups
+from leads.models import Answer, ContactAttempt, JunkReason, Lead, LeadEvent, LeadSource
+from reports import histogram, insight_rollups, people, person_rollups, rollups
 from reports.exports import team_report
-from reports.models import DirtyDay, PersonDay, PersonDirtyDay, TeamDay
+from reports.models import (
+    DirtyDay,
+    InsightDay,
+    InsightDirtyDay,
+    PersonDay,
+    PersonDirtyDay,
+    TeamDay,
+)
 from reports.periods import Period
 from tests.factories import TeamFactory, UserFactory
 
@@ -152,6 +160,32 @@ class Data:
         Deadline.objects.bulk_create(deadlines)
         ContactAttempt.objects.bulk_create(self.attempts)
         LeadEvent.objects.bulk_create(self.events)
+        self.answers(leads, random.Random(seed + 1000))  # its own stream: the rest unchanged
+
+    def answers(self, leads: list[Lead], rnd: random.Random) -> None:
+        """Answers on most leads, handed off or not: a few questions of each kind, and one
+        value with two labels (a criterion's option renamed between two leads)."""
+        questions = [
+            ("Budget?", "choice", [("low", "Under 300k"), ("high", "Over 300k")]),
+            ("Budget?", "choice", [("high", "Over 300 000")]),
+            ("Own home?", "yes_no", [("yes", "Yes"), ("no", "No")]),
+            ("Rooms", "number", [("1", "1"), ("2", "2"), ("3", "3")]),
+        ]
+        Answer.objects.bulk_create(
+            Answer(
+                lead=lead,
+                question=question,
+                kind=kind,
+                value=value,
+                label=label,
+                verdict="good",
+                answered_at=lead.created_at,
+            )
+            for lead in leads
+            for question, kind, options in questions
+            if rnd.random() < 0.6
+            for value, label in [rnd.choice(options)]
+        )
 
     def calls_and_decisions(self, lead: Lead) -> None:
         """The lead's first call (at its first_attempt_at) and maybe more, by one of the
@@ -720,3 +754,175 @@ def test_a_late_ruling_marks_the_people_it_changes(teams, django_capture_on_comm
     person_rollups.refresh()
     assert not PersonDirtyDay.objects.exists()
     check_people(data, teams, PERSON_ZONES[:1])
+
+
+# --- insights (what predicts a sale) ---------------------------------------------------------
+# The references are the raw queries the page ran before the roll-ups (today's definitions).
+
+
+def raw_answer_outcomes(team_ids: list[int], period: Period) -> list[dict]:
+    rows = (
+        Answer.objects.filter(
+            lead__team__in=team_ids,
+            lead__handoff__handed_off_at__gte=period.start,
+            lead__handoff__handed_off_at__lt=period.end,
+        )
+        .values("question", "kind", "value", "label")
+        .annotate(
+            deals=Count("id"),
+            won=Count("id", filter=Q(lead__deal__stage="won")),
+            lost=Count("id", filter=Q(lead__deal__stage="lost")),
+            disputed_away=Count("id", filter=Q(lead__deal__dispute__outcome="upheld")),
+        )
+        .order_by("question", "-deals")
+    )
+    return [{**r, "win_rate": share(r["won"], r["won"] + r["lost"])} for r in rows]
+
+
+def raw_source_quality(team_ids: list[int], period: Period) -> list[dict]:
+    leads_in = Q(
+        lead__team__in=team_ids,
+        lead__created_at__gte=period.start,
+        lead__created_at__lt=period.end,
+        lead__imported_history=False,
+    )
+    rows = (
+        LeadSource.objects.annotate(
+            leads_count=Count("lead", filter=leads_in),
+            junk=Count("lead", filter=leads_in & Q(lead__state="junk")),
+            handoffs=Count("lead__handoff", filter=leads_in),
+            disputed=Count("lead__deal__dispute", filter=leads_in),
+            upheld=Count(
+                "lead__deal__dispute", filter=leads_in & Q(lead__deal__dispute__outcome="upheld")
+            ),
+        )
+        .filter(leads_count__gt=0)
+        .order_by("-leads_count")
+    )
+    return [
+        {
+            "source": s.name,
+            "leads": s.leads_count,
+            "junk": s.junk,
+            "junk_rate": share(s.junk, s.leads_count),
+            "handoffs": s.handoffs,
+            "disputes": s.disputed,
+            "dispute_rate": share(s.disputed, s.handoffs),
+            "upheld": s.upheld,
+        }
+        for s in rows
+    ]
+
+
+def check_insights(teams: list[Team], zones: list[str]) -> None:
+    """Both tables, in each zone, for the period and the one before, for several sets of
+    teams; the raw query's ties (its order is the database's) compared as sets."""
+    sets = [[t.pk for t in teams], [teams[0].pk], [teams[1].pk, teams[2].pk], [teams[3].pk]]
+    seen: Counter = Counter()
+
+    def by_key(rows: list[dict], key: tuple[str, ...]) -> list[dict]:
+        return sorted(rows, key=lambda r: tuple(r[k] for k in key))
+
+    for zone_name in zones:
+        period = Period(FIRST, LAST, ZoneInfo(zone_name))
+        for span in (period, period.previous()):
+            for team_ids in sets:
+                got = people.insights(team_ids, span)
+                want = raw_answer_outcomes(team_ids, span)
+                key = ("question", "kind", "value", "label")
+                assert by_key(got["answers"], key) == by_key(want, key), (zone_name, span)
+                order = [(r["question"], -r["deals"]) for r in got["answers"]]
+                assert order == sorted(order)
+                want_sources = raw_source_quality(team_ids, span)
+                assert by_key(got["sources"], ("source",)) == by_key(want_sources, ("source",))
+                assert [-r["leads"] for r in got["sources"]] == sorted(
+                    -r["leads"] for r in got["sources"]
+                )
+                for row in [*want, *want_sources]:
+                    seen.update(k for k in INSIGHT_COUNTS if row.get(k))
+    assert set(seen) == set(INSIGHT_COUNTS), seen
+
+
+INSIGHT_COUNTS = ("deals", "won", "lost", "disputed_away", "junk", "handoffs", "disputes", "upheld")
+
+
+def handoffs_on_midnights(seed: int, teams: list[Team]) -> None:
+    """One handoff in three moved onto the stroke of a local midnight (of one of the teams'
+    zones: just before, at, just after), inside the data's weeks."""
+    rnd = random.Random(seed + 2000)
+    for handoff in Handoff.objects.order_by("pk"):
+        if rnd.random() < 0.33:
+            zone = rnd.choice(teams).zone
+            day = local(handoff.handed_off_at, zone)
+            midnight = datetime(day.year, day.month, day.day, tzinfo=zone)
+            moved = midnight + timedelta(seconds=rnd.choice([-1, 0, 0, 1]))
+            Handoff.objects.filter(pk=handoff.pk).update(handed_off_at=moved)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_insight_rollups_equal_the_raw_definitions(teams, seed, django_capture_on_commit_callbacks):
+    """Live (nothing built), built (UTC is no team's zone: always live), after late changes
+    (a lead junked, a deal lost, a dispute upheld weeks later: marked, read live, rebuilt by
+    the job), and after a zone no team uses any more is dropped."""
+    data = Data(seed, teams[:3], teams[3:])
+    handoffs_on_midnights(seed, teams)
+    check_insights(teams, PERSON_ZONES)
+
+    assert insight_rollups.refresh()["insight_days"] > 0
+    assert not InsightDirtyDay.objects.exists()
+    check_insights(teams, PERSON_ZONES)
+
+    # Weeks later: a new lead of the period junked, a deal handed off in it lost, a dispute
+    # upheld.
+    in_period = {"created_at__gte": datetime(2026, 10, 22, tzinfo=UTC)}
+    lead = Lead.objects.filter(state="new", imported_history=False, **in_period).first()
+    deal = Deal.objects.filter(stage="accepted", closer__isnull=False, **in_period).first()
+    dispute = Dispute.objects.filter(outcome="", deal__created_at__gte=in_period["created_at__gte"])
+    dispute = dispute.first()
+    assert lead and deal and dispute
+    head = UserFactory(role="Sales head")
+    Team.objects.filter(pk=dispute.deal.team_id).update(manager=head)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.lead_junk(lead=lead, by=data.qualifiers[0], reason=JunkReason.objects.first())
+        deal_services.deal_lose(
+            deal=deal, by=deal.closer, reason=LossReason.objects.create(name="Price", slug="price")
+        )
+        disputes.dispute_resolve(
+            dispute=Dispute.objects.get(pk=dispute.pk), by=head, outcome="upheld"
+        )
+    marked = set(InsightDirtyDay.objects.values_list("zone", "team", "day"))
+    for zone in ("Europe/Moscow", "America/New_York"):
+        assert (zone, lead.team_id, local(lead.created_at, ZoneInfo(zone))) in marked
+        handed = deal.handoff.handed_off_at
+        assert (zone, deal.lead.team_id, local(handed, ZoneInfo(zone))) in marked
+    check_insights(teams, PERSON_ZONES)
+    assert insight_rollups.refresh()["insight_days"] > 0
+    assert not InsightDirtyDay.objects.exists()
+    check_insights(teams, PERSON_ZONES)
+
+    # New York's teams move to Moscow: its days are dropped (no write marks them any more).
+    Team.objects.filter(time_zone="America/New_York").update(time_zone="Europe/Moscow")
+    insight_rollups.refresh()
+    assert not InsightDay.objects.filter(zone="America/New_York").exists()
+    check_insights(teams, PERSON_ZONES[:2])
+
+
+def test_todays_leads_count_in_insights_at_once(teams, django_capture_on_commit_callbacks):
+    """Today is read live: a lead that arrived a minute ago is in its source's figures."""
+    moscow = teams[0]
+    Data(4, [moscow], teams[3:4])
+    insight_rollups.refresh()
+    source = LeadSource.objects.first()
+    today = local(timezone.now(), moscow.zone)
+    period = Period(today - timedelta(days=6), today, moscow.zone)
+    before = {r["source"]: r["leads"] for r in people.insights([moscow.pk], period)["sources"]}
+    with django_capture_on_commit_callbacks(execute=True):
+        services.lead_create(
+            team=moscow,
+            name="Now",
+            phone="+79165550001",
+            source=source,
+            now=timezone.now() - timedelta(minutes=1),
+        )
+    after = {r["source"]: r["leads"] for r in people.insights([moscow.pk], period)["sources"]}
+    assert after[source.name] == before.get(source.name, 0) + 1

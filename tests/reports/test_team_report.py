@@ -17,7 +17,7 @@ from handoff import disputes
 from handoff.services import lead_convert
 from leads import services
 from leads.models import JunkReason
-from reports.people import answer_outcomes, leaderboard, person_figures, source_quality
+from reports.people import insights, leaderboard, person_figures
 from reports.periods import Period
 from reports.selectors import qualification_figures, sales_figures
 from tests.factories import UserFactory, make_criterion, make_lead
@@ -231,7 +231,8 @@ def test_a_sales_teams_leaderboard_counts_its_wins(week):
 
 
 def test_answers_and_sources_that_predict(week):
-    [answer] = answer_outcomes([week.team.pk], period(week.team))
+    found = insights([week.team.pk], period(week.team))
+    [answer] = found["answers"]
     assert (
         answer["label"],
         answer["deals"],
@@ -239,7 +240,7 @@ def test_answers_and_sources_that_predict(week):
         answer["lost"],
         answer["win_rate"],
     ) == ("Custom", 2, 1, 1, 50.0)
-    [source] = source_quality([week.team.pk], period(week.team))
+    [source] = found["sources"]
     assert (source["leads"], source["junk_rate"], source["handoffs"], source["dispute_rate"]) == (
         4,
         25.0,
