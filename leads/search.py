@@ -23,7 +23,9 @@ On PostgreSQL a lead's words are a full-text index (`lead_words`, migration `lea
 word, where trigrams read one per three letters, "ов " and "ин " among them. A common surname
 still matches thousands of leads; `newest_recent` asks for the newest ones in widening windows
 of arrival (the last 7 days, 30, 90, a year, all: `RECENT_DAYS`), so that it reads the recent
-ones only. The last digits of a phone are a prefix of its reversed number, a btree range
+ones only — for a qualifier from their team's buckets of those months (`TeamMonthWords`, the
+index `lead_team_month_words` of `leads 0027`, which replaced `lead_words`). The last
+digits of a phone are a prefix of its reversed number, a btree range
 (`leads 0024`); digits anywhere and e-mails are `pg_trgm` GIN indexes (`leads 0021`). On
 SQLite the same conditions are plain scans: words anywhere in the folded text (`fold` is a
 Python function registered on each SQLite connection, `leads.apps`).
