@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Server time of the search (issue 16.1: p95 under 50 ms at 1M and at 10M leads) on
-PostgreSQL with its indexes (the words index `lead_words`, the pg_trgm index of contact
+PostgreSQL with its indexes (the words index `lead_team_month_words`, the pg_trgm index of contact
 points, the index of their reversed numbers for the last digits), and what those indexes
 cost the intake.
 
@@ -70,7 +70,7 @@ from bench.harness import (  # noqa: E402 - after the path is set
 
 # The lead's search indexes and the migrations that build them.
 LEAD_INDEXES = {
-    "lead_words": "0023_search_word_prefix_index",
+    "lead_team_month_words": "0027_search_team_month_words_index",
     "lead_point_value_trgm": "0021_search_trigram_indexes",
     "lead_point_value_reversed": "0026_search_phone_last_digits_index",
 }
@@ -173,13 +173,13 @@ def sizes_summary() -> str:
         cur.execute(
             """SELECT (SELECT count(*) FROM leads_leadcontactpoint),
                       (SELECT count(*) FROM deals_contact),
-                      pg_size_pretty(pg_relation_size('lead_words')),
+                      pg_size_pretty(pg_relation_size('lead_team_month_words')),
                       pg_size_pretty(pg_relation_size('lead_point_value_trgm')),
                       pg_size_pretty(pg_relation_size('lead_point_value'))"""
         )
         points, contacts, lead_idx, point_idx, point_btree = cur.fetchone()
     return (
-        f"  lead points {points:,}, contacts {contacts:,}; lead_words {lead_idx}, "
+        f"  lead points {points:,}, contacts {contacts:,}; lead_team_month_words {lead_idx}, "
         f"lead_point_value_trgm {point_idx} (the btree lead_point_value {point_btree})"
     )
 

@@ -21,7 +21,7 @@ from deals.selectors import contacts_visible_to, deals_visible_to
 from leads import search
 from leads.models import Lead, LeadContactPoint
 from leads.search import Hit, Query
-from leads.selectors import leads_visible_to
+from leads.selectors import lead_team_ids, leads_visible_to
 
 CONTACT_TEXT_FIELDS = ("name", "email")
 COMPANY_TEXT_FIELDS = ("name",)
@@ -99,7 +99,9 @@ def search_all(
 def _leads(user: User, query: Query, limit: int) -> Group:
     leads = leads_visible_to(user)
     if query.kind == search.WORDS:  # may match thousands (a common surname): latest first
-        found, more = search.newest_recent(leads, query, limit)
+        # An admin sees every team: no team to narrow the words' read to.
+        teams = None if access.is_admin(user) else lead_team_ids(user)
+        found, more = search.newest_recent(leads, query, limit, teams)
     else:  # a phone or an e-mail matches a few
         found, more = search.newest(search.lead_match(leads, query).select_related("team"), limit)
     points: dict[int, list] = {}

@@ -41,10 +41,14 @@ def forget_intake_sources(**_signal) -> None:
 def leads_visible_to(user: User) -> QuerySet[Lead]:
     # The team ids as a list, not a subquery: with literal ids the planner walks the queue's
     # partial index in due order instead of sorting the team's whole backlog.
-    team_ids = list(
+    return Lead.objects.filter(team__in=lead_team_ids(user))
+
+
+def lead_team_ids(user: User) -> list[int]:
+    """The qualification teams whose leads the user sees (`leads_visible_to`)."""
+    return list(
         teams_for_user(user).filter(kind=Team.Kind.QUALIFICATION).values_list("id", flat=True)
     )
-    return Lead.objects.filter(team__in=team_ids)
 
 
 def lead_get_for_user(user: User, pk: int) -> Lead:

@@ -2,7 +2,7 @@
 name (Russian too: any case, ё as е), an e-mail, a company — scoped to what the user may see:
 never another team's lead, every state of their own."""
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from django.contrib.auth.models import User
@@ -405,7 +405,7 @@ def test_the_schema_describes_q(world):
     [
         ("6789", "lead_point_value_reversed"),
         ("234567", "lead_point_value_trgm"),
-        ("семенов", "lead_words"),
+        ("семенов", "lead_team_month_words"),
         ("ivan@", "lead_point_value_trgm"),
     ],
 )
@@ -430,3 +430,59 @@ def test_the_search_reads_its_indexes(world, two_teams, typed, index):
         cur.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cur.fetchall())
     assert index in plan, plan
+
+
+# ------------------------------------------------------------------ the words' buckets
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the buckets are PostgreSQL's")
+def test_a_leads_words_are_in_its_team_and_months_bucket(world):
+    """`TeamMonthWords`: each word once more behind the team and the month of arrival (UTC)."""
+    from leads.search import BUCKET, lead_search_words
+
+    lead = make_lead(world.team, name="Семён О'Брайен-Ким", email="sk@mail.ru")
+    vector = Lead.objects.filter(pk=lead.pk).values_list(lead_search_words(), flat=True)[0]
+    with connection.cursor() as cur:
+        cur.execute("SELECT tsvector_to_array(%s::tsvector)", [vector])
+        lexemes = set(cur.fetchone()[0])
+    arrival = lead.created_at.astimezone(UTC)
+    bucket = BUCKET.format(team=world.team.pk, month=(arrival.year - 2000) * 12 + arrival.month - 1)
+    words = {"семен", "о", "брайен", "ким", "sk", "mail", "ru"}
+    assert words | {bucket + word for word in words} <= lexemes
+
+
+def test_a_qualifier_reads_the_buckets_a_head_of_many_teams_the_words(world):
+    from leads.search import MAX_BUCKET_TEAMS, bucketable
+
+    query = parse_query("Иван Семёнов")
+    on_postgres = connection.vendor == "postgresql"
+    assert bucketable(query, [world.team.pk]) is on_postgres
+    assert not bucketable(query, list(range(1, MAX_BUCKET_TEAMS + 2)))
+    assert not bucketable(query, None)  # an admin: every team
+    assert not bucketable(parse_query("x²y семенов"), [world.team.pk])  # the parser splits x²y
+
+
+def test_the_buckets_find_the_newest_of_the_teams_only_across_months(world):
+    """A qualifier's words read from their team's buckets, month windows widening: the same
+    page as all matches sorted — the newest first, another team's never, older months only when
+    the recent ones are fewer than a page."""
+    now = timezone.now()
+    ages = [0, 20, 45, 100, 200, *range(400, 400 + LIMIT)]  # days: each window, and older
+    leads = {
+        age: make_lead(
+            world.team, name="Олег Рябов", phone=f"+7916{age:07d}", now=now - timedelta(age)
+        )
+        for age in ages
+    }
+    for age in (1, 50):  # newer, but another team's
+        make_lead(
+            world.other_team, name="Олег Рябов", phone=f"+7917{age:07d}", now=now - timedelta(age)
+        )
+    response = client_for(world.qualifier).get(reverse("search"), {"q": "олег рябов"})
+    group = response.context["results"].leads
+    assert [hit.obj.pk for hit in group.hits] == [leads[age].pk for age in sorted(ages)[:LIMIT]]
+    assert group.more
+    # a head of both teams: the other team's too, in arrival order
+    world.other_team.manager = world.head
+    world.other_team.save()
+    assert len(found_leads(world.head, "рябов")) == LIMIT
