@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from crm import access
 from crm.deadlines.models import Deadline
 from crm.teams.models import Team
 from crm.teams.selectors import teams_for_user
@@ -41,9 +42,7 @@ def forget_intake_sources(**_signal) -> None:
 def leads_visible_to(user: User) -> QuerySet[Lead]:
     # The team ids as a list, not a subquery: with literal ids the planner walks the queue's
     # partial index in due order instead of sorting the team's whole backlog.
-    team_ids = list(
-        teams_for_user(user).filter(kind=Team.Kind.QUALIFICATION).values_list("id", flat=True)
-    )
+    team_ids = access.seen_team_ids(user, Team.Kind.QUALIFICATION)
     return Lead.objects.filter(team__in=team_ids)
 
 
