@@ -17,7 +17,7 @@ getters (`lead_get_for_user`, `deal_get_for_user`, …) answer 404 for anything 
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AnonymousUser
@@ -53,6 +53,46 @@ def has_role(user: User, role: str) -> bool:
     return bool(user.is_authenticated and user.groups.filter(name=role).exists())
 
 
+class SeenTeam(NamedTuple):
+    id: int
+    kind: str
+    manager_id: int | None
+    time_zone: str
+
+
+_SEEN_THIS_REQUEST = "_crm_teams_seen_this_request"
+
+
+def remember_teams_seen(user: User) -> list[SeenTeam]:
+    """Read the teams the user sees once for the request (crm.teams.middleware): every page
+    asks several questions of them — the time zone, the page's role test, the leads' teams,
+    the header's menu — and each was a query. Kept on the request's user object, which the
+    authentication middleware makes anew for each request, so a change of membership applies
+    from the next request. Not for admins, who see every team."""
+    if not user.is_authenticated or is_admin(user):
+        return []
+    seen = [
+        SeenTeam(*row)
+        for row in teams_seen(user)
+        .order_by("id")
+        .values_list("id", "kind", "manager_id", "time_zone")
+    ]
+    setattr(user, _SEEN_THIS_REQUEST, seen)
+    return seen
+
+
+def _remembered(user: User) -> list[SeenTeam] | None:
+    return getattr(user, _SEEN_THIS_REQUEST, None)
+
+
+def seen_team_ids(user: User, kind: str) -> list[int]:
+    """The ids of the teams of this kind the user sees."""
+    remembered = _remembered(user)
+    if remembered is not None:
+        return [team.id for team in remembered if team.kind == kind]
+    return list(teams_seen(user).filter(kind=kind).values_list("id", flat=True))
+
+
 def teams_seen(user: User) -> QuerySet[Team]:
     """The teams whose data the user may see: those they belong to or manage (admins: all)."""
     if not user.is_authenticated:
@@ -82,14 +122,21 @@ def member_of(user: User, team: Team) -> bool:
 # Role pages: each answers 403 to a user it is not for (and the menu hides it).
 
 
+def _sees_kind(user: User, kind: str) -> bool:
+    remembered = _remembered(user)
+    if remembered is not None:
+        return any(team.kind == kind for team in remembered)
+    return teams_seen(user).filter(kind=kind).exists()
+
+
 def works_leads(user: User) -> bool:
     """The queue, Take next, New lead, the export: someone in (or over) a qualification team."""
-    return teams_seen(user).filter(kind=Team.Kind.QUALIFICATION).exists()
+    return _sees_kind(user, Team.Kind.QUALIFICATION)
 
 
 def works_deals(user: User) -> bool:
     """The deal board: someone in (or over) a sales team."""
-    return teams_seen(user).filter(kind=Team.Kind.SALES).exists()
+    return _sees_kind(user, Team.Kind.SALES)
 
 
 def may_search(user: User) -> bool:
@@ -181,7 +228,11 @@ def menu(user: User) -> dict[str, bool]:
     if is_admin(user):
         seen = managed = set(Team.objects.values_list("kind", flat=True).distinct())
     else:
-        pairs = set(teams_seen(user).values_list("kind", "manager_id"))
+        remembered = _remembered(user)
+        if remembered is not None:
+            pairs = {(team.kind, team.manager_id) for team in remembered}
+        else:
+            pairs = set(teams_seen(user).values_list("kind", "manager_id"))
         seen = {kind for kind, _manager in pairs}
         managed = {kind for kind, manager in pairs if manager == user.pk}
     leads, deals, heads = Team.Kind.QUALIFICATION in seen, Team.Kind.SALES in seen, bool(managed)

@@ -28,11 +28,32 @@ from datetime import datetime
 from enum import IntEnum
 
 from django.contrib.auth.models import User
-from django.db.models import Q, QuerySet
+from django.db import connections
+from django.db.models import IntegerField, Q, QuerySet, Value
 
 from leads.models import Lead
 
 PAGE_SIZE = 50
+# What a row of the list reads (leads/templatetags/leads.py queue_rows, its SLA badge, the
+# page's digest, the cursor): not the message, the form's answers or the imported history,
+# fetched and decoded for nothing on every refresh. A field read beyond these costs a query
+# per row (tests/leads/test_queue.py counts the page's queries).
+ROW_FIELDS = (
+    "id",
+    "name",
+    "phone",
+    "email",
+    "state",
+    "temperature",
+    "due_at",
+    "waiting_since",
+    "created_at",
+    "duplicate_of_id",
+    "assignee_id",
+    "claim_expires_at",
+    "source__name",
+)
+PERSON_FIELDS = ("id", "username", "first_name", "last_name")  # crm/teams people.person
 MAX_ROWS = 500  # a live list re-read every few seconds stays this long at most
 
 
@@ -169,7 +190,7 @@ def queue_page(
 
     `after` starts past a row ("Show more"); `through` reads from the top down to a row — as
     far as a screen had expanded, for its live refresh — at least a page, at most MAX_ROWS."""
-    leads = leads.filter(state__in=Lead.OPEN_STATES).select_related("source", "assignee")
+    leads = leads.filter(state__in=Lead.OPEN_STATES).select_related("source").only(*ROW_FIELDS)
     end = Cursor.parse(through)
     if end is None:
         rows = _read(leads, user, now, Cursor.parse(after), size + 1)
@@ -179,7 +200,21 @@ def queue_page(
         if len(rows) < PAGE_SIZE:  # rows have left the list since: show a full first page
             return queue_page(leads, user, now, size=size)
         more = bool(_read(leads, user, now, Cursor.parse(rows[-1].cursor), 1))
+    _attach_assignees(rows, user, now)
     return rows, rows[-1].cursor if more else ""
+
+
+def _attach_assignees(rows: list[Row], user: User, now: datetime) -> None:
+    """Who holds each row's lead, for its Assignee cell (a lapsed claim shows nobody): most
+    rows of a page are nobody's, and the user's own are theirs — one query for the others, if
+    any, instead of joining the users into every rank's read."""
+    ids = {row.lead.assignee_id for row in rows if row.lead.claim_active(now)} - {user.pk}
+    people = {user.pk: user}
+    if ids:
+        people |= User.objects.only(*PERSON_FIELDS).in_bulk(ids)
+    for row in rows:
+        if row.lead.assignee_id in people and row.lead.claim_active(now):
+            row.lead.assignee = people[row.lead.assignee_id]
 
 
 def _read(
@@ -190,21 +225,52 @@ def _read(
     limit: int,
     end: Cursor | None = None,
 ) -> list[Row]:
-    rows: list[Row] = []
-    for rank in Rank:
-        if start is not None and rank < start.rank:
-            continue
-        if end is not None and rank > end.rank:
-            break
-        wanted = ranked(leads, rank, user, now)
+    def wanted(rank: Rank) -> QuerySet[Lead]:
+        read = ranked(leads, rank, user, now)
         if start is not None and rank == start.rank:
-            wanted = _beyond(wanted, rank, start)
+            read = _beyond(read, rank, start)
         if end is not None and rank == end.rank:
-            wanted = _through(wanted, rank, end)
-        rows += [Row(lead, rank) for lead in wanted[: limit - len(rows)]]
+            read = _through(read, rank, end)
+        return read
+
+    ranks = [
+        rank
+        for rank in Rank
+        if (start is None or rank >= start.rank) and (end is None or rank <= end.rank)
+    ]
+    rows: list[Row] = []
+    if connections[leads.db].features.supports_slicing_ordering_in_compound:
+        # The takeable ranks in one statement; "later", the costliest to build (it negates all
+        # of them), only when they do not fill the page.
+        at_once = _read_at_once([(r, wanted(r)) for r in ranks if r in TAKEABLE], limit)
+        if at_once is not None:
+            rows = at_once
+            ranks = [rank for rank in ranks if rank not in TAKEABLE]
+    for rank in ranks:
         if len(rows) >= limit:
             break
+        rows += [Row(lead, rank) for lead in wanted(rank)[: limit - len(rows)]]
     return rows
+
+
+def _read_at_once(reads: list[tuple[Rank, QuerySet[Lead]]], limit: int) -> list[Row] | None:
+    """The ranks' reads as one statement, `(rank 1 LIMIT n) UNION ALL (rank 2 LIMIT n) …
+    LIMIT n`: one round trip instead of one per rank, and on a busy machine a round trip costs
+    more than these reads. PostgreSQL's Append runs its branches in order and stops once the
+    outer LIMIT is met, so a later rank is not read when the earlier ones fill the page (as
+    rank by rank); a branch with a LIMIT is never run in parallel, which could interleave
+    them. Checked all the same: rows out of rank order answer None, to be read rank by rank."""
+    if not reads:
+        return []
+    branches = [
+        wanted.annotate(queue_rank=Value(int(rank), IntegerField()))[:limit]
+        for rank, wanted in reads
+    ]
+    leads = list(branches[0].union(*branches[1:], all=True)[:limit])
+    ranks = [lead.queue_rank for lead in leads]
+    if ranks != sorted(ranks):
+        return None
+    return [Row(lead, Rank(rank)) for lead, rank in zip(leads, ranks, strict=True)]
 
 
 def nobodys(leads: QuerySet[Lead], user: User, now: datetime) -> Iterator[QuerySet[Lead]]:

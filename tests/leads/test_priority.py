@@ -170,3 +170,55 @@ def test_other_peoples_checked_leads_show_when_the_state_filter_asks(client, wor
     assert "my-checked" in default and "mate-checked" not in default
     checked = client.get(reverse("leads:queue"), {"state": "checked"}).content.decode()
     assert "my-checked" in checked and "mate-checked" in checked
+
+
+def test_the_ranks_read_in_one_statement_or_one_by_one_give_the_same_pages(
+    world, table, monkeypatch
+):
+    """PostgreSQL reads the takeable ranks in one UNION ALL (priority._read_at_once); a
+    database without LIMIT inside a UNION (SQLite) reads rank by rank: the same pages."""
+    from django.db import connection
+
+    now = timezone.now()
+
+    def pages(size: int) -> list[list[tuple[str, str]]]:
+        seen, cursor = [], ""
+        while True:
+            rows, cursor = priority.queue_page(
+                _default_view(world), world.qualifier, now, after=cursor, size=size
+            )
+            seen.append([(row.lead.name, row.rank.name) for row in rows])
+            if not cursor:
+                return seen
+
+    first = {size: pages(size) for size in (1, 4, 50)}
+    monkeypatch.setattr(connection.features, "supports_slicing_ordering_in_compound", False)
+    assert {size: pages(size) for size in (1, 4, 50)} == first
+    assert [row for page in first[4] for row in page] == QUEUE
+
+
+def test_the_queue_page_reads_as_many_statements_for_more_rows(client, world, table):
+    """A row reading a field outside priority.ROW_FIELDS (or a relation not selected) would
+    cost a query per row."""
+    from django.db import connection
+
+    def statements() -> int:
+        count = 0
+
+        def counting(execute, *args):
+            nonlocal count
+            count += 1
+            return execute(*args)
+
+        with connection.execute_wrapper(counting):
+            assert client.get(reverse("leads:queue")).status_code == 200
+        return count
+
+    client.force_login(world.qualifier)
+    before = statements()
+    now = timezone.now()
+    for i in range(10):
+        held = {"assignee": world.teammate, "claim_expires_at": now + 10 * MINUTE}
+        _lead(world, f"more-held-{i}", 2 + i, **held)
+        _lead(world, f"more-missed-{i}", 3 + i, waiting_since=now - MINUTE)
+    assert statements() == before
