@@ -47,9 +47,11 @@ def child(args) -> None:
     print(f"  {scale_bench.uptime()}", flush=True)
     timed_runs = runs[1:]  # the first is measure_sweep's warm-up
     print(f"  notifications per sweep: {[r['notifications'] for r in timed_runs]}")
-    keys = sorted({key for r in timed_runs for key in r["parts"]})
-    for key in sorted(keys, key=lambda k: -sum(r["parts"].get(k, (0, 0))[1] for r in timed_runs)):
-        ms = sum(r["parts"].get(key, (0, 0.0))[1] for r in timed_runs) / len(timed_runs)
+    mean = {
+        key: sum(r["parts"].get(key, (0, 0.0))[1] for r in timed_runs) / len(timed_runs)
+        for key in {key for r in timed_runs for key in r["parts"]}
+    }
+    for key, ms in sorted(mean.items(), key=lambda item: -item[1]):
         print(f"    {key:<48} {ms:8.1f} ms")
     explained_sweep(args)
 
