@@ -93,7 +93,7 @@ AGE_FILTERS = {
 def open_count(leads: QuerySet[Lead], cap: int = 1000) -> int:
     """How many open leads, counted only up to `cap`: the page says "1000+" beyond it rather
     than counting a six-figure backlog on every refresh. On PostgreSQL index-only
-    (migration leads 0027, `lead_open_count`)."""
+    (migration leads 0028, `lead_open_count`)."""
     return leads.filter(state__in=Lead.OPEN_STATES).order_by()[:cap].count()
 
 
