@@ -277,13 +277,14 @@ def csv_batches(
 
 # ------------------------------------------------------------- PostgreSQL writes the lines
 
-# What makes csv_writer quote a cell: its delimiter, its quote, a line break.
-_QUOTED = re.compile('[;"\r\n]')
-
 
 def _csv_cell(text: str) -> str:
-    """`text` as csv_writer writes it: in quotes, its quotes doubled, when it must be."""
-    return '"' + text.replace('"', '""') + '"' if _QUOTED.search(text) else text
+    """`text` as csv_writer writes it: in quotes, its quotes doubled, when it must be — when
+    it holds the delimiter, the quote or a line break (tested one character at a time: twice
+    as fast as a pattern)."""
+    if ";" in text or '"' in text or "\r" in text or "\n" in text:
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 def _sql_text(text: str) -> str:
@@ -380,7 +381,7 @@ def _points_sql() -> str:
             FROM (
                 SELECT lead_id, kind, value, {tail} AS tail
                 FROM {LeadContactPoint._meta.db_table}
-                WHERE lead_id = ANY(%s)
+                WHERE lead_id = ANY(%s::bigint[])
                 ORDER BY lead_id, kind, position, id
             ) AS points
             GROUP BY lead_id
@@ -389,7 +390,7 @@ def _points_sql() -> str:
 
 
 # The end of the line of a lead without contact points: an empty e-mails cell.
-_NO_POINTS = (None, None, ";\r\n")
+_NO_POINTS = (None, None, None, ";\r\n")
 
 
 def _postgres_batches(leads: QuerySet[Lead], zone: ZoneInfo, db: str) -> Iterator[tuple[int, str]]:
@@ -410,7 +411,7 @@ def _postgres_batches(leads: QuerySet[Lead], zone: ZoneInfo, db: str) -> Iterato
                 people.update((pk, "") for pk in unknown - people.keys())
             lines_text = []
             for lead_id, head, phone, middle, assignee, rest in batch:
-                numbers, tails, end = cells.get(lead_id, _NO_POINTS)
+                _id, numbers, tails, end = cells.get(lead_id, _NO_POINTS)
                 points_cell = (
                     _csv_cell(
                         ", ".join([phones(n) + t for n, t in zip(numbers, tails, strict=True)])
@@ -496,8 +497,9 @@ def _fetched_ahead(
         batch = fetched.result()
         if not batch:
             return batch, {}
-        points.execute(points_sql, [[row[0] for row in batch]])
-        return batch, {row[0]: row[1:] for row in points.fetchall()}
+        # The ids as an array's text: psycopg2 adapts a list of 2,000 ints ten times slower.
+        points.execute(points_sql, ["{" + ",".join([str(row[0]) for row in batch]) + "}"])
+        return batch, {row[0]: row for row in points.fetchall()}
 
     with ThreadPoolExecutor(max_workers=1) as fetcher, ThreadPoolExecutor(max_workers=1) as looker:
         ahead = looker.submit(looked_up, fetcher.submit(lines.fetchmany, BATCH))
