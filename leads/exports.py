@@ -409,21 +409,27 @@ def _postgres_batches(leads: QuerySet[Lead], zone: ZoneInfo, db: str) -> Iterato
                 # Deleted since the cursor's snapshot (the names are read on another
                 # connection): no one to name.
                 people.update((pk, "") for pk in unknown - people.keys())
-            lines_text = []
-            for lead_id, head, phone, middle, assignee, rest in batch:
-                _id, numbers, tails, end = cells.get(lead_id, _NO_POINTS)
-                points_cell = (
-                    _csv_cell(
-                        ", ".join([phones(n) + t for n, t in zip(numbers, tails, strict=True)])
-                    )
-                    if numbers
-                    else ""
-                )
-                lines_text.append(
-                    f"{head}{_csv_cell(phones(phone))}{middle}{people[assignee]}{rest}"
-                    f"{points_cell}{end}"
-                )
-            yield len(batch), "".join(lines_text)
+            yield len(batch), _batch_text(batch, cells, phones, people)
+
+
+def _batch_text(
+    batch: list[tuple], cells: dict[int, tuple], phones: PhoneFormats, people: dict
+) -> str:
+    """A batch's lines: what the database wrote, the phones, the assignee and the contact
+    points put together (the loop of the export's Python side: names bound locally)."""
+    cell, get, no_points = _csv_cell, cells.get, _NO_POINTS
+    lines: list[str] = []
+    add = lines.append
+    for lead_id, head, phone, middle, assignee, rest in batch:
+        _id, numbers, tails, end = get(lead_id, no_points)
+        if not numbers:
+            points = ""
+        elif len(numbers) == 1:  # most leads
+            points = cell(phones(numbers[0]) + tails[0])
+        else:
+            points = cell(", ".join([phones(n) + t for n, t in zip(numbers, tails, strict=True)]))
+        add(f"{head}{cell(phones(phone))}{middle}{people[assignee]}{rest}{points}{end}")
+    return "".join(lines)
 
 
 @contextmanager
