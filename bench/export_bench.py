@@ -4,7 +4,7 @@ peak memory of the process that runs it, at growing numbers of exported leads.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_bench_export \\
         .venv/bin/python bench/export_bench.py [--sizes 100000,1000000] [--keep] [--reuse] \\
-        [--no-wait]
+        [--no-wait] [--existing]
 
 What it does:
 1. Creates the database if missing, migrates (bench/harness.py: DEBUG off), makes the
@@ -21,7 +21,10 @@ Prints rows/s, the CPU seconds of both sides and peak RSS per size, and the mach
 Before each run it waits until no other benchmark or test run shares the cores (--no-wait:
 run anyway). Without --keep the
 database is dropped at the end if this run created it; --reuse exports the leads a --keep run
-left instead of seeding them again.
+left instead of seeding them again. --existing runs on a database another script built with
+the harness's world (e.g. crm_bench_10m, by scale_bench.py) and changes nothing there but the
+export job: no migration, no seeding, no VACUUM; it exports the head's whole queue, whatever
+its size, and deletes the job and its file afterwards (--sizes is ignored).
 """
 
 import argparse
@@ -51,6 +54,11 @@ def parse_args() -> argparse.Namespace:
         help="keep the leads a --keep run left (sizes below their number are skipped)",
     )
     parser.add_argument("--no-wait", action="store_true", help="do not wait for an idle machine")
+    parser.add_argument(
+        "--existing",
+        action="store_true",
+        help="export the head's queue of a database built by another script; write only the job",
+    )
     parser.add_argument("--seed", type=float, default=0.42, help="seed of SQL random()")
     parser.add_argument("--run-job", type=int, help=argparse.SUPPRESS)  # the child's part
     args = parser.parse_args()
@@ -154,10 +162,42 @@ SELECT id, 'email', 'other', email, '', '', 0 FROM leads_lead
 
 
 def seed_points(after: int) -> None:
+    """The new leads' contact points, then VACUUM: the export reads them index-only, which
+    needs the visibility map a live table's autovacuum keeps (and the planner its statistics)."""
     from django.db import connection
 
     with connection.cursor() as cur:
         cur.execute(POINTS_SQL, {"after": after})
+        cur.execute("VACUUM (ANALYZE) leads_leadcontactpoint")
+
+
+def export_once(head, size: int, label: str, args) -> tuple:
+    """One export job of the head's whole queue (`size` leads), run in a child process as
+    the worker runs it; the job's file deleted after (and the job too with --existing)."""
+    from django.db import connection
+
+    from leads.exports import export_job_start
+    from leads.models import ExportJob
+
+    job = export_job_start(head, {}, "ru", "Europe/Moscow")
+    connection.close()  # the child works alone on the database
+    state = harness.wait_idle(label, args)
+    seconds, cpu, db_cpu, peak = run_child(job.pk)
+    job = ExportJob.objects.get(pk=job.pk)
+    assert job.state == ExportJob.State.DONE, job.error
+    assert job.rows_done == size, (job.rows_done, size)
+    size_mb = job.file.size / 2**20
+    job.file.delete(save=False)
+    if args.existing:
+        job.delete()
+    print(
+        f"  {size:,} rows in {seconds:.1f} s: {size / seconds:,.0f} rows/s "
+        f"({size / cpu:,.0f} per CPU second of the process; PostgreSQL's CPU {db_cpu:.1f} s, "
+        f"{size / (cpu + db_cpu):,.0f} rows per CPU second of both); "
+        f"file {size_mb:,.0f} MiB; peak RSS {peak / 1024:,.0f} MiB",
+        flush=True,
+    )
+    return size, seconds, cpu, db_cpu, peak, state["load"], size_mb
 
 
 def main() -> None:
@@ -166,57 +206,13 @@ def main() -> None:
         child(args.run_job or None)
         return
     url = os.environ["DATABASE_URL"]
-    created = harness.ensure_database(url)
+    created = False if args.existing else harness.ensure_database(url)
     harness.django_setup()
-    harness.migrate_and_collect()
-    from django.db import connection
-    from django.utils import timezone
-
-    from leads.exports import export_job_start
-    from leads.models import ExportJob
-
-    world = harness.make_world()
-    grown = 0
-    if args.reuse:  # seeding 1M leads takes longer than exporting them
-        with connection.cursor() as cur:
-            cur.execute("SELECT count(*) FROM leads_lead")
-            grown = cur.fetchone()[0]
-    else:
-        harness.clear_leads(world)
-    pool = harness.pools()
-    now = timezone.now()
+    if not args.existing:
+        harness.migrate_and_collect()
+    # First: the peak read is the largest of all children so far.
     _seconds, _cpu, _db_cpu, idle_peak = run_child(None)
-    results = []
-    for size in args.sizes:
-        if size < grown:
-            print(f"== {size:,} leads: skipped, the database holds {grown:,} (--reuse)")
-            continue
-        print(f"== {size:,} leads", flush=True)
-        with connection.cursor() as cur:
-            cur.execute("SELECT coalesce(max(id), 0) FROM leads_lead")
-            last = cur.fetchone()[0]
-        if size > grown:
-            harness.grow_leads(world, pool, grown, size, args, now)
-            seed_points(last)
-            grown = size
-        harness.vacuum_analyze()
-        job = export_job_start(world["head"], {}, "ru", "Europe/Moscow")
-        connection.close()  # the child works alone on the database
-        state = harness.wait_idle(f"{size:,}", args)
-        seconds, cpu, db_cpu, peak = run_child(job.pk)
-        job = ExportJob.objects.get(pk=job.pk)
-        assert job.state == ExportJob.State.DONE, job.error
-        assert job.rows_done == size, (job.rows_done, size)
-        size_mb = job.file.size / 2**20
-        job.file.delete(save=False)
-        results.append((size, seconds, cpu, db_cpu, peak, state["load"], size_mb))
-        print(
-            f"  {size:,} rows in {seconds:.1f} s: {size / seconds:,.0f} rows/s "
-            f"({size / cpu:,.0f} per CPU second of the process; PostgreSQL's CPU {db_cpu:.1f} s, "
-            f"{size / (cpu + db_cpu):,.0f} rows per CPU second of both); "
-            f"file {size_mb:,.0f} MiB; peak RSS {peak / 1024:,.0f} MiB",
-            flush=True,
-        )
+    results = [measure_existing(args)] if args.existing else grow_and_measure(args)
     print()
     print(f"peak RSS of a process that only sets Django up: {idle_peak / 1024:,.0f} MiB")
     print(
@@ -236,8 +232,55 @@ def main() -> None:
     print(f"target {TARGET_ROWS_PER_S:,} rows/s: {verdict} (slowest {slowest:,.0f} rows/s)")
     print(f"load average now: {os.getloadavg()}")
     if created and not args.keep:
+        from django.db import connection
+
         connection.close()
         harness.drop_database(url)
+
+
+def measure_existing(args) -> tuple:
+    """--existing: the head's whole queue in a database another script built."""
+    from django.contrib.auth.models import User
+
+    from leads.exports import queue_leads
+
+    head = User.objects.get(username=f"{harness.BENCH_PREFIX}head")
+    size = queue_leads(head, {}).count()
+    print(f"== {size:,} leads in the head's queue (existing database)", flush=True)
+    return export_once(head, size, f"{size:,}", args)
+
+
+def grow_and_measure(args) -> list[tuple]:
+    """The leads grown to each size in turn (seeded here), exported at each."""
+    from django.db import connection
+    from django.utils import timezone
+
+    world = harness.make_world()
+    grown = 0
+    if args.reuse:  # seeding 1M leads takes longer than exporting them
+        with connection.cursor() as cur:
+            cur.execute("SELECT count(*) FROM leads_lead")
+            grown = cur.fetchone()[0]
+    else:
+        harness.clear_leads(world)
+    pool = harness.pools()
+    now = timezone.now()
+    results = []
+    for size in args.sizes:
+        if size < grown:
+            print(f"== {size:,} leads: skipped, the database holds {grown:,} (--reuse)")
+            continue
+        print(f"== {size:,} leads", flush=True)
+        with connection.cursor() as cur:
+            cur.execute("SELECT coalesce(max(id), 0) FROM leads_lead")
+            last = cur.fetchone()[0]
+        if size > grown:
+            harness.grow_leads(world, pool, grown, size, args, now)
+            seed_points(last)
+            grown = size
+        harness.vacuum_analyze()
+        results.append(export_once(world["head"], size, f"{size:,}", args))
+    return results
 
 
 if __name__ == "__main__":

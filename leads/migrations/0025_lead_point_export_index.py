@@ -1,9 +1,10 @@
-"""Export (issue 16.3): each exported lead's phones and e-mails, read by the export's query
-(`leads.exports._lines_sql`) one lead at a time in the queue's due order, in their written
-order (kind, position, id). Covering that order and what the line shows (value, extension,
-label), the lookup is index-only: no visit to the table, whose rows lie scattered in arrival
-order — at 1M leads that was 921,000 page reads and most of the export's database time.
-PostgreSQL only, built concurrently (intake goes on meanwhile); SQLite exports row by row."""
+"""Export (issue 16.3): each exported lead's phones and e-mails, read by the export
+(`leads.exports._points_sql`, a batch of leads at a time; a lookup per lead when this was
+built) in their written order (kind, position, id). Covering that order and what the line
+shows (value, extension, label), the lookup is index-only: no visit to the table, whose rows
+lie scattered in arrival order — at 1M leads that was 921,000 page reads and most of the
+export's database time. PostgreSQL only, built concurrently (intake goes on meanwhile);
+SQLite exports row by row."""
 
 from django.db import migrations, models
 
