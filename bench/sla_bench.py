@@ -289,9 +289,11 @@ def pending_count() -> int:
     return Deadline.objects.filter(raised_at=None, cancelled_at=None).count()
 
 
-def place_due_windows(base, first_window: int, n_windows: int, far) -> None:
+def place_due_windows(base, first_window: int, n_windows: int, far, newest: bool = False) -> None:
     """Move DUE_PER_SWEEP pending future deadlines into each of n_windows 30-second windows
-    starting at window `first_window` after `base` (untimed preparation)."""
+    starting at window `first_window` after `base` (untimed preparation): of leads drawn at
+    random from the whole table, or (`newest`) those of the newest leads, as in production,
+    where a lead's callback deadlines come due minutes after it arrived."""
     from django.db import connection, transaction
 
     from leads.alerts import LEAD_KINDS
@@ -304,7 +306,7 @@ def place_due_windows(base, first_window: int, n_windows: int, far) -> None:
                     SELECT id FROM {t["deadline"]}
                     WHERE raised_at IS NULL AND cancelled_at IS NULL AND due_at > %s
                       AND kind = ANY(%s)
-                    ORDER BY random() LIMIT %s
+                    ORDER BY {"lead_id DESC" if newest else "random()"} LIMIT %s
                 ), numbered AS (
                     SELECT id, (row_number() OVER ()) - 1 AS rn FROM picked
                 )

@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Only the SLA sweep of bench/scale_bench.py, at each size it built, with where the time goes:
 the same windows and timing (scale_bench.measure_sweep, imported), plus each statement's share
-of the SQL (sla_bench.timed_sweep's per-statement split, mean over the timed sweeps).
+of the SQL (sla_bench.timed_sweep's per-statement split, mean over the timed sweeps); for due
+deadlines of random leads and for those of the newest leads.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
         nice -n 10 .venv/bin/python bench/sweep_scale_bench.py [--sizes 1000000,10000000]
@@ -42,21 +43,22 @@ def child(args) -> None:
 
     sla_bench.timed_sweep = keep
     out: dict = {"size": args.child, "cases": {}, "explain": {}}
-    print(f"  {scale_bench.uptime()}", flush=True)
-    scale_bench.measure_sweep(args, out)
-    print(f"  {scale_bench.uptime()}", flush=True)
-    timed_runs = runs[1:]  # the first is measure_sweep's warm-up
-    print(f"  notifications per sweep: {[r['notifications'] for r in timed_runs]}")
-    mean = {
-        key: sum(r["parts"].get(key, (0, 0.0))[1] for r in timed_runs) / len(timed_runs)
-        for key in {key for r in timed_runs for key in r["parts"]}
-    }
-    for key, ms in sorted(mean.items(), key=lambda item: -item[1]):
-        print(f"    {key:<48} {ms:8.1f} ms")
-    explained_sweep(args)
+    for key, newest in (("sweep", False), ("sweep_newest", True)):
+        runs.clear()
+        print(f"  {scale_bench.uptime()}", flush=True)
+        scale_bench.measure_sweep(args, out, key, newest)
+        timed_runs = runs[1:]  # the first is measure_sweep's warm-up
+        print(f"  notifications per sweep: {[r['notifications'] for r in timed_runs]}")
+        mean = {
+            part: sum(r["parts"].get(part, (0, 0.0))[1] for r in timed_runs) / len(timed_runs)
+            for part in {part for r in timed_runs for part in r["parts"]}
+        }
+        for part, ms in sorted(mean.items(), key=lambda item: -item[1]):
+            print(f"    {part:<48} {ms:8.1f} ms")
+        explained_sweep(args, newest)
 
 
-def explained_sweep(args) -> None:
+def explained_sweep(args, newest: bool) -> None:
     """One more window swept with auto_explain (ANALYZE, BUFFERS, WAL) on the sweep's own
     statements, printed as they ran; then the deferred foreign-key checks and the commit,
     timed apart (they run at COMMIT, outside any statement)."""
@@ -71,7 +73,7 @@ def explained_sweep(args) -> None:
     load_now = datetime.fromisoformat(scale_bench.state_get("load_now") or "")
     base, far = load_now - timedelta(hours=1), load_now + timedelta(hours=12)
     window = int(scale_bench.state_get("next_window") or 0)
-    sla_bench.place_due_windows(base, window, 1, far)
+    sla_bench.place_due_windows(base, window, 1, far, newest)
     scale_bench.state_set("next_window", window + 1)
     with connection.cursor() as cur:
         cur.execute("LOAD 'auto_explain'")
