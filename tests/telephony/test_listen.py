@@ -146,13 +146,16 @@ def test_the_player_is_on_the_lead_the_deal_and_the_dispute(client, world, call,
 
 
 @pytest.mark.parametrize(
-    ("who", "page"),
+    ("who", "view_name"),
     [("qualifier", "leads:detail"), ("closer", "deals:detail"), ("head", "handoff:dispute")],
 )
 def test_a_page_of_calls_asks_as_many_queries_however_many_are_recorded(
-    client, world, call, deal, who, page
+    client, world, call, deal, who, view_name
 ):
-    url = _url(world, deal, page)
+    # Not "page": a parameter named like pytest-playwright's fixture makes pytest regroup the
+    # browser tests beside this one, before the suite's database tests (their flush then
+    # empties the database under them).
+    url = _url(world, deal, view_name)
     client.force_login(getattr(world, who))
 
     def queries() -> int:
