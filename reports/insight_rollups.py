@@ -31,7 +31,7 @@ from handoff.models import Dispute, Handoff
 from leads.models import Answer, Lead
 from reports import rollups
 from reports.models import InsightBuiltDay, InsightDay, InsightDirtyDay
-from reports.person_rollups import zones
+from reports.person_rollups import mark_in_every_zone, zones
 
 SOURCE_COUNTS = ("leads", "junk", "handoffs", "disputes", "upheld")
 ANSWER_COUNTS = ("deals", "won", "lost", "disputed_away")
@@ -263,10 +263,7 @@ def refresh(everything: bool = False) -> dict[str, int]:
 def touch(changes: Iterable[tuple[int | None, datetime | None]]) -> None:
     """A write changed these (lead's team id, moment)s' figures: once it commits, mark their
     days in every zone. Moments less than GRACE old mark nothing (their days are not built)."""
-    before = rollups.recent()
-    old = {(t, at) for t, at in changes if t is not None and at is not None and at < before}
-    if old:
-        transaction.on_commit(lambda: _mark(old))
+    mark_in_every_zone(InsightDirtyDay, "team", changes)
 
 
 def touch_deal(deal: Deal) -> None:
@@ -280,21 +277,3 @@ def touch_deal(deal: Deal) -> None:
             for handed in Handoff.objects.filter(deal=deal).values_list("handed_off_at", flat=True)
         ]
     touch(changes)
-
-
-def _mark(changes: set[tuple[int, datetime]]) -> None:
-    now = timezone.now()
-    marks = {
-        (team, zone.key, timezone.localtime(at, zone).date())
-        for zone in zones()
-        for team, at in changes
-    }
-    InsightDirtyDay.objects.bulk_create(
-        [
-            InsightDirtyDay(team_id=team, zone=zone, day=day, marked_at=now)
-            for team, zone, day in sorted(marks)
-        ],
-        update_conflicts=True,
-        unique_fields=["zone", "team", "day"],
-        update_fields=["marked_at"],
-    )

@@ -451,10 +451,21 @@ def refresh(everything: bool = False) -> dict[str, int]:
 def touch(changes: Iterable[tuple[int | None, datetime | None]]) -> None:
     """A write changed these (person id, moment)s' figures: once it commits, mark their days
     in every zone. Moments less than GRACE old mark nothing (their days are not built)."""
+    mark_in_every_zone(PersonDirtyDay, "person", changes)
+
+
+def mark_in_every_zone(
+    marks: type[Any],
+    subject: str,
+    changes: Iterable[tuple[int | None, datetime | None]],
+) -> None:
+    """Once the write commits, mark the days of these (subject id, moment)s in every zone in
+    use, as rows of `marks` (a dirty-day model keyed by zone, `subject` and day): the person
+    roll-ups' and the insights' alike, both cut in the reader's zone."""
     before = rollups.recent()
-    old = {(p, at) for p, at in changes if p is not None and at is not None and at < before}
+    old = {(s, at) for s, at in changes if s is not None and at is not None and at < before}
     if old:
-        transaction.on_commit(lambda: _mark(old))
+        transaction.on_commit(lambda: _mark(marks, subject, old))
 
 
 def touch_deal(deal: Deal) -> None:
@@ -470,19 +481,19 @@ def touch_deal(deal: Deal) -> None:
     touch(changes)
 
 
-def _mark(changes: set[tuple[int, datetime]]) -> None:
+def _mark(marks: type[Any], subject: str, changes: set[tuple[int, datetime]]) -> None:
     now = timezone.now()
-    marks = {
-        (person, zone.key, timezone.localtime(at, zone).date())
+    days = {
+        (pk, zone.key, timezone.localtime(at, zone).date())
         for zone in zones()
-        for person, at in changes
+        for pk, at in changes
     }
-    PersonDirtyDay.objects.bulk_create(
+    marks.objects.bulk_create(
         [
-            PersonDirtyDay(person_id=person, zone=zone, day=day, marked_at=now)
-            for person, zone, day in sorted(marks)
+            marks(**{f"{subject}_id": pk}, zone=zone, day=day, marked_at=now)
+            for pk, zone, day in sorted(days)
         ],
         update_conflicts=True,
-        unique_fields=["zone", "person", "day"],
+        unique_fields=["zone", subject, "day"],
         update_fields=["marked_at"],
     )

@@ -54,6 +54,18 @@ def _flush_if_remade() -> None:
     ContentType.objects.clear_cache()
 
 
+@pytest.fixture
+def recordings_in_tmp(settings, tmp_path) -> None:
+    """Recordings kept in the test's own folder, not in the checkout's media."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "recordings": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "recordings"},
+        },
+    }
+
+
 @dataclass
 class World:
     team: Team  # the qualification team the personas work in

@@ -18,15 +18,7 @@ from tests.telephony.fake_pbx import RecordingPbx, make_wav
 PHONE = {"width": 390, "height": 844}
 
 
-@pytest.fixture(autouse=True)
-def _recordings_in_tmp(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "recordings": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path / "recordings"},
-        },
-    }
+pytestmark = pytest.mark.usefixtures("recordings_in_tmp")
 
 
 @pytest.fixture

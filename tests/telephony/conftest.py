@@ -1,22 +1,11 @@
-"""Fixtures of the recording tests: where the files are kept, and a PBX that hands them out."""
+"""Fixtures of the recording tests: a PBX that hands them out (where they are kept:
+`recordings_in_tmp`, tests/conftest.py)."""
 
 from collections.abc import Iterator
 
 import pytest
 
 from tests.telephony.fake_pbx import RecordingPbx
-
-
-@pytest.fixture
-def recordings_in_tmp(settings, tmp_path) -> None:
-    """Recordings kept in the test's own folder, not in the checkout's media."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "recordings": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path / "recordings"},
-        },
-    }
 
 
 @pytest.fixture
