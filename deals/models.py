@@ -4,8 +4,9 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
-from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
+from django_fsm import RETURN_VALUE, FSMField, transition
 
+from crm.lib.fsm import ConcurrentTransitionMixin
 from crm.teams.models import Team
 from leads.models import ContactPointBase, Lead
 

@@ -10,8 +10,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
-from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from django_fsm import FSMField, transition
 
+from crm.lib.fsm import ConcurrentTransitionMixin
 from crm.lib.phones import is_valid_phone
 from crm.lib.transitions import blocks_with
 from crm.teams.models import Team

@@ -22,16 +22,19 @@ Each rank is one index range read with a LIMIT (see the indexes on Lead), so a p
 same at 1M leads as at 1k; the page fills from the first rank onwards and pages by keyset.
 """
 
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import IntEnum
+from threading import Lock
 
 from django.contrib.auth.models import User
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import IntegerField, Q, QuerySet, Value
 
-from leads.models import Lead
+from leads.models import Lead, LeadSource
 
 PAGE_SIZE = 50
 # What a row of the list reads (leads/templatetags/leads.py queue_rows, its SLA badge, the
@@ -225,14 +228,6 @@ def _read(
     limit: int,
     end: Cursor | None = None,
 ) -> list[Row]:
-    def wanted(rank: Rank) -> QuerySet[Lead]:
-        read = ranked(leads, rank, user, now)
-        if start is not None and rank == start.rank:
-            read = _beyond(read, rank, start)
-        if end is not None and rank == end.rank:
-            read = _through(read, rank, end)
-        return read
-
     ranks = [
         rank
         for rank in Rank
@@ -242,35 +237,245 @@ def _read(
     if connections[leads.db].features.supports_slicing_ordering_in_compound:
         # The takeable ranks in one statement; "later", the costliest to build (it negates all
         # of them), only when they do not fill the page.
-        at_once = _read_at_once([(r, wanted(r)) for r in ranks if r in TAKEABLE], limit)
+        takeable = tuple(rank for rank in ranks if rank in TAKEABLE)
+        at_once = _read_at_once(leads, user, now, takeable, limit, start, end)
         if at_once is not None:
             rows = at_once
             ranks = [rank for rank in ranks if rank not in TAKEABLE]
     for rank in ranks:
         if len(rows) >= limit:
             break
-        rows += [Row(lead, rank) for lead in wanted(rank)[: limit - len(rows)]]
+        read = _wanted(leads, rank, user, now, start, end)
+        rows += [Row(lead, rank) for lead in read[: limit - len(rows)]]
     return rows
 
 
-def _read_at_once(reads: list[tuple[Rank, QuerySet[Lead]]], limit: int) -> list[Row] | None:
+def _wanted(
+    leads: QuerySet[Lead],
+    rank: Rank,
+    user: User,
+    now: datetime,
+    start: Cursor | None,
+    end: Cursor | None,
+) -> QuerySet[Lead]:
+    """The rank's leads in its order, between the cursors."""
+    read = ranked(leads, rank, user, now)
+    if start is not None and rank == start.rank:
+        read = _beyond(read, rank, start)
+    if end is not None and rank == end.rank:
+        read = _through(read, rank, end)
+    return read
+
+
+def _read_at_once(
+    leads: QuerySet[Lead],
+    user: User,
+    now: datetime,
+    ranks: tuple[Rank, ...],
+    limit: int,
+    start: Cursor | None,
+    end: Cursor | None,
+) -> list[Row] | None:
     """The ranks' reads as one statement, `(rank 1 LIMIT n) UNION ALL (rank 2 LIMIT n) …
     LIMIT n`: one round trip instead of one per rank, and on a busy machine a round trip costs
     more than these reads. PostgreSQL's Append runs its branches in order and stops once the
     outer LIMIT is met, so a later rank is not read when the earlier ones fill the page (as
     rank by rank); a branch with a LIMIT is never run in parallel, which could interleave
-    them. Checked all the same: rows out of rank order answer None, to be read rank by rank."""
-    if not reads:
+    them. Checked all the same: rows out of rank order answer None, to be read rank by rank.
+
+    The statement comes from RankStatements (below): the ORM builds and compiles it once per
+    list and person, and each refresh only runs it."""
+    if not ranks:
         return []
-    branches = [
-        wanted.annotate(queue_rank=Value(int(rank), IntegerField()))[:limit]
-        for rank, wanted in reads
-    ]
-    leads = list(branches[0].union(*branches[1:], all=True)[:limit])
-    ranks = [lead.queue_rank for lead in leads]
-    if ranks != sorted(ranks):
+    moments = _Moments.of(now, start, end)
+    try:
+        statement = _statements.get(leads, user, ranks, limit, moments)
+        if statement is None:
+            sql, compiled = _union(leads, user, ranks, limit, moments).query.sql_with_params()
+            params = list(compiled)
+        else:
+            sql, params = statement.sql, statement.params(moments)
+    except EmptyResultSet:  # the filters match nothing (e.g. a list for no team)
+        return []
+    with connections[leads.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    ranks_read = [values[-1] for values in found]
+    if ranks_read != sorted(ranks_read):
         return None
-    return [Row(lead, Rank(rank)) for lead, rank in zip(leads, ranks, strict=True)]
+    return _rows(leads.db, found)
+
+
+def _union(
+    leads: QuerySet[Lead], user: User, ranks: tuple[Rank, ...], limit: int, moments: "_Moments"
+) -> QuerySet:
+    start = moments.cursor(moments.start_rank, moments.start_key, moments.start_id)
+    end = moments.cursor(moments.end_rank, moments.end_key, moments.end_id)
+    branches = [
+        _wanted(leads, rank, user, moments.now, start, end)
+        .annotate(queue_rank=Value(int(rank), IntegerField()))
+        .values_list(*_COLUMNS, "queue_rank")[:limit]
+        for rank in ranks
+    ]
+    return branches[0].union(*branches[1:], all=True)[:limit]
+
+
+# The rank statement's columns, as tuples: each row becomes a Lead of ROW_FIELDS (its fields
+# in the model's order, as Model.from_db takes them) and its source, built here rather than
+# by the ORM's select_related for every refresh.
+_LEAD_COLUMNS = tuple(
+    field.attname
+    for field in Lead._meta.concrete_fields
+    if field.attname in ROW_FIELDS or field.attname == "source_id"
+)
+_COLUMNS = (*_LEAD_COLUMNS, "source__name")
+
+
+def _rows(db: str, found: list[tuple]) -> list[Row]:
+    sources: dict[int, LeadSource] = {}
+    rows = []
+    width = len(_LEAD_COLUMNS)
+    source_at = _LEAD_COLUMNS.index("source_id")
+    for values in found:
+        lead = Lead.from_db(db, _LEAD_COLUMNS, values[:width])
+        source_id = values[source_at]
+        if source_id not in sources:
+            sources[source_id] = LeadSource.from_db(db, ("id", "name"), (source_id, values[width]))
+        lead.source = sources[source_id]
+        rows.append(Row(lead, Rank(values[-1])))
+    return rows
+
+
+@dataclass(frozen=True)
+class _Moments:
+    """What differs between two reads of the same list by the same person: the moment, and
+    the cursors' sort keys and ids (their ranks belong to the statement's shape)."""
+
+    now: datetime
+    start_rank: Rank | None = None
+    start_key: datetime | None = None
+    start_id: int | None = None
+    end_rank: Rank | None = None
+    end_key: datetime | None = None
+    end_id: int | None = None
+
+    VARIABLES = ("now", "start_key", "start_id", "end_key", "end_id")
+
+    @classmethod
+    def of(cls, now: datetime, start: Cursor | None, end: Cursor | None) -> "_Moments":
+        return cls(
+            now,
+            *((start.rank, start.key, start.last_id) if start else (None, None, None)),
+            *((end.rank, end.key, end.last_id) if end else (None, None, None)),
+        )
+
+    @staticmethod
+    def cursor(rank: Rank | None, key: datetime | None, last_id: int | None) -> Cursor | None:
+        return None if rank is None else Cursor(rank, key, last_id)  # type: ignore[arg-type]
+
+    def stand_in(self, n: int) -> "_Moments":
+        """The same shape with values no list holds (the n-th set): compiled with two of
+        them, a statement's parameters differ exactly where these values go."""
+        moment = datetime(1901 + n, 1, 1, tzinfo=UTC)
+        return _Moments(
+            moment,
+            self.start_rank,
+            moment + timedelta(seconds=1),
+            -1000 - n,
+            self.end_rank,
+            moment + timedelta(seconds=2),
+            -2000 - n,
+        )
+
+
+@dataclass(frozen=True)
+class _Statement:
+    sql: str
+    constants: tuple
+    variables: tuple[tuple[int, str], ...]  # (position, _Moments field)
+
+    def params(self, moments: _Moments) -> list:
+        params = list(self.constants)
+        for position, name in self.variables:
+            params[position] = getattr(moments, name)
+        return params
+
+
+class RankStatements:
+    """The rank statement, compiled by the ORM once per shape — the list's filters (its SQL
+    and parameters), the person, the ranks, the limit, the cursors' ranks — and then only run:
+    building and compiling it cost more CPU than everything else on the queue page, which a
+    screen refreshes every two seconds.
+
+    A shape is compiled twice, with two sets of stand-in values (_Moments.stand_in), and kept
+    only if the statements differ in nothing but the parameters where those values sit; a
+    value derived from the moment (say, an hour before it) would differ elsewhere, and such a
+    shape is read as before, compiled each time. So is a list whose own filters hold a moment
+    (the age filter): its shape changes with every request."""
+
+    SIZE = 512  # shapes kept per process, the least recently used dropped
+
+    def __init__(self) -> None:
+        self._kept: OrderedDict[tuple, _Statement | None] = OrderedDict()
+        self._lock = Lock()
+
+    def get(
+        self,
+        leads: QuerySet[Lead],
+        user: User,
+        ranks: tuple[Rank, ...],
+        limit: int,
+        moments: _Moments,
+    ) -> _Statement | None:
+        base_sql, base_params = leads.query.sql_with_params()
+        if any(isinstance(param, date) for param in base_params):
+            return None
+        shape = (ranks, limit, moments.start_rank, moments.end_rank)
+        key = (leads.db, base_sql, tuple(base_params), user.pk, shape)
+        try:
+            with self._lock:
+                if key in self._kept:
+                    self._kept.move_to_end(key)
+                    return self._kept[key]
+        except TypeError:  # an unhashable parameter: not kept
+            return None
+        statement = self._compile(leads, user, ranks, limit, moments)
+        with self._lock:
+            self._kept[key] = statement
+            if len(self._kept) > self.SIZE:
+                self._kept.popitem(last=False)
+        return statement
+
+    @staticmethod
+    def _compile(
+        leads: QuerySet[Lead], user: User, ranks: tuple[Rank, ...], limit: int, moments: _Moments
+    ) -> _Statement | None:
+        stand_ins = [moments.stand_in(n) for n in (0, 1)]
+        (sql, first), (other_sql, second) = (
+            _union(leads, user, ranks, limit, stand_in).query.sql_with_params()
+            for stand_in in stand_ins
+        )
+        if sql != other_sql or len(first) != len(second):
+            return None
+        variables = []
+        for position, (one, two) in enumerate(zip(first, second, strict=True)):
+            if one == two:
+                continue
+            name = next(
+                (
+                    name
+                    for name in _Moments.VARIABLES
+                    if getattr(stand_ins[0], name) == one and getattr(stand_ins[1], name) == two
+                ),
+                None,
+            )
+            if name is None:
+                return None
+            variables.append((position, name))
+        return _Statement(sql, tuple(first), tuple(variables))
+
+
+_statements = RankStatements()
 
 
 def nobodys(leads: QuerySet[Lead], user: User, now: datetime) -> Iterator[QuerySet[Lead]]:

@@ -4,6 +4,7 @@ the queue shows them in, and the order Take next hands them out."""
 from datetime import timedelta
 
 import pytest
+from django.db import connection  # noqa: F401 - read by the skipif conditions
 from django.urls import reverse
 from django.utils import timezone
 
@@ -222,3 +223,53 @@ def test_the_queue_page_reads_as_many_statements_for_more_rows(client, world, ta
         _lead(world, f"more-held-{i}", 2 + i, **held)
         _lead(world, f"more-missed-{i}", 3 + i, waiting_since=now - MINUTE)
     assert statements() == before
+
+
+@pytest.mark.skipif(
+    "not connection.features.supports_slicing_ordering_in_compound",
+    reason="the rank statement is PostgreSQL's (SQLite reads rank by rank)",
+)
+def test_a_kept_rank_statement_reads_what_a_fresh_one_reads_at_every_moment(
+    world, table, monkeypatch
+):
+    """The rank statement is compiled once per shape and run again with each moment and
+    cursor (priority.RankStatements): as time passes leads change rank — a fresh lead's
+    window closes, a claim lapses, a retry comes due — and a kept statement must read each
+    moment's list exactly as one compiled for that moment."""
+    start = timezone.now()
+    moments = [start + minutes * MINUTE for minutes in (0, 3, 11, 16, 70, 130)]
+
+    def pages(now, size):
+        seen, cursor = [], ""
+        while True:
+            rows, cursor = priority.queue_page(
+                _default_view(world), world.qualifier, now, after=cursor, size=size
+            )
+            seen.append([(row.lead.name, row.rank.name, row.lead.source.name) for row in rows])
+            if not cursor:
+                return seen
+
+    kept = {(now, size): pages(now, size) for now in moments for size in (3, 50)}
+    assert len(priority._statements._kept) >= 2  # the first and the "Show more" shapes
+    monkeypatch.setattr(priority._statements, "get", lambda *args: None)
+    assert {(now, size): pages(now, size) for now in moments for size in (3, 50)} == kept
+    ranks_seen = {rank for page in kept.values() for rows in page for _, rank, _ in rows}
+    assert ranks_seen >= {"MINE", "MISSED", "FRESH", "BREACHED", "RETRY", "LATER"}
+
+
+@pytest.mark.skipif(
+    "not connection.features.supports_slicing_ordering_in_compound",
+    reason="the rank statement is PostgreSQL's (SQLite reads rank by rank)",
+)
+def test_a_list_filtered_by_a_moment_is_compiled_each_time(world, table):
+    """The age filter puts the moment into the list's own filters: its shape changes with
+    every request, so its statement is not kept (the cache would only fill)."""
+    from leads.selectors import AGE_FILTERS
+
+    now = timezone.now()
+    last_day = _default_view(world).filter(AGE_FILTERS["24h"](now))
+    rows, _ = priority.queue_page(last_day, world.qualifier, now, size=50)
+    assert [(row.lead.name, row.rank.name) for row in rows] == QUEUE  # all arrived today
+    leads = last_day.filter(state__in=Lead.OPEN_STATES)
+    moments = priority._Moments.of(now, None, None)
+    assert priority._statements.get(leads, world.qualifier, priority.TAKEABLE, 51, moments) is None
