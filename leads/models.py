@@ -691,8 +691,21 @@ class LeadEvent(models.Model):
     attempt = models.OneToOneField(
         ContactAttempt, on_delete=models.CASCADE, null=True, blank=True, related_name="event"
     )
-    deadline = models.OneToOneField(
-        "deadlines.Deadline", on_delete=models.CASCADE, null=True, blank=True, related_name="event"
+    # The raised deadline this alert is for. No index, not even a unique one: the sweep
+    # inserts up to 5,000 alerts at a time at random deadline ids, each a random page of an
+    # index as big as the table, and nothing looks an event up by its deadline. One event per
+    # deadline holds without it: the sweep's conditional claim raises a deadline once.
+    # DO_NOTHING, not CASCADE: deleting deadlines would make the collector look their events
+    # up by this column, a scan of the whole table without the index. A lead's deadlines go
+    # only with the lead, whose events go in the same delete (the lead above), and a deal's
+    # deadlines have no events; the constraint, checked at commit, holds either way.
+    deadline = models.ForeignKey(
+        "deadlines.Deadline",
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        db_index=False,
+        related_name="+",
     )
 
     # Read by the timeline (crm.lib.timeline) with each page, in its one query: an attempt's

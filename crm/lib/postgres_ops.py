@@ -2,10 +2,12 @@
 build (a GIN index with trigram operator classes). They leave the models' state alone: the
 index is the database's affair, invisible to Django's autodetector, so `makemigrations --check`
 is clean on either database and a later migration that remakes a table on SQLite never tries to
-build a GIN index there. On PostgreSQL they run as `AddIndex` / `RemoveIndex` would."""
+build a GIN index there. On PostgreSQL they run as `AddIndex` / `RemoveIndex` would.
+`AlterFieldUniqueDropped` is the exception: an `AlterField` in the state and on SQLite, which on
+PostgreSQL does only the one cheap thing the change needs."""
 
 from django.contrib.postgres.operations import TrigramExtension
-from django.db.migrations.operations import AddIndex, RemoveIndex
+from django.db.migrations.operations import AddIndex, AlterField, RemoveIndex
 from django.db.migrations.operations.models import IndexOperation
 from django.db.models import Index
 
@@ -81,3 +83,56 @@ class RemoveIndexOnPostgres(_IndexOnPostgres, RemoveIndex):
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         self._concurrently(schema_editor, to_state, app_label, build=True)
+
+
+class AlterFieldUniqueDropped(AlterField):
+    """`AlterField` for a field that only stops being unique and indexed (a OneToOneField
+    becoming a ForeignKey with `db_index=False`). On PostgreSQL it drops the unique constraint
+    and nothing else: Django's own would also drop the foreign key and add it again, and adding
+    one reads every row of the table under a lock that holds off inserts. Dropping the
+    constraint is a brief lock (its index goes with it); a plain unique index goes
+    `CONCURRENTLY` (the migration must say `atomic = False`). Backwards the unique index is
+    built `CONCURRENTLY` and made the constraint PostgreSQL names `<table>_<column>_key`."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+            return
+        model = from_state.apps.get_model(app_label, self.model_name)
+        if not self.allow_migrate_model(schema_editor.connection.alias, model):
+            return
+        quote = schema_editor.quote_name
+        table = model._meta.db_table
+        column = model._meta.get_field(self.name).column
+        with schema_editor.connection.cursor() as cursor:
+            found = schema_editor.connection.introspection.get_constraints(cursor, table)
+        for name, info in found.items():
+            if info["columns"] != [column] or not info["unique"] or info["primary_key"]:
+                continue
+            if info["index"]:  # a unique index, no constraint
+                schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {quote(name)}")
+            else:
+                schema_editor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+            return
+        model = to_state.apps.get_model(app_label, self.model_name)
+        if not self.allow_migrate_model(schema_editor.connection.alias, model):
+            return
+        quote = schema_editor.quote_name
+        table = model._meta.db_table
+        column = model._meta.get_field(self.name).column
+        name = f"{table}_{column}_key"
+        schema_editor.execute(
+            f"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {quote(name)} "
+            f"ON {quote(table)} ({quote(column)})"
+        )
+        schema_editor.execute(
+            f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} "
+            f"UNIQUE USING INDEX {quote(name)}"
+        )
+
+    def describe(self):
+        return f"{super().describe()} (on PostgreSQL: its unique constraint dropped)"
