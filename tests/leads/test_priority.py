@@ -4,7 +4,7 @@ the queue shows them in, and the order Take next hands them out."""
 from datetime import timedelta
 
 import pytest
-from django.db import connection  # noqa: F401 - read by the skipif conditions
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -125,6 +125,12 @@ QUEUE = [
 ]
 
 
+# The rank statement is PostgreSQL's: SQLite has no LIMIT inside a UNION and reads rank by rank.
+on_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the rank statement runs on PostgreSQL only"
+)
+
+
 def _default_view(world):
     return leads_visible_to(world.qualifier).filter(priority.in_default_view(world.qualifier))
 
@@ -178,8 +184,6 @@ def test_the_ranks_read_in_one_statement_or_one_by_one_give_the_same_pages(
 ):
     """PostgreSQL reads the takeable ranks in one UNION ALL (priority._read_at_once); a
     database without LIMIT inside a UNION (SQLite) reads rank by rank: the same pages."""
-    from django.db import connection
-
     now = timezone.now()
 
     def pages(size: int) -> list[list[tuple[str, str]]]:
@@ -201,8 +205,6 @@ def test_the_ranks_read_in_one_statement_or_one_by_one_give_the_same_pages(
 def test_the_queue_page_reads_as_many_statements_for_more_rows(client, world, table):
     """A row reading a field outside priority.ROW_FIELDS (or a relation not selected) would
     cost a query per row."""
-    from django.db import connection
-
     def statements() -> int:
         count = 0
 
@@ -225,10 +227,7 @@ def test_the_queue_page_reads_as_many_statements_for_more_rows(client, world, ta
     assert statements() == before
 
 
-@pytest.mark.skipif(
-    "not connection.features.supports_slicing_ordering_in_compound",
-    reason="the rank statement is PostgreSQL's (SQLite reads rank by rank)",
-)
+@on_postgresql
 def test_a_kept_rank_statement_reads_what_a_fresh_one_reads_at_every_moment(
     world, table, monkeypatch
 ):
@@ -257,10 +256,7 @@ def test_a_kept_rank_statement_reads_what_a_fresh_one_reads_at_every_moment(
     assert ranks_seen >= {"MINE", "MISSED", "FRESH", "BREACHED", "RETRY", "LATER"}
 
 
-@pytest.mark.skipif(
-    "not connection.features.supports_slicing_ordering_in_compound",
-    reason="the rank statement is PostgreSQL's (SQLite reads rank by rank)",
-)
+@on_postgresql
 def test_a_list_filtered_by_a_moment_is_compiled_each_time(world, table):
     """The age filter puts the moment into the list's own filters: its shape changes with
     every request, so its statement is not kept (the cache would only fill)."""
