@@ -205,6 +205,7 @@ def test_the_ranks_read_in_one_statement_or_one_by_one_give_the_same_pages(
 def test_the_queue_page_reads_as_many_statements_for_more_rows(client, world, table):
     """A row reading a field outside priority.ROW_FIELDS (or a relation not selected) would
     cost a query per row."""
+
     def statements() -> int:
         count = 0
 
