@@ -7,7 +7,7 @@ build a GIN index there. On PostgreSQL they run as `AddIndex` / `RemoveIndex` wo
 PostgreSQL does only the one cheap thing the change needs."""
 
 from django.contrib.postgres.operations import TrigramExtension
-from django.db.migrations.operations import AddIndex, AlterField, RemoveIndex
+from django.db.migrations.operations import AddIndex, AlterField, RemoveIndex, RunSQL
 from django.db.migrations.operations.models import IndexOperation
 from django.db.models import Index
 
@@ -15,6 +15,18 @@ from django.db.models import Index
 class TrigramExtensionOnPostgres(TrigramExtension):
     """`pg_trgm` on PostgreSQL; nothing on another database, either way (Django's own skips
     another database forwards only: backwards it asks SQLite for `pg_extension`)."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
+class RunSQLOnPostgres(RunSQL):
+    """SQL for PostgreSQL alone (statistics objects, say); nothing on another database."""
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor == "postgresql":
