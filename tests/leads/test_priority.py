@@ -270,3 +270,36 @@ def test_a_list_filtered_by_a_moment_is_compiled_each_time(world, table):
     leads = last_day.filter(state__in=Lead.OPEN_STATES)
     moments = priority._Moments.of(now, None, None)
     assert priority._statements.get(leads, world.qualifier, priority.TAKEABLE, 51, moments) is None
+
+
+@on_postgresql
+def test_the_planner_knows_how_many_leads_were_never_called(world):
+    """Taken column by column, "state = new" and "never called" look independent, and the
+    planner guessed a fraction of a team's never-called leads: with a backlog of breached
+    leads it then sorted the whole backlog for the BREACHED rank instead of walking
+    `lead_never_called` for one page (0.56 s against 0.3 ms at 10M). The two columns'
+    statistics together (leads 0031) give it the real count."""
+    now = timezone.now()
+    first = make_lead(world.team, name="first")
+    moments = {name: getattr(first, name) for name in ("warn_at", "breach_at")}
+
+    def leads(count: int, **fields) -> list[Lead]:
+        return [
+            Lead(
+                team=world.team, source=first.source, created_at=now, due_at=now, **moments, **fields
+            )
+            for _ in range(count)
+        ]
+
+    Lead.objects.bulk_create(
+        leads(4000, state="junk", first_attempt_at=now)
+        + leads(400, state="new", first_attempt_at=now)
+        + leads(400, state="new", first_attempt_at=None)
+    )
+    never_called = Lead.objects.filter(state="new", first_attempt_at=None)
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE leads_lead")
+        sql, params = never_called.values("id").query.sql_with_params()
+        cur.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+        estimate = cur.fetchone()[0][0]["Plan"]["Plan Rows"]
+    assert never_called.count() / 2 <= estimate <= never_called.count() * 2
