@@ -286,7 +286,12 @@ def test_the_planner_knows_how_many_leads_were_never_called(world):
     def leads(count: int, **fields) -> list[Lead]:
         return [
             Lead(
-                team=world.team, source=first.source, created_at=now, due_at=now, **moments, **fields
+                team=world.team,
+                source=first.source,
+                created_at=now,
+                due_at=now,
+                **moments,
+                **fields,
             )
             for _ in range(count)
         ]
