@@ -110,12 +110,10 @@ class AlterFieldUniqueDropped(AlterField):
         if schema_editor.connection.vendor != "postgresql":
             super().database_forwards(app_label, schema_editor, from_state, to_state)
             return
-        model = from_state.apps.get_model(app_label, self.model_name)
-        if not self.allow_migrate_model(schema_editor.connection.alias, model):
+        table, column = self._table_and_column(schema_editor, from_state, app_label)
+        if table is None:
             return
         quote = schema_editor.quote_name
-        table = model._meta.db_table
-        column = model._meta.get_field(self.name).column
         with schema_editor.connection.cursor() as cursor:
             found = schema_editor.connection.introspection.get_constraints(cursor, table)
         for name, info in found.items():
@@ -130,12 +128,10 @@ class AlterFieldUniqueDropped(AlterField):
         if schema_editor.connection.vendor != "postgresql":
             super().database_backwards(app_label, schema_editor, from_state, to_state)
             return
-        model = to_state.apps.get_model(app_label, self.model_name)
-        if not self.allow_migrate_model(schema_editor.connection.alias, model):
+        table, column = self._table_and_column(schema_editor, to_state, app_label)
+        if table is None:
             return
         quote = schema_editor.quote_name
-        table = model._meta.db_table
-        column = model._meta.get_field(self.name).column
         name = f"{table}_{column}_key"
         schema_editor.execute(
             f"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {quote(name)} "
@@ -145,6 +141,15 @@ class AlterFieldUniqueDropped(AlterField):
             f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} "
             f"UNIQUE USING INDEX {quote(name)}"
         )
+
+    def _table_and_column(self, schema_editor, state, app_label) -> tuple[str | None, str]:
+        """The field's table and column, or no table where this database takes no migration
+        of the model."""
+        model = state.apps.get_model(app_label, self.model_name)
+        column = model._meta.get_field(self.name).column
+        if not self.allow_migrate_model(schema_editor.connection.alias, model):
+            return None, column
+        return model._meta.db_table, column
 
     def describe(self):
         return f"{super().describe()} (on PostgreSQL: its unique constraint dropped)"
