@@ -549,9 +549,9 @@ FROM (
 
 EVENTS_SQL = """
 INSERT INTO {event} (lead_id, actor_id, at, kind, from_state, to_state, reason_id, note,
-                     attempt_id, deadline_id)
+                     attempt_id)
 SELECT l.id, l.assignee_id, e.at, 'transition', e.from_state, e.to_state, e.reason_id, '',
-       NULL, NULL
+       NULL
 FROM {lead} l
 CROSS JOIN LATERAL (
     VALUES ('new', 'checked', NULL::bigint,

@@ -345,8 +345,8 @@ def measure_sweep(args, out: dict, key: str, newest: bool = False) -> None:
     """sla_bench.py's timing: windows of 30 s an hour before the load, each with 1,000
     pending deadlines moved into it; every run uses windows no run used before. The
     deadlines are drawn from all leads, or (`newest`) are those of the newest leads: a
-    sweep's events and alerts then land where production's do, at the recent end of the
-    events' indexes, rather than on pages spread over the whole table."""
+    sweep's writes then land where production's do, at the recent end of the indexes, rather
+    than on pages spread over the whole table."""
     from bench import sla_bench
 
     load_now = datetime.fromisoformat(state_get("load_now") or "")

@@ -19,14 +19,14 @@ What it does:
    first call when that came in time, else raised), a converted lead's checked-lead reminder
    and escalation and its acceptance deadline (cancelled or raised), and for every open lead a
    pending pair in the future (a callback warn + breach for new leads, reminder + escalation
-   for checked ones, due in 1..7 days). Raised deadlines have their timeline event, raised
-   breaches their manager notification and a sent e-mail delivery, as the sweep leaves them.
+   for checked ones, due in 1..7 days). Raised breaches have their manager notification and a
+   sent e-mail delivery, as the sweep leaves them (a raised deadline is its own timeline entry).
 3. Timing, per size: the clock of the measurement is set an hour before the load, where no
    deadline is naturally due; 8 windows of 30 s each get exactly 1,000 pending deadlines moved
    into them (picked at random among the future pending ones: warn, breach, reminder,
    escalation), then VACUUM ANALYZE. Window 1 is an untimed warm-up; windows 2..6 are the timed
    repetitions: one call of crm.deadlines.sweep.sweep(now=end of window) each, perf_counter around
-   it (the claim UPDATE, the timeline events, the notifications and their deliveries in the
+   it (the claim UPDATE, the notifications and their deliveries in the
    same transaction, and the enqueueing of the deliveries to Redis after commit), with the SQL
    time per statement (execute_wrapper). Window 7 is used, in transactions that are rolled
    back, for EXPLAIN (ANALYZE, BUFFERS) of the app's claim as a sweep sends it (lock the due
@@ -175,15 +175,8 @@ CROSS JOIN LATERAL (
 ) AS k(kind, due)
 """
 
-# Step 3: what the sweep left behind for the raised ones: the timeline event, and for a breach
-# the manager's notification with its (sent) e-mail delivery.
-EVENTS_SQL = """
-INSERT INTO {event} (lead_id, actor_id, at, kind, from_state, to_state, reason_id, note,
-                     attempt_id, deadline_id)
-SELECT d.lead_id, NULL, d.raised_at, 'alert', '', '', NULL, '', NULL, d.id
-FROM {deadline} d
-WHERE d.lead_id > %(lo)s AND d.lead_id <= %(hi)s AND d.raised_at IS NOT NULL
-"""
+# Step 3: what the sweep left behind for the raised ones: for a breach the manager's
+# notification with its (sent) e-mail delivery.
 NOTIFICATIONS_SQL = """
 INSERT INTO {notification} (recipient_id, kind, message, params, url, created_at, read_at)
 SELECT t.manager_id, 'lead_' || d.kind, %(message)s, jsonb_build_object('lead', l.name),
@@ -225,7 +218,6 @@ def add_deadlines(lo: int, hi: int, now) -> dict:
     steps = [
         ("deadlines (history)", HISTORY_SQL, {"lo": lo, "hi": hi, "now": now}),
         ("deadlines (open, future)", FUTURE_SQL, {"lo": lo, "hi": hi, "now": now}),
-        ("alert events", EVENTS_SQL, {"lo": lo, "hi": hi}),
         (
             "breach notifications",
             NOTIFICATIONS_SQL.replace("crm_teams_team", team_table()),

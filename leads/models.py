@@ -659,6 +659,8 @@ class LeadEvent(models.Model):
         CLAIMED = "claimed", _("taken")
         ATTEMPT = "attempt", _("call logged")
         TRANSITION = "transition", _("state changed")
+        # Not stored: the timeline reads a lead's alerts from its raised deadlines
+        # (leads.alerts.raised_on_timeline) and shows them as entries of this kind.
         ALERT = "alert", _("alert raised")
         CONTACT = "contact", _("contact details changed")
         VISIT = "visit", _("site visit booked")
@@ -690,22 +692,6 @@ class LeadEvent(models.Model):
     note = models.TextField(_("note"), blank=True)
     attempt = models.OneToOneField(
         ContactAttempt, on_delete=models.CASCADE, null=True, blank=True, related_name="event"
-    )
-    # The raised deadline this alert is for. No index, not even a unique one: the sweep
-    # inserts up to 5,000 alerts at a time at random deadline ids, each a random page of an
-    # index as big as the table, and nothing looks an event up by its deadline. One event per
-    # deadline holds without it: the sweep's conditional claim raises a deadline once.
-    # DO_NOTHING, not CASCADE: deleting deadlines would make the collector look their events
-    # up by this column, a scan of the whole table without the index. A lead's deadlines go
-    # only with the lead, whose events go in the same delete (the lead above), and a deal's
-    # deadlines have no events; the constraint, checked at commit, holds either way.
-    deadline = models.ForeignKey(
-        "deadlines.Deadline",
-        on_delete=models.DO_NOTHING,
-        null=True,
-        blank=True,
-        db_index=False,
-        related_name="+",
     )
 
     # Read by the timeline (crm.lib.timeline) with each page, in its one query: an attempt's

@@ -1,5 +1,6 @@
 import hashlib
 from datetime import datetime
+from functools import partial
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -207,7 +208,7 @@ def _workspace(request: HttpRequest, lead: Lead, status: int = 200, **forms) -> 
             )
         },
         "attempts": lead.attempts.select_related("by"),
-        **timeline_page(_timeline_events(lead), "leads:timeline", lead.pk),
+        **timeline(lead),
         "duplicates": lead.duplicates.all()[:10],
         "points": list(lead.points.all()),
         "now": timezone.now(),
@@ -225,6 +226,16 @@ def _timeline_events(lead: Lead) -> QuerySet[LeadEvent]:
     return lead.events.select_related("actor", "reason", "attempt")
 
 
+def timeline(lead: Lead) -> dict:
+    """The latest page of the lead's timeline: its events and the alerts raised on it."""
+    return timeline_page(
+        _timeline_events(lead),
+        "leads:timeline",
+        lead.pk,
+        also=partial(alerts.raised_on_timeline, lead),
+    )
+
+
 @login_required
 def lead_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     return _workspace(request, lead_get_for_user(request.user, pk))
@@ -234,7 +245,13 @@ def lead_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 def lead_timeline(request: AuthedRequest, pk: int) -> HttpResponse:
     """ "Earlier" on the lead's timeline: the page of events before the cursor."""
     lead = lead_get_for_user(request.user, pk)
-    return earlier(request, _timeline_events(lead), "leads:timeline", lead.pk)
+    return earlier(
+        request,
+        _timeline_events(lead),
+        "leads:timeline",
+        lead.pk,
+        also=partial(alerts.raised_on_timeline, lead),
+    )
 
 
 def _act(request: AuthedRequest, lead: Lead, action, success: str, **forms) -> HttpResponse:

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from crm.lib.http import AuthedRequest
 from leads.models import Lead
 from leads.selectors import lead_get_for_user
+from leads.views import timeline as lead_timeline
 from telephony import commands
 from telephony.models import Call, Extension
 
@@ -54,9 +55,7 @@ def _panel(
         "error": error,
         "dialling": dialling and not live,
         # The call just ended: its attempt is on the timeline now, so the timeline is redrawn.
-        "events": lead.events.select_related("actor", "reason", "attempt")
-        if was_live and not live
-        else None,
+        "timeline": lead_timeline(lead) if was_live and not live else None,
     }
     return render(request, "telephony/call_panel.html", context)
 

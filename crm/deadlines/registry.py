@@ -29,9 +29,6 @@ class Subject:
     label: Callable[[], Combinable]  # that name, as an expression over Deadline rows
     # Who holds the subject at `now`, as an expression over Deadline rows (NULL: nobody).
     holder: Callable[[datetime], Combinable] = lambda now: Value(None, IntegerField())
-    # Called inside the sweep's transaction with the ids of the deadlines it raised (all
-    # subjects'), e.g. to write the lead's timeline event.
-    on_raise: Callable[[list[int], datetime], None] | None = None
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,10 @@
 """The one sweep: raise every due deadline of every registered kind, once, and tell people.
 
 It claims due deadlines with a conditional UPDATE … RETURNING, so each is raised by exactly
-one sweeper even when two run at once, and in the same transaction lets the subjects record
-the alert (a lead's timeline event), writes the in-app notifications (TOLD_SQL, one INSERT …
-SELECT whatever the number of alerts) and their deliveries (the outbox). E-mail and webhooks
-follow from there."""
+one sweeper even when two run at once, and in the same transaction writes the in-app
+notifications (TOLD_SQL, one INSERT … SELECT whatever the number of alerts) and their
+deliveries (the outbox). E-mail and webhooks follow from there. The raised deadline is the
+alert's record: a lead's timeline reads it from there (leads.alerts.raised_on_timeline)."""
 
 from datetime import datetime
 
@@ -41,9 +41,6 @@ def sweep(now: datetime | None = None, limit: int = SWEEP_LIMIT) -> int:
         kinds = {code: registered[code] for code in sorted({kind for _id, kind in raised})}
         fields = {kind.subject.field for kind in kinds.values()}
         subjects = [subject for subject in registry.subjects() if subject.field in fields]
-        for subject in subjects:
-            if subject.on_raise is not None:
-                subject.on_raise(claimed, now)
         notes = _notify_told(claimed, now, kinds, subjects)
         webhooks = _webhooks(claimed, notes, kinds, subjects)
         add_deliveries([note_id for note_id, *_rest in notes], webhooks, now)

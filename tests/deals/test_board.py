@@ -11,6 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from crm.deadlines import registry as alerts_registry
+from crm.deadlines.models import Deadline
 from crm.lib import keyset
 from crm.lib.timeline import TIMELINE_PAGE
 from crm.teams.models import Role, Team
@@ -273,6 +275,45 @@ def test_the_lead_timeline_shows_the_latest_page_then_earlier_ones(client, world
     client.force_login(world.qualifier)
     bad = client.get(reverse("leads:timeline", args=[lead.pk]), {"before": "nope"})
     assert bad.status_code == 400
+
+
+def test_alerts_raised_on_a_lead_show_on_its_timeline_once_each_in_order(client, world):
+    # Alerts are read from the lead's raised deadlines, not stored as events: each page takes
+    # those of the span it covers, ties with an event at a page's edge included.
+    lead = make_lead(world.team)
+    at = timezone.now().replace(microsecond=0) - timedelta(days=1)
+    LeadEvent.objects.bulk_create(
+        LeadEvent(lead=lead, kind="claimed", at=at + timedelta(minutes=n // 3), note=f"n{n}")
+        for n in range(120)  # the created event and 49 of these on the latest page: from minute 23
+    )
+    raised = {-5: "warn", 7: "breach", 23: "stall_remind", 30: "stall_escalate", 41: "warn"}
+    for minute, kind in raised.items():
+        moment = at + timedelta(minutes=minute)
+        Deadline.objects.create(lead=lead, kind=kind, due_at=moment, raised_at=moment)
+    Deadline.objects.create(lead=lead, kind="breach", due_at=at, cancelled_at=at)  # not raised
+    client.force_login(world.qualifier)
+
+    page = client.get(reverse("leads:detail", args=[lead.pk]))
+    pages = [page.context["events"]]
+    url = page.context["earlier_url"]
+    while url:
+        more = client.get(url, headers={"HX-Request": "true"})
+        pages.insert(0, more.context["events"])
+        url = more.context["earlier_url"]
+    assert len(pages) == 3
+    entries = [entry for shown in pages for entry in shown]
+    assert [e.at for e in entries] == sorted(e.at for e in entries)
+    shown_alerts = [(e.at, e.note) for e in entries if e.kind == LeadEvent.Kind.ALERT]
+    assert shown_alerts == [
+        (at + timedelta(minutes=minute), str(alerts_registry.label(kind)))
+        for minute, kind in raised.items()
+    ]
+    assert [len([e for e in shown if e.kind == "alert"]) for shown in pages] == [1, 1, 3]
+    assert "alert raised</strong>\n" in page.content.decode()
+
+    russian = client.get(reverse("leads:detail", args=[lead.pk]), HTTP_ACCEPT_LANGUAGE="ru")
+    assert "сработало оповещение" in russian.content.decode()
+    assert "предупреждение о перезвоне" in russian.content.decode()
 
 
 def test_the_deal_timeline_is_paged_the_same_way(client, world):
