@@ -1,12 +1,17 @@
 """REST API v1 for leads and their reference lists. Same scoping and services as the pages."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
 from typing import cast
 
 import django_filters
-from django.db.models import F, Prefetch
+from django.db import connection, transaction
+from django.db.models import F, Prefetch, QuerySet
 from django.http import FileResponse, Http404
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -25,8 +30,17 @@ from leads.models import (
     Lead,
     LeadSource,
 )
-from leads.search import Arrival, SearchError, lead_match, parse_query
-from leads.selectors import lead_get_for_user, leads_visible_to, queue_teams
+from leads.search import (
+    RECENT_DAYS,
+    WORDS,
+    Arrival,
+    SearchError,
+    arrival_bound,
+    lead_match,
+    lead_window,
+    parse_query,
+)
+from leads.selectors import lead_get_for_user, lead_team_ids, leads_visible_to, queue_teams
 
 
 class PhoneSerializer(serializers.Serializer):
@@ -201,6 +215,128 @@ class NewestMatchesFirst(NewestFirst):
         return super().get_ordering(request, queryset, view)
 
 
+def with_related(leads: QuerySet[Lead]) -> QuerySet[Lead]:
+    """What the API's lead rows show besides the lead: its source, junk reason, phones and
+    e-mails."""
+    return leads.select_related("source", "junk_reason").prefetch_related("points")
+
+
+class NewestLeadMatchesFirst(NewestMatchesFirst):
+    """NewestMatchesFirst for the leads, whose words queries (a surname: thousands of matches
+    at 1M leads) are read in windows of arrival, so that a page sorts a window's matches, not
+    all of them. A window starts at the cursor's position — on the first page, at the newest
+    arrival among the user's teams (`arrival_bound`) — and reaches `FIRST_DAYS` days back
+    (forward: a `next` link's page) or ahead (back: a `previous` link's). When it holds fewer
+    matches than the cursor's offset, the page and one, it is the answer if it reaches past
+    the user's oldest lead (forward) or newest (back); else the next window is the first of
+    `RECENT_DAYS` (30, 90, 365) wider than twice what its matches say the page needs — none
+    when that is wider than a year or the window held no match: then all the matches are
+    sorted, as before (a rare query: one small window read, then its few matches). A window
+    is a condition on the words index (`leads.search.lead_window`): the teams' buckets of its
+    months, read alone; with other filters than `q`, or for teams × months more than
+    `MAX_WINDOW_BUCKETS`, its arrival words beside the match, up to `MAX_MATCH_WINDOW_DAYS`
+    (a longer one reads about what all the matches read).
+
+    A window's matches from the cursor on are the first of all the matches from the cursor
+    on (it holds every match from its first day up to the cursor), so a full window holds
+    what all the matches give the page: their keys are read, then the leads by key, paged as
+    NewestMatchesFirst pages them — the same page, the same cursors."""
+
+    FIRST_DAYS = 7
+    MAX_MATCH_WINDOW_DAYS = 30
+
+    def paginate_queryset(self, queryset, request, view=None):
+        keys = self._window_keys(queryset, request)
+        if keys is not None:
+            queryset = with_related(Lead.objects.filter(pk__in=keys))
+        return super().paginate_queryset(queryset, request, view)
+
+    def _window_keys(self, queryset, request: Request) -> list[int] | None:
+        """The keys of the first matches the page needs (the cursor's offset, the page and
+        one), read from the narrowest window that holds them; None: all matches are read."""
+        try:
+            query = parse_query(request.query_params.get("q"))
+        except SearchError:
+            return None
+        page_size = self.get_page_size(request)
+        if query.kind != WORDS or not page_size:
+            return None
+        offset, reverse, position = self.decode_cursor(request) or (0, False, None)
+        team_ids = lead_team_ids(api_user(request))
+        if position is not None:
+            anchor = parse_datetime(str(position))
+        else:
+            anchor = None if reverse else arrival_bound(team_ids)
+        if anchor is None:
+            return None
+        # Only `q` filters: the buckets alone are the matches within the user's teams.
+        alone = not any(
+            request.query_params.get(name) for name in LeadFilter.base_filters if name != "q"
+        )
+        wanted = offset + page_size + 1
+        day, days, read, keys = anchor.astimezone(UTC).date(), self.FIRST_DAYS, "", []
+        far: date | None = None  # the UTC day of the user's newest (back) or oldest lead
+        with _no_parallel_workers():
+            while days:
+                ahead, back = (
+                    (timedelta(days), timedelta(0)) if reverse else (timedelta(0), timedelta(days))
+                )
+                first, last = day - back, day + ahead
+                window = lead_window(query, first, last, team_ids, alone)
+                if not window.alone and days > self.MAX_MATCH_WINDOW_DAYS:
+                    break  # beside the match, a longer window reads about what all read
+                if window.reads != read:  # a wider window of the same months reads the same
+                    read = window.reads
+                    rows = (Lead.objects.all() if window.alone else queryset).filter(
+                        window.condition
+                    )
+                    after = anchor if position is not None else None
+                    keys = self._first_keys(rows, after, reverse, wanted)
+                    if len(keys) == wanted:
+                        return keys
+                    if far is None:
+                        bound = arrival_bound(team_ids, newest=reverse)
+                        far = bound.astimezone(UTC).date() if bound else day
+                    if (last >= far) if reverse else (first <= far):
+                        return keys  # every match there is on this side of the cursor
+                days = self._wider(days, len(keys), wanted)
+        return None
+
+    @staticmethod
+    def _first_keys(
+        rows: QuerySet[Lead], after: datetime | None, reverse: bool, wanted: int
+    ) -> list[int]:
+        """The keys of the first `wanted` rows after the cursor's position, in the page's
+        order (back: the oldest first)."""
+        rows = rows.annotate(arrival=Arrival(F("created_at")))
+        if after is not None:
+            rows = rows.filter(arrival__gt=after) if reverse else rows.filter(arrival__lt=after)
+        ordering = ("arrival", "id") if reverse else ("-arrival", "-id")
+        return list(rows.order_by(*ordering).values_list("pk", flat=True)[:wanted])
+
+    @staticmethod
+    def _wider(days: int, found: int, wanted: int) -> int:
+        """The days of the next window: of `RECENT_DAYS`, the first wider than twice what this
+        window's matches say the page needs; 0 (all the matches) when none is, or none
+        matched."""
+        if not found:
+            return 0
+        needed = 2 * days * wanted / found
+        return next((wider for wider in RECENT_DAYS if wider > max(days, needed)), 0)
+
+
+@contextmanager
+def _no_parallel_workers() -> Iterator[None]:
+    """A window's reads in one transaction without parallel workers: the planner guesses the
+    buckets' prefixes match tens of thousands of leads where they match hundreds, and starting
+    workers took 20 ms of a 2 ms read (1M leads)."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        yield
+
+
 def _state(lead: Lead) -> Response:
     lead.refresh_from_db()
     return Response(LeadSerializer(lead).data)
@@ -211,14 +347,10 @@ class LeadViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = LeadSerializer
     lookup_value_regex = r"\d+"
     filterset_class = LeadFilter
-    pagination_class = NewestMatchesFirst
+    pagination_class = NewestLeadMatchesFirst
 
     def get_queryset(self):
-        return (
-            leads_visible_to(self.request.user)
-            .select_related("source", "junk_reason")
-            .prefetch_related("points")
-        )
+        return with_related(leads_visible_to(self.request.user))
 
     def get_object(self) -> Lead:
         return lead_get_for_user(self.request.user, self.kwargs["pk"])
