@@ -238,12 +238,12 @@ class NewestLeadMatchesFirst(NewestMatchesFirst):
     matches than the cursor's offset, the page and one, it is the answer if it reaches past
     the user's oldest lead (forward) or newest (back); else the next window is the first of
     `RECENT_DAYS` (30, 90, 365) wider than twice what its matches say the page needs — none
-    when that is wider than a year or the window held no match: then all the matches are
-    sorted, as before (a rare query: one small window read, then its few matches). A window
-    is a condition on the words index (`leads.search.lead_window`): the teams' buckets of its
-    months, read alone; with other filters than `q`, or for teams × months more than
-    `MAX_WINDOW_BUCKETS`, its arrival words beside the match, up to `MAX_MATCH_WINDOW_DAYS`
-    (a longer one reads about what all the matches read).
+    when that is wider than a year or its matches say a year holds at most `FEW_A_YEAR`: then
+    all the matches are sorted, as before (a rare query: one small window read, then its few
+    matches). A window is a condition on the words index (`leads.search.lead_window`): the
+    teams' buckets of its months, read alone; with other filters than `q`, or for teams ×
+    months more than `MAX_WINDOW_BUCKETS`, its arrival words beside the match, up to
+    `MAX_MATCH_WINDOW_DAYS` (a longer one reads about what all the matches read).
 
     A window's matches from the cursor on are the first of all the matches from the cursor
     on (it holds every match from its first day up to the cursor), so a full window holds
@@ -251,6 +251,7 @@ class NewestLeadMatchesFirst(NewestMatchesFirst):
     NewestMatchesFirst pages them — the same page, the same cursors."""
 
     FIRST_DAYS = 7
+    FEW_A_YEAR = 1000
     MAX_MATCH_WINDOW_DAYS = 30
 
     def paginate_queryset(self, queryset, request, view=None):
@@ -325,9 +326,10 @@ class NewestLeadMatchesFirst(NewestMatchesFirst):
     @staticmethod
     def _wider(days: int, found: int, wanted: int) -> int:
         """The days of the next window: of `RECENT_DAYS`, the first wider than twice what this
-        window's matches say the page needs; 0 (all the matches) when none is, or none
-        matched."""
-        if not found:
+        window's matches say the page needs; 0 (all the matches) when none is, or when they
+        say a year holds at most `FEW_A_YEAR` (sorting those is cheaper than another window
+        or two: a rare query, a name and surname)."""
+        if found * 365 / days <= NewestLeadMatchesFirst.FEW_A_YEAR:
             return 0
         needed = 2 * days * wanted / found
         return next((wider for wider in RECENT_DAYS if wider > max(days, needed)), 0)

@@ -459,15 +459,18 @@ def test_api_windows_give_every_page_and_cursor_all_the_matches_give(world, monk
     assert len(seen) == 2 * mine.count() and set(seen) == set(mine.values_list("pk", flat=True))
 
 
-def test_api_windows_widen_by_what_they_found(world):
+def test_api_windows_widen_by_what_they_found():
     from leads.api import NewestLeadMatchesFirst
 
     wider = NewestLeadMatchesFirst._wider
     assert wider(7, 0, 51) == 0  # nothing this week: a rare query, all its matches
+    assert wider(7, 19, 51) == 0  # 991 a year: few, all of them
     assert wider(7, 40, 51) == 30  # 17.9 days needed
-    assert wider(7, 10, 51) == 90  # 71.4
-    assert wider(30, 10, 51) == 365  # 306
-    assert wider(7, 1, 51) == 0  # 714 days: all
+    assert wider(7, 25, 51) == 30  # 28.6
+    assert wider(30, 40, 51) == 0  # 487 a year
+    assert wider(30, 150, 200) == 90  # 80 days needed
+    assert wider(90, 300, 400) == 365  # 240
+    assert wider(30, 90, 2000) == 0  # 1,333 days: none is wide enough
 
 
 def test_api_a_short_q_is_a_400_naming_it(world):
