@@ -35,6 +35,7 @@ from leads.search import (
     WORDS,
     Arrival,
     SearchError,
+    Window,
     arrival_bound,
     lead_match,
     lead_window,
@@ -238,12 +239,15 @@ class NewestLeadMatchesFirst(NewestMatchesFirst):
     matches than the cursor's offset, the page and one, it is the answer if it reaches past
     the user's oldest lead (forward) or newest (back); else the next window is the first of
     `RECENT_DAYS` (30, 90, 365) wider than twice what its matches say the page needs — none
-    when that is wider than a year or its matches say a year holds at most `FEW_A_YEAR`: then
-    all the matches are sorted, as before (a rare query: one small window read, then its few
-    matches). A window is a condition on the words index (`leads.search.lead_window`): the
-    teams' buckets of its months, read alone; with other filters than `q`, or for teams ×
-    months more than `MAX_WINDOW_BUCKETS`, its arrival words beside the match, up to
-    `MAX_MATCH_WINDOW_DAYS` (a longer one reads about what all the matches read).
+    when that is wider than a year or its matches say a year holds at most `FEW_A_YEAR` (a
+    rare query). Then every match on that side of the cursor is read: from the teams' buckets
+    of all the months up to the user's oldest (newest) lead when they are at most
+    `MAX_WINDOW_BUCKETS` team-months (a qualifier: their team's matches, not every team's),
+    else all the matches sorted, as before. A window is a condition on the words index
+    (`leads.search.lead_window`): the teams' buckets of its months, read alone; with other
+    filters than `q`, or for teams × months more than `MAX_WINDOW_BUCKETS`, its arrival words
+    beside the match, up to `MAX_MATCH_WINDOW_DAYS` (a longer one reads about what all the
+    matches read).
 
     A window's matches from the cursor on are the first of all the matches from the cursor
     on (it holds every match from its first day up to the cursor), so a full window holds
@@ -285,6 +289,7 @@ class NewestLeadMatchesFirst(NewestMatchesFirst):
         wanted = offset + page_size + 1
         day, days, read, keys = anchor.astimezone(UTC).date(), self.FIRST_DAYS, "", []
         far: date | None = None  # the UTC day of the user's newest (back) or oldest lead
+        after = anchor if position is not None else None
         with _no_parallel_workers():
             while days:
                 ahead, back = (
@@ -296,27 +301,36 @@ class NewestLeadMatchesFirst(NewestMatchesFirst):
                     break  # beside the match, a longer window reads about what all read
                 if window.reads != read:  # a wider window of the same months reads the same
                     read = window.reads
-                    rows = (Lead.objects.all() if window.alone else queryset).filter(
-                        window.condition
-                    )
-                    after = anchor if position is not None else None
-                    keys = self._first_keys(rows, after, reverse, wanted)
+                    keys = self._first_keys(window, queryset, after, reverse, wanted)
                     if len(keys) == wanted:
                         return keys
-                    if far is None:
-                        bound = arrival_bound(team_ids, newest=reverse)
-                        far = bound.astimezone(UTC).date() if bound else day
+                    far = far or self._far_day(team_ids, reverse, day)
                     if (last >= far) if reverse else (first <= far):
                         return keys  # every match there is on this side of the cursor
                 days = self._wider(days, len(keys), wanted)
+            # All the matches on this side of the cursor: read from the buckets of all the
+            # months up to the user's oldest (newest) lead when they are few enough (a
+            # qualifier's team: its matches, where the words are every team's).
+            far = far or self._far_day(team_ids, reverse, day)
+            first, last = (day, far) if reverse else (far, day)
+            window = lead_window(query, first, last, team_ids, alone)
+            if window.alone:
+                return self._first_keys(window, queryset, after, reverse, wanted)
         return None
 
     @staticmethod
+    def _far_day(team_ids: list[int], reverse: bool, day: date) -> date:
+        """The UTC day of the newest (`reverse`) or oldest arrival among the user's teams."""
+        bound = arrival_bound(team_ids, newest=reverse)
+        return bound.astimezone(UTC).date() if bound else day
+
+    @staticmethod
     def _first_keys(
-        rows: QuerySet[Lead], after: datetime | None, reverse: bool, wanted: int
+        window: Window, queryset: QuerySet[Lead], after: datetime | None, reverse: bool, wanted: int
     ) -> list[int]:
-        """The keys of the first `wanted` rows after the cursor's position, in the page's
-        order (back: the oldest first)."""
+        """The keys of the first `wanted` matches in the window after the cursor's position
+        (`after`), in the page's order (back: the oldest first)."""
+        rows = (Lead.objects.all() if window.alone else queryset).filter(window.condition)
         rows = rows.annotate(arrival=Arrival(F("created_at")))
         if after is not None:
             rows = rows.filter(arrival__gt=after) if reverse else rows.filter(arrival__lt=after)

@@ -452,6 +452,7 @@ def test_api_windows_give_every_page_and_cursor_all_the_matches_give(world, monk
     )
     seen = [pk for page, _next, _previous in walk(world.qualifier, "зайцева", size) for pk in page]
     walk(newcomer, "зайцева", size)
+    walk(world.qualifier, "зайцева", size, state="new")  # windows beside the match, then all
     assert any(k and len(k) > size for k in keys)  # a full window
     assert any(k is not None and len(k) <= size for k in keys)  # one past the oldest lead
     assert None in keys  # all the matches read
