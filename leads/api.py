@@ -37,6 +37,7 @@ from leads.search import (
     SearchError,
     Window,
     arrival_bound,
+    bucket_keys,
     lead_match,
     lead_window,
     parse_query,
@@ -330,8 +331,9 @@ class NewestLeadMatchesFirst(NewestMatchesFirst):
     ) -> list[int]:
         """The keys of the first `wanted` matches in the window after the cursor's position
         (`after`), in the page's order (back: the oldest first)."""
-        rows = (Lead.objects.all() if window.alone else queryset).filter(window.condition)
-        rows = rows.annotate(arrival=Arrival(F("created_at")))
+        if window.alone:  # the buckets' tsquery
+            return bucket_keys(window.reads, after, reverse, wanted)
+        rows = queryset.filter(window.condition).annotate(arrival=Arrival(F("created_at")))
         if after is not None:
             rows = rows.filter(arrival__gt=after) if reverse else rows.filter(arrival__lt=after)
         ordering = ("arrival", "id") if reverse else ("-arrival", "-id")

@@ -31,6 +31,7 @@ SQLite the same conditions are plain scans: words anywhere in the folded text (`
 Python function registered on each SQLite connection, `leads.apps`).
 """
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -580,6 +581,39 @@ def lead_window(
         return Window(matches(lead_search_words(), ArrivalsSince(Value(tsquery))), True, tsquery)
     tsquery = arrival_days(first, last)
     return Window(matches(lead_search_words(), ArrivalsSince(Value(tsquery))), False, tsquery)
+
+
+@functools.cache
+def _compiled(name: str) -> tuple[str, tuple]:
+    """`lead_search_words()` ("words") or `Arrival(created_at)` ("arrival") as PostgreSQL SQL
+    and its parameters, compiled once per process: a window read compiled the words'
+    expression each time (a few ms of Python a statement)."""
+    query = Lead.objects.all().query
+    compiler = query.get_compiler(connection=connection)
+    expression = lead_search_words() if name == "words" else Arrival(F("created_at"))
+    sql, params = compiler.compile(expression.resolve_expression(query))
+    return sql, tuple(params)
+
+
+def bucket_keys(tsquery: str, after: datetime | None, reverse: bool, limit: int) -> list[int]:
+    """The keys of the first `limit` leads whose words match `tsquery` (a `bucket_query`),
+    in arrival order (`Arrival`: the newest first; the oldest with `reverse`) after `after`
+    when given: the statement a bucket window's read is (PostgreSQL), spelt here from the
+    compiled expressions, so that the words index and the sort are those of every search."""
+    words, params = _compiled("words")
+    arrival, _none = _compiled("arrival")
+    where, args = f"{words} @@ %s::tsquery", [*params, tsquery]
+    if after is not None:
+        where += f" AND {arrival} {'>' if reverse else '<'} %s"
+        args.append(after)
+    order = "ASC" if reverse else "DESC"
+    sql = (
+        f'SELECT "leads_lead"."id" FROM "leads_lead" WHERE {where} '  # noqa: S608 - compiled expressions; values are parameters
+        f'ORDER BY {arrival} {order}, "leads_lead"."id" {order} LIMIT %s'
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*args, limit])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def arrival_bound(team_ids: list[int], newest: bool = True) -> datetime | None:
