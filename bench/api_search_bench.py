@@ -17,7 +17,10 @@ before this work (`NewestMatchesFirst`: all the matches sorted) and of the windo
 the second (its `next` link) and the way back (the second's `previous` link). Every answer of
 the two is compared — the same leads, the same `next` and `previous` — or the script stops.
 Prints p50/p95 of the server time (in process, django.test's APIClient) and of its SQL, the
-queries per request, and the load average.
+queries per request, and the load average. `--check N` then pages N words queries per user (also
+a qualifier of two teams and a head of all ten) at page sizes from 1 to 500, now and then with
+another filter, four pages forward and two back, comparing every answer (`--requests 0`: the
+check alone).
 """
 
 import argparse
@@ -38,6 +41,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=30, help="queries per kind and user")
     parser.add_argument("--warmup", type=int, default=3, help="untimed requests first")
     parser.add_argument("--qualifier", default="bench-q01-1", help="the qualifier's username")
+    parser.add_argument(
+        "--check", type=int, default=0, help="words queries per user to page through and compare"
+    )
     return parser.parse_args()
 
 
@@ -120,7 +126,56 @@ def main() -> None:
                     if total:
                         rows.append((label, kind, step, way, total, sql, count))
                         print_row(rows[-1])
+    if args.check:
+        check(args, rng, ask, same, admin)
     print(f"\nload average at the end {' / '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+# Filters besides `q` the check adds now and then (the windows then read beside the match).
+CHECK_FILTERS = [
+    {},
+    {},
+    {"state": "junk"},
+    {"created_before": "2026-06-01T00:00:00Z"},
+    {"created_after": "2026-10-15T00:00:00Z"},
+]
+
+
+def check(args, rng, ask, same, admin) -> None:
+    """`--check N`: N words queries per user — the qualifier, a qualifier of two teams and a
+    head of all ten when the harness made them, the admin — at a page size drawn from 1 to 500
+    and now and then another filter, four pages forward and two back, each answer the same
+    from both paginations."""
+    from django.contrib.auth.models import User
+    from rest_framework.test import APIClient
+
+    from bench.search_bench import queries
+
+    users = [(admin, None)]
+    for username in (args.qualifier, "bench-q-two-teams", "bench-head"):
+        user = User.objects.filter(username=username).first()
+        if user is not None:
+            users.append((user, list(user.teams.values_list("id", flat=True)) or None))
+    compared = 0
+    for user, team_ids in users:
+        client = APIClient()
+        client.force_authenticate(user)
+        drawn = queries(team_ids, args.check, rng)
+        for kind in ("name and surname", "surname", "common surname", "surname, first 5 letters"):
+            for q in drawn.get(kind, [])[: args.check]:
+                size = rng.choice([1, 3, 7, 20, 50, 120, 500])
+                url, params = "/api/v1/leads/", {"q": q, "page_size": size}
+                params |= rng.choice(CHECK_FILTERS)
+                for link in ["next"] * 4 + ["previous"] * 2:
+                    answer = same(
+                        ask(client, "before", url, params)[0],
+                        ask(client, "windows", url, params)[0],
+                    )
+                    compared += 1
+                    url, params = answer[link], None
+                    if not url:
+                        break
+        print(f"check: {user.username}, {compared} answers compared, all the same", flush=True)
 
 
 def record(lists: tuple, *values: float) -> None:
