@@ -553,11 +553,12 @@ MAX_WINDOW_BUCKETS = 40
 @dataclass(frozen=True)
 class Window:
     """A window of arrival for the API (`leads.api.NewestLeadMatchesFirst`): `condition` (for
-    `filter()`) is true of every lead that arrived on its UTC days, and of none that arrived
-    before its first day's month or after its last day's. `alone`: the condition is by itself
-    the query's matches within the teams (the buckets), read from Lead with nothing else;
-    otherwise it is added to a queryset that already holds the match and the scope. `reads`:
-    two windows that read the same say the same (a week and a month within one month)."""
+    `filter()`) is true of every match that arrived on its UTC days, and of no lead that
+    arrived before its first day's month or after its last day's. `alone`: the condition is by
+    itself the query's matches within the teams (the buckets; `reads` is their tsquery), read
+    from Lead with nothing else; otherwise it is added to a queryset that already holds the
+    match and the scope. Two windows with the same `reads` read the same (a week and a month
+    within one month)."""
 
     condition: Any
     alone: bool
