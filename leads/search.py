@@ -31,6 +31,7 @@ SQLite the same conditions are plain scans: words anywhere in the folded text (`
 Python function registered on each SQLite connection, `leads.apps`).
 """
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -44,8 +45,12 @@ from django.db.models import (
     DateTimeField,
     F,
     Func,
+    Max,
+    Min,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     TextField,
     Value,
 )
@@ -56,6 +61,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from crm.lib.phones import PhoneError
+from crm.teams.models import Team
 from leads import channels
 from leads.models import Lead, LeadContactPoint
 
@@ -264,6 +270,17 @@ def _month_number(day: date) -> int:
     return (day.year - ARRIVAL_EPOCH.year) * 12 + day.month - 1
 
 
+def arrival_days(first: date, last: date) -> str:
+    """The tsquery of arrivals on the UTC days `first` to `last`: those days
+    (`'#9823' | … | '#9831'`) when they are at most `DAYS_AS_DAYS`, else their whole months
+    (more leads, never fewer)."""
+    if (last - first).days <= DAYS_AS_DAYS:
+        days = range((first - ARRIVAL_EPOCH).days, (last - ARRIVAL_EPOCH).days + 1)
+        return " | ".join(f"'#{day}'" for day in days)
+    months = range(_month_number(first), _month_number(last) + 1)
+    return " | ".join(f"'#m{month}'" for month in months)
+
+
 @dataclass(frozen=True)
 class Query:
     kind: str  # PHONE, EMAIL or WORDS
@@ -345,8 +362,12 @@ def bucketable(query: Query, team_ids: list[int] | None) -> bool:
         connection.vendor == "postgresql"
         and team_ids is not None
         and 0 < len(team_ids) <= MAX_BUCKET_TEAMS
-        and all(ch.isalpha() or ch in "0123456789" for piece in _pieces(query) for ch in piece)
+        and _bucket_words(query)
     )
+
+
+def _bucket_words(query: Query) -> bool:
+    return all(ch.isalpha() or ch in "0123456789" for piece in _pieces(query) for ch in piece)
 
 
 def _whole_number(text: str, digits: str) -> str:
@@ -522,6 +543,91 @@ def newest_recent(
         if more:
             return found, more
     return newest(lead_match(leads, query).select_related("team"), limit)
+
+
+# A window read from the buckets alone names every team's every month: more than this many
+# (an admin's 10 teams and 4 months) read the arrival words instead, beside the match.
+MAX_WINDOW_BUCKETS = 40
+
+
+@dataclass(frozen=True)
+class Window:
+    """A window of arrival for the API (`leads.api.NewestLeadMatchesFirst`): `condition` (for
+    `filter()`) is true of every match that arrived on its UTC days, and of no lead that
+    arrived before its first day's month or after its last day's. `alone`: the condition is by
+    itself the query's matches within the teams (the buckets; `reads` is their tsquery), read
+    from Lead with nothing else; otherwise it is added to a queryset that already holds the
+    match and the scope. Two windows with the same `reads` read the same (a week and a month
+    within one month)."""
+
+    condition: Any
+    alone: bool
+    reads: str
+
+
+def lead_window(
+    query: Query, first: date, last: date, team_ids: list[int], alone: bool = True
+) -> Window:
+    """The window of the UTC days `first` to `last` of a words query within these teams. On
+    PostgreSQL, when `alone` may be and the teams' months are at most `MAX_WINDOW_BUCKETS`,
+    their buckets (`bucket_query`: the window's matches, read from their own entries only);
+    else the arrival words of those days or months (`arrival_days`), beside the match; on
+    SQLite, the days as a range of `created_at`, beside the match."""
+    if connection.vendor != "postgresql":
+        start, end = _utc_midnight(first), _utc_midnight(last + timedelta(1))
+        return Window(Q(created_at__gte=start, created_at__lt=end), False, f"{start} {end}")
+    months = range(_month_number(first), _month_number(last) + 1)
+    if alone and _bucket_words(query) and 0 < len(team_ids) * len(months) <= MAX_WINDOW_BUCKETS:
+        tsquery = bucket_query(query, team_ids, months)
+        return Window(matches(lead_search_words(), ArrivalsSince(Value(tsquery))), True, tsquery)
+    tsquery = arrival_days(first, last)
+    return Window(matches(lead_search_words(), ArrivalsSince(Value(tsquery))), False, tsquery)
+
+
+@functools.cache
+def _compiled(name: str) -> tuple[str, tuple]:
+    """`lead_search_words()` ("words") or `Arrival(created_at)` ("arrival") as PostgreSQL SQL
+    and its parameters, compiled once per process: a window read compiled the words'
+    expression each time (a few ms of Python a statement)."""
+    query = Lead.objects.all().query
+    compiler = query.get_compiler(connection=connection)
+    expression = lead_search_words() if name == "words" else Arrival(F("created_at"))
+    sql, params = compiler.compile(expression.resolve_expression(query))
+    return sql, tuple(params)
+
+
+def bucket_keys(tsquery: str, after: datetime | None, reverse: bool, limit: int) -> list[int]:
+    """The keys of the first `limit` leads whose words match `tsquery` (a `bucket_query`),
+    in arrival order (`Arrival`: the newest first; the oldest with `reverse`) after `after`
+    when given: the statement a bucket window's read is (PostgreSQL), spelt here from the
+    compiled expressions, so that the words index and the sort are those of every search."""
+    words, params = _compiled("words")
+    arrival, _none = _compiled("arrival")
+    where, args = f"{words} @@ %s::tsquery", [*params, tsquery]
+    if after is not None:
+        where += f" AND {arrival} {'>' if reverse else '<'} %s"
+        args.append(after)
+    order = "ASC" if reverse else "DESC"
+    sql = (
+        f'SELECT "leads_lead"."id" FROM "leads_lead" WHERE {where} '  # noqa: S608 - compiled expressions; values are parameters
+        f'ORDER BY {arrival} {order}, "leads_lead"."id" {order} LIMIT %s'
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*args, limit])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def arrival_bound(team_ids: list[int], newest: bool = True) -> datetime | None:
+    """The latest (`newest`) or earliest arrival among these teams' leads, whatever their
+    state: one step into the (team, created_at) index `lead_report_cohort` per team."""
+    if not team_ids:
+        return None
+    ordering = "-created_at" if newest else "created_at"
+    first_of_team = Lead.objects.filter(team_id=OuterRef("pk")).order_by(ordering)
+    bound = Max if newest else Min
+    return Team.objects.filter(pk__in=team_ids).aggregate(
+        bound=bound(Subquery(first_of_team.values("created_at")[:1]))
+    )["bound"]
 
 
 def _utc_today() -> date:

@@ -358,17 +358,120 @@ def test_api_pages_through_a_common_surname_newest_first_without_gaps(world):
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the sort is PostgreSQL's plan")
 def test_api_sorts_the_matches_by_an_arrival_no_index_holds(world):
-    """So the planner reads the words index and sorts its matches, never walks created_at."""
+    """So the planner reads the words index and sorts its matches, never walks created_at: a
+    qualifier's window read from their team's buckets alone, and with a filter besides `q`
+    the window's arrival words beside the match."""
     from django.test.utils import CaptureQueriesContext
 
-    make_lead(world.team, name="Ян Кузнецов", phone="+79160000001")
-    with CaptureQueriesContext(connection) as sent:
-        answer = api_for(world.qualifier).get("/api/v1/leads/", {"q": "кузнецов"})
-    assert len(answer.json()["results"]) == 1
-    reads = [q["sql"] for q in sent.captured_queries if "to_tsquery" in q["sql"]]
-    assert len(reads) == 1
-    sql = reads[0]
-    assert "+ interval '0 seconds') AS \"arrival\"" in sql and '"created_at" DESC' not in sql
+    from leads.search import BUCKET, _month_number
+
+    lead = make_lead(world.team, name="Ян Кузнецов", phone="+79160000001")
+    bucket = BUCKET.format(team=world.team.pk, month=_month_number(lead.created_at.date()))
+    for extra in ({}, {"state": "new"}):
+        with CaptureQueriesContext(connection) as sent:
+            answer = api_for(world.qualifier).get("/api/v1/leads/", {"q": "кузнецов", **extra})
+        assert len(answer.json()["results"]) == 1
+        reads = [q["sql"] for q in sent.captured_queries if "@@" in q["sql"]]
+        assert len(reads) == 1  # the window reaches past the team's oldest lead: all of them
+        sql = reads[0]
+        assert 'ORDER BY ("leads_lead"."created_at" + interval \'0 seconds\') DESC' in sql
+        assert (f"'{bucket}кузнецов':*" in sql) is not extra
+        assert ("to_tsquery" in sql) is bool(extra)
+
+
+def walk(user: User, q: str, size: int, **extra) -> list[tuple]:
+    """Every answer of `/api/v1/leads/?q=`, following `next` to the last page, then
+    `previous` back to the first: (leads, next, previous) of each."""
+    answers, url, params = [], "/api/v1/leads/", {"q": q, "page_size": size, **extra}
+    for link in ("next", "previous"):
+        while True:
+            answer = api_for(user).get(url, params)
+            assert answer.status_code == 200, answer.content
+            body = answer.json()
+            answers.append(([row["id"] for row in body["results"]], body["next"], body["previous"]))
+            if not body[link]:
+                break
+            url, params = body[link], None
+    return answers
+
+
+@pytest.mark.parametrize("size", [2, 5])
+def test_api_windows_give_every_page_and_cursor_all_the_matches_give(world, monkeypatch, size):
+    """The windows of arrival (`NewestLeadMatchesFirst`) against all the matches sorted
+    (`NewestMatchesFirst`): the same pages and the same `next` and `previous` links, forward
+    to the last page and back to the first — for a qualifier (their team's buckets), a head of
+    two teams, an admin, with a filter besides `q` (arrival words beside the match), and for a
+    rare query whose window holds nothing. Matches dense this week (windows fill), sparse
+    across two years (windows widen, or all are read), two at one moment across pages, one
+    a minute in the future, another team's, and a team whose leads all arrived this week (a
+    window short of a page, yet all there are)."""
+    from leads import api
+
+    now = timezone.now()
+    ages = [0, 0, 0.1, 0.5, 1, 1, 2, 3, 4, 5, 6, 6.5, 8, 9, 15, 29, 31, 45, 89, 91, 200]
+    ages += [364, 366, 500, 700]
+    for n, age in enumerate(ages):
+        make_lead(
+            world.team, name=f"Анна Зайцева {n}", phone=f"+7916{n:07d}", now=now - timedelta(age)
+        )
+    make_lead(world.team, name="Анна Зайцева", phone="+79169999990", now=now - timedelta(3))
+    make_lead(world.team, name="Анна Зайцева", phone="+79169999991", now=now + timedelta(minutes=1))
+    for n, age in enumerate([0, 2, 40, 400]):
+        make_lead(
+            world.other_team, name="Анна Зайцева", phone=f"+7917{n:07d}", now=now - timedelta(age)
+        )
+    make_lead(world.team, name="Ольга Редкая", phone="+79169999992", now=now - timedelta(600))
+    world.other_team.manager = world.head
+    world.other_team.save()
+    admin = UserFactory(username="admin", is_superuser=True)
+    fresh, newcomer = TeamFactory(name="New team"), UserFactory(role=Role.QUALIFIER)
+    fresh.members.add(newcomer)
+    for n in range(4):  # a team whose leads all arrived this week
+        make_lead(fresh, name="Анна Зайцева", phone=f"+7918{n:07d}", now=now - timedelta(n))
+    cases = [
+        (world.qualifier, "зайцева", {}),
+        (world.qualifier, "анна зайцева", {"state": "new"}),
+        (world.head, "зайцева", {}),
+        (admin, "зайцева", {}),
+        (admin, "зайцева", {"created_before": (now + timedelta(1)).isoformat()}),
+        (world.qualifier, "редкая", {}),
+        (world.outsider, "зайцева", {}),
+        (newcomer, "зайцева", {}),
+    ]
+    for user, q, extra in cases:
+        windows = walk(user, q, size, **extra)
+        monkeypatch.setattr(api.LeadViewSet, "pagination_class", api.NewestMatchesFirst)
+        assert windows == walk(user, q, size, **extra), (user, q, extra)
+        monkeypatch.undo()
+    keys = []  # what each window read answered: keys, or None (all the matches read)
+    found = api.NewestLeadMatchesFirst._window_keys
+    monkeypatch.setattr(
+        api.NewestLeadMatchesFirst,
+        "_window_keys",
+        lambda self, *args: keys.append(found(self, *args)) or keys[-1],
+    )
+    seen = [pk for page, _next, _previous in walk(world.qualifier, "зайцева", size) for pk in page]
+    walk(newcomer, "зайцева", size)
+    walk(world.qualifier, "зайцева", size, state="new")  # windows beside the match, then all
+    assert any(k and len(k) > size for k in keys)  # a full window
+    assert any(k is not None and len(k) <= size for k in keys)  # one past the oldest lead
+    assert None in keys  # all the matches read
+    mine = Lead.objects.filter(team=world.team, name__startswith="Анна Зайцева")
+    assert len(seen) == 2 * mine.count() and set(seen) == set(mine.values_list("pk", flat=True))
+
+
+def test_api_windows_widen_by_what_they_found():
+    from leads.api import NewestLeadMatchesFirst
+
+    wider = NewestLeadMatchesFirst._wider
+    assert wider(7, 0, 51) == 0  # nothing this week: a rare query, all its matches
+    assert wider(7, 19, 51) == 0  # 991 a year: few, all of them
+    assert wider(7, 40, 51) == 30  # 17.9 days needed
+    assert wider(7, 25, 51) == 30  # 28.6
+    assert wider(30, 40, 51) == 0  # 487 a year
+    assert wider(30, 150, 200) == 90  # 80 days needed
+    assert wider(90, 300, 400) == 365  # 240
+    assert wider(30, 90, 2000) == 0  # 1,333 days: none is wide enough
 
 
 def test_api_a_short_q_is_a_400_naming_it(world):
