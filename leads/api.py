@@ -262,7 +262,10 @@ class NewestLeadMatchesFirst(NewestMatchesFirst):
     def paginate_queryset(self, queryset, request, view=None):
         keys = self._window_keys(queryset, request)
         if keys is not None:
-            queryset = with_related(Lead.objects.filter(pk__in=keys))
+            # The keys are the user's teams' matches already (their buckets, or the scoped
+            # queryset); the scope is said again so that no read path can widen it.
+            scope = lead_team_ids(api_user(request))
+            queryset = with_related(Lead.objects.filter(pk__in=keys, team__in=scope))
         return super().paginate_queryset(queryset, request, view)
 
     def _window_keys(self, queryset, request: Request) -> list[int] | None:
