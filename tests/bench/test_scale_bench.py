@@ -31,7 +31,8 @@ def test_builds_and_measures_a_small_database(tmp_path):
         str(ROOT / "bench" / "scale_bench.py"),
         *("--sizes", "2000", "--db-prefix", prefix, "--results", str(tmp_path)),
         *("--requests", "3", "--warmup", "1", "--report-requests", "1"),
-        *("--intake-posts", "5", "--sweeps", "1", "--due", "20", "--report-data"),
+        *("--intake-posts", "5", "--sweeps", "1", "--due", "20"),
+        *("--report-data", "--call-report"),
     ]
     try:
         done = subprocess.run(
