@@ -41,6 +41,9 @@ seconds a request, 3 timed). Before them the roll-ups' refresh job builds the da
 the build (untimed, as beat does every five minutes), and the run prints how many leads today
 has (read live) against the last year's mean day.
 --measure-only skips step 2 (and stops if a database is not built); --build-only skips step 3.
+--explain-today, read-only (no migration, the session refuses writes), times what the reports
+compute live for today in each database — the team report's day of every team, the person
+roll-ups' and the insights' day — and prints the EXPLAIN (ANALYZE, BUFFERS) of the costliest.
 --grow-for MINUTES starts no build step that would end later and finishes what was grown, so a
 part-built database is measured as it is (the table names it by what it held) and the next run
 goes on. Each size's figures are kept in --results (var/scale_bench/<database>.json), so sizes
@@ -119,6 +122,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--call-report",
         action="store_true",
         help="with --report-data: time the call report too (raw calls: seconds a request)",
+    )
+    parser.add_argument(
+        "--explain-today",
+        action="store_true",
+        help="read-only: time what the reports read live for today, EXPLAIN the costliest",
     )
     parser.add_argument("--json", help=argparse.SUPPRESS)
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
@@ -419,9 +427,60 @@ def disk_free() -> str:
 # --------------------------------------------------------------------------- child
 
 
+def explain_today() -> None:
+    """--explain-today, read-only (the session refuses writes; no migration): what the reports
+    compute live for today — the team report's day of all teams, the leaderboard's and person
+    report's day of everybody, the insights' day — timed, with its statements by time and the
+    plans of the costliest."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from crm.teams.models import Team
+    from reports import insight_rollups, person_rollups, rollups
+
+    with connection.cursor() as cur:
+        cur.execute("SET default_transaction_read_only = on")
+    today = timezone.localdate()
+    teams = list(Team.objects.all())
+    parts = [
+        (f"team report, {len(g)} {g[0].kind} team(s) {g[0].time_zone}", rollups.day_figures, (g,))
+        for g in rollups.groups(teams)
+    ]
+    parts += [
+        (f"person, {z.key}", person_rollups.day_figures, (z,)) for z in person_rollups.zones()
+    ]
+    parts += [
+        (f"insights, {z.key}", insight_rollups.day_figures, (z,)) for z in person_rollups.zones()
+    ]
+    slow = []
+    print(f"today {today}, live ({uptime()})")
+    for what, compute, first in parts:
+        with CaptureQueriesContext(connection) as captured:
+            t0 = time.perf_counter()
+            compute(*first, [today])
+            ms = (time.perf_counter() - t0) * 1000
+        statements = sorted(
+            ((float(q["time"]) * 1000, q["sql"]) for q in captured.captured_queries), reverse=True
+        )
+        print(f"  {what:<48} {ms:8.1f} ms, {len(statements)} statements", flush=True)
+        for q_ms, sql in statements[:3]:
+            print(f"      {q_ms:8.1f} ms  {' '.join(sql.split())[:110]}")
+        slow += [(q_ms, what, sql) for q_ms, sql in statements[:2]]
+    for q_ms, what, sql in sorted(slow, reverse=True)[:3]:
+        print(f"\n--- {what}: {q_ms:.0f} ms; EXPLAIN (ANALYZE, BUFFERS)\n{' '.join(sql.split())}")
+        with connection.cursor() as cur:
+            cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+            print("\n".join(row[0] for row in cur.fetchall()))
+
+
 def child(args) -> None:
     size = args.child
     url = os.environ["DATABASE_URL"]
+    if args.explain_today:
+        harness.django_setup()
+        explain_today()
+        return
     from bench import sla_bench
 
     # the sweep's deliveries go to a throw-away queue (emptied after), as in sla_bench.py
@@ -732,7 +791,7 @@ def main() -> None:
         saved = results_dir / f"{args.db_prefix}{size_name(size)}.json"
         if saved.exists():
             results[size] = json.loads(saved.read_text())
-    if results and not args.build_only:
+    if results and not args.build_only and not args.explain_today:
         print_table(results, uptime_start, uptime_end)
 
 

@@ -71,6 +71,18 @@ def test_builds_and_measures_a_small_database(tmp_path):
         assert "leads today (read live)" in out
         assert "uptime at the start:" in out and "load average" in out
         assert (tmp_path / f"{prefix}2k.json").exists()
+        # read-only: what the reports compute live for today, timed and explained
+        done = subprocess.run(
+            [*command, "--explain-today"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=ROOT,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        for part in ("team report, 10 qualification", "person, ", "insights, ", "EXPLAIN"):
+            assert part in done.stdout, part
     finally:
         harness.drop_database(built)
 
