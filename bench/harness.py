@@ -384,6 +384,9 @@ OPTIONAL_COLUMNS = {
     "utm_medium": "CASE WHEN (%(from_site)s::bool[])[si] THEN 'cpc' ELSE '' END",
     "utm_campaign": "CASE WHEN (%(from_site)s::bool[])[si] "
     "THEN 'kitchens-' || (1 + (g %% 12)) ELSE '' END",
+    # minutes from arrival to the first call (the reports' reaction; the teams work round the
+    # clock)
+    "reaction_minutes": "round((extract(epoch FROM first_at - created) / 60)::numeric, 2)::float8",
 }
 
 

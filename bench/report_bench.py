@@ -409,7 +409,8 @@ WHERE l.id > %(lo)s AND l.id <= %(hi)s AND l.state = 'converted'
 """
 
 # u: dispute group (upheld < 0.03 <= rejected < 0.07 <= open < 0.09); v: stage; w: closer,
-# timing; x: time to close; y: amount and loss reason.
+# timing; x: time to close; y: amount and loss reason. Each OFFSET 0 keeps its subquery whole:
+# flattened, every use of `stage` computed the md5s again (27,000 deals: 41 s -> a second).
 DEALS_SQL = f"""
 INSERT INTO {{deal}} (team_id, lead_id, contact_id, company_id, stage, closer_id, meeting_at,
                      meeting_address, amount, loss_reason_id, created_at, accepted_at, closed_at)
@@ -463,11 +464,14 @@ FROM (
                    {h("l.id", "x")} AS x, {h("l.id", "y")} AS y
             FROM {{lead}} l
             WHERE l.id > %(lo)s AND l.id <= %(hi)s AND l.state = 'converted'
+            OFFSET 0
         ) l
         JOIN {{contact}} c ON c.phone = l.phone
             AND c.team_id
                 = (%(sales_for)s::bigint[])[array_position(%(teams)s::bigint[], l.team_id)]
+        OFFSET 0
     ) s
+    OFFSET 0
 ) s2
 """
 

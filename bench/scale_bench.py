@@ -23,8 +23,27 @@ What it does, per size, in a child process of its own (Django is set up once per
    for a whole phone, a whole e-mail and a name (search_bench.py), and the team report for the
    last quarter as a head of one team and of all 11 (report_bench.py). Each child writes its
    figures as JSON; the parent prints one table: p50 / p95 at each size and the ratio of the
-   p95s, hot paths over 1.3x marked, with `uptime` at the start and the end.
+   p95s, hot paths over 1.3x marked, reports over 300 ms marked, with `uptime` at the start and
+   the end.
+--report-data (after step 2, or on a database built before; not with --measure-only) adds what
+report_bench.py's seed has and this build lacks, with report_bench.py's own SQL (imported), in
+id ranges of 1M leads, each one transaction that records how far it got: every called lead's
+reaction_minutes (an UPDATE of builds made before harness.py filled it: it rewrites those lead
+rows), each converted lead's deal (stages, closers, amounts, loss reasons) and handoff, the
+disputes, four answers of every converted or checked lead, the calls (the first of every called
+lead that has an assignee, a second for 35%) and the transition events; then VACUUM ANALYZE and
+all roll-ups built again (team, person, insight: as `rebuild_rollups --all`). Step 3 then also
+times, as a head of all 11 teams unless said: the team report for the last 30 days (today read
+live), the API's JSON and the page's CSV for the quarter, the leaderboard (quarter and last 30
+days), a qualifier's and a closer's person report (head of 1 + sales) and the insights (quarter
+and last 30 days); --call-report adds the call report for the quarter (it reads the raw calls:
+seconds a request, 3 timed). Before them the roll-ups' refresh job builds the days closed since
+the build (untimed, as beat does every five minutes), and the run prints how many leads today
+has (read live) against the last year's mean day.
 --measure-only skips step 2 (and stops if a database is not built); --build-only skips step 3.
+--explain-today, read-only (no migration, the session refuses writes), times what the reports
+compute live for today in each database — the team report's day of every team, the person
+roll-ups' and the insights' day — and prints the EXPLAIN (ANALYZE, BUFFERS) of the costliest.
 --grow-for MINUTES starts no build step that would end later and finishes what was grown, so a
 part-built database is measured as it is (the table names it by what it held) and the next run
 goes on. Each size's figures are kept in --results (var/scale_bench/<database>.json), so sizes
@@ -94,10 +113,27 @@ def parse_args(argv=None) -> argparse.Namespace:
         type=float,
         help="minutes: start no build step that would end later; measure what was grown",
     )
+    parser.add_argument(
+        "--report-data",
+        action="store_true",
+        help="add deals, handoffs, answers, calls and events for the reports; time every report",
+    )
+    parser.add_argument(
+        "--call-report",
+        action="store_true",
+        help="with --report-data: time the call report too (raw calls: seconds a request)",
+    )
+    parser.add_argument(
+        "--explain-today",
+        action="store_true",
+        help="read-only: time what the reports read live for today, EXPLAIN the costliest",
+    )
     parser.add_argument("--json", help=argparse.SUPPRESS)
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.sizes = sorted(int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip())
+    if args.report_data and args.measure_only:
+        parser.error("--report-data writes the report rows: run it without --measure-only")
     args.no_wait = True  # the machine is shared: measure now, record the load instead
     return args
 
@@ -225,6 +261,161 @@ def finish(world: dict) -> None:
     print(f"  roll-ups: {days:,} team-days in {time.perf_counter() - t0:.0f} s", flush=True)
 
 
+# --------------------------------------------------------------------------- report data
+
+# A called lead's reaction: the minutes from its arrival to its first call (the teams work
+# round the clock). harness.py fills it since this step was written; older builds lack it.
+REACTION_SQL = """
+UPDATE leads_lead
+   SET reaction_minutes = round((extract(epoch FROM first_attempt_at - created_at) / 60)::numeric,
+                                2)::float8
+ WHERE id > %(lo)s AND id <= %(hi)s AND reaction_minutes IS NULL
+   AND first_attempt_at IS NOT NULL
+"""
+
+# report_bench.py's calls by each lead's assignee: an open lead put back after a call
+# (harness.py's "retry") has none, and a call needs its caller, so such a lead gets no call.
+ASSIGNED_LEADS = "(SELECT * FROM leads_lead WHERE assignee_id IS NOT NULL)"
+
+
+def report_params(world: dict) -> dict:
+    """report_bench.py's statements' parameters for this build's world: 10 qualification teams
+    handing off to one sales team of N_CLOSERS closers."""
+    from django.contrib.auth.models import User
+
+    from bench import report_bench
+    from deals.models import LossReason
+
+    losses = []
+    for order, (name, slug) in enumerate(report_bench.LOSS_REASONS):
+        loss, _ = LossReason.objects.get_or_create(
+            slug=slug, defaults={"name": name, "order": order}
+        )
+        losses.append(loss.pk)
+    closers = list(
+        User.objects.filter(username__startswith=f"{harness.BENCH_PREFIX}closer-")
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    teams = harness.bench_team_ids(world)
+    return {
+        "teams": teams,
+        "sales_for": [world["sales"].pk] * len(teams),
+        "sales_pos": [1] * len(teams),
+        "closers": [closers],
+        "closers_per_team": len(closers),
+        "losses": losses,
+        "n_losses": len(losses),
+        "head": world["head"].pk,
+        "now": datetime.fromisoformat(state_get("load_now") or ""),
+    }
+
+
+def add_report_data(world: dict) -> None:
+    """What report_bench.py seeds and the build lacks, for the leads not done yet, in id
+    ranges of STEP leads (one transaction each, resumed after the last); then the roll-ups."""
+    from django.db import connection, transaction
+
+    from bench import report_bench
+
+    t = report_bench.tables()
+    statements = [
+        ("reaction minutes", REACTION_SQL, "lead"),
+        ("deals", report_bench.DEALS_SQL, "deal"),
+        ("handoffs", report_bench.HANDOFFS_SQL, "handoff"),
+        ("disputes", report_bench.DISPUTES_SQL, "dispute"),
+        ("answers", report_bench.ANSWERS_SQL, "answer"),
+        ("calls", report_bench.ATTEMPTS_SQL.replace("{lead}", ASSIGNED_LEADS), "attempt"),
+        ("transition events", report_bench.EVENTS_SQL, "event"),
+    ]
+    params = report_params(world)
+    done = int(state_get("report_data") or 0)
+    with connection.cursor() as cur:
+        cur.execute("SELECT coalesce(max(id), 0) FROM leads_lead")
+        last = cur.fetchone()[0]
+        cur.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        superuser = cur.fetchone()[0]
+    print(f"  report data: leads {done:,} .. {last:,} to do", flush=True)
+    started, added = time.perf_counter(), 0
+    for lo in range(done, last, STEP):
+        hi = min(last, lo + STEP)
+        t0 = time.perf_counter()
+        parts = []
+        with transaction.atomic(), connection.cursor() as cur:
+            if superuser:  # as the build: the rows are consistent by construction
+                cur.execute("SET LOCAL session_replication_role = replica")
+            cur.execute("SET LOCAL synchronous_commit = off")
+            for what, statement, table in statements:
+                t1 = time.perf_counter()
+                cur.execute(statement.format(**t), {**params, "lo": lo, "hi": hi})
+                n = cur.rowcount
+                if table != "lead":
+                    added += n
+                if lo == done:
+                    # statistics for the next statements' joins (an empty table's plan is a
+                    # nested loop over all of it)
+                    cur.execute(f"ANALYZE {t[table]}")
+                parts.append(f"{what} {n:,} {time.perf_counter() - t1:.0f} s")
+            state_set("report_data", hi)
+        print(
+            f"    ids {lo + 1:>10,} .. {hi:>10,}: {time.perf_counter() - t0:5.0f} s "
+            f"({'; '.join(parts)}; {disk_free()})",
+            flush=True,
+        )
+    if added or state_get("report_rollups") != str(last):
+        t0 = time.perf_counter()
+        for key in ("lead", "deal", "handoff", "dispute", "answer", "attempt", "event"):
+            with connection.cursor() as cur:
+                cur.execute(f"VACUUM (ANALYZE) {t[key]}")
+        print(f"  report data: VACUUM ANALYZE {time.perf_counter() - t0:.0f} s", flush=True)
+        build_report_rollups(world)
+        state_set("report_rollups", last)
+    print(
+        f"  report data: {added:,} rows in {time.perf_counter() - started:.0f} s; "
+        + report_bench.table_sizes().strip(),
+        flush=True,
+    )
+
+
+def build_report_rollups(world: dict) -> None:
+    """Every roll-up from nothing, as `manage.py rebuild_rollups --all`: the team days built
+    before the deals were added counted none."""
+    from django.db import connection
+
+    from bench import report_bench
+    from reports import insight_rollups, person_rollups, rollups
+
+    t = report_bench.tables()
+    with connection.cursor() as cur:
+        cur.execute(
+            "TRUNCATE "
+            + ", ".join(
+                t[k]
+                for k in (
+                    "team_day",
+                    "dirty_day",
+                    "person_day",
+                    "person_built",
+                    "person_dirty",
+                    "insight_day",
+                    "insight_built",
+                    "insight_dirty",
+                )
+            )
+        )
+    t0 = time.perf_counter()
+    days = rollups.refresh([*world["teams"], world["sales"]], everything=True)["days"]
+    print(f"  roll-ups: {days:,} team-days in {time.perf_counter() - t0:.0f} s", flush=True)
+    t0 = time.perf_counter()
+    days = person_rollups.refresh(everything=True)["person_days"]
+    print(
+        f"  person roll-ups: {days:,} person-days in {time.perf_counter() - t0:.0f} s", flush=True
+    )
+    t0 = time.perf_counter()
+    days = insight_rollups.refresh(everything=True)["insight_days"]
+    print(f"  insight roll-ups: {days:,} days in {time.perf_counter() - t0:.0f} s", flush=True)
+
+
 def disk_free() -> str:
     st = os.statvfs("/")
     free = st.f_bavail * st.f_frsize / 1e9
@@ -236,9 +427,60 @@ def disk_free() -> str:
 # --------------------------------------------------------------------------- child
 
 
+def explain_today() -> None:
+    """--explain-today, read-only (the session refuses writes; no migration): what the reports
+    compute live for today — the team report's day of all teams, the leaderboard's and person
+    report's day of everybody, the insights' day — timed, with its statements by time and the
+    plans of the costliest."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from crm.teams.models import Team
+    from reports import insight_rollups, person_rollups, rollups
+
+    with connection.cursor() as cur:
+        cur.execute("SET default_transaction_read_only = on")
+    today = timezone.localdate()
+    teams = list(Team.objects.all())
+    parts = [
+        (f"team report, {len(g)} {g[0].kind} team(s) {g[0].time_zone}", rollups.day_figures, (g,))
+        for g in rollups.groups(teams)
+    ]
+    parts += [
+        (f"person, {z.key}", person_rollups.day_figures, (z,)) for z in person_rollups.zones()
+    ]
+    parts += [
+        (f"insights, {z.key}", insight_rollups.day_figures, (z,)) for z in person_rollups.zones()
+    ]
+    slow = []
+    print(f"today {today}, live ({uptime()})")
+    for what, compute, first in parts:
+        with CaptureQueriesContext(connection) as captured:
+            t0 = time.perf_counter()
+            compute(*first, [today])
+            ms = (time.perf_counter() - t0) * 1000
+        statements = sorted(
+            ((float(q["time"]) * 1000, q["sql"]) for q in captured.captured_queries), reverse=True
+        )
+        print(f"  {what:<48} {ms:8.1f} ms, {len(statements)} statements", flush=True)
+        for q_ms, sql in statements[:3]:
+            print(f"      {q_ms:8.1f} ms  {' '.join(sql.split())[:110]}")
+        slow += [(q_ms, what, sql) for q_ms, sql in statements[:2]]
+    for q_ms, what, sql in sorted(slow, reverse=True)[:3]:
+        print(f"\n--- {what}: {q_ms:.0f} ms; EXPLAIN (ANALYZE, BUFFERS)\n{' '.join(sql.split())}")
+        with connection.cursor() as cur:
+            cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+            print("\n".join(row[0] for row in cur.fetchall()))
+
+
 def child(args) -> None:
     size = args.child
     url = os.environ["DATABASE_URL"]
+    if args.explain_today:
+        harness.django_setup()
+        explain_today()
+        return
     from bench import sla_bench
 
     # the sweep's deliveries go to a throw-away queue (emptied after), as in sla_bench.py
@@ -257,6 +499,8 @@ def child(args) -> None:
             print(f"  only {grown_to():,} of {size:,} leads built: measured as they are")
     else:
         build(world, size, args)
+        if args.report_data:
+            add_report_data(world)
     if args.build_only:
         return
     figures = measure(world, size, args)
@@ -275,7 +519,19 @@ CASES = [
     ("search_name", "search /search/, name and surname", True),
     ("report_team", "team report, quarter (head of 1 + sales)", False),
     ("report_all", "team report, quarter (head of all 11)", False),
+    # with --report-data (the rows they read): each under 300 ms p95 (issue 16.2)
+    ("report_all_30", "team report, last 30 days (all 11)", False),
+    ("report_api", "team report API JSON, quarter (all 11)", False),
+    ("report_csv", "team report page CSV, quarter (all 11)", False),
+    ("board_all", "leaderboard, quarter (all 11)", False),
+    ("board_30", "leaderboard, last 30 days (all 11)", False),
+    ("person_q", "person report, quarter (qualifier)", False),
+    ("person_c", "person report, quarter (closer)", False),
+    ("insights_q", "insights, quarter (all 11)", False),
+    ("insights_30", "insights, last 30 days (all 11)", False),
+    ("calls_all", "call report, quarter (all 11)", False),
 ]
+REPORT_TARGET_MS = 300.0
 
 SEARCH_KINDS = {
     "search_phone": "phone, whole",
@@ -386,6 +642,8 @@ def measure_search(world: dict, client, args, out: dict) -> None:
 
 
 def measure_reports(world: dict, args, out: dict) -> None:
+    """The reports as report_bench.py times them (`run_case`): the team report for the last
+    quarter as a head of 1 + sales and of all 11; with the report data, every other report."""
     from django.contrib.auth.models import Group, User
     from django.utils import timezone
 
@@ -401,16 +659,98 @@ def measure_reports(world: dict, args, out: dict) -> None:
         "other_head": other,
     }
     first, last = report_bench.last_quarter(timezone.localdate())
-    url = f"/reports/?from={first:%Y-%m-%d}&to={last:%Y-%m-%d}"
+    quarter = f"from={first:%Y-%m-%d}&to={last:%Y-%m-%d}"
+    cases = [
+        ("report_team", "one", f"/reports/?{quarter}"),
+        ("report_all", "all", f"/reports/?{quarter}"),
+    ]
+    if state_get("report_data"):
+        refresh_rollups(world, out)
+        qualifier = world["assignable"][0][0]  # the measured bench_user has no seeded leads
+        closer = (
+            User.objects.filter(username__startswith=f"{harness.BENCH_PREFIX}closer-")
+            .order_by("pk")
+            .first()
+        )
+        cases += [
+            ("report_all_30", "all", "/reports/"),
+            ("report_api", "all", f"/api/v1/reports/teams/?{quarter}"),
+            ("report_csv", "all", f"/reports/?format=csv&{quarter}"),
+            ("board_all", "all", f"/reports/leaderboard/?{quarter}"),
+            ("board_30", "all", "/reports/leaderboard/"),
+            ("person_q", "one", f"/reports/people/{qualifier}/?{quarter}"),
+            ("person_c", "one", f"/reports/people/{closer.pk}/?{quarter}"),
+            ("insights_q", "all", f"/reports/insights/?{quarter}"),
+            ("insights_30", "all", "/reports/insights/"),
+        ]
+        if args.call_report:
+            # the raw calls, no roll-up: 13 s a request at 200,000 leads (load 7), so 3
+            cases.append(("calls_all", "all", f"/reports/calls/?{quarter}"))
+    requests = {"calls_all": min(args.report_requests, 3)}
+    out.setdefault("report_sql", {})
     try:
-        for key, mode in (("report_team", "one"), ("report_all", "all")):
+        for key, mode, url in cases:
             report_bench.set_managers(heads, mode)
             client = harness.logged_in(world["head"])
-            r = report_bench.run_case(client, url, args.report_requests, 2)
+            r = report_bench.run_case(client, url, requests.get(key, args.report_requests), 2)
             out["cases"][key] = figures(r["total"], r["sql"])
+            out["cases"][key]["queries"] = r["counts"][-1]
+            out["report_sql"][key] = sql_by_kind(r)
             show(key, out["cases"][key])
+            if out["cases"][key]["p95"] >= REPORT_TARGET_MS:
+                # where the time goes: the SQL by kind of query, and the slowest query's plan
+                for ms, count, name in out["report_sql"][key][:5]:
+                    print(f"      SQL {ms:8.1f} ms  x{count:<3} {name}")
+                worst = max(
+                    ((sql, times) for sql, times in r["per_query"].items() if "SELECT" in sql),
+                    key=lambda kv: sum(kv[1]),
+                )
+                out["explain"][key] = harness.explain(worst[0])[1]
     finally:
         report_bench.set_managers(heads, "all")
+
+
+def sql_by_kind(r: dict) -> list:
+    """A report's SQL time per request by kind of query (report_bench.label), the median over
+    the requests, largest first: [(ms, queries of that kind, kind)]."""
+    import statistics
+
+    names = {name for groups in r["by_label"] for name in groups}
+    rows = []
+    for name in names:
+        found = [groups.get(name, [0, 0.0]) for groups in r["by_label"]]
+        rows.append((statistics.median(ms for _n, ms in found), max(n for n, _ms in found), name))
+    return sorted(rows, reverse=True)
+
+
+def refresh_rollups(world: dict, out: dict) -> None:
+    """The roll-ups' refresh job, untimed, as beat runs it every five minutes: the days closed
+    since the build are built, so only today is read live. Records how many leads today has
+    (read live by the last-30-days views) against the year's mean day."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from reports import insight_rollups, person_rollups, rollups
+    from reports.periods import Period
+
+    t0 = time.perf_counter()
+    written = rollups.refresh([*world["teams"], world["sales"]])["days"]
+    written += person_rollups.refresh()["person_days"]
+    written += insight_rollups.refresh()["insight_days"]
+    today = Period(timezone.localdate(), timezone.localdate(), world["teams"][0].zone)
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT count(*) FILTER (WHERE created_at >= %s), count(*) FILTER (WHERE created_at "
+            ">= %s::timestamptz - interval '365 days') / 365 FROM leads_lead",
+            [today.start, today.start],
+        )
+        out["leads_today"], out["leads_mean_day"] = cur.fetchone()
+    print(
+        f"  roll-ups refreshed: {written:,} days built in {time.perf_counter() - t0:.0f} s; "
+        f"{out['leads_today']:,} leads today (read live), a mean day of the last year "
+        f"{out['leads_mean_day']:,}",
+        flush=True,
+    )
 
 
 def size_seed(size: int) -> int:
@@ -451,7 +791,7 @@ def main() -> None:
         saved = results_dir / f"{args.db_prefix}{size_name(size)}.json"
         if saved.exists():
             results[size] = json.loads(saved.read_text())
-    if results and not args.build_only:
+    if results and not args.build_only and not args.explain_today:
         print_table(results, uptime_start, uptime_end)
 
 
@@ -491,14 +831,24 @@ def print_table(results: dict, start: str, end: str) -> None:
             flag = "OVER 1.3x" if ratio > HOT_LIMIT else "flat"
             if ratio > HOT_LIMIT:
                 over.append(key)
+        elif key.startswith(("report", "board", "person", "insights", "calls")):
+            slow = max(r["p95"] for r in rows) >= REPORT_TARGET_MS
+            flag = f"OVER {REPORT_TARGET_MS:.0f} ms" if slow else f"< {REPORT_TARGET_MS:.0f} ms"
+            if slow:
+                over.append(key)
         print(f"{what:<46}{cells}{ratio:>7.2f}x  {sql}  {flag}")
     for s in sizes:
         r = results[s]
         print(f"\n{s:,}: {r['summary'].strip()}")
+        if "leads_today" in r:
+            print(
+                f"  today (read live by the last-30-days reports): {r['leads_today']:,} leads; "
+                f"a mean day of the last year {r['leads_mean_day']:,}"
+            )
         print(f"  load while measuring: {r['uptime_start']}  ->  {r['uptime_end']}")
     print(f"\nuptime at the start: {start}\nuptime at the end:   {end}")
     for key in over:
-        for s in (small, large):
+        for s in sorted({small, large}):
             plan = results[s]["explain"].get(key)
             if plan:
                 print(f"\n--- EXPLAIN (ANALYZE, BUFFERS) {key} at {s:,} leads\n{plan}")

@@ -1,8 +1,10 @@
 """bench/scale_bench.py end to end at 2,000 leads: the build (set-based leads, contact points,
-deadlines, roll-ups) and every measurement run and print their table. PostgreSQL only: the
+deadlines, roll-ups), the report data (--report-data: deals, handoffs, answers, calls, events
+and every roll-up) and every measurement run and print their table. PostgreSQL only: the
 script builds its own database next to the test database and drops it after."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -30,10 +32,11 @@ def test_builds_and_measures_a_small_database(tmp_path):
         *("--sizes", "2000", "--db-prefix", prefix, "--results", str(tmp_path)),
         *("--requests", "3", "--warmup", "1", "--report-requests", "1"),
         *("--intake-posts", "5", "--sweeps", "1", "--due", "20"),
+        *("--report-data", "--call-report"),
     ]
     try:
         done = subprocess.run(
-            command, capture_output=True, text=True, timeout=120, cwd=ROOT, check=False
+            command, capture_output=True, text=True, timeout=300, cwd=ROOT, check=False
         )
         out = done.stdout
         assert done.returncode == 0, done.stderr[-3000:] + out[-3000:]
@@ -47,10 +50,39 @@ def test_builds_and_measures_a_small_database(tmp_path):
             "whole e-mail",
             "name and surname",
             "head of all 11",
+            "team report, last 30 days (all 11)",
+            "team report API JSON",
+            "team report page CSV",
+            "leaderboard, quarter",
+            "leaderboard, last 30 days",
+            "person report, quarter (qualifier)",
+            "person report, quarter (closer)",
+            "insights, quarter",
+            "insights, last 30 days",
+            "call report",
         ):
             assert row in out.split("Server time in ms")[1], row
+        # the report data step: every table report_bench.py seeds, then the roll-ups
+        step = out.split("report data: leads 0 ..")[1]
+        for what in ("deals", "handoffs", "answers", "calls", "transition events"):
+            rows = re.search(rf"{what} ([\d,]+) ", step.split("\n")[1])
+            assert rows and int(rows[1].replace(",", "")) > 0, what
+        assert "person roll-ups:" in step and "insight roll-ups:" in step
+        assert "leads today (read live)" in out
         assert "uptime at the start:" in out and "load average" in out
         assert (tmp_path / f"{prefix}2k.json").exists()
+        # read-only: what the reports compute live for today, timed and explained
+        done = subprocess.run(
+            [*command, "--explain-today"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=ROOT,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        for part in ("team report, 10 qualification", "person, ", "insights, ", "EXPLAIN"):
+            assert part in done.stdout, part
     finally:
         harness.drop_database(built)
 
