@@ -707,7 +707,8 @@ class LeadEvent(models.Model):
         indexes = [
             # The lead page's timeline, the latest page first (crm.lib.keyset).
             models.Index(fields=["lead", "at", "id"], name="lead_event_timeline"),
-            # A person's decisions in a period (the person report), index-only.
+            # A person's decisions in a period (the person report), index-only. Everybody's
+            # decisions of a day: event_transition_at (PostgreSQL, leads 0033).
             models.Index(
                 fields=["actor", "at", "to_state", "id"],
                 condition=Q(kind="transition"),
