@@ -260,15 +260,17 @@ class NewestLeadMatchesFirst(NewestMatchesFirst):
     MAX_MATCH_WINDOW_DAYS = 30
 
     def paginate_queryset(self, queryset, request, view=None):
-        keys = self._window_keys(queryset, request)
-        if keys is not None:
-            # The keys are the user's teams' matches already (their buckets, or the scoped
-            # queryset); the scope is said again so that no read path can widen it.
-            scope = lead_team_ids(api_user(request))
-            queryset = with_related(Lead.objects.filter(pk__in=keys, team__in=scope))
+        if request.query_params.get("q"):
+            team_ids = lead_team_ids(api_user(request))
+            keys = self._window_keys(queryset, request, team_ids)
+            if keys is not None:
+                # The keys are the user's teams' matches already (their buckets, or the
+                # scoped queryset); the scope is said again so no read path can widen it.
+                keys_in_scope = Lead.objects.filter(pk__in=keys, team__in=team_ids)
+                queryset = with_related(keys_in_scope)
         return super().paginate_queryset(queryset, request, view)
 
-    def _window_keys(self, queryset, request: Request) -> list[int] | None:
+    def _window_keys(self, queryset, request: Request, team_ids: list[int]) -> list[int] | None:
         """The keys of the first matches the page needs (the cursor's offset, the page and
         one), read from the narrowest window that holds them; None: all matches are read."""
         try:
@@ -279,7 +281,6 @@ class NewestLeadMatchesFirst(NewestMatchesFirst):
         if query.kind != WORDS or not page_size:
             return None
         offset, reverse, position = self.decode_cursor(request) or (0, False, None)
-        team_ids = lead_team_ids(api_user(request))
         if position is not None:
             anchor = parse_datetime(str(position))
         else:

@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch
 from django.http import (
     FileResponse,
     Http404,
@@ -43,7 +43,6 @@ from leads.models import (
     CriterionOption,
     ExportJob,
     Lead,
-    LeadEvent,
 )
 from leads.selectors import (
     lead_get_for_user,
@@ -222,18 +221,19 @@ def _contact_of(lead: Lead) -> dict[str, str]:
     return {"name": lead.name, "company_name": lead.company_name}
 
 
-def _timeline_events(lead: Lead) -> QuerySet[LeadEvent]:
-    return lead.events.select_related("actor", "reason", "attempt")
+def _timeline_of(lead: Lead) -> dict:
+    """The lead's timeline for crm.lib.timeline: its events and the alerts raised on it."""
+    return {
+        "events": lead.events.select_related("actor", "reason", "attempt"),
+        "earlier_route": "leads:timeline",
+        "pk": lead.pk,
+        "also": partial(alerts.raised_on_timeline, lead),
+    }
 
 
 def timeline(lead: Lead) -> dict:
-    """The latest page of the lead's timeline: its events and the alerts raised on it."""
-    return timeline_page(
-        _timeline_events(lead),
-        "leads:timeline",
-        lead.pk,
-        also=partial(alerts.raised_on_timeline, lead),
-    )
+    """The latest page of the lead's timeline."""
+    return timeline_page(**_timeline_of(lead))
 
 
 @login_required
@@ -245,13 +245,7 @@ def lead_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 def lead_timeline(request: AuthedRequest, pk: int) -> HttpResponse:
     """ "Earlier" on the lead's timeline: the page of events before the cursor."""
     lead = lead_get_for_user(request.user, pk)
-    return earlier(
-        request,
-        _timeline_events(lead),
-        "leads:timeline",
-        lead.pk,
-        also=partial(alerts.raised_on_timeline, lead),
-    )
+    return earlier(request, **_timeline_of(lead))
 
 
 def _act(request: AuthedRequest, lead: Lead, action, success: str, **forms) -> HttpResponse:
