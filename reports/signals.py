@@ -29,13 +29,15 @@ def lead_saved(sender, instance: Lead, **kwargs) -> None:
     changed = [(instance.team_id, instance.created_at)]
     rollups.touch(changed)
     insight_rollups.touch(changed)
-    # Its first call's day of the call report: the call, its author or its reaction changed.
+    # Its first call's day of the call report, when it counts differently. A first call set or
+    # moved needs no mark here: the first call is an attempt, whose save marks both its days
+    # (every call logged saves first_attempt_at too: marking on it would mark every retry).
     fields = kwargs.get("update_fields")
     if fields is None or not FIRST_CALL_FIELDS.isdisjoint(fields):
         call_rollups.touch([(instance.team_id, instance.first_attempt_at)])
 
 
-FIRST_CALL_FIELDS = frozenset({"first_attempt_at", "reaction_minutes", "imported_history", "team"})
+FIRST_CALL_FIELDS = frozenset({"imported_history", "team"})
 
 
 @receiver(pre_save, sender=Lead)
