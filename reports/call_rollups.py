@@ -27,7 +27,19 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -68,17 +80,21 @@ class Source:
     user: str
     at: str
     seconds: str
+    team: str  # whose call it is: the PBX's team, or the lead's
 
-    def all_calls(self, team: Team) -> QuerySet:
+    def of_teams(self, teams: list[Team]) -> QuerySet:
+        """The teams' calls: a PBX's calls once ended, or every typed attempt."""
         if self.code == PBX:
-            return Call.objects.filter(connection__team=team, state=Call.State.ENDED).order_by()
-        return ContactAttempt.objects.filter(lead__team=team).order_by()
+            return Call.objects.filter(
+                connection__team__in=teams, state=Call.State.ENDED
+            ).order_by()
+        return ContactAttempt.objects.filter(lead__team__in=teams).order_by()
 
-    def long(self, seconds: int) -> Q:
+    def long(self, seconds: int | Case) -> Q:
         """A reached call of at least `seconds` of talk: exactly N counts, N − 1 does not."""
         return Q(outcome=REACHED, **{f"{self.seconds}__gte": seconds})
 
-    def counts(self, seconds: int) -> dict:
+    def counts(self, seconds: int | Case) -> dict:
         """The aggregates of a set of calls. A typed attempt is always the qualifier's own call
         out; who called in, or was missed, only a PBX knows."""
         reached = Q(outcome=REACHED)
@@ -103,15 +119,21 @@ class Source:
 
 
 SOURCES = {
-    PBX: Source(PBX, user="user", at="started_at", seconds="talk_s"),
-    TYPED: Source(TYPED, user="by", at="at", seconds="duration_s"),
+    PBX: Source(PBX, user="user", at="started_at", seconds="talk_s", team="connection__team"),
+    TYPED: Source(TYPED, user="by", at="at", seconds="duration_s", team="lead__team"),
 }
 
 
 def source_of(team: Team) -> Source:
     """The PBX's calls where the team has a PBX connected, else the typed attempts."""
-    connected = PbxConnection.objects.filter(team=team, active=True).exists()
-    return SOURCES[PBX if connected else TYPED]
+    return sources_of([team])[team.pk]
+
+
+def sources_of(teams: list[Team]) -> dict[int, Source]:
+    connected = set(
+        PbxConnection.objects.filter(team__in=teams, active=True).values_list("team", flat=True)
+    )
+    return {team.pk: SOURCES[PBX if team.pk in connected else TYPED] for team in teams}
 
 
 def cut_of(team: Team, source: Source) -> str:
@@ -123,123 +145,161 @@ def person_key(pk: int | None) -> str:
     return "" if pk is None else str(pk)
 
 
+Key = tuple[int, date]  # (team id, day)
+
+
 # --- reading ---------------------------------------------------------------------------------
 
 
 def team_days(
-    team: Team, source: Source, first: date, last: date, now: datetime | None = None
-) -> dict[date, Day]:
-    """{day: Day} for every day from `first` to `last` (included) of the team's zone: the rows
-    where they are good, the raw rows elsewhere."""
-    built_before = rollups.buildable_until(team.zone, now)
-    found: dict[date, Day] = {}
+    teams: list[Team], first: date, last: date, now: datetime | None = None
+) -> tuple[dict[int, Source], dict[Key, Day]]:
+    """Each team's source, and {(team id, day): Day} for every day from `first` to `last`
+    (included) of each team's zone: the rows where they are good, the raw rows elsewhere —
+    the live days of teams of one zone and source in one pass of queries."""
+    sources = sources_of(teams)
+    found: dict[Key, Day] = {}
+    for group in _groups(teams, sources):
+        found.update(_group_days(group, sources[group[0].pk], first, last, now))
+    return sources, found
+
+
+def _groups(teams: list[Team], sources: dict[int, Source]) -> list[list[Team]]:
+    groups: dict[tuple[str, str], list[Team]] = {}
+    for team in teams:
+        groups.setdefault((team.time_zone, sources[team.pk].code), []).append(team)
+    return list(groups.values())
+
+
+def _group_days(
+    teams: list[Team], source: Source, first: date, last: date, now: datetime | None
+) -> dict[Key, Day]:
+    built_before = rollups.buildable_until(teams[0].zone, now)
+    found: dict[Key, Day] = {}
     if first < built_before:
         dirty = set(
-            CallDirtyDay.objects.filter(team=team, day__gte=first, day__lte=last).values_list(
-                "day", flat=True
+            CallDirtyDay.objects.filter(team__in=teams, day__gte=first, day__lte=last).values_list(
+                "team", "day"
             )
         )
+        cuts = {team.pk: cut_of(team, source) for team in teams}
         rows = CallDay.objects.filter(
-            team=team,
-            cut=cut_of(team, source),
-            day__gte=first,
-            day__lte=min(last, built_before - timedelta(days=1)),
-        ).values_list("day", "figures")
-        found = {day: figures for day, figures in rows if day not in dirty}
-    live = [day for day in rollups.every_day(first, last) if day not in found]
+            team__in=teams, day__gte=first, day__lte=min(last, built_before - timedelta(days=1))
+        ).values_list("team", "day", "cut", "figures")
+        found = {
+            (team, day): figures
+            for team, day, cut, figures in rows
+            if cut == cuts[team] and (team, day) not in dirty
+        }
+    every = rollups.every_day(first, last)
+    live = sorted({day for day in every for t in teams if (t.pk, day) not in found})
     if live:
-        found.update(day_figures(team, source, live))
+        computed = day_figures(teams, source, live)
+        found.update((key, day) for key, day in computed.items() if key not in found)
     return found
 
 
 # --- computing from the raw rows -------------------------------------------------------------
 
 
-def day_figures(team: Team, source: Source, days: list[date]) -> dict[date, Day]:
-    """The team's figures for each of `days` (cut in its zone) from the raw rows, in three
-    grouped queries however many days: every day, an empty one too."""
-    found: dict[date, Day] = {day: {} for day in days}
-    if days:
-        _calls(team, source, days, found)
-        _decisions(team, source, days, found)
-        _first_calls(team, days, found)
+def day_figures(teams: list[Team], source: Source, days: list[date]) -> dict[Key, Day]:
+    """The figures of each of `teams` (of one zone and source) for each of `days`, from the
+    raw rows, in three grouped queries however many teams and days: every day, empty too."""
+    found: dict[Key, Day] = {(team.pk, day): {} for team in teams for day in days}
+    if days and teams:
+        zone = teams[0].zone
+        _calls(teams, source, days, zone, found)
+        _decisions(teams, source, days, zone, found)
+        _first_calls(teams, days, zone, found)
     return found
 
 
-def _person(found: dict[date, Day], day: date, pk: int | None) -> list[int]:
-    return found[day].setdefault(person_key(pk), [0] * len(FIELDS))
+def _person(found: dict[Key, Day], team: int, day: date, pk: int | None) -> list[int]:
+    return found[(team, day)].setdefault(person_key(pk), [0] * len(FIELDS))
 
 
-def _calls(team: Team, source: Source, days: list[date], found: dict[date, Day]) -> None:
-    counts = source.counts(team.call_norm_seconds)
+def _per_team(field: str, teams: list[Team], value: str) -> Case:
+    """Each team's own setting (its norm seconds, its SLA minutes) as a CASE over the row's
+    team, so that one query counts every team by its own."""
+    return Case(
+        *(When(**{field: team.pk}, then=Value(getattr(team, value))) for team in teams),
+        default=Value(None),
+        output_field=IntegerField(),
+    )
+
+
+def _calls(teams: list[Team], source: Source, days, zone: ZoneInfo, found: dict) -> None:
+    team = source.team
+    counts = source.counts(_per_team(team, teams, "call_norm_seconds"))
     rows = (
-        source.all_calls(team)
-        .filter(rollups.in_days(source.at, days, team.zone))
-        .annotate(day=TruncDate(source.at, tzinfo=team.zone))
-        .values(source.user, "day")
+        source.of_teams(teams)
+        .filter(rollups.in_days(source.at, days, zone))
+        .annotate(day=TruncDate(source.at, tzinfo=zone))
+        .values(team, source.user, "day")
         .annotate(calls=Count("pk"), **counts)
     )
     for r in rows:
-        figures = _person(found, r["day"], r[source.user])
+        figures = _person(found, r[team], r["day"], r[source.user])
         for name in ("calls", *counts):
             figures[AT[name]] = r[name]
 
 
-def _decisions(team: Team, source: Source, days: list[date], found: dict[date, Day]) -> None:
-    """The team's leads converted (qualified and handed off) or junked on each day, by whoever
-    made the move, and the calls each lead had up to that moment (by anyone)."""
+def _decisions(teams: list[Team], source: Source, days, zone: ZoneInfo, found: dict) -> None:
+    """The teams' leads converted (qualified and handed off) or junked on each day, by whoever
+    made the move, and the calls each lead had up to that moment (by anyone, of its team's
+    source: the PBX calls its team's PBX carried, or its typed attempts)."""
     before = (
-        source.all_calls(team)
-        .filter(lead=OuterRef("lead"), **{f"{source.at}__lte": OuterRef("at")})
+        source.of_teams(teams)
+        .filter(
+            lead=OuterRef("lead"),
+            **{source.team: OuterRef("lead__team"), f"{source.at}__lte": OuterRef("at")},
+        )
         .values("lead")
         .annotate(n=Count("pk"))
         .values("n")
     )
     rows = (
         LeadEvent.objects.filter(
-            rollups.in_days("at", days, team.zone),
-            lead__team=team,
+            rollups.in_days("at", days, zone),
+            lead__team__in=teams,
             kind=LeadEvent.Kind.TRANSITION,
             to_state__in=DECISIONS,
         )
         .annotate(
-            day=TruncDate("at", tzinfo=team.zone),
+            day=TruncDate("at", tzinfo=zone),
             calls=Coalesce(Subquery(before, output_field=IntegerField()), Value(0)),
         )
         .order_by()
-        .values_list("actor", "day", "calls")
+        .values_list("lead__team", "actor", "day", "calls")
     )
-    for actor, day, calls in rows:
-        figures = _person(found, day, actor)
+    for team, actor, day, calls in rows:
+        figures = _person(found, team, day, actor)
         figures[AT["decided"]] += 1
         figures[AT["calls_before"]] += calls
 
 
-def _first_calls(team: Team, days: list[date], found: dict[date, Day]) -> None:
-    """The team's leads first called on each day, per author of that first attempt, and how
-    many within the team's SLA breach minutes. A lead's first call is one moment, so it is on
+def _first_calls(teams: list[Team], days, zone: ZoneInfo, found: dict) -> None:
+    """The teams' leads first called on each day, per author of that first attempt, and how
+    many within their team's SLA breach minutes. A lead's first call is one moment, so it is on
     one day: the distinct counts of the days add up to the period's."""
+    within = _per_team("lead__team", teams, "sla_breach_minutes")
     rows = (
         ContactAttempt.objects.filter(
-            rollups.in_days("at", days, team.zone),
-            lead__team=team,
+            rollups.in_days("at", days, zone),
+            lead__team__in=teams,
             lead__imported_history=False,
             at=F("lead__first_attempt_at"),
         )
-        .annotate(day=TruncDate("at", tzinfo=team.zone))
+        .annotate(day=TruncDate("at", tzinfo=zone))
         .order_by()
-        .values("by", "day")
+        .values("lead__team", "by", "day")
         .annotate(
             called=Count("lead", distinct=True),
-            within=Count(
-                "lead",
-                distinct=True,
-                filter=Q(lead__reaction_minutes__lte=team.sla_breach_minutes),
-            ),
+            within=Count("lead", distinct=True, filter=Q(lead__reaction_minutes__lte=within)),
         )
     )
     for r in rows:
-        figures = _person(found, r["day"], r["by"])
+        figures = _person(found, r["lead__team"], r["day"], r["by"])
         figures[AT["first_calls"]] = r["called"]
         figures[AT["first_within"]] = r["within"]
 
@@ -258,7 +318,7 @@ def build(team: Team, source: Source, days: list[date], now: datetime | None = N
         chunk = days[at : at + rollups.CHUNK_DAYS]
         rows = [
             CallDay(team=team, day=day, cut=cut, figures=figures, built_at=started)
-            for day, figures in day_figures(team, source, chunk).items()
+            for (_team, day), figures in day_figures([team], source, chunk).items()
         ]
         with transaction.atomic():
             CallDay.objects.bulk_create(

@@ -19,8 +19,8 @@ from django.utils import timezone
 
 from crm.teams.models import Team
 from crm.teams.selectors import working_week
-from reports import call_rollups
-from reports.call_rollups import AT, PBX, TYPED, Day, source_of
+from reports import call_rollups, rollups
+from reports.call_rollups import AT, PBX, TYPED, Day, Source
 from reports.periods import Period
 from reports.selectors import share
 
@@ -49,18 +49,34 @@ def call_report(teams: list[Team], period: Period, now: datetime) -> list[dict]:
     """Each qualification team's call figures for the period's days in its own time zone.
     Today (in the team's zone, from `now`) is the last day judged against the norm: days
     still to come are no working days missed."""
+    ours = [team for team in teams if team.kind == Team.Kind.QUALIFICATION]
+    sources, found = call_rollups.team_days(ours, period.first_day, period.last_day, now)
+    days = rollups.every_day(period.first_day, period.last_day)
+    team_days = {team.pk: {day: found[(team.pk, day)] for day in days} for team in ours}
+    people = _people(ours, team_days)
     return [
-        team_calls(team, Period(period.first_day, period.last_day, team.zone), now)
-        for team in teams
-        if team.kind == Team.Kind.QUALIFICATION
+        team_calls(
+            team,
+            Period(period.first_day, period.last_day, team.zone),
+            now,
+            sources[team.pk],
+            team_days[team.pk],
+            people[team.pk],
+        )
+        for team in ours
     ]
 
 
-def team_calls(team: Team, period: Period, now: datetime) -> dict:
+def team_calls(
+    team: Team,
+    period: Period,
+    now: datetime,
+    source: Source,
+    found: dict[date, Day],
+    people: list,
+) -> dict:
     """The team's figures, added up from its days (reports/call_rollups.py: the built days'
-    rows, the others from the raw rows)."""
-    source = source_of(team)
-    found = call_rollups.team_days(team, source, period.first_day, period.last_day, now)
+    rows, the others from the raw rows), for its `people` (see `_people`)."""
     per_person = call_rollups.add_up(found.values())
     counts = list(source.counts(team.call_norm_seconds))  # what the source knows
     by_user = {
@@ -73,7 +89,7 @@ def team_calls(team: Team, period: Period, now: datetime) -> dict:
     days = _days(team, period, timezone.localdate(now, team.zone))
     daily = _daily(found)
     qualifiers = []
-    for user in _people(team, by_user):
+    for user in people:
         no_calls = dict.fromkeys(counts, 0)  # what the source knows is 0, not unknown
         figures = _figures(
             by_user.get(user.pk, no_calls), decisions.get(user.pk), first.get(user.pk)
@@ -171,12 +187,24 @@ def _norm_line(days: list[tuple[date, bool]], counts: dict[date, int], norm: int
     ]
 
 
-def _people(team: Team, by_user: dict) -> list:
-    """The team's members, and anyone else whose calls the team's PBX carried."""
-    ids = set(team.members.values_list("pk", flat=True)) | {pk for pk in by_user if pk}
-    return list(
-        get_user_model().objects.filter(pk__in=ids).order_by("last_name", "first_name", "username")
-    )
+def _people(teams: list[Team], team_days: dict[int, dict[date, Day]]) -> dict[int, list]:
+    """Each team's members, and anyone else whose calls the team's PBX carried, in name order:
+    two queries for all the teams (a team's list is the ordered whole filtered, so its order
+    is what a query of its own would give)."""
+    ids: dict[int, set[int]] = {team.pk: set() for team in teams}
+    members = Team.members.through.objects.filter(team__in=teams)
+    for team_id, user_id in members.values_list("team_id", "user_id"):
+        ids[team_id].add(user_id)
+    for team_id, days in team_days.items():
+        ids[team_id].update(
+            int(key)
+            for day in days.values()
+            for key, figures in day.items()
+            if key and figures[AT["calls"]]
+        )
+    everybody = get_user_model().objects.filter(pk__in=set().union(*ids.values()))
+    ordered = list(everybody.order_by("last_name", "first_name", "username"))
+    return {team_id: [u for u in ordered if u.pk in mine] for team_id, mine in ids.items()}
 
 
 def _sum(pairs) -> tuple[int, int]:

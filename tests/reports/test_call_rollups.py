@@ -34,7 +34,7 @@ class Data:
     def __init__(self, seed: int, teams: list[Team]) -> None:
         self.rnd = rnd = random.Random(seed)
         self.teams = teams
-        self.people = [UserFactory() for _ in range(5)]
+        self.people = [UserFactory() for _ in range(len(teams) + 1)]
         for i, team in enumerate(teams):
             team.members.add(self.people[i], self.people[i + 1])
         self.outsider = UserFactory()  # on a PBX's extension map, in no team
@@ -45,9 +45,10 @@ class Data:
             team.pk: PbxConnection.objects.create(team=team, provider="generic", api_secret="s")
             for team in teams
         }
-        PbxConnection.objects.filter(team=teams[1]).update(active=False)  # New York: typed
+        # New York and New York 2: typed.
+        PbxConnection.objects.filter(team__in=[teams[1], teams[4]]).update(active=False)
         self.leads: list[Lead] = []
-        for i in range(90):
+        for i in range(120):
             team = rnd.choice(teams)
             arrived = self.moment(team.zone)
             lead = Lead.objects.create(
@@ -65,7 +66,7 @@ class Data:
             self.attempts(lead)
             self.decisions(lead)
         for team in teams:
-            for _ in range(70):
+            for _ in range(60):
                 self.pbx_call(team)
 
     def moment(self, zone: ZoneInfo, after: datetime | None = None) -> datetime:
@@ -149,6 +150,17 @@ def teams(db) -> list[Team]:
             call_norm_seconds=45,
         ),
         TeamFactory(name="Yekaterinburg", time_zone="Asia/Yekaterinburg", call_norm_seconds=60),
+        # Counted in one pass of queries with Moscow, and with New York: each by its own
+        # norm and SLA.
+        TeamFactory(
+            name="Moscow 2", time_zone="Europe/Moscow", sla_breach_minutes=25, call_norm_seconds=50
+        ),
+        TeamFactory(
+            name="New York 2",
+            time_zone="America/New_York",
+            sla_breach_minutes=10,
+            call_norm_seconds=20,
+        ),
     ]
 
 
@@ -183,10 +195,10 @@ def decided_lead(team: Team) -> LeadEvent:
 @pytest.mark.parametrize("seed", [1, 2])
 def test_call_rollups_equal_the_raw_report(teams, seed, django_capture_on_commit_callbacks):
     data = Data(seed, teams)
-    moscow, new_york, yekt = teams
+    moscow, new_york, yekt, moscow_2, new_york_2 = teams
     check(teams)  # nothing built: every day from the raw rows
 
-    assert call_rollups.refresh()["call_days"] > 3 * 28
+    assert call_rollups.refresh()["call_days"] > 5 * 28
     assert not CallDirtyDay.objects.exists()
     check(teams)
 
@@ -261,6 +273,8 @@ def test_call_rollups_equal_the_raw_report(teams, seed, django_capture_on_commit
         moscow.pk: "pbx Europe/Moscow 20 20",
         new_york.pk: "pbx America/New_York 45 15",
         yekt.pk: "typed Asia/Yekaterinburg 60 20",
+        moscow_2.pk: "pbx Europe/Moscow 50 25",
+        new_york_2.pk: "typed America/New_York 20 10",
     }
     check(teams)
 
