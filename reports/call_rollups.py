@@ -68,6 +68,9 @@ FIELDS = (
     "first_within",  # of those, the ones called within the SLA
 )
 AT = {name: i for i, name in enumerate(FIELDS)}
+# Part of every row's cut: a change of FIELDS or of what one counts bumps it, so the rows built
+# before are not read, and the next refresh rebuilds them.
+ROW_VERSION = 1
 
 Day = dict[str, list[int]]  # person id as a string ("" for nobody) → FIELDS
 
@@ -138,7 +141,8 @@ def sources_of(teams: list[Team]) -> dict[int, Source]:
 
 def cut_of(team: Team, source: Source) -> str:
     """What a team's rows count by: a change of any part makes them another team's."""
-    return f"{source.code} {team.time_zone} {team.call_norm_seconds} {team.sla_breach_minutes}"
+    norm, sla = team.call_norm_seconds, team.sla_breach_minutes
+    return f"v{ROW_VERSION} {source.code} {team.time_zone} {norm} {sla}"
 
 
 def person_key(pk: int | None) -> str:

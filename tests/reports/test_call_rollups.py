@@ -270,11 +270,11 @@ def test_call_rollups_equal_the_raw_report(teams, seed, django_capture_on_commit
     call_rollups.refresh()
     cuts = dict(CallDay.objects.values_list("team", "cut").distinct())
     assert cuts == {
-        moscow.pk: "pbx Europe/Moscow 20 20",
-        new_york.pk: "pbx America/New_York 45 15",
-        yekt.pk: "typed Asia/Yekaterinburg 60 20",
-        moscow_2.pk: "pbx Europe/Moscow 50 25",
-        new_york_2.pk: "typed America/New_York 20 10",
+        moscow.pk: "v1 pbx Europe/Moscow 20 20",
+        new_york.pk: "v1 pbx America/New_York 45 15",
+        yekt.pk: "v1 typed Asia/Yekaterinburg 60 20",
+        moscow_2.pk: "v1 pbx Europe/Moscow 50 25",
+        new_york_2.pk: "v1 typed America/New_York 20 10",
     }
     check(teams)
 
