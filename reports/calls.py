@@ -1,8 +1,9 @@
 """Call metrics per qualifier and per qualification team (issue 17.5): calls made and received,
 reached calls, reached calls of at least the team's N seconds against its daily norm, talk
 time, calls per lead before a decision, and first calls within the SLA. README, "Reports",
-holds each definition; this module is the one place they are computed, for the page, both
-CSVs and the API alike.
+holds each definition; reports/call_rollups.py counts them per person and day (the one place
+they are counted: the built days' rows and the live days alike) and this module adds the days
+up, for the page, both CSVs and the API alike.
 
 Where the numbers come from (`source`): a team with an active PBX connection is measured from
 the PBX's calls (`telephony.Call`: real start, direction and talk seconds); a team without one
@@ -11,25 +12,19 @@ A call belongs to the team whose PBX carried it (a typed attempt: to its lead's 
 qualifier in two teams is counted in each for that team's calls only.
 """
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from crm.teams.models import Team
 from crm.teams.selectors import working_week
-from leads.models import ContactAttempt, Lead, LeadEvent
+from reports import call_rollups, rollups
+from reports.call_rollups import AT, PBX, TYPED, Day, Source
 from reports.periods import Period
 from reports.selectors import share
-from telephony.models import Call, PbxConnection
 
-PBX, TYPED = "pbx", "typed"
 SOURCE_CHOICES = [(PBX, "the PBX's calls"), (TYPED, "typed attempts")]  # the API's enum
-REACHED = ContactAttempt.Outcome.REACHED
-DECISIONS = (Lead.State.CONVERTED, Lead.State.JUNK)
 
 # Every figure, in the order the page, the CSVs and the API give them.
 FIGURES = (
@@ -50,96 +45,56 @@ FIGURES = (
 )
 
 
-@dataclass(frozen=True)
-class Source:
-    """One kind of call record, by the names of its fields."""
-
-    code: str
-    user: str
-    at: str
-    seconds: str
-
-    def all_calls(self, team: Team) -> QuerySet:
-        if self.code == PBX:
-            return Call.objects.filter(connection__team=team, state=Call.State.ENDED).order_by()
-        return ContactAttempt.objects.filter(lead__team=team).order_by()
-
-    def calls(self, team: Team, period: Period) -> QuerySet:
-        span = {f"{self.at}__gte": period.start, f"{self.at}__lt": period.end}
-        return self.all_calls(team).filter(**span)
-
-    def long(self, seconds: int) -> Q:
-        """A reached call of at least `seconds` of talk: exactly N counts, N − 1 does not."""
-        return Q(outcome=REACHED, **{f"{self.seconds}__gte": seconds})
-
-    def counts(self, seconds: int) -> dict:
-        """The aggregates of a set of calls. A typed attempt is always the qualifier's own call
-        out; who called in, or was missed, only a PBX knows."""
-        reached = Q(outcome=REACHED)
-        if self.code == PBX:
-            made, received = (
-                Q(direction=Call.Direction.OUTBOUND),
-                Q(direction=Call.Direction.INBOUND),
-            )
-            direction = {
-                "calls_made": Count("pk", filter=made),
-                "calls_received": Count("pk", filter=received),
-                "calls_missed": Count("pk", filter=Q(missed=True)),
-            }
-        else:
-            direction = {"calls_made": Count("pk")}
-        return {
-            **direction,
-            "reached": Count("pk", filter=reached),
-            "reached_long": Count("pk", filter=self.long(seconds)),
-            "talk_s": Coalesce(Sum(self.seconds, filter=reached), 0),
-        }
-
-
-SOURCES = {
-    PBX: Source(PBX, user="user", at="started_at", seconds="talk_s"),
-    TYPED: Source(TYPED, user="by", at="at", seconds="duration_s"),
-}
-
-
-def source_of(team: Team) -> Source:
-    """The PBX's calls where the team has a PBX connected, else the typed attempts."""
-    connected = PbxConnection.objects.filter(team=team, active=True).exists()
-    return SOURCES[PBX if connected else TYPED]
-
-
 def call_report(teams: list[Team], period: Period, now: datetime) -> list[dict]:
     """Each qualification team's call figures for the period's days in its own time zone.
     Today (in the team's zone, from `now`) is the last day judged against the norm: days
     still to come are no working days missed."""
+    ours = [team for team in teams if team.kind == Team.Kind.QUALIFICATION]
+    sources, found = call_rollups.team_days(ours, period.first_day, period.last_day, now)
+    days = rollups.every_day(period.first_day, period.last_day)
+    team_days = {team.pk: {day: found[(team.pk, day)] for day in days} for team in ours}
+    people = _people(ours, team_days)
     return [
         team_calls(
             team,
             Period(period.first_day, period.last_day, team.zone),
-            timezone.localdate(now, team.zone),
+            now,
+            sources[team.pk],
+            team_days[team.pk],
+            people[team.pk],
         )
-        for team in teams
-        if team.kind == Team.Kind.QUALIFICATION
+        for team in ours
     ]
 
 
-def team_calls(team: Team, period: Period, today: date) -> dict:
-    source = source_of(team)
-    calls = source.calls(team, period)
-    counts = source.counts(team.call_norm_seconds)
-    by_user = {row.pop(source.user): row for row in calls.values(source.user).annotate(**counts)}
-    days = _days(team, period, today)
-    daily = _daily(source, calls, team)
-    decisions = _decisions(source, team, period)
-    first = _first_calls(team, period)
-    people = _people(team, by_user)
+def team_calls(
+    team: Team,
+    period: Period,
+    now: datetime,
+    source: Source,
+    found: dict[date, Day],
+    people: list,
+) -> dict:
+    """The team's figures, added up from its days (reports/call_rollups.py: the built days'
+    rows, the others from the raw rows), for its `people` (see `_people`)."""
+    per_person = call_rollups.add_up(found.values())
+    counts = list(source.counts(team.call_norm_seconds))  # what the source knows
+    by_user = {
+        _pk(key): {name: figures[AT[name]] for name in counts}
+        for key, figures in per_person.items()
+        if figures[AT["calls"]]
+    }
+    decisions = _pairs(per_person, "decided", "calls_before")
+    first = _pairs(per_person, "first_calls", "first_within")
+    days = _days(team, period, timezone.localdate(now, team.zone))
+    daily = _daily(found)
     qualifiers = []
     for user in people:
         no_calls = dict.fromkeys(counts, 0)  # what the source knows is 0, not unknown
         figures = _figures(
             by_user.get(user.pk, no_calls), decisions.get(user.pk), first.get(user.pk)
         )
-        line = _norm_line(days, daily.get(user.pk, {}), team.call_norm_per_day)
+        line = _norm_line(days, daily.get(str(user.pk), {}), team.call_norm_per_day)
         figures["working_days"] = sum(1 for day in line if day["working"])
         figures["days_norm_met"] = sum(1 for day in line if day["working"] and day["met"])
         qualifiers.append(
@@ -151,7 +106,8 @@ def team_calls(team: Team, period: Period, today: date) -> dict:
                 "days": line,
             }
         )
-    totals = _figures(calls.aggregate(**counts), _sum(decisions.values()), _sum(first.values()))
+    everybody = {name: sum(figures[AT[name]] for figures in per_person.values()) for name in counts}
+    totals = _figures(everybody, _sum(decisions.values()), _sum(first.values()))
     # The team's days are its qualifiers' days: "the norm was met on 30 of 40 qualifier-days".
     for key in ("working_days", "days_norm_met"):
         totals[key] = sum(q["figures"][key] for q in qualifiers)
@@ -165,6 +121,19 @@ def team_calls(team: Team, period: Period, today: date) -> dict:
         "sla_minutes": team.sla_breach_minutes,
         "figures": totals,
         "qualifiers": qualifiers,
+    }
+
+
+def _pk(key: str) -> int | None:
+    return int(key) if key else None
+
+
+def _pairs(per_person: dict[str, list[int]], a: str, b: str) -> dict[int | None, tuple[int, int]]:
+    """{person: (a, b)} of the people with any `a`."""
+    return {
+        _pk(key): (figures[AT[a]], figures[AT[b]])
+        for key, figures in per_person.items()
+        if figures[AT[a]]
     }
 
 
@@ -182,17 +151,13 @@ def _figures(counts: dict, decided: tuple[int, int] | None, first: tuple[int, in
     return figures
 
 
-def _daily(source: Source, calls: QuerySet, team: Team) -> dict[int, dict[date, int]]:
-    """Reached calls of at least N seconds per qualifier and local day of the team."""
-    rows = (
-        calls.filter(source.long(team.call_norm_seconds))
-        .annotate(day=TruncDate(source.at, tzinfo=team.zone))
-        .values(source.user, "day")
-        .annotate(n=Count("pk"))
-    )
-    daily: dict[int, dict[date, int]] = {}
-    for row in rows:
-        daily.setdefault(row[source.user], {})[row["day"]] = row["n"]
+def _daily(found: dict[date, Day]) -> dict[str, dict[date, int]]:
+    """Reached calls of at least N seconds per person and local day of the team."""
+    daily: dict[str, dict[date, int]] = {}
+    for day, people in found.items():
+        for key, figures in people.items():
+            if figures[AT["reached_long"]]:
+                daily.setdefault(key, {})[day] = figures[AT["reached_long"]]
     return daily
 
 
@@ -222,66 +187,24 @@ def _norm_line(days: list[tuple[date, bool]], counts: dict[date, int], norm: int
     ]
 
 
-def _decisions(source: Source, team: Team, period: Period) -> dict[int | None, tuple[int, int]]:
-    """Per qualifier: the team's leads they decided in the period (converted, i.e. qualified
-    and handed off, or junked) and the calls each of those leads had up to that moment."""
-    before = (
-        source.all_calls(team)
-        .filter(lead=OuterRef("lead"), **{f"{source.at}__lte": OuterRef("at")})
-        .values("lead")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    rows = (
-        LeadEvent.objects.filter(
-            lead__team=team,
-            kind=LeadEvent.Kind.TRANSITION,
-            to_state__in=DECISIONS,
-            at__gte=period.start,
-            at__lt=period.end,
+def _people(teams: list[Team], team_days: dict[int, dict[date, Day]]) -> dict[int, list]:
+    """Each team's members, and anyone else whose calls the team's PBX carried, in name order:
+    two queries for all the teams (a team's list is the ordered whole filtered, so its order
+    is what a query of its own would give)."""
+    ids: dict[int, set[int]] = {team.pk: set() for team in teams}
+    members = Team.members.through.objects.filter(team__in=teams)
+    for team_id, user_id in members.values_list("team_id", "user_id"):
+        ids[team_id].add(user_id)
+    for team_id, days in team_days.items():
+        ids[team_id].update(
+            int(key)
+            for day in days.values()
+            for key, figures in day.items()
+            if key and figures[AT["calls"]]
         )
-        .annotate(calls=Coalesce(Subquery(before, output_field=IntegerField()), Value(0)))
-        .values_list("actor", "calls")
-    )
-    decided: dict[int | None, tuple[int, int]] = {}
-    for actor, calls in rows:
-        leads, total = decided.get(actor, (0, 0))
-        decided[actor] = (leads + 1, total + calls)
-    return decided
-
-
-def _first_calls(team: Team, period: Period) -> dict[int, tuple[int, int]]:
-    """Per qualifier: the first calls to the team's leads they made in the period, and how
-    many came within the team's SLA (its breach minutes, in working time). The lead's first
-    attempt time is the call's real start when the PBX logged it (telephony.services)."""
-    rows = (
-        ContactAttempt.objects.filter(
-            lead__team=team,
-            lead__imported_history=False,
-            at=F("lead__first_attempt_at"),
-            at__gte=period.start,
-            at__lt=period.end,
-        )
-        .order_by()
-        .values("by")
-        .annotate(
-            called=Count("lead", distinct=True),
-            within=Count(
-                "lead",
-                distinct=True,
-                filter=Q(lead__reaction_minutes__lte=team.sla_breach_minutes),
-            ),
-        )
-    )
-    return {row["by"]: (row["called"], row["within"]) for row in rows}
-
-
-def _people(team: Team, by_user: dict) -> list:
-    """The team's members, and anyone else whose calls the team's PBX carried."""
-    ids = set(team.members.values_list("pk", flat=True)) | {pk for pk in by_user if pk}
-    return list(
-        get_user_model().objects.filter(pk__in=ids).order_by("last_name", "first_name", "username")
-    )
+    everybody = get_user_model().objects.filter(pk__in=set().union(*ids.values()))
+    ordered = list(everybody.order_by("last_name", "first_name", "username"))
+    return {team_id: [u for u in ordered if u.pk in mine] for team_id, mine in ids.items()}
 
 
 def _sum(pairs) -> tuple[int, int]:

@@ -162,3 +162,37 @@ class InsightDirtyDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.team_id} {self.zone} {self.day}"
+
+
+class CallDay(models.Model):
+    """One qualification team's call figures for one whole day of its own time zone, per
+    person (reports/call_rollups.py): {person id, "" for nobody: [FIELDS]}. A row counts by the
+    team's source, call norm seconds and SLA minutes as they were when it was built (`cut`); a
+    row of another cut than the team's now is not read, and the next refresh replaces it."""
+
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    cut = models.CharField(max_length=100)
+    figures = models.JSONField(default=dict)
+    built_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["team", "day"], name="call_day_once")]
+
+    def __str__(self) -> str:
+        return f"{self.team_id} {self.day}"
+
+
+class CallDirtyDay(models.Model):
+    """A built day of a team's calls that a later write changed (a call logged late, a lead
+    decided after a call logged weeks late): read live until the roll-up job rebuilds it."""
+
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    marked_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["team", "day"], name="call_dirty_once")]
+
+    def __str__(self) -> str:
+        return f"{self.team_id} {self.day}"

@@ -1,11 +1,12 @@
 """Writes that change a closed day of the team report mark it (reports/rollups.py: touch), and
 those that change a person's closed day mark that (reports/person_rollups.py: touch), or a
-team's day of insights (reports/insight_rollups.py: touch).
+team's day of insights (reports/insight_rollups.py: touch), or a team's day of calls
+(reports/call_rollups.py: touch_*).
 
 Saved models go through these receivers; the writes that send no post_save send a signal of
 their app's own (the CSV import, a dispute's ruling, the SLA sweep's breaches)."""
 
-from django.db.models.signals import post_init, post_save
+from django.db.models.signals import post_init, post_save, pre_save
 from django.dispatch import receiver
 
 from crm.deadlines.models import Deadline
@@ -17,7 +18,8 @@ from handoff.signals import ruled
 from leads.alerts import BREACH
 from leads.models import ContactAttempt, Lead, LeadEvent
 from leads.signals import imported
-from reports import insight_rollups, person_rollups, rollups
+from reports import call_rollups, insight_rollups, person_rollups, rollups
+from telephony.models import Call
 
 
 @receiver(post_save, sender=Lead)
@@ -27,6 +29,27 @@ def lead_saved(sender, instance: Lead, **kwargs) -> None:
     changed = [(instance.team_id, instance.created_at)]
     rollups.touch(changed)
     insight_rollups.touch(changed)
+    # Its first call's day of the call report, when it counts differently. A first call set or
+    # moved needs no mark here: the first call is an attempt, whose save marks both its days
+    # (every call logged saves first_attempt_at too: marking on it would mark every retry).
+    fields = kwargs.get("update_fields")
+    if fields is None or not FIRST_CALL_FIELDS.isdisjoint(fields):
+        call_rollups.touch([(instance.team_id, instance.first_attempt_at)])
+
+
+FIRST_CALL_FIELDS = frozenset({"imported_history", "team"})
+
+
+@receiver(pre_save, sender=Lead)
+def lead_moving(sender, instance: Lead, **kwargs) -> None:
+    """A lead moved to another team takes its calls, decisions and first call with it. Nothing
+    in the app moves one; a save that names no fields pays one read of the lead's team."""
+    fields = kwargs.get("update_fields")
+    if instance.pk is None or (fields is not None and "team" not in fields):
+        return
+    was = Lead.objects.filter(pk=instance.pk).values_list("team_id", flat=True).first()
+    if was is not None and was != instance.team_id:
+        call_rollups.touch_lead_moved(instance.pk, [was, instance.team_id])
 
 
 @receiver(post_save, sender=Deal)
@@ -54,12 +77,36 @@ def _deal_changed(deal: Deal) -> None:
 def call_saved(sender, instance: ContactAttempt, **kwargs) -> None:
     # A call logged with an old moment (a PBX's late report) changes its caller's day.
     person_rollups.touch([(instance.by_id, instance.at)])
+    # The call report's: also the day it was moved from (the PBX completing a typed attempt).
+    call_rollups.touch_attempt(instance, [instance.at, getattr(instance, LOADED_AT, None)])
+    setattr(instance, LOADED_AT, instance.at)
 
 
 @receiver(post_save, sender=LeadEvent)
 def event_saved(sender, instance: LeadEvent, **kwargs) -> None:
     if instance.kind == LeadEvent.Kind.TRANSITION:
         person_rollups.touch([(instance.actor_id, instance.at)])
+        call_rollups.touch_decision(instance)
+
+
+LOADED_AT = "_call_report_at"  # a call's or an attempt's moment as loaded, on the instance
+
+
+@receiver(post_init, sender=ContactAttempt)
+def attempt_loaded(sender, instance: ContactAttempt, **kwargs) -> None:
+    setattr(instance, LOADED_AT, instance.__dict__.get("at"))
+
+
+@receiver(post_init, sender=Call)
+def pbx_call_loaded(sender, instance: Call, **kwargs) -> None:
+    setattr(instance, LOADED_AT, instance.__dict__.get("started_at"))
+
+
+@receiver(post_save, sender=Call)
+def pbx_call_saved(sender, instance: Call, **kwargs) -> None:
+    # A call the PBX reported late, ended late, or whose start a replayed event moved earlier.
+    call_rollups.touch_call(instance, [instance.started_at, getattr(instance, LOADED_AT, None)])
+    setattr(instance, LOADED_AT, instance.started_at)
 
 
 @receiver(imported)

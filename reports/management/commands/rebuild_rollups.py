@@ -1,20 +1,20 @@
-"""Build the reports' roll-ups (the teams' days, the people's and the insights'): on the first
-deploy, and after a migration that changes what a day counts. Without --all it does what the
-beat job does (the days missing and the days marked); reports stay right meanwhile (a day
-without a row is read from the raw rows)."""
+"""Build the reports' roll-ups (the teams' days, their calls', the people's and the insights'):
+on the first deploy, and after a migration that changes what a day counts. Without --all it
+does what the beat job does (the days missing and the days marked); reports stay right
+meanwhile (a day without a row is read from the raw rows)."""
 
 import time
 
 from django.core.management.base import BaseCommand
 
 from crm.teams.models import Team
-from reports import insight_rollups, person_rollups, rollups
+from reports import call_rollups, insight_rollups, person_rollups, rollups
 
 
 class Command(BaseCommand):
     help = (
         "Build the reports' daily roll-ups (reports/rollups.py, reports/person_rollups.py, "
-        "reports/insight_rollups.py)."
+        "reports/insight_rollups.py, reports/call_rollups.py)."
     )
 
     def add_arguments(self, parser) -> None:
@@ -25,7 +25,7 @@ class Command(BaseCommand):
             "--team",
             type=int,
             action="append",
-            help="only this team's days (no person's, no insights')",
+            help="only this team's days and its calls' (no person's, no insights')",
         )
 
     def handle(self, *args, **options) -> None:
@@ -36,6 +36,12 @@ class Command(BaseCommand):
         done = rollups.refresh(list(teams), everything=options["all"])
         self.stdout.write(
             f"{done['days']} team-days built in {time.perf_counter() - started:.1f} s"
+        )
+        started = time.perf_counter()
+        calls = call_rollups.refresh(list(teams), everything=options["all"])
+        self.stdout.write(
+            f"{calls['call_days']} team-days of calls built in "
+            f"{time.perf_counter() - started:.1f} s"
         )
         if options["team"]:
             return
