@@ -1,6 +1,6 @@
 """The team report's roll-ups: each team's figures per day of its own time zone (TeamDay).
 
-How a day is read (`team_days`): a closed day — ended at least GRACE ago — that has a row and
+How a day is read (`built_days`): a closed day — ended at least GRACE ago — that has a row and
 no DirtyDay mark is read from its row; every other day (today, yesterday's first hour, a day
 never built, a day a later write changed) is computed from the raw rows by the same function
 that builds the rows (`day_figures`). So the report's numbers are always today's definitions
@@ -89,35 +89,48 @@ def empty_day(kind: str) -> Day:
     return {**dict.fromkeys(SALES_COUNTS, 0), "revenue": None, "closers": {}}
 
 
+_KEYS = {kind: set(empty_day(kind)) - {"reactions"} for kind in Team.Kind.values}
+
+
 # --- reading ---------------------------------------------------------------------------------
 
 
-def team_days(teams: list[Team], first: date, last: date, now: datetime | None = None) -> dict:
-    """{(team id, day): Day} for every day from `first` to `last` (included) of teams of one
-    kind and time zone: the rows where they are good, the raw rows elsewhere."""
+def built_days(
+    teams: list[Team], first: date, last: date, now: datetime | None = None
+) -> dict[tuple[int, date], datetime]:
+    """{(team id, day): when its row was built} for the days from `first` to `last`
+    (included) that are read from their rows: closed, built and not marked. Every other day
+    is computed from the raw rows (`day_figures`). Teams of one kind and time zone."""
     if not teams:
         return {}
-    zone, kind = _one_zone_and_kind(teams)
+    zone, _kind = _one_zone_and_kind(teams)
     built_before = buildable_until(zone, now)
-    found: dict[tuple[int, date], Day] = {}
-    if first < built_before:
-        dirty = set(
-            DirtyDay.objects.filter(team__in=teams, day__gte=first, day__lte=last).values_list(
-                "team", "day"
-            )
+    if first >= built_before:
+        return {}
+    dirty = set(
+        DirtyDay.objects.filter(team__in=teams, day__gte=first, day__lte=last).values_list(
+            "team", "day"
         )
-        rows = TeamDay.objects.filter(
-            team__in=teams, day__gte=first, day__lte=min(last, built_before - timedelta(days=1))
-        ).values_list("team", "day", "figures", "reactions")
-        for team_id, day, figures, reactions in rows:
-            if (team_id, day) not in dirty:
-                found[(team_id, day)] = _loaded(figures, reactions, kind)
-    live = sorted(
-        {day for day in every_day(first, last) for t in teams if (t.pk, day) not in found}
     )
-    if live:
-        found.update(day_figures(teams, live))
-    return found
+    rows = TeamDay.objects.filter(
+        team__in=teams, day__gte=first, day__lte=min(last, built_before - timedelta(days=1))
+    ).values_list("team", "day", "built_at")
+    return {(team, day): at for team, day, at in rows if (team, day) not in dirty}
+
+
+def loaded_days(
+    teams: list[Team], first: date, last: date, wanted: set[tuple[int, date]]
+) -> dict[tuple[int, date], Day]:
+    """The stored figures of the `wanted` (team id, day)s (those that still have a row)."""
+    _zone, kind = _one_zone_and_kind(teams)
+    rows = TeamDay.objects.filter(
+        team__in=sorted({t for t, _d in wanted}), day__gte=first, day__lte=last
+    ).values_list("team", "day", "figures", "reactions")
+    return {
+        (team, day): _loaded(figures, reactions, kind)
+        for team, day, figures, reactions in rows
+        if (team, day) in wanted
+    }
 
 
 def buildable_until(zone: ZoneInfo, now: datetime | None = None) -> date:
@@ -126,7 +139,8 @@ def buildable_until(zone: ZoneInfo, now: datetime | None = None) -> date:
 
 
 def _loaded(figures: dict, reactions: bytes | memoryview | None, kind: str) -> Day:
-    day = {**empty_day(kind), **figures}
+    # A row written before a figure existed lacks it: it counts as the empty day's.
+    day = figures if figures.keys() >= _KEYS[kind] else {**empty_day(kind), **figures}
     if kind == Team.Kind.QUALIFICATION:
         day["reactions"] = histogram.value(reactions)
     return day
