@@ -113,7 +113,14 @@ class Data:
             if rnd.random() < 0.4:
                 due = self.moment(lead.team.zone)
                 raised = None if rnd.random() < 0.2 else due + timedelta(seconds=20)
-                deadlines.append(Deadline(lead=lead, kind="breach", due_at=due, raised_at=raised))
+                # Half carry their lead's team, as deadlines written since `lead_team` do;
+                # the others are read through their lead, as older rows are.
+                team = lead.team_id if len(deadlines) % 2 else None
+                deadlines.append(
+                    Deadline(
+                        lead=lead, lead_team_id=team, kind="breach", due_at=due, raised_at=raised
+                    )
+                )
             self.calls_and_decisions(lead)
             if lead.state != "converted" or lead.imported_history:
                 continue
