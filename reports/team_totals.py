@@ -67,9 +67,13 @@ def add(totals: Totals, day_date: date, day: rollups.Day) -> None:
         into = totals[key]
         for name, n in day[key].items():
             into[name] = into.get(name, 0) + n
-    hours = day["breach_hours"]
-    totals["hours"] = [a + b for a, b in zip(totals["hours"], hours, strict=True)]
-    totals["weekdays"][day_date.weekday()] += sum(hours)
+    breaches = sum(day["breach_hours"])
+    if breaches:  # most days have none or a few: add only the hours that had some
+        totals["weekdays"][day_date.weekday()] += breaches
+        hours = totals["hours"]
+        for hour, n in enumerate(day["breach_hours"]):
+            if n:
+                hours[hour] += n
     monday = date.fromordinal(day_date.toordinal() - day_date.weekday())
     week = totals["weeks"].setdefault(monday, [0, 0, 0, 0, 0])
     for i, name in enumerate(WEEK):
