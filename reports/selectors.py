@@ -3,7 +3,6 @@ roll-ups of closed days, the raw rows for the rest), never by looping over leads
 report and the leaderboard add up each person's days the same way (reports/person_rollups.py).
 Definitions are in the README ("Reports")."""
 
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -11,7 +10,7 @@ from django.contrib.auth import get_user_model
 
 from crm import access
 from crm.teams.models import Team
-from reports import histogram, team_totals
+from reports import team_totals
 from reports.periods import Period
 
 
@@ -44,13 +43,13 @@ def qualification_report(teams: list[Team], periods: list[Period]) -> dict[int, 
         for i in range(len(periods)):
             t = totals[(team.pk, i)]
             row: dict[str, Any] = {**t["counts"], "revenue": t["revenue"]}
-            row["median"], row["p90"] = histogram.percentiles(t["reactions"], (0.5, 0.9))
+            row["median"], row["p90"] = team_totals.percentiles(t)
             figures = _qualification(row)
             figures["sla_warn_minutes"] = team.sla_warn_minutes
             figures["sla_breach_minutes"] = team.sla_breach_minutes
             figures["by_source"] = _most_first(t["by_source"])
             figures["junk_by_reason"] = _most_first(t["junk_by_reason"])
-            figures["weekly"] = _weekly(t["weeks"])
+            figures["weekly"] = _weekly(t)
             figures["breaches"] = {
                 "hours": t["hours"],
                 "weekdays": t["weekdays"],
@@ -151,20 +150,19 @@ def _closer_names(ids: set[int]) -> dict[int, tuple[str, str]]:
     }
 
 
-def _weekly(weeks: dict[date, list]) -> list[dict]:
+def _weekly(totals: team_totals.Totals) -> list[dict]:
     """Leads, conversions and reaction week by week (weeks start on Monday, local time); a
     week at the period's edge counts only its days in the period."""
     found = []
-    for monday, (leads, converted, within_15, called, reactions) in sorted(weeks.items()):
+    for monday, (leads, converted, within_15, called, _r) in sorted(totals["weeks"].items()):
         if not leads:
             continue
-        (median,) = histogram.percentiles(reactions, (0.5,))
         found.append(
             {
                 "week": monday,
                 "leads": leads,
                 "converted": converted,
-                "reaction_median": _minutes(median),
+                "reaction_median": _minutes(team_totals.week_median(totals, monday)),
                 "within_15_share": share(within_15, called),
             }
         )

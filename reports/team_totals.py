@@ -22,7 +22,7 @@ from typing import Any
 from django.core.cache import cache
 
 from crm.teams.models import Team
-from reports import rollups
+from reports import histogram, rollups
 
 VERSION = 1
 TIMEOUT = 7 * 24 * 3600  # a key is exact for ever; this only lets unused ones expire
@@ -63,6 +63,7 @@ def add(totals: Totals, day_date: date, day: rollups.Day) -> None:
                 total[2] = (total[2] or Decimal(0)) + Decimal(revenue)
         return
     totals["reactions"] += day["reactions"]
+    totals.pop("percentiles", None)  # read again from the grown histograms
     for key in ("by_source", "junk_by_reason"):
         into = totals[key]
         for name, n in day[key].items():
@@ -79,6 +80,22 @@ def add(totals: Totals, day_date: date, day: rollups.Day) -> None:
     for i, name in enumerate(WEEK):
         week[i] += day[name]
     week[4] += day["reactions"]
+    totals.get("medians", {}).pop(monday, None)
+
+
+def percentiles(totals: Totals) -> tuple[float | None, float | None]:
+    """The reaction's median and 90th percentile over the sums (reports/histogram.py)."""
+    if "percentiles" not in totals:
+        totals["percentiles"] = tuple(histogram.percentiles(totals["reactions"], (0.5, 0.9)))
+    return totals["percentiles"]
+
+
+def week_median(totals: Totals, monday: date) -> float | None:
+    """A week's reaction median, read once for a cached sum (a live day drops it)."""
+    medians = totals.setdefault("medians", {})
+    if monday not in medians:
+        (medians[monday],) = histogram.percentiles(totals["weeks"][monday][4], (0.5,))
+    return medians[monday]
 
 
 def period_totals(
@@ -109,6 +126,10 @@ def period_totals(
                 if (team_id, day) in loaded:
                     add(totals, day, loaded[(team_id, day)])
             if not any((team_id, day) in stale for day in days_of[i]):
+                if kind == Team.Kind.QUALIFICATION:  # read once, kept with the sums
+                    percentiles(totals)
+                    for monday in totals["weeks"]:
+                        week_median(totals, monday)
                 fresh[keys[(team_id, i)]] = totals
             found[keys[(team_id, i)]] = totals
         cache.set_many(fresh, TIMEOUT)

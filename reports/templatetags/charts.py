@@ -32,11 +32,11 @@ def bars(items, css: str = "", kind: str = COUNT, empty: str = "") -> SafeString
     if not top:
         return _empty(empty)
     bars = "".join(
-        f'<li><span class="label" title="{e(label)}">{e(label)}</span><svg class="bar" '
+        f'<li><span class="label" title="{text}">{text}</span><svg class="bar" '
         'viewBox="0 0 100 1" preserveAspectRatio="none" aria-hidden="true"><rect width="'
         f'{round(100 * value / top)}" height="1"></rect></svg><span class="value">'
         f"{e(figure(value, kind))}</span></li>"
-        for label, value in items
+        for text, value in ((e(label), value) for label, value in items)  # a label read once
     )
     return mark_safe(f'<ul class="bars {e(css)}">{bars}</ul>\n')  # noqa: S308 - escaped above
 
