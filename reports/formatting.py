@@ -26,6 +26,8 @@ def number(value: float | int | Decimal | None, decimals: int = 0) -> str:
     if value is None:
         return "—"
     decimal, grouping, thousands = _separators(get_language())
+    if type(value) is int and not decimals and grouping == 3:  # a count: most of a page's
+        return f"{value:,}".replace(",", thousands)
     return numberformat.format(
         value, decimal, decimals, grouping, thousands, force_grouping=True, use_l10n=True
     )
