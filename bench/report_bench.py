@@ -569,12 +569,12 @@ WHERE l.id > %(lo)s AND l.id <= %(hi)s AND e.applies
 """
 
 DEADLINES_SQL = """
-INSERT INTO {deadline} (lead_id, kind, due_at, raised_at, cancelled_at)
-SELECT id, kind, due,
+INSERT INTO {deadline} (lead_id, lead_team_id, kind, due_at, raised_at, cancelled_at)
+SELECT id, team_id, kind, due,
        CASE WHEN NOT stopped AND due <= %(now)s THEN due + random() * interval '25 seconds' END,
        CASE WHEN stopped THEN stop_at END
 FROM (
-    SELECT l.id, k.kind, k.due, k.stop_at,
+    SELECT l.id, l.team_id, k.kind, k.due, k.stop_at,
            coalesce(k.stop_at <= k.due, false) AS stopped
     FROM {lead} l
     CROSS JOIN LATERAL (

@@ -134,13 +134,13 @@ def clear_all(world: dict) -> None:
 # (kept on the lead here: the bench makes no deals; the app hangs it on the deal. Never due,
 # so the sweep never reads it; it keeps the table's size as before).
 HISTORY_SQL = """
-INSERT INTO {deadline} (lead_id, kind, due_at, raised_at, cancelled_at)
-SELECT id, kind, due,
+INSERT INTO {deadline} (lead_id, lead_team_id, kind, due_at, raised_at, cancelled_at)
+SELECT id, team_id, kind, due,
        CASE WHEN stop_at IS NOT NULL AND stop_at <= due THEN NULL
             WHEN due <= %(now)s THEN due + random() * interval '25 seconds' END,
        CASE WHEN stop_at IS NOT NULL AND stop_at <= due THEN stop_at END
 FROM (
-    SELECT l.id, k.kind, k.due, k.stop_at
+    SELECT l.id, l.team_id, k.kind, k.due, k.stop_at
     FROM {lead} l
     CROSS JOIN LATERAL (
         VALUES ('warn', l.warn_at, coalesce(l.first_attempt_at, l.closed_at)),
@@ -161,10 +161,11 @@ FROM (
 
 # Step 2: every open lead has a pending pair in the future.
 FUTURE_SQL = """
-INSERT INTO {deadline} (lead_id, kind, due_at, raised_at, cancelled_at)
-SELECT id, k.kind, k.due, NULL, NULL
+INSERT INTO {deadline} (lead_id, lead_team_id, kind, due_at, raised_at, cancelled_at)
+SELECT id, team_id, k.kind, k.due, NULL, NULL
 FROM (
-    SELECT id, state, %(now)s::timestamptz + interval '1 day' + random() * interval '6 days' AS d
+    SELECT id, team_id, state,
+           %(now)s::timestamptz + interval '1 day' + random() * interval '6 days' AS d
     FROM {lead}
     WHERE id > %(lo)s AND id <= %(hi)s AND state IN ('new', 'checked')
 ) l
@@ -569,10 +570,19 @@ def create_delay_leads(world: dict, n: int, now) -> list[tuple[int, int, object]
     with transaction.atomic():
         leads = Lead.objects.bulk_create(leads)
         warn = [
-            Deadline(lead=lead, kind="warn", due_at=lead.warn_at, raised_at=lead.warn_at)
+            Deadline(
+                lead=lead,
+                lead_team_id=lead.team_id,
+                kind="warn",
+                due_at=lead.warn_at,
+                raised_at=lead.warn_at,
+            )
             for lead in leads
         ]
-        breach = [Deadline(lead=lead, kind="breach", due_at=lead.breach_at) for lead in leads]
+        breach = [
+            Deadline(lead=lead, lead_team_id=lead.team_id, kind="breach", due_at=lead.breach_at)
+            for lead in leads
+        ]
         Deadline.objects.bulk_create(warn + breach)
     return [(lead.pk, d.pk, d.due_at) for lead, d in zip(leads, breach, strict=True)]
 

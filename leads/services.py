@@ -225,10 +225,10 @@ WITH duplicate AS ({duplicate}), lead AS (
     INSERT INTO {event} (lead_id, at, kind, from_state, to_state, note)
     SELECT id, %(created_at)s, %(created)s, '', '', '' FROM lead
 ), deadlines AS (
-    INSERT INTO {deadline} (lead_id, kind, due_at)
-    SELECT id, %(warn)s, %(warn_at)s FROM lead WHERE duplicate_of_id IS NULL
+    INSERT INTO {deadline} (lead_id, lead_team_id, kind, due_at)
+    SELECT id, %(team_id)s, %(warn)s, %(warn_at)s FROM lead WHERE duplicate_of_id IS NULL
     UNION ALL
-    SELECT id, %(breach)s, %(breach_at)s FROM lead WHERE duplicate_of_id IS NULL
+    SELECT id, %(team_id)s, %(breach)s, %(breach_at)s FROM lead WHERE duplicate_of_id IS NULL
 )
 SELECT id, duplicate_of_id FROM lead
 """

@@ -3,8 +3,6 @@ roll-ups of closed days, the raw rows for the rest), never by looping over leads
 report and the leaderboard add up each person's days the same way (reports/person_rollups.py).
 Definitions are in the README ("Reports")."""
 
-from collections import Counter
-from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +10,7 @@ from django.contrib.auth import get_user_model
 
 from crm import access
 from crm.teams.models import Team
-from reports import histogram, rollups
+from reports import team_totals
 from reports.periods import Period
 
 
@@ -37,56 +35,39 @@ def qualification_figures(team: Team, period: Period) -> dict:
 
 def qualification_report(teams: list[Team], periods: list[Period]) -> dict[int, list[dict]]:
     """Each team's figures for each period (whole days of the teams' one time zone), added
-    up from its days: one read of the roll-ups however many teams and periods."""
-    days = _team_days(teams, periods)
+    up from its days (reports/team_totals.py: the built days' sums cached)."""
+    totals = _totals(teams, periods)
     report: dict[int, list[dict]] = {}
     for team in teams:
         report[team.pk] = []
-        for period in periods:
-            own = [(d, days[(team.pk, d)]) for d in _period_days(period)]
-            row = _sum([day for _, day in own], rollups.QUALIFICATION_COUNTS)
-            reactions = sum(day["reactions"] for _, day in own)
-            row["median"], row["p90"] = histogram.percentiles(reactions, (0.5, 0.9))
+        for i in range(len(periods)):
+            t = totals[(team.pk, i)]
+            row: dict[str, Any] = {**t["counts"], "revenue": t["revenue"]}
+            row["median"], row["p90"] = team_totals.percentiles(t)
             figures = _qualification(row)
             figures["sla_warn_minutes"] = team.sla_warn_minutes
             figures["sla_breach_minutes"] = team.sla_breach_minutes
-            figures["by_source"] = _most_first(day["by_source"] for _, day in own)
-            figures["junk_by_reason"] = _most_first(day["junk_by_reason"] for _, day in own)
-            figures["weekly"] = _weekly(own)
-            figures["breaches"] = _breaches(own)
+            figures["by_source"] = _most_first(t["by_source"])
+            figures["junk_by_reason"] = _most_first(t["junk_by_reason"])
+            figures["weekly"] = _weekly(t)
+            figures["breaches"] = {
+                "hours": t["hours"],
+                "weekdays": t["weekdays"],
+                "total": sum(t["hours"]),
+            }
             report[team.pk].append(figures)
     return report
 
 
-def _team_days(teams: list[Team], periods: list[Period]) -> dict:
+def _totals(teams: list[Team], periods: list[Period]) -> dict:
     zone = periods[0].zone
     if any(p.zone != zone for p in periods) or any(t.zone != zone for t in teams):
         raise ValueError("teams and periods of one time zone")
-    first = min(p.first_day for p in periods)
-    return rollups.team_days(teams, first, max(p.last_day for p in periods))
+    return team_totals.period_totals(teams, [(p.first_day, p.last_day) for p in periods])
 
 
-def _period_days(period: Period) -> list[date]:
-    return [period.first_day + timedelta(days=i) for i in range(period.days)]
-
-
-def _sum(days: list[dict], names: tuple[str, ...]) -> dict[str, Any]:
-    row: dict[str, Any] = dict.fromkeys(names, 0)
-    revenue = None
-    for day in days:
-        for name in names:
-            row[name] += day[name]
-        if day["revenue"] is not None:
-            revenue = (revenue or Decimal(0)) + Decimal(day["revenue"])
-    row["revenue"] = revenue
-    return row
-
-
-def _most_first(counts) -> list[tuple[str, int]]:
-    """Counts by name over the days, most first (ties by name)."""
-    total: Counter = Counter()
-    for day in counts:
-        total.update(day)
+def _most_first(total: dict[str, int]) -> list[tuple[str, int]]:
+    """Counts by name, most first (ties by name)."""
     return sorted(total.items(), key=lambda item: (-item[1], item[0]))
 
 
@@ -118,13 +99,13 @@ def sales_figures(team: Team, period: Period) -> dict:
 
 def sales_report(teams: list[Team], periods: list[Period]) -> dict[int, list[dict]]:
     """Each sales team's figures for each period, added up from its days."""
-    days = _team_days(teams, periods)
-    names = _closer_names({int(c) for day in days.values() for c in day["closers"]})
+    totals = _totals(teams, periods)
+    names = _closer_names({c for t in totals.values() for c in t["closers"]})
     report: dict[int, list[dict]] = {}
     for team in teams:
-        for period in periods:
-            own = [days[(team.pk, d)] for d in _period_days(period)]
-            c = _sum(own, rollups.SALES_COUNTS)
+        for i in range(len(periods)):
+            t = totals[(team.pk, i)]
+            c = {**t["counts"], "revenue": t["revenue"]}
             won_lost = c["closed_won"] + c["closed_lost"]
             report.setdefault(team.pk, []).append(
                 {
@@ -135,23 +116,15 @@ def sales_report(teams: list[Team], periods: list[Period]) -> dict[int, list[dic
                     "handoff_to_won": share(c["won"], c["handoffs"]),
                     "win_rate": share(c["closed_won"], won_lost),
                     "disputes_per_100": share(c["disputes"], c["handoffs"]),
-                    "closers": _closers(own, names),
+                    "closers": _closers(t["closers"], names),
                 }
             )
     return report
 
 
-def _closers(days: list[dict], names: dict[int, tuple[str, str]]) -> list[dict]:
+def _closers(totals: dict[int, list], names: dict[int, tuple[str, str]]) -> list[dict]:
     """Per closer of the team: deals won and lost in the period, win rate, revenue; by
     revenue, most first (a closer with no win first, as PostgreSQL sorts NULL), then login."""
-    totals: dict[int, list] = {}
-    for day in days:
-        for closer, (won, lost, revenue) in day["closers"].items():
-            total = totals.setdefault(int(closer), [0, 0, None])
-            total[0] += won
-            total[1] += lost
-            if revenue is not None:
-                total[2] = (total[2] or Decimal(0)) + Decimal(revenue)
     order = sorted(
         totals.items(),
         key=lambda item: (item[1][2] is not None, -(item[1][2] or 0), names[item[0]][1]),
@@ -177,40 +150,20 @@ def _closer_names(ids: set[int]) -> dict[int, tuple[str, str]]:
     }
 
 
-def _breaches(days: list[tuple[date, dict]]) -> dict[str, Any]:
-    """SLA breaches by the hour of day (0–23) and the weekday (Monday first) they were due,
-    in the team's zone: where the head needs more people."""
-    hours = [sum(hour) for hour in zip(*(day["breach_hours"] for _, day in days), strict=True)]
-    hours = hours or [0] * 24
-    weekdays = [0] * 7
-    for day_date, day in days:
-        weekdays[day_date.isoweekday() - 1] += sum(day["breach_hours"])
-    return {"hours": hours, "weekdays": weekdays, "total": sum(hours)}
-
-
-def _weekly(days: list[tuple[date, dict]]) -> list[dict]:
+def _weekly(totals: team_totals.Totals) -> list[dict]:
     """Leads, conversions and reaction week by week (weeks start on Monday, local time); a
     week at the period's edge counts only its days in the period."""
-    weeks: dict[date, dict] = {}
-    for day_date, day in days:
-        week = weeks.setdefault(
-            day_date - timedelta(days=day_date.weekday()),
-            {"leads": 0, "converted": 0, "within_15": 0, "called": 0, "reactions": 0},
-        )
-        for name in week:
-            week[name] += day[name]
     found = []
-    for monday, week in sorted(weeks.items()):
-        if not week["leads"]:
+    for monday, (leads, converted, within_15, called, _r) in sorted(totals["weeks"].items()):
+        if not leads:
             continue
-        (median,) = histogram.percentiles(week["reactions"], (0.5,))
         found.append(
             {
                 "week": monday,
-                "leads": week["leads"],
-                "converted": week["converted"],
-                "reaction_median": _minutes(median),
-                "within_15_share": share(week["within_15"], week["called"]),
+                "leads": leads,
+                "converted": converted,
+                "reaction_median": _minutes(team_totals.week_median(totals, monday)),
+                "within_15_share": share(within_15, called),
             }
         )
     return found

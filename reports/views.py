@@ -54,16 +54,29 @@ def teams(request: HttpRequest) -> HttpResponse:
             "form": form,
             "period": period,
             "report": report,
-            "members": get_user_model()
-            .objects.filter(teams__in=visible)
-            .distinct()
-            .order_by("last_name", "first_name", "username"),
+            "members": _person_links(request, visible),
             "api_csv": f"{reverse('api:team-report')}?{_api_query(period)}&format=csv"
             if period
             else "",
         },
         status=200 if period else 400,
     )
+
+
+def _person_links(request: HttpRequest, teams: list) -> list[tuple[str, str]]:
+    """(the person report for the same period, the name) of everyone in the teams: written
+    here, not by `{% url %}` per person in the template (a tenth of the page with 100 people)."""
+    query = request.GET.urlencode()
+    people = (
+        get_user_model()
+        .objects.filter(teams__in=teams)
+        .distinct()
+        .order_by("last_name", "first_name", "username")
+    )
+    return [
+        (f"{reverse('reports:person', args=[p.pk])}?{query}", p.get_full_name() or p.username)
+        for p in people
+    ]
 
 
 @login_required

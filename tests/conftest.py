@@ -100,8 +100,13 @@ def world(db) -> World:
 @pytest.fixture(autouse=True)
 def _fresh_process_caches():
     # Working weeks and intake sources are kept per process; each test sets up its own.
+    from django.core.cache import cache
+
     from crm.teams.selectors import forget_working_weeks
     from leads.selectors import forget_intake_sources
 
     forget_working_weeks()
     forget_intake_sources()
+    # The team report's cached sums are keyed by their rows' build times, which a frozen
+    # clock repeats from one test to the next (and SQLite reuses the teams' ids).
+    cache.clear()

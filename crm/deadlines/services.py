@@ -22,8 +22,10 @@ def schedule(subject: Model, due: Iterable[tuple[str, datetime]]) -> list[Deadli
     """Deadlines of these (kind, due_at) for a lead or a deal."""
     # "lead" or "deal": the Deadline foreign key (a concrete model always has a model_name).
     field = cast(str, subject._meta.model_name)
+    # A lead's team goes with it (Deadline.lead_team: the reports count breaches by it).
+    team = {"lead_team_id": getattr(subject, "team_id", None)} if field == "lead" else {}
     return Deadline.objects.bulk_create(
-        Deadline(**{field: subject}, kind=kind, due_at=due_at) for kind, due_at in due
+        Deadline(**{field: subject}, **team, kind=kind, due_at=due_at) for kind, due_at in due
     )
 
 

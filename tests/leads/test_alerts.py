@@ -300,3 +300,27 @@ def test_a_called_duplicate_asking_for_a_callback_gets_that_callbacks_alerts(wor
         lead=duplicate, by=world.qualifier, outcome="callback", callback_at=callback_at, now=NOON
     )
     assert sorted(duplicate.deadlines.values_list("kind", flat=True)) == ["breach", "warn"]
+
+
+def test_a_leads_deadlines_carry_its_team_a_deals_none(world, arrive):
+    """Deadline.lead_team: the team report counts a team's breaches by it (reports/rollups.py),
+    so every way a lead's clock starts writes it — arrival (intake's one statement on
+    PostgreSQL, the ORM elsewhere), a requested callback, a checked lead's reminders."""
+    lead = arrive(NOON, name="Иван Петров", phone="+79161234567")
+    services.lead_attempt_log(
+        lead=lead,
+        by=world.qualifier,
+        outcome="callback",
+        callback_at=NOON + timedelta(days=1),
+        now=NOON + timedelta(minutes=5),
+    )
+    checked = make_lead(world.other_team, now=NOON)
+    alerts.schedule_stall(checked, NOON)
+    assert set(lead.deadlines.values_list("kind", "lead_team")) == {
+        ("warn", world.team.pk),
+        ("breach", world.team.pk),
+    }
+    assert lead.deadlines.count() == 4
+    assert set(checked.deadlines.values_list("lead_team", flat=True)) == {world.other_team.pk}
+    deal = make_deal(world, now=NOON)
+    assert list(deal.deadlines.values_list("lead_team", flat=True)) == [None]

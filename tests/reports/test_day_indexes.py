@@ -29,3 +29,31 @@ def test_everybodys_calls_and_decisions_of_a_day_are_read_by_their_moment(world,
         cursor.execute("SET LOCAL enable_seqscan = off")  # a test's table is tiny
         plan = day.explain()
     assert index in plan
+
+
+def test_a_days_breaches_by_team_read_no_lead(world):
+    """The team report's breach hours of a day: one range of `deadline_breach_team`, the team
+    read from the deadline's copy (Deadline.lead_team); the lead is looked up only for a row
+    without the copy, and here there is none."""
+    from crm.deadlines.models import Deadline
+    from reports import rollups
+    from tests.factories import make_lead
+
+    now = timezone.now()
+    for i in range(3):
+        make_lead(world.team, now=now - timedelta(hours=2), phone=f"+7916123456{i}")
+    raised = Deadline.objects.filter(kind="breach").update(raised_at=now, due_at=now)
+    assert raised == 3
+    day = timezone.localtime(now, world.team.zone).date()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a test's table is tiny
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        plan = rollups.breaches([world.team], [day], world.team.zone).explain(analyze=True)
+    assert "deadline_breach_team" in plan
+    assert "Join" not in plan and "Nested Loop" not in plan
+    leads = [line for line in plan.splitlines() if "leads_lead" in line]
+    assert leads and all("never executed" in line for line in leads)  # the subquery, unused
+    found = [0] * 24
+    for r in rollups.breaches([world.team], [day], world.team.zone):
+        found[int(r["hour"])] += r["n"]
+    assert sum(found) == 3

@@ -113,7 +113,14 @@ class Data:
             if rnd.random() < 0.4:
                 due = self.moment(lead.team.zone)
                 raised = None if rnd.random() < 0.2 else due + timedelta(seconds=20)
-                deadlines.append(Deadline(lead=lead, kind="breach", due_at=due, raised_at=raised))
+                # Half carry their lead's team, as deadlines written since `lead_team` do;
+                # the others are read through their lead, as older rows are.
+                team = lead.team_id if len(deadlines) % 2 else None
+                deadlines.append(
+                    Deadline(
+                        lead=lead, lead_team_id=team, kind="breach", due_at=due, raised_at=raised
+                    )
+                )
             self.calls_and_decisions(lead)
             if lead.state != "converted" or lead.imported_history:
                 continue
@@ -510,6 +517,32 @@ def test_today_is_read_live(teams, django_capture_on_commit_callbacks):
     want, _ = expected_qualification(moscow, today - timedelta(days=6), today)
     assert report[0]["figures"]["leads"] == want["leads"] >= 3
     assert lead.pk
+
+
+def test_cached_sums_follow_their_rows(teams, monkeypatch):
+    """The built days' sums of a period are cached under their rows' build times: a second read
+    decodes no row, and rows built again with other figures (a change no signal saw) are read
+    anew, never the cached sum."""
+    Data(6, teams[:3], teams[3:])
+    rollups.refresh()
+    period = Period(FIRST, LAST, ZoneInfo("UTC"))
+    first = team_report(teams, period)
+    with monkeypatch.context() as m:
+        m.setattr(rollups, "loaded_days", lambda *a: pytest.fail("rows decoded again"))
+        assert team_report(teams, period) == first
+    junked = Lead.objects.filter(
+        team=teams[0],
+        state=Lead.State.NEW,
+        imported_history=False,
+        created_at__gte=period.start,
+        created_at__lt=period.end,
+    ).update(state=Lead.State.JUNK)  # a queryset update: no signal, no mark
+    assert junked
+    assert team_report(teams, period) == first  # the rows say so until they are rebuilt
+    rollups.refresh(everything=True)
+    again = team_report(teams, period)
+    check(again, FIRST, LAST)
+    assert again[0]["figures"]["junk"] == first[0]["figures"]["junk"] + junked
 
 
 def test_histogram_percentiles_are_percentile_cont_within_a_bucket():
