@@ -50,6 +50,7 @@ def _leads(world) -> list[Lead]:
     )
     nothing = make_lead(world.team, now=MOMENT - timedelta(days=40), name="Без контактов", phone="")
     original = make_lead(world.team, now=MOMENT - timedelta(days=400), phone="+79031112233")
+    make_lead(world.team, now=MOMENT - timedelta(days=3), name="Анна Петрова", phone="+79261114567")
     make_lead(world.other_team, now=MOMENT, name="Чужой лид")  # never in the qualifier's page
     Lead.objects.filter(pk=full.pk).update(
         state=Lead.State.JUNK,
@@ -68,7 +69,7 @@ def _leads(world) -> list[Lead]:
         imported_status="Качественный лид",
     )
     Lead.objects.filter(pk=nothing.pk).update(state=Lead.State.CHECKED, score=0)
-    return [full, only_email, nothing, original]
+    return [full, only_email, nothing, original]  # and Анна Петрова, whose phone ends alike
 
 
 def _serialized(leads: list[Lead]) -> list:
@@ -129,7 +130,7 @@ def _pages(client: APIClient, params: dict) -> list:
         {},
         {"page_size": 1},
         {"q": "петров", "page_size": 1},
-        {"q": "4567"},
+        {"q": "4567", "page_size": 1},
         {"q": "a@example.com"},
         {"state": "junk"},
     ],
@@ -147,6 +148,8 @@ def test_the_list_answers_the_same_bytes_as_drfs_serializer(world, monkeypatch, 
         _drf_list(patched)
         before = {client: _pages(client, params) for client in (session, token)}
     assert now == before
+    if params.get("page_size") == 1:  # the cursors too: more than one page, followed
+        assert len(now[session]) > 1
     if not params:  # the session's page in its team's zone, the token's in the default one
         assert b"+05:00" in now[session][0][1] and b"+03:00" in now[token][0][1]
 
@@ -159,5 +162,5 @@ def test_a_page_reads_the_same_queries_however_many_leads_and_phones(world):
         assert len(client.get("/api/v1/leads/").json()["results"]) == 1
     _leads(world)
     with CaptureQueriesContext(connection) as many:
-        assert len(client.get("/api/v1/leads/").json()["results"]) == 5
+        assert len(client.get("/api/v1/leads/").json()["results"]) == 6
     assert len(many) == len(one) == 3  # the user's teams, the page, its phones and e-mails
