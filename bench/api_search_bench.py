@@ -21,6 +21,12 @@ queries per request, and the load average. `--check N` then pages N words querie
 a qualifier of two teams and a head of all ten) at page sizes from 1 to 500, now and then with
 another filter, four pages forward and two back, comparing every answer (`--requests 0`: the
 check alone).
+
+`--rows` compares how the page is written instead, both ways with the windows: DRF's
+`LeadSerializer` (before: `ListModelMixin.list`, the leads as model objects with their source,
+junk reason and phones and e-mails prefetched) against `leads.api.lead_rows` (after: the
+leads' values, the page's phones and e-mails in one read), for the same queries and the list
+without `q`; every answer must be the same bytes.
 """
 
 import argparse
@@ -44,6 +50,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--check", type=int, default=0, help="words queries per user to page through and compare"
     )
+    parser.add_argument(
+        "--rows",
+        action="store_true",
+        help="compare DRF's serializer (before) with lead_rows (after), answers byte for byte",
+    )
     return parser.parse_args()
 
 
@@ -57,6 +68,7 @@ def main() -> None:
 
     from django.contrib.auth.models import User
     from django.db import connection
+    from rest_framework import mixins
     from rest_framework.test import APIClient
 
     from bench.search_bench import queries
@@ -75,10 +87,29 @@ def main() -> None:
         flush=True,
     )
     rng = random.Random(16)
-    ways = {"before": api.NewestMatchesFirst, "windows": api.NewestLeadMatchesFirst}
+    rows = {"list": api.LeadViewSet.list, "lead_values": api.lead_values}
+    serializer = {  # the page as DRF's LeadSerializer wrote it, before lead_rows
+        "list": mixins.ListModelMixin.list,
+        "lead_values": lambda leads: leads.select_related("source", "junk_reason").prefetch_related(
+            "points"
+        ),
+    }
+    if args.rows:
+        ways = {
+            "serializer": (api.NewestLeadMatchesFirst, serializer),
+            "rows": (api.NewestLeadMatchesFirst, rows),
+        }
+    else:
+        ways = {
+            "before": (api.NewestMatchesFirst, rows),
+            "windows": (api.NewestLeadMatchesFirst, rows),
+        }
 
-    def ask(client, way: str, url: str, params: dict | None) -> tuple[dict, float, float, int]:
-        api.LeadViewSet.pagination_class = ways[way]
+    def ask(client, way: str, url: str, params: dict | None) -> tuple:
+        pagination, writing = ways[way]
+        api.LeadViewSet.pagination_class = pagination
+        api.LeadViewSet.list = writing["list"]
+        api.lead_values = writing["lead_values"]
         timer = SqlTimer()
         with connection.execute_wrapper(timer):
             t0 = time.perf_counter()
@@ -86,9 +117,14 @@ def main() -> None:
             elapsed = time.perf_counter() - t0
         if response.status_code != 200:
             raise RuntimeError(f"{url} {params} returned {response.status_code}")
-        return response.json(), elapsed * 1000, timer.seconds * 1000, timer.count
+        return response, elapsed * 1000, timer.seconds * 1000, timer.count
 
-    def same(a: dict, b: dict) -> dict:
+    def same(a, b) -> dict:
+        """The two ways' answers (responses) the same, or the script stops: the same leads
+        and links (`--rows`: the same bytes)."""
+        if args.rows and a.content != b.content:
+            raise RuntimeError(f"the answers differ:\n{a.content[:2000]}\n{b.content[:2000]}")
+        a, b = a.json(), b.json()
         answers = [([row["id"] for row in x["results"]], x["next"], x["previous"]) for x in (a, b)]
         if answers[0] != answers[1]:
             raise RuntimeError(f"the answers differ: {answers}")
@@ -101,22 +137,25 @@ def main() -> None:
     ):
         client = APIClient()
         client.force_authenticate(user)
-        for kind, qs in queries(team_ids, args.requests, rng).items():
-            if not (kind.startswith("phone") or "surname" in kind):
+        cases = queries(team_ids, args.requests, rng)
+        if args.rows:  # the list itself: what every page of 50 costs without a search
+            cases = {"no q": [""] * args.requests, **cases}
+        for kind, qs in cases.items():
+            if not (kind.startswith("phone") or "surname" in kind or kind == "no q"):
                 continue
             words = not kind.startswith("phone")
             steps = ["page 1", "page 2", "back to 1"] if words else ["page 1"]
             times = {(way, step): ([], [], []) for way in ways for step in steps}
             for n, q in enumerate(qs[: args.warmup] + qs):
                 order = list(ways) if n % 2 else list(reversed(ways))
-                url, params = "/api/v1/leads/", {"q": q}
+                url, params = "/api/v1/leads/", {"q": q} if q else {}
                 for step in steps:
                     answers = {}
                     for way in order:
                         answers[way], total, sql, count = ask(client, way, url, params)
                         if n >= args.warmup:
                             record(times[way, step], total, sql, count)
-                    answer = same(answers["before"], answers["windows"])
+                    answer = same(*answers.values())
                     url, params = answer["next" if step == "page 1" else "previous"], None
                     if not url:
                         break
@@ -127,7 +166,7 @@ def main() -> None:
                         rows.append((label, kind, step, way, total, sql, count))
                         print_row(rows[-1])
     if args.check:
-        check(args, rng, ask, same, admin)
+        check(args, rng, ask, same, admin, list(ways))
     print(f"\nload average at the end {' / '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
@@ -141,7 +180,7 @@ CHECK_FILTERS = [
 ]
 
 
-def check(args, rng, ask, same, admin) -> None:
+def check(args, rng, ask, same, admin, ways: list[str]) -> None:
     """`--check N`: N words queries per user — the qualifier, a qualifier of two teams and a
     head of all ten when the harness made them, the admin — at a page size drawn from 1 to 500
     and now and then another filter, four pages forward and two back, each answer the same
@@ -167,10 +206,7 @@ def check(args, rng, ask, same, admin) -> None:
                 url, params = "/api/v1/leads/", {"q": q, "page_size": size}
                 params |= rng.choice(CHECK_FILTERS)
                 for link in ["next"] * 4 + ["previous"] * 2:
-                    answer = same(
-                        ask(client, "before", url, params)[0],
-                        ask(client, "windows", url, params)[0],
-                    )
+                    answer = same(*(ask(client, way, url, params)[0] for way in ways))
                     compared += 1
                     url, params = answer[link], None
                     if not url:
@@ -186,7 +222,7 @@ def record(lists: tuple, *values: float) -> None:
 def print_row(row) -> None:
     label, kind, step, way, total, sql, count = row
     print(
-        f"{label:<18} | {kind:<26} | {step:<9} | {way:<7} | n {len(total):>3} | "
+        f"{label:<18} | {kind:<26} | {step:<9} | {way:<10} | n {len(total):>3} | "
         f"p50 {pct(total, 0.5):6.1f} | p95 {pct(total, 0.95):6.1f} ms | "
         f"SQL p95 {pct(sql, 0.95):6.1f} | queries {max(count)} | "
         f"load {os.getloadavg()[0]:.2f}",
