@@ -18,8 +18,8 @@ next refresh replaces it.
 The writes that change a closed day mark it (`touch_*`, called by reports/signals.py once the
 write commits; moments less than GRACE old mark nothing): a call or attempt logged or moved to
 an old moment (its day, and the days of its lead's decisions after it: their calls before the
-decision), a decision logged late, a lead's first call set or moved, a lead moved to another
-team (every day of its calls and decisions, in both teams)."""
+decision), a decision logged late, a lead's first call set or moved. A lead never moves to
+another team (nothing in the app moves one; Deadline.lead_team relies on it too)."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -418,16 +418,6 @@ def touch_call(call: Call, moments: Iterable[datetime | None]) -> None:
 def touch_decision(event: LeadEvent) -> None:
     if event.kind == LeadEvent.Kind.TRANSITION and event.to_state in DECISIONS and _old([event.at]):
         touch([(event.lead.team_id, event.at)])
-
-
-def touch_lead_moved(lead_id: int, teams: Iterable[int | None]) -> None:
-    """A lead moved to another team: every day of its attempts, decisions and first call is
-    another team's now, in both teams."""
-    moments = [
-        *ContactAttempt.objects.filter(lead=lead_id).values_list("at", flat=True),
-        *_decision_events(lead_id).values_list("at", flat=True),
-    ]
-    touch([(team, at) for team in teams for at in moments])
 
 
 def _decision_events(lead_id: int) -> QuerySet:

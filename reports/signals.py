@@ -6,7 +6,7 @@ team's day of insights (reports/insight_rollups.py: touch), or a team's day of c
 Saved models go through these receivers; the writes that send no post_save send a signal of
 their app's own (the CSV import, a dispute's ruling, the SLA sweep's breaches)."""
 
-from django.db.models.signals import post_init, post_save, pre_save
+from django.db.models.signals import post_init, post_save
 from django.dispatch import receiver
 
 from crm.deadlines.models import Deadline
@@ -37,19 +37,7 @@ def lead_saved(sender, instance: Lead, **kwargs) -> None:
         call_rollups.touch([(instance.team_id, instance.first_attempt_at)])
 
 
-FIRST_CALL_FIELDS = frozenset({"imported_history", "team"})
-
-
-@receiver(pre_save, sender=Lead)
-def lead_moving(sender, instance: Lead, **kwargs) -> None:
-    """A lead moved to another team takes its calls, decisions and first call with it. Nothing
-    in the app moves one; a save that names no fields pays one read of the lead's team."""
-    fields = kwargs.get("update_fields")
-    if instance.pk is None or (fields is not None and "team" not in fields):
-        return
-    was = Lead.objects.filter(pk=instance.pk).values_list("team_id", flat=True).first()
-    if was is not None and was != instance.team_id:
-        call_rollups.touch_lead_moved(instance.pk, [was, instance.team_id])
+FIRST_CALL_FIELDS = frozenset({"imported_history"})
 
 
 @receiver(post_save, sender=Deal)

@@ -14,6 +14,7 @@ A sum (`Totals`) is plain data (dicts, lists, ints, Decimals): cheap to pickle, 
 one written by an older version of this module is never read (VERSION is in the key)."""
 
 import hashlib
+import logging
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
@@ -25,6 +26,7 @@ from crm.teams.models import Team
 from reports import histogram, rollups
 
 VERSION = 1
+log = logging.getLogger(__name__)
 TIMEOUT = 7 * 24 * 3600  # a key is exact for ever; this only lets unused ones expire
 Totals = dict[str, Any]
 WEEK = ("leads", "converted", "within_15", "called")  # the weekly trend's counts
@@ -112,7 +114,7 @@ def period_totals(
         for team in teams
         for i, days in enumerate(days_of)
     }
-    found = cache.get_many(list(set(keys.values())))
+    found = _cached(list(set(keys.values())))
     missing = [k for k, key in keys.items() if key not in found]
     stale = set()
     if missing:
@@ -132,7 +134,7 @@ def period_totals(
                         week_median(totals, monday)
                 fresh[keys[(team_id, i)]] = totals
             found[keys[(team_id, i)]] = totals
-        cache.set_many(fresh, TIMEOUT)
+        _keep(fresh)
     live = sorted(
         {d for days in days_of for d in days for t in teams if (t.pk, d) not in built}
         | {d for _t, d in stale}
@@ -147,6 +149,22 @@ def period_totals(
                 add(totals, day, computed[(team_id, day)])
         result[(team_id, i)] = totals
     return result
+
+
+def _cached(keys: list[str]) -> dict[str, Totals]:
+    # Redis down (restarting): the report is computed from the rows, as slow as before but right.
+    try:
+        return cache.get_many(keys)
+    except Exception:  # noqa: BLE001 - any cache failure
+        log.warning("report cache unavailable; summing the stored days")
+        return {}
+
+
+def _keep(sums: dict[str, Totals]) -> None:
+    try:
+        cache.set_many(sums, TIMEOUT)
+    except Exception:  # noqa: BLE001 - any cache failure
+        log.warning("report cache unavailable; the sums were not kept")
 
 
 def _key(team_id: int, kind: str, days: Iterable[date], built: dict) -> str:

@@ -2,6 +2,7 @@
 a sales team, the way the spec describes the users."""
 
 import os
+import uuid
 from dataclasses import dataclass
 
 import pytest
@@ -98,15 +99,18 @@ def world(db) -> World:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_process_caches():
+def _fresh_process_caches(settings):
     # Working weeks and intake sources are kept per process; each test sets up its own.
-    from django.core.cache import cache
-
     from crm.teams.selectors import forget_working_weeks
     from leads.selectors import forget_intake_sources
 
     forget_working_weeks()
     forget_intake_sources()
     # The team report's cached sums are keyed by their rows' build times, which a frozen
-    # clock repeats from one test to the next (and SQLite reuses the teams' ids).
-    cache.clear()
+    # clock repeats from one test to the next (and SQLite reuses the teams' ids): each test
+    # gets keys of its own. Not a flush: on Redis the cache shares its database with Celery's
+    # queue bindings, which a running worker needs.
+    settings.CACHES = {
+        name: {**cache, "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+        for name, cache in settings.CACHES.items()
+    }

@@ -545,6 +545,22 @@ def test_cached_sums_follow_their_rows(teams, monkeypatch):
     assert again[0]["figures"]["junk"] == first[0]["figures"]["junk"] + junked
 
 
+def test_a_cache_that_does_not_answer_costs_the_report_its_speed_only(teams, settings):
+    """Redis restarting: the report sums the stored days itself, with the same figures."""
+    Data(6, teams[:3], teams[3:])
+    rollups.refresh()
+    period = Period(FIRST, LAST, ZoneInfo("UTC"))
+    expected = team_report(teams, period)
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+        }
+    }
+    assert team_report(teams, period) == expected
+    assert team_report(teams, period) == expected
+
+
 def test_histogram_percentiles_are_percentile_cont_within_a_bucket():
     rnd = random.Random(7)
     for _ in range(200):
