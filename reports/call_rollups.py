@@ -384,10 +384,7 @@ def first_day(team: Team, source: Source, built: set[date]) -> date | None:
 def touch(changes: Iterable[tuple[int | None, datetime | None]]) -> None:
     """A write changed these (team id, moment)s' call figures: once it commits, mark their
     days. Moments less than GRACE old mark nothing (their days are not built)."""
-    before = rollups.recent()
-    old = {(t, at) for t, at in changes if t is not None and at is not None and at < before}
-    if old:
-        transaction.on_commit(lambda: _mark(old))
+    rollups.touch(changes, marks=CallDirtyDay)
 
 
 def _old(moments: Iterable[datetime | None]) -> list[datetime]:
@@ -433,25 +430,6 @@ def _decisions_since(lead_id: int, since: datetime) -> list[tuple[int, datetime]
         _decision_events(lead_id)
         .filter(at__gte=since, at__lt=rollups.recent())
         .values_list("lead__team_id", "at")
-    )
-
-
-def _mark(changes: set[tuple[int, datetime]]) -> None:
-    zones = {
-        pk: ZoneInfo(name)
-        for pk, name in Team.objects.filter(pk__in={t for t, _ in changes}).values_list(
-            "pk", "time_zone"
-        )
-    }
-    now = timezone.now()
-    marks = {
-        (team, timezone.localtime(at, zones[team]).date()) for team, at in changes if team in zones
-    }
-    CallDirtyDay.objects.bulk_create(
-        [CallDirtyDay(team_id=team, day=day, marked_at=now) for team, day in sorted(marks)],
-        update_conflicts=True,
-        unique_fields=["team", "day"],
-        update_fields=["marked_at"],
     )
 
 

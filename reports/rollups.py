@@ -463,15 +463,18 @@ def first_day(team: Team) -> date | None:
 # --- marking what later writes change --------------------------------------------------------
 
 
-def touch(changes: Iterable[tuple[int | None, datetime | None]]) -> None:
+def touch(
+    changes: Iterable[tuple[int | None, datetime | None]], marks: type[Any] = DirtyDay
+) -> None:
     """A write changed the figures of these (team id, moment)s: once it commits, mark the
-    days of those moments that may already be built. Recent moments mark nothing."""
+    days of those moments that may already be built, in `marks` (a team × day table: this
+    report's DirtyDay, the call report's CallDirtyDay). Recent moments mark nothing."""
     before = recent()
     old = {
         (team, at) for team, at in changes if team is not None and at is not None and at < before
     }
     if old:
-        transaction.on_commit(lambda: _mark(old))
+        transaction.on_commit(lambda: _mark(marks, old))
 
 
 def touch_deal(deal: Deal) -> None:
@@ -490,7 +493,7 @@ def recent() -> datetime:
     return timezone.now() - GRACE
 
 
-def _mark(changes: set[tuple[int, datetime]]) -> None:
+def _mark(marks: type[Any], changes: set[tuple[int, datetime]]) -> None:
     zones = {
         pk: ZoneInfo(name)
         for pk, name in Team.objects.filter(pk__in={t for t, _ in changes}).values_list(
@@ -498,11 +501,11 @@ def _mark(changes: set[tuple[int, datetime]]) -> None:
         )
     }
     now = timezone.now()
-    marks = {
+    days = {
         (team, timezone.localtime(at, zones[team]).date()) for team, at in changes if team in zones
     }
-    DirtyDay.objects.bulk_create(
-        [DirtyDay(team_id=team, day=day, marked_at=now) for team, day in sorted(marks)],
+    marks.objects.bulk_create(
+        [marks(team_id=team, day=day, marked_at=now) for team, day in sorted(days)],
         update_conflicts=True,
         unique_fields=["team", "day"],
         update_fields=["marked_at"],
