@@ -1,6 +1,7 @@
 """bench/scale_bench.py end to end at 2,000 leads: the build (set-based leads, contact points,
 deadlines, roll-ups), the report data (--report-data: deals, handoffs, answers, calls, events
-and every roll-up) and every measurement run and print their table. PostgreSQL only: the
+and every roll-up) and every measurement run and print their table; then
+bench/sweep_scale_bench.py on the same database. PostgreSQL only: the
 script builds its own database next to the test database and drops it after."""
 
 import os
@@ -83,6 +84,19 @@ def test_builds_and_measures_a_small_database(tmp_path):
         assert done.returncode == 0, done.stderr[-3000:]
         for part in ("team report, 10 qualification", "person, ", "insights, ", "EXPLAIN"):
             assert part in done.stdout, part
+        # the sweep alone: random leads, the newest, random again with the leads prewarmed
+        sweep = [str(ROOT / "bench" / "sweep_scale_bench.py"), *command[2:]]
+        done = subprocess.run(
+            [sys.executable, *sweep],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=ROOT,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert "prewarmed leads_lead_pkey" in done.stdout
+        assert "leads prewarmed" in done.stdout
     finally:
         harness.drop_database(built)
 
