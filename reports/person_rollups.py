@@ -36,7 +36,7 @@ from crm.teams.models import Team
 from deals.models import Deal
 from handoff.models import Dispute, Handoff
 from leads.models import ContactAttempt, Lead, LeadEvent
-from reports import histogram, rollups
+from reports import histogram, rollups, today
 from reports.models import PersonBuiltDay, PersonDay, PersonDirtyDay
 
 REACHED_CALL_SECONDS = 30
@@ -127,10 +127,13 @@ Chains = dict[tuple[int, str], list[int]]  # (closer, "qualifier:from:to"): [han
 
 def board_totals(
     zone: ZoneInfo, first: date, last: date, now: datetime | None = None
-) -> tuple[Counts, Chains]:
+) -> tuple[Counts, Chains, datetime | None]:
     """Everybody's leaderboard counts over the days from `first` to `last` of `zone`, still by
     team key: the stored days added up by the database on PostgreSQL (the board reads every
-    person's day of the period: ~9,000 at 1M for a quarter), the other days from the raw rows."""
+    person's day of the period: ~9,000 at 1M for a quarter), the open days as beat last
+    computed them (reports/today.py), the other days from the raw rows. The third value: when
+    the open days were computed (None: by this read, or none in the period)."""
+    now = now or timezone.now()
     built_before = rollups.buildable_until(zone, now)
     span = {"zone": zone.key, "day__gte": first, "day__lte": last}
     built = set(
@@ -150,14 +153,53 @@ def board_totals(
         )
         _add_stored_boards(stored, counts, chains)
     live = [day for day in rollups.every_day(first, last) if day not in built]
-    computed = day_figures(zone, live, _everybody()) if live else {}
+    computed, as_of = _kept_today(zone, live, now)
+    rest = [day for day in live if day not in as_of]
+    if rest:
+        computed.update(day_figures(zone, rest, _everybody()))
     dirty = {(person, day) for person, day in dirty if day in built}
     if dirty:
         again = day_figures(zone, sorted({d for _, d in dirty}), sorted({p for p, _ in dirty}))
         computed.update((key, day) for key, day in again.items() if key in dirty)
     for (person, _day), day in computed.items():
         _add_board(person, day["board"], counts, chains)
-    return counts, chains
+    return counts, chains, today.oldest(list(as_of.values()))
+
+
+def _kept_today(
+    zone: ZoneInfo, days: list[date], now: datetime
+) -> tuple[dict[tuple[int, date], Day], dict[date, datetime]]:
+    """Everybody's open days among `days` as beat last computed them, where fresh:
+    ({(person, day): Day}, {day: as of})."""
+    wanted = [d for d in today.open_days(zone, now) if d in set(days)]
+    entries = today.read([today.key("person", zone.key, d) for d in wanted], now) if wanted else {}
+    found: dict[tuple[int, date], Day] = {}
+    as_of: dict[date, datetime] = {}
+    for day in wanted:
+        entry = entries.get(today.key("person", zone.key, day))
+        if entry is not None:
+            found.update(((person, day), figures) for person, figures in entry["figures"].items())
+            as_of[day] = entry["as_of"]
+    return found, as_of
+
+
+def keep_today(now: datetime | None = None) -> int:
+    """Beat (reports.tasks.refresh_today): everybody's open days of every zone in use, from the
+    raw rows, kept for the leaderboard (reports/today.py). Returns the entries kept."""
+    now = now or timezone.now()
+    entries: dict[str, today.Entry] = {}
+    everybody = _everybody()
+    for zone in zones():
+        days = today.open_days(zone, now)
+        figures = day_figures(zone, days, everybody)
+        for day in days:
+            entries[today.key("person", zone.key, day)] = {
+                "as_of": now,
+                "cut": {},
+                "figures": {p: values for (p, d), values in figures.items() if d == day},
+            }
+    today.keep(entries)
+    return len(entries)
 
 
 def _add_board(person: int, board: dict, counts: Counts, chains: Chains) -> None:

@@ -1,6 +1,7 @@
 from celery import shared_task
+from django.utils import timezone
 
-from reports import call_rollups, insight_rollups, person_rollups, rollups
+from reports import call_rollups, insight_rollups, person_rollups, rollups, team_totals
 
 
 @shared_task(ignore_result=True)
@@ -14,4 +15,17 @@ def refresh_rollups() -> dict[str, int]:
         **person_rollups.refresh(),
         **insight_rollups.refresh(),
         **call_rollups.refresh(),
+    }
+
+
+@shared_task(ignore_result=True)
+def refresh_today() -> dict[str, int]:
+    """Beat, every TODAY_REFRESH_SECONDS: the open days (today) of the team report, the
+    leaderboard and the insights computed once for every reader and kept in the cache
+    (reports/today.py), so the last-30-days views add them up instead of computing them."""
+    now = timezone.now()
+    return {
+        "team_days": team_totals.keep_today(now),
+        "person_days": person_rollups.keep_today(now),
+        "insight_days": insight_rollups.keep_today(now),
     }

@@ -21,9 +21,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
+from django.utils import timezone
 
 from crm.teams.models import Team
-from reports import histogram, rollups
+from reports import histogram, rollups, today
 
 VERSION = 1
 log = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ def period_totals(
 ) -> dict[tuple[int, int], Totals]:
     """{(team id, index of the period): Totals} of teams of one kind and time zone over
     periods of whole local days (first, last)."""
+    now = now or timezone.now()
     kind = teams[0].kind
     first, last = min(p[0] for p in periods), max(p[1] for p in periods)
     built = rollups.built_days(teams, first, last, now)
@@ -139,7 +141,10 @@ def period_totals(
         {d for days in days_of for d in days for t in teams if (t.pk, d) not in built}
         | {d for _t, d in stale}
     )
-    computed = rollups.day_figures(teams, live) if live else {}
+    computed, as_of = _kept_today(teams, live, now)
+    rest = [d for d in live if any((t.pk, d) not in computed for t in teams)]
+    if rest:
+        computed.update(rollups.day_figures(teams, rest))
     result = {}
     for (team_id, i), key in keys.items():
         # A fresh copy: the same key may serve two teams' empty periods.
@@ -147,8 +152,51 @@ def period_totals(
         for day in days_of[i]:
             if (team_id, day) not in built or (team_id, day) in stale:
                 add(totals, day, computed[(team_id, day)])
+        # When the period's open days were read from today's figures (reports/today.py).
+        totals["as_of"] = today.oldest([as_of.get(d) for d in days_of[i]])
         result[(team_id, i)] = totals
     return result
+
+
+def _kept_today(
+    teams: list[Team], days: list[date], now: datetime
+) -> tuple[dict[tuple[int, date], rollups.Day], dict[date, datetime]]:
+    """The open days among `days` as beat last computed them for the teams (reports/today.py),
+    where fresh and of the teams' cut: ({(team id, day): Day}, {day: as of})."""
+    wanted = [d for d in today.open_days(teams[0].zone, now) if d in set(days)]
+    if not wanted:
+        return {}, {}
+    scope = today.team_scope(teams[0])
+    entries = today.read([today.key("team", scope, d) for d in wanted], now)
+    found: dict[tuple[int, date], rollups.Day] = {}
+    as_of: dict[date, datetime] = {}
+    for day in wanted:
+        entry = entries.get(today.key("team", scope, day))
+        if entry is None or any(
+            entry["cut"].get(t.pk) != today.team_cut(t) for t in teams
+        ):  # a team created or changed since: this day live
+            continue
+        found.update(((t.pk, day), entry["figures"][t.pk]) for t in teams)
+        as_of[day] = entry["as_of"]
+    return found, as_of
+
+
+def keep_today(now: datetime | None = None) -> int:
+    """Beat (reports.tasks.refresh_today): every team's open days computed from the raw rows
+    and kept for the readers, one entry per zone, kind and day. Returns the entries kept."""
+    now = now or timezone.now()
+    entries: dict[str, today.Entry] = {}
+    for group in rollups.groups(Team.objects.all()):
+        days = today.open_days(group[0].zone, now)
+        figures = rollups.day_figures(group, days)
+        for day in days:
+            entries[today.key("team", today.team_scope(group[0]), day)] = {
+                "as_of": now,
+                "cut": {t.pk: today.team_cut(t) for t in group},
+                "figures": {t.pk: figures[(t.pk, day)] for t in group},
+            }
+    today.keep(entries)
+    return len(entries)
 
 
 def _cached(keys: list[str]) -> dict[str, Totals]:
