@@ -9,13 +9,16 @@ def refresh_rollups() -> dict[str, int]:
     """Beat, every ROLLUP_REFRESH_SECONDS: build the days that closed and rebuild the days
     later writes marked, the teams' (reports/rollups.py), the people's
     (reports/person_rollups.py), the insights' (reports/insight_rollups.py) and the calls'
-    (reports/call_rollups.py). Idempotent; two at once only do the work twice."""
-    return {
+    (reports/call_rollups.py); then the team report's default view is summed into the cache
+    (team_totals.warm). Idempotent; two at once only do the work twice."""
+    done = {
         **rollups.refresh(),
         **person_rollups.refresh(),
         **insight_rollups.refresh(),
         **call_rollups.refresh(),
     }
+    team_totals.warm()  # the default view's sums of the days just built, before a head asks
+    return done
 
 
 @shared_task(ignore_result=True)

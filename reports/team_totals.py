@@ -16,7 +16,7 @@ one written by an older version of this module is never read (VERSION is in the 
 import hashlib
 import logging
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from crm.teams.models import Team
 from reports import histogram, rollups, today
+from reports.periods import DEFAULT_DAYS
 
 VERSION = 1
 log = logging.getLogger(__name__)
@@ -107,36 +108,9 @@ def period_totals(
     """{(team id, index of the period): Totals} of teams of one kind and time zone over
     periods of whole local days (first, last)."""
     now = now or timezone.now()
-    kind = teams[0].kind
-    first, last = min(p[0] for p in periods), max(p[1] for p in periods)
-    built = rollups.built_days(teams, first, last, now)
+    built = rollups.built_days(teams, min(p[0] for p in periods), max(p[1] for p in periods), now)
     days_of = [rollups.every_day(*p) for p in periods]
-    keys = {
-        (team.pk, i): _key(team.pk, kind, days, built)
-        for team in teams
-        for i, days in enumerate(days_of)
-    }
-    found = _cached(list(set(keys.values())))
-    missing = [k for k, key in keys.items() if key not in found]
-    stale = set()
-    if missing:
-        want = {(t, d) for t, i in missing for d in days_of[i] if (t, d) in built}
-        loaded = rollups.loaded_days(teams, first, last, want)
-        stale = want - loaded.keys()  # dropped or rebuilt since: read live below
-        fresh: dict[str, Totals] = {}
-        for team_id, i in missing:
-            totals = empty(kind)
-            for day in days_of[i]:
-                if (team_id, day) in loaded:
-                    add(totals, day, loaded[(team_id, day)])
-            if not any((team_id, day) in stale for day in days_of[i]):
-                if kind == Team.Kind.QUALIFICATION:  # read once, kept with the sums
-                    percentiles(totals)
-                    for monday in totals["weeks"]:
-                        week_median(totals, monday)
-                fresh[keys[(team_id, i)]] = totals
-            found[keys[(team_id, i)]] = totals
-        _keep(fresh)
+    keys, found, stale = _stored_sums(teams, periods, days_of, built)
     live = sorted(
         {d for days in days_of for d in days for t in teams if (t.pk, d) not in built}
         | {d for _t, d in stale}
@@ -156,6 +130,61 @@ def period_totals(
         totals["as_of"] = today.oldest([as_of.get(d) for d in days_of[i]])
         result[(team_id, i)] = totals
     return result
+
+
+def _stored_sums(
+    teams: list[Team],
+    periods: list[tuple[date, date]],
+    days_of: list[list[date]],
+    built: dict[tuple[int, date], datetime],
+) -> tuple[dict[tuple[int, int], str], dict[str, Totals], set[tuple[int, date]]]:
+    """The sums of each team's built days of each period: from the cache, else from the rows
+    (kept for the next read). Returns ({(team id, period index): key}, {key: Totals}, the
+    (team id, day)s whose row was dropped or rebuilt since `built` was read)."""
+    kind = teams[0].kind
+    first, last = min(p[0] for p in periods), max(p[1] for p in periods)
+    keys = {
+        (team.pk, i): _key(team.pk, kind, days, built)
+        for team in teams
+        for i, days in enumerate(days_of)
+    }
+    found = _cached(list(set(keys.values())))
+    missing = [k for k, key in keys.items() if key not in found]
+    stale: set[tuple[int, date]] = set()
+    if missing:
+        want = {(t, d) for t, i in missing for d in days_of[i] if (t, d) in built}
+        loaded = rollups.loaded_days(teams, first, last, want)
+        stale = want - loaded.keys()  # dropped or rebuilt since: read live
+        fresh: dict[str, Totals] = {}
+        for team_id, i in missing:
+            totals = empty(kind)
+            for day in days_of[i]:
+                if (team_id, day) in loaded:
+                    add(totals, day, loaded[(team_id, day)])
+            if not any((team_id, day) in stale for day in days_of[i]):
+                if kind == Team.Kind.QUALIFICATION:  # read once, kept with the sums
+                    percentiles(totals)
+                    for monday in totals["weeks"]:
+                        week_median(totals, monday)
+                fresh[keys[(team_id, i)]] = totals
+            found[keys[(team_id, i)]] = totals
+        _keep(fresh)
+    return keys, found, stale
+
+
+def warm(now: datetime | None = None) -> None:
+    """Beat, after the roll-ups' refresh: the sums of the view a head opens first — the last
+    30 days and the 30 before, in each team's zone — are computed now if the cache lacks them
+    (a day built or rebuilt gives new keys), so that first read of the day decodes no row."""
+    now = now or timezone.now()
+    for group in rollups.groups(Team.objects.all()):
+        last = timezone.localtime(now, group[0].zone).date()
+        periods = [
+            (last - timedelta(days=DEFAULT_DAYS - 1), last),
+            (last - timedelta(days=2 * DEFAULT_DAYS - 1), last - timedelta(days=DEFAULT_DAYS)),
+        ]
+        built = rollups.built_days(group, periods[1][0], last, now)
+        _stored_sums(group, periods, [rollups.every_day(*p) for p in periods], built)
 
 
 def _kept_today(

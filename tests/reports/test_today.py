@@ -171,3 +171,15 @@ def test_the_pages_say_as_of_when(teams, clock, client, language, words):  # noq
         assert words in html and "15:00" in html, url
         past = client.get(url, {"from": "2026-10-01", "to": "2026-10-31"}).content.decode()
         assert 'id="today-as-of"' not in past
+
+
+def test_beat_sums_the_default_view_before_a_head_asks(teams, clock, monkeypatch):  # noqa: F811
+    """After the roll-ups' refresh the last 30 days and the 30 before are in the cache
+    (team_totals.warm): a head's first read of the default view decodes no stored day."""
+    Data(6, teams[:3], teams[3:])
+    tasks.refresh_rollups()
+    period = Period(LAST - timedelta(days=29), LAST, ZoneInfo("UTC"))
+    with monkeypatch.context() as m:
+        m.setattr(rollups, "loaded_days", lambda *a: pytest.fail("rows decoded on a read"))
+        report = team_report(teams, period)
+    check(report, period.first_day, period.last_day)
