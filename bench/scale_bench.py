@@ -39,7 +39,9 @@ days), a qualifier's and a closer's person report (head of 1 + sales) and the in
 and last 30 days); --call-report adds the call report for the quarter and the last 30 days
 (from its roll-ups, reports/call_rollups.py). Before them the roll-ups' refresh job builds the
 days closed since the build (untimed, as beat does every five minutes), and the run prints how
-many leads today has (read live) against the last year's mean day.
+many leads today has against the last year's mean day; before each report case beat's refresh
+of today's figures runs (reports/today.py; untimed as a request, its own time printed), as beat
+runs it every minute.
 --measure-only skips step 2 (and stops if a database is not built); --build-only skips step 3.
 --explain-today, read-only (no migration, the session refuses writes), times what the reports
 compute live for today in each database — the team report's day of every team, the person

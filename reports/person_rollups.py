@@ -17,6 +17,7 @@ only its teams' work): reached calls and checks by the lead's team, conversions 
 handoff's teams, wins by the deal's and its lead's team, and qualifier → closer chains (on
 the closer's row) by the handoff's teams."""
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
@@ -36,7 +37,7 @@ from crm.teams.models import Team
 from deals.models import Deal
 from handoff.models import Dispute, Handoff
 from leads.models import ContactAttempt, Lead, LeadEvent
-from reports import histogram, rollups, today
+from reports import histogram, rollups, team_totals, today
 from reports.models import PersonBuiltDay, PersonDay, PersonDirtyDay
 
 REACHED_CALL_SECONDS = 30
@@ -58,6 +59,7 @@ COUNTS = (
 # The leaderboard's counts: {"team id" or "from:to" team ids: n}; chains {"qualifier:from:to":
 # [handoffs, won]} on the closer's row.
 BOARD = ("reached", "checks", "conversions", "wins", "chains")
+BOARD_VERSION = 1  # in the cached boards' keys: bump when what a board sum holds changes
 
 Day = dict[str, Any]  # one (person, day)'s figures; "reactions" is a histogram.value()
 
@@ -130,40 +132,58 @@ def board_totals(
 ) -> tuple[Counts, Chains, datetime | None]:
     """Everybody's leaderboard counts over the days from `first` to `last` of `zone`, still by
     team key: the stored days added up by the database on PostgreSQL (the board reads every
-    person's day of the period: ~9,000 at 1M for a quarter), the open days as beat last
+    person's day of the period: ~9,000 at 1M for a quarter) and that sum cached under a key
+    naming the days' build times and the marks (`_board_key`), the open days as beat last
     computed them (reports/today.py), the other days from the raw rows. The third value: when
     the open days were computed (None: by this read, or none in the period)."""
     now = now or timezone.now()
     built_before = rollups.buildable_until(zone, now)
     span = {"zone": zone.key, "day__gte": first, "day__lte": last}
-    built = set(
-        PersonBuiltDay.objects.filter(**span, day__lt=built_before).values_list("day", flat=True)
+    built = dict(
+        PersonBuiltDay.objects.filter(**span, day__lt=built_before).values_list("day", "built_at")
     )
     counts: Counts = defaultdict(int)
     chains: Chains = {}
     dirty: set[tuple[int, date]] = set()
     if built:
         dirty = set(PersonDirtyDay.objects.filter(**span).values_list("person", "day"))
-        stored = PersonDay.objects.filter(**span, day__in=sorted(built)).exclude(
-            Exists(
-                PersonDirtyDay.objects.filter(
-                    zone=OuterRef("zone"), person=OuterRef("person"), day=OuterRef("day")
+        dirty = {(person, day) for person, day in dirty if day in built}
+        sum_key = _board_key(zone, built, dirty)
+        kept = team_totals.cached([sum_key]).get(sum_key)
+        if kept is None:
+            stored = PersonDay.objects.filter(**span, day__in=sorted(built)).exclude(
+                Exists(
+                    PersonDirtyDay.objects.filter(
+                        zone=OuterRef("zone"), person=OuterRef("person"), day=OuterRef("day")
+                    )
                 )
             )
-        )
-        _add_stored_boards(stored, counts, chains)
+            _add_stored_boards(stored, counts, chains)
+            team_totals.keep({sum_key: (dict(counts), chains)})
+        else:
+            counts.update(kept[0])
+            chains = kept[1]
     live = [day for day in rollups.every_day(first, last) if day not in built]
     computed, as_of = _kept_today(zone, live, now)
     rest = [day for day in live if day not in as_of]
     if rest:
         computed.update(day_figures(zone, rest, _everybody()))
-    dirty = {(person, day) for person, day in dirty if day in built}
     if dirty:
         again = day_figures(zone, sorted({d for _, d in dirty}), sorted({p for p, _ in dirty}))
         computed.update((key, day) for key, day in again.items() if key in dirty)
     for (person, _day), day in computed.items():
         _add_board(person, day["board"], counts, chains)
     return counts, chains, today.oldest(list(as_of.values()))
+
+
+def _board_key(zone: ZoneInfo, built: dict[date, datetime], dirty: set[tuple[int, date]]) -> str:
+    """The stored boards' sum depends only on the zone's built days (a day's rows are replaced
+    with its PersonBuiltDay's `built_at`, in one transaction) and the marked person-days left
+    out: a rebuild or a new mark gives another key."""
+    days = ";".join(f"{d.isoformat()}@{at.isoformat()}" for d, at in sorted(built.items()))
+    marked = ";".join(f"{p}@{d.isoformat()}" for p, d in sorted(dirty))
+    digest = hashlib.sha256(f"{zone.key}|{days}|{marked}".encode()).hexdigest()
+    return f"reports:board-totals:{BOARD_VERSION}:{digest}"
 
 
 def _kept_today(

@@ -148,7 +148,7 @@ def _stored_sums(
         for team in teams
         for i, days in enumerate(days_of)
     }
-    found = _cached(list(set(keys.values())))
+    found = cached(list(set(keys.values())))
     missing = [k for k, key in keys.items() if key not in found]
     stale: set[tuple[int, date]] = set()
     if missing:
@@ -168,7 +168,7 @@ def _stored_sums(
                         week_median(totals, monday)
                 fresh[keys[(team_id, i)]] = totals
             found[keys[(team_id, i)]] = totals
-        _keep(fresh)
+        keep(fresh)
     return keys, found, stale
 
 
@@ -228,8 +228,10 @@ def keep_today(now: datetime | None = None) -> int:
     return len(entries)
 
 
-def _cached(keys: list[str]) -> dict[str, Totals]:
-    # Redis down (restarting): the report is computed from the rows, as slow as before but right.
+def cached(keys: list[str]) -> dict[str, Any]:
+    """Sums of stored days kept under keys naming their rows (these and the leaderboard's,
+    reports/person_rollups.py). Redis down (restarting): none, so the report is computed from
+    the rows, as slow as before but right."""
     try:
         return cache.get_many(keys)
     except Exception:  # noqa: BLE001 - any cache failure
@@ -237,7 +239,7 @@ def _cached(keys: list[str]) -> dict[str, Totals]:
         return {}
 
 
-def _keep(sums: dict[str, Totals]) -> None:
+def keep(sums: dict[str, Any]) -> None:
     try:
         cache.set_many(sums, TIMEOUT)
     except Exception:  # noqa: BLE001 - any cache failure
