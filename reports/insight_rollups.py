@@ -4,8 +4,9 @@ The same design as the person roll-ups (reports/person_rollups.py), whose reason
 the page cuts its period in its reader's zone, so a team's day is kept once per zone in use; a
 closed day — ended GRACE ago — that is built and not marked is read from its row; every other
 day (today, a day not built yet, a team-day a later write marked) is computed from the raw rows
-by the function that builds the rows (`day_figures`), so the numbers are today's definitions
-over today's data. A row of (zone, team, day) holds two cohorts of that team's leads:
+by the function that builds the rows (`day_figures`; today by beat once a minute for every
+reader, reports/today.py), so the numbers are today's definitions over today's data. A row of
+(zone, team, day) holds two cohorts of that team's leads:
 - "sources": of the leads that arrived that day (imported history left out), per source id:
   [leads, junk now, handed off, disputes on their deals, of which upheld];
 - "answers": of the leads handed off that day, per answer given (question, kind, value, label):

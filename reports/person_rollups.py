@@ -3,8 +3,8 @@
 The same design as the team roll-ups (reports/rollups.py): a closed day — ended GRACE ago —
 that is built and not marked is read from its rows; every other day (today, a day not built
 yet, a person-day a later write marked) is computed from the raw rows by the function that
-builds the rows (`day_figures`), so the numbers are today's definitions over today's data.
-What differs:
+builds the rows (`day_figures`), so the numbers are today's definitions over today's data
+(the leaderboard's today by beat once a minute for everybody: reports/today.py). What differs:
 - a page's period is cut in its reader's zone (their first team's, else TIME_ZONE), so each
   day is kept once per zone in use (`zones()`); a reader in a zone not built yet is served
   live until the job builds it;

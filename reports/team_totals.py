@@ -7,8 +7,9 @@ most of the all-teams report's time, while its SQL took ~40 ms. The sum of a tea
 days of a period depends only on those rows, and a row changes only when it is built again,
 with a new `built_at`. So that sum is cached under a key naming the team, the period's days and
 every row's `built_at`: a key whose rows all still stand is exact, a rebuilt, marked or dropped
-row gives another key (a first read computes it again). Days read live — today, a marked day,
-a day not built yet — are added to the cached sum on every read, never cached.
+row gives another key (a first read computes it again). The other days — today (as beat last
+computed it, reports/today.py), a marked day, a day not built yet — are added to the cached sum
+on every read, never cached.
 
 A sum (`Totals`) is plain data (dicts, lists, ints, Decimals): cheap to pickle, and a cached
 one written by an older version of this module is never read (VERSION is in the key)."""
