@@ -34,9 +34,11 @@ from leads.models import (
     LeadSource,
 )
 from leads.search import (
+    PHONE,
     RECENT_DAYS,
     WORDS,
     Arrival,
+    Query,
     SearchError,
     Window,
     arrival_bound,
@@ -434,9 +436,16 @@ class NewestLeadMatchesFirst(NewestMatchesFirst):
         except SearchError:
             return None
         page_size = self.get_page_size(request)
-        if query.kind != WORDS or not page_size:
+        if not page_size or (query.kind != WORDS and not _phone_part(query)):
             return None
         offset, reverse, position = self.decode_cursor(request) or (0, False, None)
+        if query.kind != WORDS:
+            # The last digits of a phone: the page's keys from the indexes alone (the
+            # matches' team and arrival by key, `lead_team_arrival`), then only the page's
+            # leads from the table, where sorting the matches read every one's row (~1,000
+            # at 10M leads).
+            after = parse_datetime(str(position)) if position is not None else None
+            return self._first_keys(None, queryset, after, reverse, offset + page_size + 1)
         if position is not None:
             anchor = parse_datetime(str(position))
         else:
@@ -487,13 +496,18 @@ class NewestLeadMatchesFirst(NewestMatchesFirst):
 
     @staticmethod
     def _first_keys(
-        window: Window, queryset: QuerySet[Lead], after: datetime | None, reverse: bool, wanted: int
+        window: Window | None,
+        queryset: QuerySet[Lead],
+        after: datetime | None,
+        reverse: bool,
+        wanted: int,
     ) -> list[int]:
-        """The keys of the first `wanted` matches in the window after the cursor's position
-        (`after`), in the page's order (back: the oldest first)."""
-        if window.alone:  # the buckets' tsquery
+        """The keys of the first `wanted` matches in the window (None: all the matches) after
+        the cursor's position (`after`), in the page's order (back: the oldest first)."""
+        if window is not None and window.alone:  # the buckets' tsquery
             return bucket_keys(window.reads, after, reverse, wanted)
-        rows = queryset.filter(window.condition).annotate(arrival=Arrival(F("created_at")))
+        rows = queryset if window is None else queryset.filter(window.condition)
+        rows = rows.annotate(arrival=Arrival(F("created_at")))
         if after is not None:
             rows = rows.filter(arrival__gt=after) if reverse else rows.filter(arrival__lt=after)
         ordering = ("arrival", "id") if reverse else ("-arrival", "-id")
@@ -509,6 +523,12 @@ class NewestLeadMatchesFirst(NewestMatchesFirst):
             return 0
         needed = 2 * days * wanted / found
         return next((wider for wider in RECENT_DAYS if wider > max(days, needed)), 0)
+
+
+def _phone_part(query: Query) -> bool:
+    """A part of a phone (its last digits, or six and more anywhere): matches spread over
+    every team and year, more with every lead stored."""
+    return query.kind == PHONE and not query.e164
 
 
 @contextmanager
