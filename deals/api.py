@@ -233,16 +233,15 @@ class NewestDealMatchesFirst(NewestMatchesFirst):
     and companies' keys and sorted."""
 
     def paginate_queryset(self, queryset, request, view=None):
-        if request.query_params.get("q") and view is not None:
+        page_size = self.get_page_size(request)
+        if request.query_params.get("q") and view is not None and page_size:
             offset, reverse, position = self.decode_cursor(request) or (0, False, None)
             rows = queryset
             if position is not None:
                 after = parse_datetime(str(position))
-                rows = rows.filter(created_at__gt=after) if reverse else rows.filter(
-                    created_at__lt=after
-                )
+                rows = rows.filter(**{"created_at__gt" if reverse else "created_at__lt": after})
             order = ("created_at", "id") if reverse else ("-created_at", "-id")
-            wanted = offset + self.get_page_size(request) + 1
+            wanted = offset + page_size + 1
             keys = list(rows.order_by(*order).values_list("pk", flat=True)[:wanted])
             # The deals by key within the user's scope (the view's queryset): the matches and
             # the other filters are in the keys already.

@@ -7,7 +7,6 @@ from datetime import UTC, timedelta
 import pytest
 from django.contrib.auth.models import User
 from django.db import connection, transaction
-from django.db.models import Q
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -471,10 +470,16 @@ def test_api_phone_digits_pages_from_keys_are_those_all_the_matches_give(world, 
 
     now = timezone.now()
     for n, age in enumerate([0, 0, 0.5, 1, 3, 3, 8, 40, 400, 401, 700]):
-        make_lead(world.team, name=f"Абонент {n}", phone=f"+7916{n:03d}4567", now=now - timedelta(age))
+        make_lead(
+            world.team, name=f"Абонент {n}", phone=f"+7916{n:03d}4567", now=now - timedelta(age)
+        )
     second = make_lead(world.team, name="Второй номер", phone="+79160000001", now=now)
     LeadContactPoint.objects.create(
-        lead=second, kind=channels.PHONE, label=channels.Label.WORK, value="+79169994567", position=1
+        lead=second,
+        kind=channels.PHONE,
+        label=channels.Label.WORK,
+        value="+79169994567",
+        position=1,
     )
     for n in range(3):
         make_lead(world.other_team, name=f"Чужой {n}", phone=f"+7917{n:03d}4567", now=now)
@@ -520,6 +525,8 @@ def test_api_deals_q_pages_from_keys_are_those_all_the_matches_give(world, monke
     of a phone, two deals at one moment, a filter besides `q`, another sales team's deal."""
     from deals import api as deals_api
     from deals import search as deals_search
+    from deals.api import NewestDealMatchesFirst
+    from leads.api import NewestMatchesFirst
 
     monkeypatch.setattr(deals_search, "FEW_MATCHES", few)
     now = timezone.now()
@@ -541,17 +548,11 @@ def test_api_deals_q_pages_from_keys_are_those_all_the_matches_give(world, monke
     ]
     for user, q, extra in cases:
         keys_first = walk(user, q, size, "/api/v1/deals/", **extra)
-        monkeypatch.setattr(deals_api.DealViewSet, "pagination_class", api_sorting_all())
+        monkeypatch.setattr(deals_api.DealViewSet, "pagination_class", NewestMatchesFirst)
         assert keys_first == walk(user, q, size, "/api/v1/deals/", **extra), (user, q, extra)
-        monkeypatch.setattr(deals_api.DealViewSet, "pagination_class", deals_api.NewestDealMatchesFirst)
+        monkeypatch.setattr(deals_api.DealViewSet, "pagination_class", NewestDealMatchesFirst)
     pages = walk(world.closer, "сделкин", size, "/api/v1/deals/")
     assert len({pk for page, _next, _previous in pages for pk in page}) == 11
-
-
-def api_sorting_all():
-    from leads.api import NewestMatchesFirst
-
-    return NewestMatchesFirst
 
 
 def test_api_windows_widen_by_what_they_found():
