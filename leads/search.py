@@ -465,8 +465,8 @@ def lead_match(leads: QuerySet[Lead], query: Query, since: date | None = None) -
         return leads.filter(matches(lead_search_words(), typed))
     # Unordered: the points' own order (kind, position) read every matching point's row, where
     # the phones' index holds the lead (`lead_phone_reversed`).
-    points = LeadContactPoint.objects.filter(points_q(query)).order_by()
-    points = points.values_list("lead_id", flat=True)
+    matching = LeadContactPoint.objects.filter(points_q(query)).order_by()
+    points = matching.values_list("lead_id", flat=True)
     # The matching leads' ids read first, then the leads by their keys: as one statement, the
     # planner guessed 15,000 points for "0962" (1,400 matched) and scanned the whole table.
     ids = list(points[: MAX_POINT_IDS + 1])
