@@ -467,6 +467,14 @@ def lead_match(leads: QuerySet[Lead], query: Query, since: date | None = None) -
     # Unordered: the points' own order (kind, position) read every matching point's row, where
     # the phones' index holds the lead (`lead_phone_reversed`).
     matching = LeadContactPoint.objects.filter(points_q(query)).order_by()
+    if last_digits(query) and connection.vendor == "postgresql":
+        # The numbers' leads as an array read first (an initplan), then the leads by key: the
+        # matches' keys, teams and arrivals come from indexes alone (`lead_phone_reversed`,
+        # `lead_team_arrival`; the API's page reads its keys so). As `IN (subquery)` the
+        # planner, guessing thousands of numbers for a few hundred, hashed them and read every
+        # lead of the team from another index (100,000 at 1M); with the keys listed, it read
+        # each lead's row by the primary key.
+        return leads.filter(AnyOf(F("id"), ArraySubquery(matching.values("lead_id"))))
     points = matching.values_list("lead_id", flat=True)
     # The matching leads' ids read first, then the leads by their keys: as one statement, the
     # planner guessed 15,000 points for "0962" (1,400 matched) and scanned the whole table.
@@ -486,30 +494,6 @@ def last_digits(query: Query) -> bool:
     """A phone's last digits (fewer than `MIDDLE_DIGITS`): matches in every team and year, more
     with every lead stored (at 10M leads ~1,000 share four)."""
     return query.kind == PHONE and not query.e164 and len(query.digits) < MIDDLE_DIGITS
-
-
-def last_digits_keys(
-    query: Query, team_ids: list[int], after: datetime | None, reverse: bool, limit: int
-) -> list[int]:
-    """The keys of the first `limit` leads of these teams with a phone ending in the query's
-    digits (`last_digits`), in arrival order (`Arrival`: the newest first; the oldest with
-    `reverse`) after `after` when given — read from two indexes alone, no match's row: the
-    numbers' (`lead_phone_reversed`: each matching number's lead) and the leads'
-    (`lead_team_arrival`: a lead's team and arrival by its key). On PostgreSQL the numbers'
-    leads are an array read first (`= ANY(ARRAY(…))`): as `IN (subquery)` the planner,
-    guessing thousands of numbers for a few hundred, hashed them and read every lead of the
-    team from another index (100,000 at 1M); with the keys listed, each lead's row by the
-    primary key."""
-    points = LeadContactPoint.objects.filter(points_q(query)).order_by().values("lead_id")
-    if connection.vendor == "postgresql":
-        rows = Lead.objects.filter(AnyOf(F("id"), ArraySubquery(points)))
-    else:
-        rows = Lead.objects.filter(id__in=points)
-    rows = rows.filter(team__in=team_ids).annotate(arrival=Arrival(F("created_at")))
-    if after is not None:
-        rows = rows.filter(**{"arrival__gt" if reverse else "arrival__lt": after})
-    ordering = ("arrival", "id") if reverse else ("-arrival", "-id")
-    return list(rows.order_by(*ordering).values_list("pk", flat=True)[:limit])
 
 
 class Arrival(Func):
