@@ -225,7 +225,7 @@ def _deal_match(deals: QuerySet[Deal], query: Query) -> QuerySet[Deal]:
 
 class NewestDealMatchesFirst(NewestMatchesFirst):
     """NewestMatchesFirst for the deals: a search's page is found by its keys first, read in
-    arrival order (`created_at`, then id: the created_at index) after the cursor's position —
+    arrival order (`created_at`, then id: `deal_arrival`) after the cursor's position —
     the cursor's offset, the page and one — and then only those deals are read and paged as
     NewestMatchesFirst pages them: the same page, the same cursors. Many matches (a common
     surname: `deals.search.FEW_MATCHES`) are then a walk of the newest deals until the page

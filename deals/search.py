@@ -57,9 +57,9 @@ def deal_parts(deals: QuerySet[Deal], query: Query) -> list[QuerySet[Deal]]:
 
 # Up to this many matching contacts (or companies), a deal search names them, and their deals
 # are read by the deals' contact and company indexes and sorted; more (a common surname), and
-# they stay a subquery, so that the newest deals are walked in arrival order (the created_at
-# index), each checked against the matches, until a page is found: sorting them all read
-# every match's deal.
+# they stay a subquery (a hashed set), so that the newest deals are walked in arrival order
+# (`deal_arrival`, deals 0015), each checked against the matches, until a page is found:
+# sorting them all read every match's deal.
 FEW_MATCHES = 1000
 
 
