@@ -419,7 +419,7 @@ class Command(BaseCommand):
             provider=PbxConnection.Provider.GENERIC,
             defaults={"api_secret": secrets.token_hex(16)},
         )
-        qualifiers = {users["qualifier"].pk: 48, users["qualifier2"].pk: 42}
+        qualifiers = {users["qualifier"].pk: 50, users["qualifier2"].pk: 40}
         for number, pk in enumerate(qualifiers, start=101):
             Extension.objects.get_or_create(
                 connection=connection, user_id=pk, defaults={"extension": str(number)}
