@@ -67,6 +67,21 @@ def call_report(teams: list[Team], period: Period, now: datetime) -> list[dict]:
     ]
 
 
+def qualifier_days(
+    teams: list[Team], team_id: int, user_id: int, period: Period, now: datetime
+) -> tuple[dict, dict] | None:
+    """One qualifier's days against the norm in one of `teams` (the page's "By day", read
+    when opened): the team's report and the qualifier's, as `call_report` gives them; None
+    when the team is not one of `teams`' qualification teams or the person is not listed in
+    it (the page lists them)."""
+    team = next((t for t in teams if t.pk == team_id and t.kind == Team.Kind.QUALIFICATION), None)
+    if team is None:
+        return None
+    [report] = call_report([team], period, now)
+    qualifier = next((q for q in report["qualifiers"] if q["id"] == user_id), None)
+    return (report, qualifier) if qualifier else None
+
+
 def team_calls(
     team: Team,
     period: Period,
