@@ -114,7 +114,7 @@ def period_totals(
         for team in teams
         for i, days in enumerate(days_of)
     }
-    found = _cached(list(set(keys.values())))
+    found = cached(list(set(keys.values())))
     missing = [k for k, key in keys.items() if key not in found]
     stale = set()
     if missing:
@@ -134,7 +134,7 @@ def period_totals(
                         week_median(totals, monday)
                 fresh[keys[(team_id, i)]] = totals
             found[keys[(team_id, i)]] = totals
-        _keep(fresh)
+        keep(fresh)
     live = sorted(
         {d for days in days_of for d in days for t in teams if (t.pk, d) not in built}
         | {d for _t, d in stale}
@@ -151,8 +151,9 @@ def period_totals(
     return result
 
 
-def _cached(keys: list[str]) -> dict[str, Totals]:
-    # Redis down (restarting): the report is computed from the rows, as slow as before but right.
+def cached(keys: list[str]) -> dict[str, Any]:
+    """The sums kept under `keys` (this module's and reports/call_totals.py's). Redis down
+    (restarting): the report is computed from the rows, as slow as before but right."""
     try:
         return cache.get_many(keys)
     except Exception:  # noqa: BLE001 - any cache failure
@@ -160,7 +161,7 @@ def _cached(keys: list[str]) -> dict[str, Totals]:
         return {}
 
 
-def _keep(sums: dict[str, Totals]) -> None:
+def keep(sums: dict[str, Any]) -> None:
     try:
         cache.set_many(sums, TIMEOUT)
     except Exception:  # noqa: BLE001 - any cache failure
