@@ -28,13 +28,20 @@ def calls_page(request: HttpRequest) -> HttpResponse:
         )
     query = _api_query(period) if period else ""
     days_url = f"{reverse('reports:calls_days')}?{query}"
-    titles = calls_display.day_titles(report)
+    titles, words = calls_display.day_titles(report), calls_display.figure_words()
     for team in report:
         team["table"] = calls_display.table(team)
         team["source_label"] = calls_display.source_label(team)
-        for qualifier in team["qualifiers"]:
-            qualifier["chart"] = calls_display.chart(qualifier, team["norm_per_day"], titles)
-            qualifier["days_url"] = f"{days_url}&team={team['id']}&qualifier={qualifier['id']}"
+        team["figures_html"] = [
+            calls_display.norm_figure(
+                q,
+                team["norm_per_day"],
+                titles,
+                f"{days_url}&team={team['id']}&qualifier={q['id']}",
+                words,
+            )
+            for q in team["qualifiers"]
+        ]
     api = f"{reverse('api:call-report')}?{query}&format=csv" if period else ""
     context = {"form": form, "period": period, "report": report, "api_csv": api}
     return render(request, "reports/calls.html", context, status=200 if period else 400)
