@@ -776,6 +776,32 @@ def release_claim(lead_id: int) -> None:
     )
 
 
+# What a claim and release_claim change on a lead: its place in the queue.
+QUEUE_COLUMNS = (
+    "assignee",
+    "claimed_at",
+    "claim_expires_at",
+    "first_attempt_at",
+    "last_attempt_at",
+    "due_at",
+)
+
+
+def queue_snapshot() -> list:
+    """The queue columns of every new lead (the only ones Take next claims), to put back with
+    restore_queue when a benchmark is done: each release leaves its lead due 30 minutes later,
+    and a few runs in a row would otherwise empty the team's queue."""
+    from leads.models import Lead
+
+    return list(Lead.objects.filter(state=Lead.State.NEW).only("pk", *QUEUE_COLUMNS))
+
+
+def restore_queue(leads: list) -> None:
+    from leads.models import Lead
+
+    Lead.objects.bulk_update(leads, QUEUE_COLUMNS, batch_size=2000)
+
+
 # ------------------------------------------------------------------ the machine
 
 BUSY_PATTERN = "pytest|intake_bench|queue_bench|locust"

@@ -28,9 +28,10 @@ What it does:
    production shape), and warms each target up.
 4. For 1 and 4 clients: 200 timed requests per target — our GET /leads/, our POST
    /leads/take-next/ (each claimed lead is released after its request, untimed, as "no
-   answer" does) and the peer's lead list GET (a Django-admin changelist, 100 rows, the
-   manager's own leads) — interleaved in blocks of 10 requests per client, the target order
-   rotating each round, so both servers see the same machine. Every answer is checked
+   answer" does; the new leads' queue columns are put back as they were when the run ends)
+   and the peer's lead list GET (a Django-admin changelist, 100 rows, the manager's own leads)
+   — interleaved in blocks of 10 requests per client, the target order rotating each round,
+   so both servers see the same machine. Every answer is checked
    (status; the lead list's 100 rows).
 5. Prints p50 / p95 per target and the ratios peer / ours, with the load average.
 """
@@ -64,7 +65,9 @@ from bench.harness import (  # noqa: E402 - after the path is set
     migrate_and_collect,
     pct,
     pools,
+    queue_snapshot,
     release_claim,
+    restore_queue,
     table_summary,
     vacuum_analyze,
 )
@@ -336,6 +339,7 @@ def main() -> None:
             peer_env(args),
         ),
     ]
+    new_leads = queue_snapshot()  # put back at the end: the runs claim and release leads
     try:
         ours_srv, peer_srv = servers
         ours_srv.wait("/leads/", ours["cookie"])
@@ -391,6 +395,7 @@ def main() -> None:
     finally:
         for server in servers:
             server.stop()
+        restore_queue(new_leads)
     print(f"total run time {time.perf_counter() - started:.0f} s")
 
 

@@ -72,7 +72,8 @@ from bench.harness import (  # noqa: E402 - after the path is set
 LEAD_INDEXES = {
     "lead_team_month_words": "0027_search_team_month_words_index",
     "lead_point_value_trgm": "0021_search_trigram_indexes",
-    "lead_point_value_reversed": "0026_search_phone_last_digits_index",
+    "lead_phone_reversed": "0034_search_phone_last_digits_covering",
+    "lead_team_arrival": "0034_search_phone_last_digits_covering",
 }
 
 

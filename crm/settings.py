@@ -354,6 +354,9 @@ SLA_SWEEP_SECONDS = env.float("SLA_SWEEP_SECONDS", default=30.0)
 DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=60)
 # The team report's roll-ups (reports/rollups.py): closed days built, marked days rebuilt.
 ROLLUP_REFRESH_SECONDS = env.float("ROLLUP_REFRESH_SECONDS", default=300.0)
+# Today's figures of the last-30-days reports, computed once for every reader
+# (reports/today.py): a page's today is at most about this old, and says as of when.
+TODAY_REFRESH_SECONDS = env.float("TODAY_REFRESH_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE = {
     # The one sweep over every kind of deadline (crm/deadlines).
     "deadline-sweep": {"task": "crm.deadlines.tasks.sweep", "schedule": SLA_SWEEP_SECONDS},
@@ -366,6 +369,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.refresh_rollups",
         "schedule": ROLLUP_REFRESH_SECONDS,
     },
+    "refresh-today": {"task": "reports.tasks.refresh_today", "schedule": TODAY_REFRESH_SECONDS},
     # Sales mailboxes (leads/mail_intake.py): a letter waits at most a minute to be a lead.
     "mail-poll": {"task": "leads.tasks.poll_mailboxes", "schedule": 60.0},
     "sweep-recordings": {"task": "telephony.tasks.sweep_recordings", "schedule": 3600.0},

@@ -3,6 +3,7 @@ from decimal import Decimal
 import django_filters
 from django.contrib.auth.models import User
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, viewsets
@@ -13,7 +14,7 @@ from crm.api import IdOrSlugField
 from crm.lib.http import AuthedApiRequest
 from deals import services
 from deals.models import Company, Contact, Deal, LossReason
-from deals.search import deal_parts, one_queryset
+from deals.search import deal_q
 from deals.selectors import deal_get_for_user, deals_visible_to
 from leads import channels
 from leads.api import (
@@ -219,7 +220,33 @@ SEARCH_HELP_DEALS = (
 
 
 def _deal_match(deals: QuerySet[Deal], query: Query) -> QuerySet[Deal]:
-    return one_queryset(deals, deal_parts(deals, query))
+    return deals.filter(deal_q(query))
+
+
+class NewestDealMatchesFirst(NewestMatchesFirst):
+    """NewestMatchesFirst for the deals: a search's page is found by its keys first, read in
+    arrival order (`created_at`, then id: `deal_arrival`) after the cursor's position —
+    the cursor's offset, the page and one — and then only those deals are read and paged as
+    NewestMatchesFirst pages them: the same page, the same cursors. Many matches (a common
+    surname: `deals.search.FEW_MATCHES`) are then a walk of the newest deals until the page
+    is found, where sorting them read every matching deal; few are read by their contacts'
+    and companies' keys and sorted."""
+
+    def paginate_queryset(self, queryset, request, view=None):
+        page_size = self.get_page_size(request)
+        if request.query_params.get("q") and view is not None and page_size:
+            offset, reverse, position = self.decode_cursor(request) or (0, False, None)
+            rows = queryset
+            if position is not None:
+                after = parse_datetime(str(position))
+                rows = rows.filter(**{"created_at__gt" if reverse else "created_at__lt": after})
+            order = ("created_at", "id") if reverse else ("-created_at", "-id")
+            wanted = offset + page_size + 1
+            keys = list(rows.order_by(*order).values_list("pk", flat=True)[:wanted])
+            # The deals by key within the user's scope (the view's queryset): the matches and
+            # the other filters are in the keys already.
+            queryset = view.get_queryset().filter(pk__in=keys)
+        return super().paginate_queryset(queryset, request, view)
 
 
 class DealFilter(django_filters.FilterSet):
@@ -239,7 +266,7 @@ class DealViewSet(viewsets.ReadOnlyModelViewSet):
     request: AuthedApiRequest
     serializer_class = DealSerializer
     lookup_value_regex = r"\d+"
-    pagination_class = NewestMatchesFirst
+    pagination_class = NewestDealMatchesFirst
     filterset_class = DealFilter
 
     def get_queryset(self):

@@ -55,12 +55,30 @@ def deal_parts(deals: QuerySet[Deal], query: Query) -> list[QuerySet[Deal]]:
     return parts
 
 
-def one_queryset(model_qs: QuerySet, parts: list[QuerySet]) -> QuerySet:
-    """The union of the parts as one filterable queryset (the API's lists page it)."""
-    match = Q()
-    for part in parts:
-        match |= Q(pk__in=part.values("pk"))
-    return model_qs.filter(match)
+# Up to this many matching contacts (or companies), a deal search names them, and their deals
+# are read by the deals' contact and company indexes and sorted; more (a common surname), and
+# they stay a subquery (a hashed set), so that the newest deals are walked in arrival order
+# (`deal_arrival`, deals 0015), each checked against the matches, until a page is found:
+# sorting them all read every match's deal.
+FEW_MATCHES = 1000
+
+
+def deal_q(query: Query) -> Q:
+    """The deals the query matches (`deal_parts`' union) as a condition on the deal's own
+    columns: its contact among the contacts matched by phone, e-mail or words, or (words) its
+    company among the companies matched by name."""
+    contacts = contact_parts(Contact.objects.all(), query)[0].values_list("id", flat=True)
+    match = Q(contact__in=_few_listed(contacts))
+    if query.kind == search.WORDS:
+        companies = company_match(Company.objects.all(), query).values_list("id", flat=True)
+        match |= Q(company__in=_few_listed(companies))
+    return match
+
+
+def _few_listed(ids: QuerySet) -> QuerySet | list[int]:
+    """The ids as a list when there are at most `FEW_MATCHES`, else the subquery itself."""
+    found = list(ids[: FEW_MATCHES + 1])
+    return found if len(found) <= FEW_MATCHES else ids
 
 
 @dataclass

@@ -64,16 +64,23 @@ def team_report(teams: list, period: Period) -> list[dict]:
         local = Period(period.first_day, period.last_day, group[0].zone)
         compute = qualification_report if kind == "qualification" else sales_report
         figures.update(compute(group, [local, local.previous()]))
-    return [
-        {
-            "id": team.pk,
-            "name": team.name,
-            "kind": team.kind,
-            "figures": figures[team.pk][0],
-            "previous": figures[team.pk][1],
-        }
-        for team in teams
-    ]
+    report = []
+    for team in teams:
+        now, before = figures[team.pk]
+        before.pop("today_as_of")  # the period before holds no open day
+        report.append(
+            {
+                "id": team.pk,
+                "name": team.name,
+                "kind": team.kind,
+                # When beat computed the period's open days (today; reports/today.py); None:
+                # computed by this read, or no open day in the period.
+                "today_as_of": now.pop("today_as_of"),
+                "figures": now,
+                "previous": before,
+            }
+        )
+    return report
 
 
 def rows(report: list[dict]) -> Iterator[list]:

@@ -4,7 +4,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from reports.periods import Period
+from reports.periods import DEFAULT_DAYS, Period
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 MAX_DAYS = 400
@@ -39,7 +39,8 @@ class PeriodForm(forms.Form):
             return data
         today = timezone.localdate()
         data["date_to"] = data.get("date_to") or today
-        data["date_from"] = data.get("date_from") or data["date_to"] - timedelta(days=29)
+        default_from = data["date_to"] - timedelta(days=DEFAULT_DAYS - 1)
+        data["date_from"] = data.get("date_from") or default_from
         if data["date_from"] > data["date_to"]:
             raise forms.ValidationError(_("The period must start before it ends."))
         if (data["date_to"] - data["date_from"]).days >= MAX_DAYS:

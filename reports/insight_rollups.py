@@ -4,8 +4,9 @@ The same design as the person roll-ups (reports/person_rollups.py), whose reason
 the page cuts its period in its reader's zone, so a team's day is kept once per zone in use; a
 closed day — ended GRACE ago — that is built and not marked is read from its row; every other
 day (today, a day not built yet, a team-day a later write marked) is computed from the raw rows
-by the function that builds the rows (`day_figures`), so the numbers are today's definitions
-over today's data. A row of (zone, team, day) holds two cohorts of that team's leads:
+by the function that builds the rows (`day_figures`; today by beat once a minute for every
+reader, reports/today.py), so the numbers are today's definitions over today's data. A row of
+(zone, team, day) holds two cohorts of that team's leads:
 - "sources": of the leads that arrived that day (imported history left out), per source id:
   [leads, junk now, handed off, disputes on their deals, of which upheld];
 - "answers": of the leads handed off that day, per answer given (question, kind, value, label):
@@ -29,7 +30,7 @@ from django.utils import timezone
 from deals.models import Deal
 from handoff.models import Dispute, Handoff
 from leads.models import Answer, Lead
-from reports import rollups
+from reports import rollups, today
 from reports.models import InsightBuiltDay, InsightDay, InsightDirtyDay
 from reports.person_rollups import mark_in_every_zone, zones
 
@@ -53,6 +54,7 @@ class Totals:
 
     answers: dict[tuple[str, ...], list[int]] = field(default_factory=dict)
     sources: dict[int, list[int]] = field(default_factory=dict)
+    as_of: datetime | None = None  # when beat computed the open days (reports/today.py)
 
     def add_day(self, day: Day) -> None:
         width = len(ANSWER_KEY)
@@ -72,7 +74,9 @@ def totals(
     zone: ZoneInfo, first: date, last: date, teams: list[int], now: datetime | None = None
 ) -> Totals:
     """The days from `first` to `last` of `zone` of `teams` added up: the rows where good (on
-    PostgreSQL added up by the database), the raw rows elsewhere."""
+    PostgreSQL added up by the database), the open days as beat last computed them
+    (reports/today.py), the raw rows elsewhere."""
+    now = now or timezone.now()
     built_before = rollups.buildable_until(zone, now)
     span = {"zone": zone.key, "day__gte": first, "day__lte": last}
     built = set(
@@ -93,8 +97,12 @@ def totals(
         )
         _add_stored(stored, found)
     live = [day for day in rollups.every_day(first, last) if day not in built]
-    for day in day_figures(zone, live, teams).values():
+    computed, as_of = _kept_today(zone, live, teams, now)
+    rest = [day for day in live if day not in as_of]
+    computed.update(day_figures(zone, rest, teams))
+    for day in computed.values():
         found.add_day(day)
+    found.as_of = today.oldest(list(as_of.values()))
     dirty = {(team, day) for team, day in dirty if day in built}
     if dirty:
         again = day_figures(zone, sorted({d for _, d in dirty}), sorted({t for t, _ in dirty}))
@@ -102,6 +110,43 @@ def totals(
             if key in dirty:
                 found.add_day(day)
     return found
+
+
+def _kept_today(
+    zone: ZoneInfo, days: list[date], teams: list[int], now: datetime
+) -> tuple[dict[tuple[int, date], Day], dict[date, datetime]]:
+    """The teams' open days among `days` as beat last computed them (for every team), where
+    fresh: ({(team id, day): Day}, {day: as of})."""
+    wanted = [d for d in today.open_days(zone, now) if d in set(days)]
+    entries = today.read([today.key("insight", zone.key, d) for d in wanted], now) if wanted else {}
+    found: dict[tuple[int, date], Day] = {}
+    as_of: dict[date, datetime] = {}
+    ours = set(teams)
+    for day in wanted:
+        entry = entries.get(today.key("insight", zone.key, day))
+        if entry is not None:
+            kept = entry["figures"].items()
+            found.update(((t, day), figures) for t, figures in kept if t in ours)
+            as_of[day] = entry["as_of"]
+    return found, as_of
+
+
+def keep_today(now: datetime | None = None) -> int:
+    """Beat (reports.tasks.refresh_today): every team's open days of every zone in use, from
+    the raw rows, kept for the insights page (reports/today.py). Returns the entries kept."""
+    now = now or timezone.now()
+    entries: dict[str, today.Entry] = {}
+    for zone in zones():
+        days = today.open_days(zone, now)
+        figures = day_figures(zone, days)
+        for day in days:
+            entries[today.key("insight", zone.key, day)] = {
+                "as_of": now,
+                "cut": {},
+                "figures": {t: values for (t, d), values in figures.items() if d == day},
+            }
+    today.keep(entries)
+    return len(entries)
 
 
 # The rows' two parts added up by PostgreSQL: a quarter of all teams is ~1,000 rows of 3 KB,

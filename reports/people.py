@@ -78,7 +78,9 @@ def leaderboard(team_ids: list[int], period: Period) -> dict:
     chains: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
     # Everybody's counts by team key over the period first (added up by the database), then
     # the key test and the weights once per person and key: a few dozen keys.
-    by_key, by_chain = person_rollups.board_totals(period.zone, period.first_day, period.last_day)
+    by_key, by_chain, as_of = person_rollups.board_totals(
+        period.zone, period.first_day, period.last_day
+    )
     for (closer, key), (handoffs, won) in by_chain.items():
         qualifier, *teams = key.split(":")
         if concerns(":".join(teams)):
@@ -108,6 +110,7 @@ def leaderboard(team_ids: list[int], period: Period) -> dict:
     )
     return {
         "weights": weights,
+        "today_as_of": as_of,  # reports/today.py; None: today read live, or not in the period
         "people": people,
         "chains": [
             {
@@ -134,11 +137,15 @@ def _add(points: dict, person: int | None, action: str, count: int, weight: int)
         points[person]["points"] += count * weight
 
 
-def insights(team_ids: list[int], period: Period) -> dict[str, list[dict]]:
+def insights(team_ids: list[int], period: Period) -> dict[str, Any]:
     """What predicts a sale: the teams' days of the period (reports/insight_rollups.py)
     added up — per answer and per source."""
     total = insight_rollups.totals(period.zone, period.first_day, period.last_day, team_ids)
-    return {"answers": _answer_outcomes(total), "sources": _source_quality(total)}
+    return {
+        "answers": _answer_outcomes(total),
+        "sources": _source_quality(total),
+        "today_as_of": total.as_of,  # reports/today.py; None: today read live, or not in it
+    }
 
 
 def _answer_outcomes(total: insight_rollups.Totals) -> list[dict]:

@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+DEFAULT_DAYS = 30  # a report's period when none is asked for: the last 30 days, today included
+
 
 @dataclass(frozen=True)
 class Period:

@@ -3,8 +3,8 @@
 The same design as the team roll-ups (reports/rollups.py): a closed day — ended GRACE ago —
 that is built and not marked is read from its rows; every other day (today, a day not built
 yet, a person-day a later write marked) is computed from the raw rows by the function that
-builds the rows (`day_figures`), so the numbers are today's definitions over today's data.
-What differs:
+builds the rows (`day_figures`), so the numbers are today's definitions over today's data
+(the leaderboard's today by beat once a minute for everybody: reports/today.py). What differs:
 - a page's period is cut in its reader's zone (their first team's, else TIME_ZONE), so each
   day is kept once per zone in use (`zones()`); a reader in a zone not built yet is served
   live until the job builds it;
@@ -17,6 +17,7 @@ only its teams' work): reached calls and checks by the lead's team, conversions 
 handoff's teams, wins by the deal's and its lead's team, and qualifier → closer chains (on
 the closer's row) by the handoff's teams."""
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
@@ -36,7 +37,7 @@ from crm.teams.models import Team
 from deals.models import Deal
 from handoff.models import Dispute, Handoff
 from leads.models import ContactAttempt, Lead, LeadEvent
-from reports import histogram, rollups
+from reports import histogram, rollups, team_totals, today
 from reports.models import PersonBuiltDay, PersonDay, PersonDirtyDay
 
 REACHED_CALL_SECONDS = 30
@@ -58,6 +59,7 @@ COUNTS = (
 # The leaderboard's counts: {"team id" or "from:to" team ids: n}; chains {"qualifier:from:to":
 # [handoffs, won]} on the closer's row.
 BOARD = ("reached", "checks", "conversions", "wins", "chains")
+BOARD_VERSION = 1  # in the cached boards' keys: bump when what a board sum holds changes
 
 Day = dict[str, Any]  # one (person, day)'s figures; "reactions" is a histogram.value()
 
@@ -127,37 +129,97 @@ Chains = dict[tuple[int, str], list[int]]  # (closer, "qualifier:from:to"): [han
 
 def board_totals(
     zone: ZoneInfo, first: date, last: date, now: datetime | None = None
-) -> tuple[Counts, Chains]:
+) -> tuple[Counts, Chains, datetime | None]:
     """Everybody's leaderboard counts over the days from `first` to `last` of `zone`, still by
     team key: the stored days added up by the database on PostgreSQL (the board reads every
-    person's day of the period: ~9,000 at 1M for a quarter), the other days from the raw rows."""
+    person's day of the period: ~9,000 at 1M for a quarter) and that sum cached under a key
+    naming the days' build times and the marks (`_board_key`), the open days as beat last
+    computed them (reports/today.py), the other days from the raw rows. The third value: when
+    the open days were computed (None: by this read, or none in the period)."""
+    now = now or timezone.now()
     built_before = rollups.buildable_until(zone, now)
     span = {"zone": zone.key, "day__gte": first, "day__lte": last}
-    built = set(
-        PersonBuiltDay.objects.filter(**span, day__lt=built_before).values_list("day", flat=True)
+    built = dict(
+        PersonBuiltDay.objects.filter(**span, day__lt=built_before).values_list("day", "built_at")
     )
     counts: Counts = defaultdict(int)
     chains: Chains = {}
     dirty: set[tuple[int, date]] = set()
     if built:
         dirty = set(PersonDirtyDay.objects.filter(**span).values_list("person", "day"))
-        stored = PersonDay.objects.filter(**span, day__in=sorted(built)).exclude(
-            Exists(
-                PersonDirtyDay.objects.filter(
-                    zone=OuterRef("zone"), person=OuterRef("person"), day=OuterRef("day")
+        dirty = {(person, day) for person, day in dirty if day in built}
+        sum_key = _board_key(zone, built, dirty)
+        kept = team_totals.cached([sum_key]).get(sum_key)
+        if kept is None:
+            stored = PersonDay.objects.filter(**span, day__in=sorted(built)).exclude(
+                Exists(
+                    PersonDirtyDay.objects.filter(
+                        zone=OuterRef("zone"), person=OuterRef("person"), day=OuterRef("day")
+                    )
                 )
             )
-        )
-        _add_stored_boards(stored, counts, chains)
+            _add_stored_boards(stored, counts, chains)
+            team_totals.keep({sum_key: (dict(counts), chains)})
+        else:
+            counts.update(kept[0])
+            chains = kept[1]
     live = [day for day in rollups.every_day(first, last) if day not in built]
-    computed = day_figures(zone, live, _everybody()) if live else {}
-    dirty = {(person, day) for person, day in dirty if day in built}
+    computed, as_of = _kept_today(zone, live, now)
+    rest = [day for day in live if day not in as_of]
+    if rest:
+        computed.update(day_figures(zone, rest, _everybody()))
     if dirty:
         again = day_figures(zone, sorted({d for _, d in dirty}), sorted({p for p, _ in dirty}))
         computed.update((key, day) for key, day in again.items() if key in dirty)
     for (person, _day), day in computed.items():
         _add_board(person, day["board"], counts, chains)
-    return counts, chains
+    return counts, chains, today.oldest(list(as_of.values()))
+
+
+def _board_key(zone: ZoneInfo, built: dict[date, datetime], dirty: set[tuple[int, date]]) -> str:
+    """The stored boards' sum depends only on the zone's built days (a day's rows are replaced
+    with its PersonBuiltDay's `built_at`, in one transaction) and the marked person-days left
+    out: a rebuild or a new mark gives another key."""
+    days = ";".join(f"{d.isoformat()}@{at.isoformat()}" for d, at in sorted(built.items()))
+    marked = ";".join(f"{p}@{d.isoformat()}" for p, d in sorted(dirty))
+    digest = hashlib.sha256(f"{zone.key}|{days}|{marked}".encode()).hexdigest()
+    return f"reports:board-totals:{BOARD_VERSION}:{digest}"
+
+
+def _kept_today(
+    zone: ZoneInfo, days: list[date], now: datetime
+) -> tuple[dict[tuple[int, date], Day], dict[date, datetime]]:
+    """Everybody's open days among `days` as beat last computed them, where fresh:
+    ({(person, day): Day}, {day: as of})."""
+    wanted = [d for d in today.open_days(zone, now) if d in set(days)]
+    entries = today.read([today.key("person", zone.key, d) for d in wanted], now) if wanted else {}
+    found: dict[tuple[int, date], Day] = {}
+    as_of: dict[date, datetime] = {}
+    for day in wanted:
+        entry = entries.get(today.key("person", zone.key, day))
+        if entry is not None:
+            found.update(((person, day), figures) for person, figures in entry["figures"].items())
+            as_of[day] = entry["as_of"]
+    return found, as_of
+
+
+def keep_today(now: datetime | None = None) -> int:
+    """Beat (reports.tasks.refresh_today): everybody's open days of every zone in use, from the
+    raw rows, kept for the leaderboard (reports/today.py). Returns the entries kept."""
+    now = now or timezone.now()
+    entries: dict[str, today.Entry] = {}
+    everybody = _everybody()
+    for zone in zones():
+        days = today.open_days(zone, now)
+        figures = day_figures(zone, days, everybody)
+        for day in days:
+            entries[today.key("person", zone.key, day)] = {
+                "as_of": now,
+                "cut": {},
+                "figures": {p: values for (p, d), values in figures.items() if d == day},
+            }
+    today.keep(entries)
+    return len(entries)
 
 
 def _add_board(person: int, board: dict, counts: Counts, chains: Chains) -> None:

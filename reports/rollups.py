@@ -3,7 +3,8 @@
 How a day is read (`built_days`): a closed day — ended at least GRACE ago — that has a row and
 no DirtyDay mark is read from its row; every other day (today, yesterday's first hour, a day
 never built, a day a later write changed) is computed from the raw rows by the same function
-that builds the rows (`day_figures`). So the report's numbers are always today's definitions
+that builds the rows (`day_figures`) — the open days by beat once a minute for every reader
+(reports/today.py), the others by the read. So the report's numbers are always today's definitions
 over today's data; the roll-ups only make them cheap.
 
 How rows are kept (`refresh`, run by beat every ROLLUP_REFRESH_SECONDS, and `manage.py

@@ -50,6 +50,7 @@ def qualification_report(teams: list[Team], periods: list[Period]) -> dict[int, 
             figures["by_source"] = _most_first(t["by_source"])
             figures["junk_by_reason"] = _most_first(t["junk_by_reason"])
             figures["weekly"] = _weekly(t)
+            figures["today_as_of"] = t["as_of"]  # reports/today.py; None: read live
             figures["breaches"] = {
                 "hours": t["hours"],
                 "weekdays": t["weekdays"],
@@ -117,6 +118,7 @@ def sales_report(teams: list[Team], periods: list[Period]) -> dict[int, list[dic
                     "win_rate": share(c["closed_won"], won_lost),
                     "disputes_per_100": share(c["disputes"], c["handoffs"]),
                     "closers": _closers(t["closers"], names),
+                    "today_as_of": t["as_of"],  # reports/today.py; None: read live
                 }
             )
     return report

@@ -7,8 +7,9 @@ most of the all-teams report's time, while its SQL took ~40 ms. The sum of a tea
 days of a period depends only on those rows, and a row changes only when it is built again,
 with a new `built_at`. So that sum is cached under a key naming the team, the period's days and
 every row's `built_at`: a key whose rows all still stand is exact, a rebuilt, marked or dropped
-row gives another key (a first read computes it again). Days read live — today, a marked day,
-a day not built yet — are added to the cached sum on every read, never cached.
+row gives another key (a first read computes it again). The other days — today (as beat last
+computed it, reports/today.py), a marked day, a day not built yet — are added to the cached sum
+on every read, never cached.
 
 A sum (`Totals`) is plain data (dicts, lists, ints, Decimals): cheap to pickle, and a cached
 one written by an older version of this module is never read (VERSION is in the key)."""
@@ -16,14 +17,16 @@ one written by an older version of this module is never read (VERSION is in the 
 import hashlib
 import logging
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
+from django.utils import timezone
 
 from crm.teams.models import Team
-from reports import histogram, rollups
+from reports import histogram, rollups, today
+from reports.periods import DEFAULT_DAYS
 
 VERSION = 1
 log = logging.getLogger(__name__)
@@ -105,10 +108,42 @@ def period_totals(
 ) -> dict[tuple[int, int], Totals]:
     """{(team id, index of the period): Totals} of teams of one kind and time zone over
     periods of whole local days (first, last)."""
+    now = now or timezone.now()
+    built = rollups.built_days(teams, min(p[0] for p in periods), max(p[1] for p in periods), now)
+    days_of = [rollups.every_day(*p) for p in periods]
+    keys, found, stale = _stored_sums(teams, periods, days_of, built)
+    live = sorted(
+        {d for days in days_of for d in days for t in teams if (t.pk, d) not in built}
+        | {d for _t, d in stale}
+    )
+    computed, as_of = _kept_today(teams, live, now)
+    rest = [d for d in live if any((t.pk, d) not in computed for t in teams)]
+    if rest:
+        computed.update(rollups.day_figures(teams, rest))
+    result = {}
+    for (team_id, i), key in keys.items():
+        # A fresh copy: the same key may serve two teams' empty periods.
+        totals = _copy(found[key])
+        for day in days_of[i]:
+            if (team_id, day) not in built or (team_id, day) in stale:
+                add(totals, day, computed[(team_id, day)])
+        # When the period's open days were read from today's figures (reports/today.py).
+        totals["as_of"] = today.oldest([as_of.get(d) for d in days_of[i]])
+        result[(team_id, i)] = totals
+    return result
+
+
+def _stored_sums(
+    teams: list[Team],
+    periods: list[tuple[date, date]],
+    days_of: list[list[date]],
+    built: dict[tuple[int, date], datetime],
+) -> tuple[dict[tuple[int, int], str], dict[str, Totals], set[tuple[int, date]]]:
+    """The sums of each team's built days of each period: from the cache, else from the rows
+    (kept for the next read). Returns ({(team id, period index): key}, {key: Totals}, the
+    (team id, day)s whose row was dropped or rebuilt since `built` was read)."""
     kind = teams[0].kind
     first, last = min(p[0] for p in periods), max(p[1] for p in periods)
-    built = rollups.built_days(teams, first, last, now)
-    days_of = [rollups.every_day(*p) for p in periods]
     keys = {
         (team.pk, i): _key(team.pk, kind, days, built)
         for team in teams
@@ -116,11 +151,11 @@ def period_totals(
     }
     found = cached(list(set(keys.values())))
     missing = [k for k, key in keys.items() if key not in found]
-    stale = set()
+    stale: set[tuple[int, date]] = set()
     if missing:
         want = {(t, d) for t, i in missing for d in days_of[i] if (t, d) in built}
         loaded = rollups.loaded_days(teams, first, last, want)
-        stale = want - loaded.keys()  # dropped or rebuilt since: read live below
+        stale = want - loaded.keys()  # dropped or rebuilt since: read live
         fresh: dict[str, Totals] = {}
         for team_id, i in missing:
             totals = empty(kind)
@@ -135,25 +170,69 @@ def period_totals(
                 fresh[keys[(team_id, i)]] = totals
             found[keys[(team_id, i)]] = totals
         keep(fresh)
-    live = sorted(
-        {d for days in days_of for d in days for t in teams if (t.pk, d) not in built}
-        | {d for _t, d in stale}
-    )
-    computed = rollups.day_figures(teams, live) if live else {}
-    result = {}
-    for (team_id, i), key in keys.items():
-        # A fresh copy: the same key may serve two teams' empty periods.
-        totals = _copy(found[key])
-        for day in days_of[i]:
-            if (team_id, day) not in built or (team_id, day) in stale:
-                add(totals, day, computed[(team_id, day)])
-        result[(team_id, i)] = totals
-    return result
+    return keys, found, stale
+
+
+def warm(now: datetime | None = None) -> None:
+    """Beat, after the roll-ups' refresh: the sums of the view a head opens first — the last
+    30 days and the 30 before, in each team's zone — are computed now if the cache lacks them
+    (a day built or rebuilt gives new keys), so that first read of the day decodes no row."""
+    now = now or timezone.now()
+    for group in rollups.groups(Team.objects.all()):
+        last = timezone.localtime(now, group[0].zone).date()
+        periods = [
+            (last - timedelta(days=DEFAULT_DAYS - 1), last),
+            (last - timedelta(days=2 * DEFAULT_DAYS - 1), last - timedelta(days=DEFAULT_DAYS)),
+        ]
+        built = rollups.built_days(group, periods[1][0], last, now)
+        _stored_sums(group, periods, [rollups.every_day(*p) for p in periods], built)
+
+
+def _kept_today(
+    teams: list[Team], days: list[date], now: datetime
+) -> tuple[dict[tuple[int, date], rollups.Day], dict[date, datetime]]:
+    """The open days among `days` as beat last computed them for the teams (reports/today.py),
+    where fresh and of the teams' cut: ({(team id, day): Day}, {day: as of})."""
+    wanted = [d for d in today.open_days(teams[0].zone, now) if d in set(days)]
+    if not wanted:
+        return {}, {}
+    scope = today.team_scope(teams[0])
+    entries = today.read([today.key("team", scope, d) for d in wanted], now)
+    found: dict[tuple[int, date], rollups.Day] = {}
+    as_of: dict[date, datetime] = {}
+    for day in wanted:
+        entry = entries.get(today.key("team", scope, day))
+        if entry is None or any(
+            entry["cut"].get(t.pk) != today.team_cut(t) for t in teams
+        ):  # a team created or changed since: this day live
+            continue
+        found.update(((t.pk, day), entry["figures"][t.pk]) for t in teams)
+        as_of[day] = entry["as_of"]
+    return found, as_of
+
+
+def keep_today(now: datetime | None = None) -> int:
+    """Beat (reports.tasks.refresh_today): every team's open days computed from the raw rows
+    and kept for the readers, one entry per zone, kind and day. Returns the entries kept."""
+    now = now or timezone.now()
+    entries: dict[str, today.Entry] = {}
+    for group in rollups.groups(Team.objects.all()):
+        days = today.open_days(group[0].zone, now)
+        figures = rollups.day_figures(group, days)
+        for day in days:
+            entries[today.key("team", today.team_scope(group[0]), day)] = {
+                "as_of": now,
+                "cut": {t.pk: today.team_cut(t) for t in group},
+                "figures": {t.pk: figures[(t.pk, day)] for t in group},
+            }
+    today.keep(entries)
+    return len(entries)
 
 
 def cached(keys: list[str]) -> dict[str, Any]:
-    """The sums kept under `keys` (this module's and reports/call_totals.py's). Redis down
-    (restarting): the report is computed from the rows, as slow as before but right."""
+    """Sums of stored days kept under keys naming their rows (these, the leaderboard's,
+    reports/person_rollups.py, and the call report's, reports/call_totals.py). Redis down
+    (restarting): none, so the report is computed from the rows, as slow as before but right."""
     try:
         return cache.get_many(keys)
     except Exception:  # noqa: BLE001 - any cache failure

@@ -15,7 +15,7 @@ from crm.access import page_for
 from crm.lib.http import AuthedRequest
 from crm.lib.spreadsheets import spreadsheet_safe
 from crm.teams.selectors import teams_for_user
-from reports import exports, people, presentation
+from reports import exports, people, presentation, today
 from reports.forms import PeriodForm
 from reports.periods import Period
 from reports.selectors import report_teams
@@ -54,6 +54,7 @@ def teams(request: HttpRequest) -> HttpResponse:
             "form": form,
             "period": period,
             "report": report,
+            "today_as_of": today.oldest([team["today_as_of"] for team in report]),
             "members": _person_links(request, visible),
             "api_csv": f"{reverse('api:team-report')}?{_api_query(period)}&format=csv"
             if period
@@ -103,7 +104,8 @@ def leaderboard(request: AuthedRequest) -> HttpResponse:
     team_ids = list(teams_for_user(request.user).values_list("pk", flat=True))
     form, period = _period(request)
     board = people.leaderboard(team_ids, period) if period else None
-    return render(request, "reports/leaderboard.html", {"form": form, "board": board})
+    context = {"form": form, "board": board, "today_as_of": board and board["today_as_of"]}
+    return render(request, "reports/leaderboard.html", context)
 
 
 @page_for(access.heads_teams)

@@ -1,6 +1,7 @@
 """bench/scale_bench.py end to end at 2,000 leads: the build (set-based leads, contact points,
 deadlines, roll-ups), the report data (--report-data: deals, handoffs, answers, calls, events
-and every roll-up) and every measurement run and print their table. PostgreSQL only: the
+and every roll-up) and every measurement run and print their table; then
+bench/sweep_scale_bench.py on the same database. PostgreSQL only: the
 script builds its own database next to the test database and drops it after."""
 
 import os
@@ -35,11 +36,7 @@ def test_builds_and_measures_a_small_database(tmp_path):
         *("--report-data", "--call-report"),
     ]
     try:
-        done = subprocess.run(
-            command, capture_output=True, text=True, timeout=300, cwd=ROOT, check=False
-        )
-        out = done.stdout
-        assert done.returncode == 0, done.stderr[-3000:] + out[-3000:]
+        out = run(command, timeout=300)
         assert "building 2,000 leads from 0" in out
         for row in (
             "queue page",
@@ -72,19 +69,23 @@ def test_builds_and_measures_a_small_database(tmp_path):
         assert "uptime at the start:" in out and "load average" in out
         assert (tmp_path / f"{prefix}2k.json").exists()
         # read-only: what the reports compute live for today, timed and explained
-        done = subprocess.run(
-            [*command, "--explain-today"],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            cwd=ROOT,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr[-3000:]
+        out = run([*command, "--explain-today"], timeout=120)
         for part in ("team report, 10 qualification", "person, ", "insights, ", "EXPLAIN"):
-            assert part in done.stdout, part
+            assert part in out, part
+        # the sweep alone: random leads, the newest, random again with the leads prewarmed
+        out = run([sys.executable, str(ROOT / "bench" / "sweep_scale_bench.py"), *command[2:]])
+        assert "prewarmed leads_lead_pkey" in out
+        assert "leads prewarmed" in out
     finally:
         harness.drop_database(built)
+
+
+def run(command: list[str], timeout: int = 120) -> str:
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, cwd=ROOT, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-3000:]
+    return done.stdout
 
 
 def scale_bench_url(url: str, name: str) -> str:

@@ -16,17 +16,37 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.mark.parametrize(
-    ("rows", "index"),
-    [
-        (ContactAttempt.objects.all(), "attempt_at"),
-        (LeadEvent.objects.filter(kind=LeadEvent.Kind.TRANSITION), "event_transition_at"),
-    ],
+    ("model", "index"), [(ContactAttempt, "attempt_at"), (LeadEvent, "event_transition_at")]
 )
-def test_everybodys_calls_and_decisions_of_a_day_are_read_by_their_moment(world, rows, index):
-    start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
-    day = rows.filter(at__gte=start, at__lt=start + timedelta(days=1))
+def test_everybodys_calls_and_decisions_of_a_day_are_read_by_their_moment(world, model, index):
+    # 100 days of four people's calls or decisions, analysed: on an empty table the planner's
+    # pick between the indexes that hold the moment depends on what earlier tests left in
+    # the statistics.
+    from tests.factories import make_lead
+
+    lead = make_lead(world.team)
+    people = [world.qualifier, world.teammate, world.outsider, world.head]
+    now = timezone.now()
+    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    moments = [now - timedelta(days=n % 100, minutes=n % 7) for n in range(2000)]
+    if model is ContactAttempt:
+        rows = [
+            ContactAttempt(
+                lead=lead, by=people[n % 4], at=at, outcome=ContactAttempt.Outcome.NO_ANSWER
+            )
+            for n, at in enumerate(moments)
+        ]
+    else:
+        rows = [
+            LeadEvent(lead=lead, actor=people[n % 4], at=at, kind=LeadEvent.Kind.TRANSITION)
+            for n, at in enumerate(moments)
+        ]
+    model.objects.bulk_create(rows)
+    day = model.objects.filter(at__gte=start, at__lt=start + timedelta(days=1))
+    if model is LeadEvent:
+        day = day.filter(kind=LeadEvent.Kind.TRANSITION)
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")  # a test's table is tiny
+        cursor.execute(f"ANALYZE {model._meta.db_table}")
         plan = day.explain()
     assert index in plan
 

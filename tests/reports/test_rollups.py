@@ -561,6 +561,50 @@ def test_a_cache_that_does_not_answer_costs_the_report_its_speed_only(teams, set
     assert team_report(teams, period) == expected
 
 
+def board(team_ids: list[int], period: Period) -> dict:
+    return {k: v for k, v in people.leaderboard(team_ids, period).items() if k != "weights"}
+
+
+def test_cached_boards_follow_their_rows(
+    teams, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    """The leaderboard's sum of stored days is cached under their build times and marks: a
+    second read adds up no row; a late call (a mark) and a rebuild give other keys, and the
+    board stays the raw definitions'. Redis down: the same board, from the rows."""
+    data = Data(6, teams[:3], teams[3:])
+    person_rollups.refresh()
+    ids = [t.pk for t in teams]
+    period = Period(FIRST, LAST, teams[0].zone)
+    first = board(ids, period)
+    with monkeypatch.context() as m:
+        m.setattr(person_rollups, "_add_stored_boards", lambda *a: pytest.fail("rows summed"))
+        assert board(ids, period) == first
+    lead = Lead.objects.filter(team=teams[0], created_at__lt=period.end).first()
+    with django_capture_on_commit_callbacks(execute=True):
+        ContactAttempt.objects.create(
+            lead=lead,
+            by=data.qualifiers[0],
+            at=datetime(2026, 11, 2, 10, tzinfo=UTC),
+            outcome="reached",
+            duration_s=45,
+        )
+    assert PersonDirtyDay.objects.exists()
+    points, _chains = raw_leaderboard(ids, period)
+    marked = board(ids, period)
+    mine = {r["person"]: r["reached_calls"] for r in marked["people"]}
+    assert mine[name(data.qualifiers[0])] == points[data.qualifiers[0].pk]["reached_calls"]
+    person_rollups.refresh()
+    assert board(ids, period) == marked
+    check_people(data, teams, ["Europe/Moscow"])
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+        }
+    }
+    assert board(ids, period) == marked
+
+
 def test_histogram_percentiles_are_percentile_cont_within_a_bucket():
     rnd = random.Random(7)
     for _ in range(200):

@@ -7,7 +7,6 @@ from datetime import UTC, timedelta
 import pytest
 from django.contrib.auth.models import User
 from django.db import connection, transaction
-from django.db.models import Q
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -379,10 +378,10 @@ def test_api_sorts_the_matches_by_an_arrival_no_index_holds(world):
         assert ("to_tsquery" in sql) is bool(extra)
 
 
-def walk(user: User, q: str, size: int, **extra) -> list[tuple]:
-    """Every answer of `/api/v1/leads/?q=`, following `next` to the last page, then
-    `previous` back to the first: (leads, next, previous) of each."""
-    answers, url, params = [], "/api/v1/leads/", {"q": q, "page_size": size, **extra}
+def walk(user: User, q: str, size: int, path: str = "/api/v1/leads/", **extra) -> list[tuple]:
+    """Every answer of `/api/v1/leads/?q=` (or `path`'s), following `next` to the last page,
+    then `previous` back to the first: (rows, next, previous) of each."""
+    answers, url, params = [], path, {"q": q, "page_size": size, **extra}
     for link in ("next", "previous"):
         while True:
             answer = api_for(user).get(url, params)
@@ -460,6 +459,102 @@ def test_api_windows_give_every_page_and_cursor_all_the_matches_give(world, monk
     assert len(seen) == 2 * mine.count() and set(seen) == set(mine.values_list("pk", flat=True))
 
 
+@pytest.mark.parametrize("size", [2, 5])
+def test_api_phone_digits_pages_from_keys_are_those_all_the_matches_give(world, monkeypatch, size):
+    """The last digits of a phone, its page's keys read first (`NewestLeadMatchesFirst`)
+    against all the matches sorted (`NewestMatchesFirst`): the same pages and links forward
+    and back — a qualifier, a head of two teams, an admin, with a filter besides `q`, two
+    leads at one moment, a second phone that matches, another team's leads."""
+    from leads import api
+    from leads.models import LeadContactPoint
+
+    now = timezone.now()
+    for n, age in enumerate([0, 0, 0.5, 1, 3, 3, 8, 40, 400, 401, 700]):
+        make_lead(
+            world.team, name=f"Абонент {n}", phone=f"+7916{n:03d}4567", now=now - timedelta(age)
+        )
+    second = make_lead(world.team, name="Второй номер", phone="+79160000001", now=now)
+    LeadContactPoint.objects.create(
+        lead=second,
+        kind=channels.PHONE,
+        label=channels.Label.WORK,
+        value="+79169994567",
+        position=1,
+    )
+    for n in range(3):
+        make_lead(world.other_team, name=f"Чужой {n}", phone=f"+7917{n:03d}4567", now=now)
+    world.other_team.manager = world.head
+    world.other_team.save()
+    admin = UserFactory(username="admin", is_superuser=True)
+    cases = [
+        (world.qualifier, "4567", {}),
+        (world.qualifier, "94567", {"state": "new"}),
+        (world.head, "45-67", {}),
+        (admin, "4567", {}),
+        (world.outsider, "4567", {}),
+    ]
+    for user, q, extra in cases:
+        keys_first = walk(user, q, size, **extra)
+        monkeypatch.setattr(api.LeadViewSet, "pagination_class", api.NewestMatchesFirst)
+        assert keys_first == walk(user, q, size, **extra), (user, q, extra)
+        monkeypatch.undo()
+    seen = {pk for page, _next, _previous in walk(world.qualifier, "4567", size) for pk in page}
+    assert second.pk in seen and len(seen) == 12
+
+
+def deal_of(world, name: str, phone: str, at, company: str = ""):
+    """A deal of the sales team made straight in the database, its contact's phone a point."""
+    from deals.models import Company, Contact, ContactPoint, Deal
+
+    lead = make_lead(world.team, name=name, phone=phone, now=at)
+    firm = Company.objects.create(team=world.sales, name=company) if company else None
+    contact = Contact.objects.create(team=world.sales, name=name, phone=phone, company=firm)
+    ContactPoint.objects.create(contact=contact, kind=channels.PHONE, value=phone, raw=phone)
+    return Deal.objects.create(
+        team=world.sales, lead=lead, contact=contact, company=firm, created_at=at
+    )
+
+
+@pytest.mark.parametrize("few", [0, 1000])
+@pytest.mark.parametrize("size", [2, 5])
+def test_api_deals_q_pages_from_keys_are_those_all_the_matches_give(world, monkeypatch, size, few):
+    """`?q=` on the deals (`NewestDealMatchesFirst`: the page's keys in arrival order first)
+    against all the matches sorted (`NewestMatchesFirst`): the same pages and links forward
+    and back, with the matching contacts named (`FEW_MATCHES` of them) or a subquery (`few`
+    0: every match is "many") — by the contact's name, by the company's, by the last digits
+    of a phone, two deals at one moment, a filter besides `q`, another sales team's deal."""
+    from deals import api as deals_api
+    from deals import search as deals_search
+    from deals.api import NewestDealMatchesFirst
+    from leads.api import NewestMatchesFirst
+
+    monkeypatch.setattr(deals_search, "FEW_MATCHES", few)
+    now = timezone.now()
+    for n, age in enumerate([0, 0, 0.5, 1, 3, 3, 8, 40, 400, 700]):
+        deal_of(world, f"Олег Сделкин {n}", f"+7916{n:03d}4567", now - timedelta(age))
+    deal_of(world, "Анна Иванова", "+79160000011", now - timedelta(2), company="Сделкин и сыновья")
+    deal_of(world, "Пётр Иванов", "+79160000012", now - timedelta(5))
+    other_sales = TeamFactory(name="Other showroom", kind="sales")
+    other = deal_of(world, "Олег Сделкин", "+79170000013", now)
+    other.team = other_sales
+    other.save()
+    admin = UserFactory(username="admin", is_superuser=True)
+    cases = [
+        (world.closer, "сделкин", {}),
+        (world.closer, "4567", {}),
+        (world.closer, "сделкин", {"stage": "handed_off"}),
+        (admin, "сделкин", {}),
+        (world.qualifier, "сделкин", {}),
+    ]
+    for user, q, extra in cases:
+        keys_first = walk(user, q, size, "/api/v1/deals/", **extra)
+        monkeypatch.setattr(deals_api.DealViewSet, "pagination_class", NewestMatchesFirst)
+        assert keys_first == walk(user, q, size, "/api/v1/deals/", **extra), (user, q, extra)
+        monkeypatch.setattr(deals_api.DealViewSet, "pagination_class", NewestDealMatchesFirst)
+    pages = walk(world.closer, "сделкин", size, "/api/v1/deals/")
+    assert len({pk for page, _next, _previous in pages for pk in page}) == 11
+
+
 def test_api_windows_widen_by_what_they_found():
     from leads.api import NewestLeadMatchesFirst
 
@@ -506,7 +601,7 @@ def test_the_schema_describes_q(world):
 @pytest.mark.parametrize(
     ("typed", "index"),
     [
-        ("6789", "lead_point_value_reversed"),
+        ("6789", "lead_phone_reversed"),
         ("234567", "lead_point_value_trgm"),
         ("семенов", "lead_team_month_words"),
         ("ivan@", "lead_point_value_trgm"),
@@ -518,14 +613,16 @@ def test_the_search_reads_its_indexes(world, two_teams, typed, index):
     the planner prefers the team's index; at 1M leads it picks these by itself (the EXPLAIN
     printed by bench/search_bench.py)."""
     from leads.models import LeadContactPoint
-    from leads.search import lead_match, phone_part_q
+    from leads.search import lead_match, points_q
 
     query = parse_query(typed)
     if query.kind == WORDS:  # a window of arrival too: the same index, days as its words
         rows = lead_match(Lead.objects.all(), query, since=timezone.now().date())
-    else:  # the value condition points_q sends (its `kind` condition is a filter on top)
-        value = phone_part_q(query, "value") if query.kind == PHONE else None
-        rows = LeadContactPoint.objects.filter(value or Q(value__contains=query.words[0]))
+    elif index == "lead_phone_reversed":  # a partial index: with the `kind` condition it has
+        rows = LeadContactPoint.objects.filter(points_q(query))
+    else:  # digits or an e-mail anywhere: points_q's condition on the value (`kind` on top)
+        needle = query.digits if query.kind == PHONE else query.words[0]
+        rows = LeadContactPoint.objects.filter(value__contains=needle)
     with transaction.atomic(), connection.cursor() as cur:
         for scan in ("seqscan", "indexscan", "indexonlyscan"):
             cur.execute(f"SET LOCAL enable_{scan} = off")  # bitmap scans only
