@@ -37,11 +37,12 @@ times, as a head of all 11 teams unless said: the team report for the last 30 da
 live), the API's JSON and the page's CSV for the quarter, the leaderboard (quarter and last 30
 days), a qualifier's and a closer's person report (head of 1 + sales) and the insights (quarter
 and last 30 days); --call-report adds the call report for the quarter and the last 30 days
-(from its roll-ups, reports/call_rollups.py). Before them the roll-ups' refresh job builds the
-days closed since the build (untimed, as beat does every five minutes), and the run prints how
-many leads today has against the last year's mean day; before each report case beat's refresh
-of today's figures runs (reports/today.py; untimed as a request, its own time printed), as beat
-runs it every minute.
+(from its roll-ups, reports/call_rollups.py), its API's JSON and its page's CSV for the quarter
+and one qualifier's by-day table as the page fetches it (htmx). Before them the roll-ups'
+refresh job builds the days closed since the build (untimed, as beat does every five minutes),
+and the run prints how many leads today has against the last year's mean day; before each
+report case beat's refresh of today's figures runs (reports/today.py; untimed as a request, its
+own time printed), as beat runs it every minute.
 --measure-only skips step 2 (and stops if a database is not built); --build-only skips step 3.
 --explain-today, read-only (no migration, the session refuses writes), times what the reports
 compute live for today in each database — the team report's day of every team, the person
@@ -538,6 +539,9 @@ CASES = [
     ("insights_30", "insights, last 30 days (all 11)", False),
     ("calls_all", "call report, quarter (all 11)", False),
     ("calls_30", "call report, last 30 days (all 11)", False),
+    ("calls_api", "call report API JSON, quarter (all 11)", False),
+    ("calls_csv", "call report page CSV, quarter (all 11)", False),
+    ("calls_days", "call report, a qualifier's days (htmx)", False),
 ]
 REPORT_TARGET_MS = 300.0
 
@@ -695,6 +699,10 @@ def measure_reports(world: dict, args, out: dict) -> None:
             # From its roll-ups since 2026-12-01 (the raw calls took 13 s at 200,000 leads).
             cases.append(("calls_all", "all", f"/reports/calls/?{quarter}"))
             cases.append(("calls_30", "all", "/reports/calls/"))
+            cases.append(("calls_api", "all", f"/api/v1/reports/calls/?{quarter}"))
+            cases.append(("calls_csv", "all", f"/reports/calls/?format=csv&{quarter}"))
+            days = f"team={world['teams'][0].pk}&qualifier={qualifier}"
+            cases.append(("calls_days", "all", f"/reports/calls/days/?{quarter}&{days}"))
     requests: dict[str, int] = {}
     out.setdefault("report_sql", {})
     try:
@@ -703,6 +711,8 @@ def measure_reports(world: dict, args, out: dict) -> None:
                 refresh_today(out)  # as beat does every minute: each case takes less
             report_bench.set_managers(heads, mode)
             client = harness.logged_in(world["head"])
+            if key == "calls_days":  # as htmx asks for it: the table alone
+                client.defaults["HTTP_HX_REQUEST"] = "true"
             r = report_bench.run_case(client, url, requests.get(key, args.report_requests), 2)
             out["cases"][key] = figures(r["total"], r["sql"])
             out["cases"][key]["queries"] = r["counts"][-1]

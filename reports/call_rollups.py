@@ -1,5 +1,5 @@
 """The call report's roll-ups: each qualification team's call figures per person and day of the
-team's own time zone (CallDay), for reports/calls.py.
+team's own time zone (CallDay), for reports/calls.py (added up by reports/call_totals.py).
 
 The same design as the team roll-ups (reports/rollups.py), whose reasons apply here: a closed
 day — ended GRACE ago — that has a row of the team's current cut and no CallDirtyDay mark is
@@ -155,52 +155,48 @@ Key = tuple[int, date]  # (team id, day)
 # --- reading ---------------------------------------------------------------------------------
 
 
-def team_days(
-    teams: list[Team], first: date, last: date, now: datetime | None = None
-) -> tuple[dict[int, Source], dict[Key, Day]]:
-    """Each team's source, and {(team id, day): Day} for every day from `first` to `last`
-    (included) of each team's zone: the rows where they are good, the raw rows elsewhere —
-    the live days of teams of one zone and source in one pass of queries."""
-    sources = sources_of(teams)
-    found: dict[Key, Day] = {}
-    for group in _groups(teams, sources):
-        found.update(_group_days(group, sources[group[0].pk], first, last, now))
-    return sources, found
-
-
-def _groups(teams: list[Team], sources: dict[int, Source]) -> list[list[Team]]:
-    groups: dict[tuple[str, str], list[Team]] = {}
+def groups(teams: list[Team], sources: dict[int, Source]) -> list[list[Team]]:
+    """The teams by time zone and source: each group's live days are one pass of queries."""
+    found: dict[tuple[str, str], list[Team]] = {}
     for team in teams:
-        groups.setdefault((team.time_zone, sources[team.pk].code), []).append(team)
-    return list(groups.values())
+        found.setdefault((team.time_zone, sources[team.pk].code), []).append(team)
+    return list(found.values())
 
 
-def _group_days(
+def built_days(
     teams: list[Team], source: Source, first: date, last: date, now: datetime | None
-) -> dict[Key, Day]:
+) -> dict[Key, datetime]:
+    """The days from `first` to `last` of `teams` (of one zone and source) to read from their
+    rows — closed, of the team's current cut, not marked — with when each row was built."""
     built_before = rollups.buildable_until(teams[0].zone, now)
-    found: dict[Key, Day] = {}
-    if first < built_before:
-        dirty = set(
-            CallDirtyDay.objects.filter(team__in=teams, day__gte=first, day__lte=last).values_list(
-                "team", "day"
-            )
+    if first >= built_before:
+        return {}
+    dirty = set(
+        CallDirtyDay.objects.filter(team__in=teams, day__gte=first, day__lte=last).values_list(
+            "team", "day"
         )
-        cuts = {team.pk: cut_of(team, source) for team in teams}
-        rows = CallDay.objects.filter(
-            team__in=teams, day__gte=first, day__lte=min(last, built_before - timedelta(days=1))
-        ).values_list("team", "day", "cut", "figures")
-        found = {
-            (team, day): figures
-            for team, day, cut, figures in rows
-            if cut == cuts[team] and (team, day) not in dirty
-        }
-    every = rollups.every_day(first, last)
-    live = sorted({day for day in every for t in teams if (t.pk, day) not in found})
-    if live:
-        computed = day_figures(teams, source, live)
-        found.update((key, day) for key, day in computed.items() if key not in found)
-    return found
+    )
+    cuts = {team.pk: cut_of(team, source) for team in teams}
+    rows = CallDay.objects.filter(
+        team__in=teams, day__gte=first, day__lte=min(last, built_before - timedelta(days=1))
+    ).values_list("team", "day", "cut", "built_at")
+    return {
+        (team, day): built_at
+        for team, day, cut, built_at in rows
+        if cut == cuts[team] and (team, day) not in dirty
+    }
+
+
+def loaded_days(teams: list[Team], want: dict[Key, datetime]) -> dict[Key, Day]:
+    """The rows of `want` ({(team, day): built_at}) as they were built then: a row rebuilt or
+    dropped since is left out (its day is read live)."""
+    if not want:
+        return {}
+    days = [day for _team, day in want]
+    rows = CallDay.objects.filter(
+        team__in=teams, day__gte=min(days), day__lte=max(days)
+    ).values_list("team", "day", "built_at", "figures")
+    return {(team, day): figures for team, day, at, figures in rows if want.get((team, day)) == at}
 
 
 # --- computing from the raw rows -------------------------------------------------------------
@@ -431,14 +427,3 @@ def _decisions_since(lead_id: int, since: datetime) -> list[tuple[int, datetime]
         .filter(at__gte=since, at__lt=rollups.recent())
         .values_list("lead__team_id", "at")
     )
-
-
-def add_up(days: Iterable[Day]) -> dict[str, list[int]]:
-    """The days' figures per person added up."""
-    total: dict[str, list[int]] = {}
-    for day in days:
-        for person, figures in day.items():
-            into = total.setdefault(person, [0] * len(FIELDS))
-            for i, n in enumerate(figures):
-                into[i] += n
-    return total

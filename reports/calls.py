@@ -2,8 +2,9 @@
 reached calls, reached calls of at least the team's N seconds against its daily norm, talk
 time, calls per lead before a decision, and first calls within the SLA. README, "Reports",
 holds each definition; reports/call_rollups.py counts them per person and day (the one place
-they are counted: the built days' rows and the live days alike) and this module adds the days
-up, for the page, both CSVs and the API alike.
+they are counted: the built days' rows and the live days alike), reports/call_totals.py adds
+the days up (the built days' sums cached) and this module makes the figures of the sums, for
+the page, both CSVs and the API alike.
 
 Where the numbers come from (`source`): a team with an active PBX connection is measured from
 the PBX's calls (`telephony.Call`: real start, direction and talk seconds); a team without one
@@ -19,8 +20,8 @@ from django.utils import timezone
 
 from crm.teams.models import Team
 from crm.teams.selectors import working_week
-from reports import call_rollups, rollups
-from reports.call_rollups import AT, PBX, TYPED, Day, Source
+from reports import call_totals
+from reports.call_rollups import AT, PBX, TYPED, Source
 from reports.periods import Period
 from reports.selectors import share
 
@@ -50,21 +51,34 @@ def call_report(teams: list[Team], period: Period, now: datetime) -> list[dict]:
     Today (in the team's zone, from `now`) is the last day judged against the norm: days
     still to come are no working days missed."""
     ours = [team for team in teams if team.kind == Team.Kind.QUALIFICATION]
-    sources, found = call_rollups.team_days(ours, period.first_day, period.last_day, now)
-    days = rollups.every_day(period.first_day, period.last_day)
-    team_days = {team.pk: {day: found[(team.pk, day)] for day in days} for team in ours}
-    people = _people(ours, team_days)
+    sources, sums = call_totals.period_sums(ours, period.first_day, period.last_day, now)
+    people = _people(ours, sums)
     return [
         team_calls(
             team,
             Period(period.first_day, period.last_day, team.zone),
             now,
             sources[team.pk],
-            team_days[team.pk],
+            sums[team.pk],
             people[team.pk],
         )
         for team in ours
     ]
+
+
+def qualifier_days(
+    teams: list[Team], team_id: int, user_id: int, period: Period, now: datetime
+) -> tuple[dict, dict] | None:
+    """One qualifier's days against the norm in one of `teams` (the page's "By day", read
+    when opened): the team's report and the qualifier's, as `call_report` gives them; None
+    when the team is not one of `teams`' qualification teams or the person is not listed in
+    it (the page lists them)."""
+    team = next((t for t in teams if t.pk == team_id and t.kind == Team.Kind.QUALIFICATION), None)
+    if team is None:
+        return None
+    [report] = call_report([team], period, now)
+    qualifier = next((q for q in report["qualifiers"] if q["id"] == user_id), None)
+    return (report, qualifier) if qualifier else None
 
 
 def team_calls(
@@ -72,12 +86,12 @@ def team_calls(
     period: Period,
     now: datetime,
     source: Source,
-    found: dict[date, Day],
+    sums: call_totals.Sums,
     people: list,
 ) -> dict:
-    """The team's figures, added up from its days (reports/call_rollups.py: the built days'
+    """The team's figures, added up from its days (reports/call_totals.py: the built days'
     rows, the others from the raw rows), for its `people` (see `_people`)."""
-    per_person = call_rollups.add_up(found.values())
+    per_person = sums["people"]
     counts = list(source.counts(team.call_norm_seconds))  # what the source knows
     by_user = {
         _pk(key): {name: figures[AT[name]] for name in counts}
@@ -87,7 +101,7 @@ def team_calls(
     decisions = _pairs(per_person, "decided", "calls_before")
     first = _pairs(per_person, "first_calls", "first_within")
     days = _days(team, period, timezone.localdate(now, team.zone))
-    daily = _daily(found)
+    daily = sums["daily"]
     qualifiers = []
     for user in people:
         no_calls = dict.fromkeys(counts, 0)  # what the source knows is 0, not unknown
@@ -151,16 +165,6 @@ def _figures(counts: dict, decided: tuple[int, int] | None, first: tuple[int, in
     return figures
 
 
-def _daily(found: dict[date, Day]) -> dict[str, dict[date, int]]:
-    """Reached calls of at least N seconds per person and local day of the team."""
-    daily: dict[str, dict[date, int]] = {}
-    for day, people in found.items():
-        for key, figures in people.items():
-            if figures[AT["reached_long"]]:
-                daily.setdefault(key, {})[day] = figures[AT["reached_long"]]
-    return daily
-
-
 def _days(team: Team, period: Period, today: date) -> list[tuple[date, bool]]:
     """The period's days up to today, each with whether it is a working day of the team (it
     has opening hours and is no holiday; a team with no hours at all works every day)."""
@@ -187,7 +191,7 @@ def _norm_line(days: list[tuple[date, bool]], counts: dict[date, int], norm: int
     ]
 
 
-def _people(teams: list[Team], team_days: dict[int, dict[date, Day]]) -> dict[int, list]:
+def _people(teams: list[Team], sums: dict[int, call_totals.Sums]) -> dict[int, list]:
     """Each team's members, and anyone else whose calls the team's PBX carried, in name order:
     two queries for all the teams (a team's list is the ordered whole filtered, so its order
     is what a query of its own would give)."""
@@ -195,12 +199,9 @@ def _people(teams: list[Team], team_days: dict[int, dict[date, Day]]) -> dict[in
     members = Team.members.through.objects.filter(team__in=teams)
     for team_id, user_id in members.values_list("team_id", "user_id"):
         ids[team_id].add(user_id)
-    for team_id, days in team_days.items():
+    for team_id, team_sums in sums.items():
         ids[team_id].update(
-            int(key)
-            for day in days.values()
-            for key, figures in day.items()
-            if key and figures[AT["calls"]]
+            int(key) for key, figures in team_sums["people"].items() if key and figures[AT["calls"]]
         )
     everybody = get_user_model().objects.filter(pk__in=set().union(*ids.values()))
     ordered = list(everybody.order_by("last_name", "first_name", "username"))

@@ -67,3 +67,18 @@ class PeriodForm(forms.Form):
             "date_to": query.get("date_to") or query.get("to", ""),
         }
         return cls(data)
+
+
+class QualifierDaysForm(PeriodForm):
+    """The call report's "By day" of one qualifier, read when opened: the page's period, the
+    team and the person."""
+
+    team = forms.IntegerField(label=_("Team"), min_value=1)
+    qualifier = forms.IntegerField(label=_("Qualifier"), min_value=1)
+
+    @classmethod
+    def from_query(cls, query) -> "QualifierDaysForm":
+        dates = PeriodForm.from_query(query).data
+        return cls(
+            {**dates, "team": query.get("team", ""), "qualifier": query.get("qualifier", "")}
+        )

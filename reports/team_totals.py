@@ -230,9 +230,9 @@ def keep_today(now: datetime | None = None) -> int:
 
 
 def cached(keys: list[str]) -> dict[str, Any]:
-    """Sums of stored days kept under keys naming their rows (these and the leaderboard's,
-    reports/person_rollups.py). Redis down (restarting): none, so the report is computed from
-    the rows, as slow as before but right."""
+    """Sums of stored days kept under keys naming their rows (these, the leaderboard's,
+    reports/person_rollups.py, and the call report's, reports/call_totals.py). Redis down
+    (restarting): none, so the report is computed from the rows, as slow as before but right."""
     try:
         return cache.get_many(keys)
     except Exception:  # noqa: BLE001 - any cache failure

@@ -9,4 +9,5 @@ urlpatterns = [
     path("leaderboard/", views.leaderboard, name="leaderboard"),
     path("insights/", views.insights, name="insights"),
     path("calls/", calls_views.calls_page, name="calls"),
+    path("calls/days/", calls_views.calls_days, name="calls_days"),
 ]

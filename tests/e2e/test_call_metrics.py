@@ -1,6 +1,7 @@
 """A sales head reads the call metrics in a real browser: reached calls per day against the
-team's norm, drawn as bars under the norm line — on a desktop in English, and at 390 px in
-Russian without sideways scrolling."""
+team's norm, drawn as bars under the norm line, and a qualifier's days as a table fetched when
+"By day" is opened (by keyboard too) — on a desktop in English, and at 390 px in Russian
+without sideways scrolling."""
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -59,8 +60,11 @@ def test_head_sees_reached_calls_per_day_against_the_norm(page: Page, live_serve
     expect(chart.locator("rect.norm-line")).to_be_visible()
     expect(chart.locator("rect.met")).to_have_count(1)
     expect(chart.locator("rect.short")).to_have_count(6)
-    chart.locator("summary").click()
+    expect(chart.locator("table.norm-days")).to_have_count(0)  # fetched when opened
+    chart.locator("summary").focus()
+    page.keyboard.press("Enter")
     expect(chart.locator("table.norm-days tr.met td").first).to_contain_text("02.11")
+    expect(chart.locator("table.norm-days tr.short")).to_have_count(6)
 
 
 def test_the_norm_line_on_a_phone_in_russian(browser: Browser, live_server, world):
@@ -77,5 +81,7 @@ def test_the_norm_line_on_a_phone_in_russian(browser: Browser, live_server, worl
     expect(chart.locator("rect.norm-line")).to_be_visible()
     box = chart.locator("svg.norm-bars").bounding_box()
     assert box and box["width"] <= PHONE["width"]
+    chart.get_by_text("По дням", exact=True).click()
+    expect(chart.locator("table.norm-days tr.met td").last).to_have_text("выполнена")
     fits(page)
     context.close()

@@ -10,7 +10,13 @@ from tests.factories import make_deal, make_lead
 PAGES = {
     "qualifier": ["/leads/", "/leads/{lead}/", "/leads/new/", "/notifications/"],
     "closer": ["/deals/", "/deals/{deal}/"],
-    "head": ["/reports/", "/reports/insights/", "/reports/leaderboard/", "/leads/sla/"],
+    "head": [
+        "/reports/",
+        "/reports/insights/",
+        "/reports/leaderboard/",
+        "/reports/calls/",
+        "/leads/sla/",
+    ],
 }
 
 

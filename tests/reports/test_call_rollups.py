@@ -288,3 +288,27 @@ def test_todays_calls_count_at_once(teams, django_capture_on_commit_callbacks):
         )
     assert not CallDirtyDay.objects.exists()  # recent moments mark nothing
     check(teams)
+
+
+def test_the_built_days_sum_is_kept_until_a_row_is_built_again(teams):
+    """reports/call_totals.py: a team's sum of its built days is read from the cache while
+    every row stands as it was built; a row built again (a new built_at) is read again."""
+    Data(4, teams)
+    call_rollups.refresh()
+    now = timezone.now()
+    period = Period(FIRST, LAST, ZoneInfo("UTC"))
+
+    def made(team: Team) -> int:
+        [report] = calls.call_report([team], period, now)
+        return report["figures"]["calls_made"]
+
+    team = teams[0]
+    before = made(team)
+    row = CallDay.objects.filter(team=team, day__gte=FIRST, day__lte=LAST).first()
+    nobody = row.figures.get("", [0] * len(call_rollups.FIELDS))
+    row.figures = {**row.figures, "": [n + 1000 for n in nobody]}
+    row.save(update_fields=["figures"])  # the same built_at: the kept sum is still read
+    assert made(team) == before
+    row.built_at += timedelta(seconds=1)
+    row.save(update_fields=["built_at"])
+    assert made(team) == before + 1000

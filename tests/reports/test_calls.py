@@ -286,3 +286,83 @@ def test_a_bad_period_is_a_400(yekt):
     assert client.get("/reports/calls/?from=2026-11-09&to=2026-11-02").status_code == 400
     response = client.get("/api/v1/reports/calls/?to=0001-01-01&format=csv")
     assert response.status_code == 400 and "date_to" in response.json()
+
+
+def test_the_api_json_is_what_its_serializer_gives(yekt):
+    """The API writes its JSON directly (fast); the serializer is the published schema."""
+    from reports.api import CallReportSerializer, call_report_json
+
+    world = yekt
+    conn = pbx(world.team)
+    call(conn, world.qualifier, at(2, 10), 30)
+    call(conn, world.teammate, at(4, 10), 61, direction="in")
+    report = calls.call_report([world.team, world.other_team], week_of(world.team), NOW)
+    data = {"from": date(2026, 11, 2), "to": date(2026, 11, 8), "teams": report}
+    assert call_report_json(data) == CallReportSerializer(data).data
+
+
+def days_url(team, user, period: str = WEEK) -> str:
+    return f"/reports/calls/days/?{period}&team={team.pk}&qualifier={user.pk}"
+
+
+def test_a_qualifiers_days_are_read_when_opened(yekt):
+    """The page links each qualifier's "By day" (htmx fetches it on opening); the fragment
+    holds the days the page's chart draws, the page no longer writes them."""
+    world = yekt
+    conn = pbx(world.team)
+    call(conn, world.qualifier, at(2, 10), 30)
+    call(conn, world.qualifier, at(2, 11), 95)
+    client = _client(world.head)
+    page = client.get(f"/reports/calls/?{WEEK}").content.decode()
+    assert 'norm-days"' not in page and '<tr class="met">' not in page
+    url = days_url(world.team, world.qualifier).replace("&", "&amp;")
+    assert f'hx-get="{url}"' in page and f'href="{url}"' in page
+
+    fragment = client.get(days_url(world.team, world.qualifier), headers={"HX-Request": "true"})
+    assert fragment.status_code == 200
+    body = fragment.content.decode()
+    assert body.startswith('<table class="norm-days">') and "<html" not in body
+    rows = re.findall(r'<tr class="(\w+)"><td>([^<]*)</td><td>(\d+)</td>', body)
+    assert rows[0] == ("met", "Mon 02.11", "2")
+    kinds = [kind for kind, _day, _n in rows]
+    assert kinds == ["met", "short", "short", "short", "short", "off", "off"]
+    # Opened without a script: the same table in a page of its own, in Russian too.
+    whole = client.get(days_url(world.team, world.qualifier), HTTP_ACCEPT_LANGUAGE="ru")
+    assert whole.status_code == 200
+    assert "<html" in whole.content.decode() and "выходной" in whole.content.decode()
+
+
+def test_who_reads_a_qualifiers_days(yekt):
+    """As the page: a head reads the days of their own teams' qualifiers only."""
+    world = yekt
+    head_b = UserFactory(username="head_b")
+    world.other_team.manager = head_b
+    world.other_team.save()
+    head = _client(world.head)
+    assert head.get(days_url(world.team, world.qualifier)).status_code == 200
+    # another team's qualifier, in that team or named under the head's own team: not found
+    assert head.get(days_url(world.other_team, world.outsider)).status_code == 404
+    assert head.get(days_url(world.team, world.outsider)).status_code == 404
+    assert head.get(days_url(world.sales, world.closer)).status_code == 404  # not qualification
+    nobody = f"/reports/calls/days/?{WEEK}&team={world.team.pk}&qualifier=99999999999999999999"
+    assert head.get(nobody).status_code == 404
+    assert _client(head_b).get(days_url(world.other_team, world.outsider)).status_code == 200
+    assert _client(head_b).get(days_url(world.team, world.qualifier)).status_code == 404
+    assert _client(world.qualifier).get(days_url(world.team, world.qualifier)).status_code == 403
+    assert Client().get(days_url(world.team, world.qualifier)).status_code == 302  # to log in
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        f"{WEEK}&team=x&qualifier=1",
+        f"{WEEK}&team=1",
+        f"{WEEK}&team=-1&qualifier=1",
+        "from=2026-11-09&to=2026-11-02&team=1&qualifier=1",
+        "from=0001-01-01&team=1&qualifier=1",
+    ],
+)
+def test_bad_parameters_of_the_days_are_a_400(yekt, query):
+    response = _client(yekt.head).get(f"/reports/calls/days/?{query}")
+    assert response.status_code == 400
