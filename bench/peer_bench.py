@@ -31,8 +31,8 @@ What it does:
    answer" does; the new leads' queue columns are put back as they were when the run ends)
    and the peer's lead list GET (a Django-admin changelist, 100 rows, the manager's own leads)
    — interleaved in blocks of 10 requests per client, the target order rotating each round,
-   so both servers see the same machine. Every answer is checked
-   (status; the lead list's 100 rows).
+   so both servers see the same machine. Every answer is checked (status; the lead list's
+   100 rows).
 5. Prints p50 / p95 per target and the ratios peer / ours, with the load average.
 """
 
