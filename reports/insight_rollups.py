@@ -117,18 +117,15 @@ def _kept_today(
 ) -> tuple[dict[tuple[int, date], Day], dict[date, datetime]]:
     """The teams' open days among `days` as beat last computed them (for every team), where
     fresh: ({(team id, day): Day}, {day: as of})."""
-    wanted = [d for d in today.open_days(zone, now) if d in set(days)]
-    entries = today.read([today.key("insight", zone.key, d) for d in wanted], now) if wanted else {}
-    found: dict[tuple[int, date], Day] = {}
-    as_of: dict[date, datetime] = {}
+    kept = today.kept_days("insight", zone, zone.key, days, now)
     ours = set(teams)
-    for day in wanted:
-        entry = entries.get(today.key("insight", zone.key, day))
-        if entry is not None:
-            kept = entry["figures"].items()
-            found.update(((t, day), figures) for t, figures in kept if t in ours)
-            as_of[day] = entry["as_of"]
-    return found, as_of
+    found = {
+        (t, day): figures
+        for day, entry in kept.items()
+        for t, figures in entry["figures"].items()
+        if t in ours
+    }
+    return found, {day: entry["as_of"] for day, entry in kept.items()}
 
 
 def keep_today(now: datetime | None = None) -> int:

@@ -191,16 +191,9 @@ def _kept_today(
 ) -> tuple[dict[tuple[int, date], Day], dict[date, datetime]]:
     """Everybody's open days among `days` as beat last computed them, where fresh:
     ({(person, day): Day}, {day: as of})."""
-    wanted = [d for d in today.open_days(zone, now) if d in set(days)]
-    entries = today.read([today.key("person", zone.key, d) for d in wanted], now) if wanted else {}
-    found: dict[tuple[int, date], Day] = {}
-    as_of: dict[date, datetime] = {}
-    for day in wanted:
-        entry = entries.get(today.key("person", zone.key, day))
-        if entry is not None:
-            found.update(((person, day), figures) for person, figures in entry["figures"].items())
-            as_of[day] = entry["as_of"]
-    return found, as_of
+    kept = today.kept_days("person", zone, zone.key, days, now)
+    found = {(p, day): figures for day, e in kept.items() for p, figures in e["figures"].items()}
+    return found, {day: entry["as_of"] for day, entry in kept.items()}
 
 
 def keep_today(now: datetime | None = None) -> int:

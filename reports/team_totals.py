@@ -193,16 +193,11 @@ def _kept_today(
 ) -> tuple[dict[tuple[int, date], rollups.Day], dict[date, datetime]]:
     """The open days among `days` as beat last computed them for the teams (reports/today.py),
     where fresh and of the teams' cut: ({(team id, day): Day}, {day: as of})."""
-    wanted = [d for d in today.open_days(teams[0].zone, now) if d in set(days)]
-    if not wanted:
-        return {}, {}
-    scope = today.team_scope(teams[0])
-    entries = today.read([today.key("team", scope, d) for d in wanted], now)
+    kept = today.kept_days("team", teams[0].zone, today.team_scope(teams[0]), days, now)
     found: dict[tuple[int, date], rollups.Day] = {}
     as_of: dict[date, datetime] = {}
-    for day in wanted:
-        entry = entries.get(today.key("team", scope, day))
-        if entry is None or any(
+    for day, entry in kept.items():
+        if any(
             entry["cut"].get(t.pk) != today.team_cut(t) for t in teams
         ):  # a team created or changed since: this day live
             continue

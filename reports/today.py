@@ -69,6 +69,17 @@ def read(keys: list[str], now: datetime) -> dict[str, Entry]:
     return {k: e for k, e in found.items() if now - max_age() <= e["as_of"] <= now}
 
 
+def kept_days(
+    report: str, zone: ZoneInfo, scope: str, days: list[date], now: datetime
+) -> dict[date, Entry]:
+    """The fresh entries of `report` for the open days of `zone` among `days`: {day: entry}."""
+    wanted = [d for d in open_days(zone, now) if d in set(days)]
+    if not wanted:
+        return {}
+    found = read([key(report, scope, d) for d in wanted], now)
+    return {d: found[key(report, scope, d)] for d in wanted if key(report, scope, d) in found}
+
+
 def keep(entries: dict[str, Entry]) -> None:
     try:
         cache.set_many(entries, int(max_age().total_seconds()))
